@@ -1,0 +1,94 @@
+# ringside - build, run, test.
+#
+# Plain GNU Make with explicit object lists. Two builds of the same sources:
+#   build/      -O2, what `make` and `make run` use, leaves ./ringside
+#   build/san/  -O1 with AddressSanitizer and UBSan, what `make test` uses
+# Guest kernels (samples/) are built with the host gcc in 32-bit freestanding
+# mode into samples/bin/.
+
+CC       ?= gcc
+WARN     := -Wall -Wextra -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CPPFLAGS := -Isim -Iui -Itraces -MMD -MP
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBS     := -lcapstone -lncurses
+TESTLIBS := -lcunit -lcapstone
+
+SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
+           sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
+           sim/cpu/ops_string.o sim/cpu/ops_misc.o \
+           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o
+SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
+           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
+SIM_TOP := sim/machine.o
+SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_TOP)
+
+UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o
+
+TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o \
+               tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
+               tests/test_samples.o
+TEST_HELPERS := tests/alu_ref.o
+
+SAMPLES := hello compute rings sensitive exceptions paging smc
+
+B  := build
+BS := build/san
+
+.PHONY: all run test deps samples bench clean golden check-deps
+all: ringside
+
+# ---- dependencies -------------------------------------------------------
+check-deps:
+	@sh scripts/deps.sh
+
+deps:
+	@sh scripts/deps.sh
+
+# ---- the program --------------------------------------------------------
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
+
+$(BS)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
+
+$(B)/libringside.a: $(addprefix $(B)/,$(SIM_OBJS))
+	ar rcs $@ $^
+
+$(BS)/libringside.a: $(addprefix $(BS)/,$(SIM_OBJS))
+	ar rcs $@ $^
+
+ringside: $(addprefix $(B)/,$(UI_OBJS)) $(B)/libringside.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BS)/ringside: $(addprefix $(BS)/,$(UI_OBJS)) $(BS)/libringside.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+$(BS)/tests/run_tests: $(addprefix $(BS)/,$(TEST_SUITES)) $(BS)/libringside.a $(B)/tests/alu_ref.o
+	$(CC) $(SANFLAGS) -o $@ $^ $(TESTLIBS)
+
+# The host-CPU reference for ALU tests is plain code: no sanitizers, since
+# it runs the real instructions with inline assembly.
+$(B)/tests/alu_ref.o: tests/alu_ref.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(WARN) $(CPPFLAGS) -c $< -o $@
+
+# ---- guest kernels -------------------------------------------------------
+include samples/samples.mk
+
+# ---- entry points --------------------------------------------------------
+run: check-deps ringside samples
+	./ringside
+
+test: check-deps samples $(BS)/ringside $(BS)/tests/run_tests
+	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
+
+bench: check-deps ringside samples
+	sh scripts/bench.sh
+
+clean:
+	rm -rf $(B) ringside samples/bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
