@@ -23,11 +23,11 @@ SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit
 SIM_TOP := sim/machine.o
 SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_TOP)
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o
+UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
-               tests/test_samples.o
+               tests/test_samples.o tests/proc.o
 TEST_HELPERS := tests/alu_ref.o
 
 SAMPLES := hello compute rings sensitive exceptions paging smc
@@ -78,17 +78,29 @@ $(B)/tests/alu_ref.o: tests/alu_ref.c
 # ---- guest kernels -------------------------------------------------------
 include samples/samples.mk
 
+# ---- test kernels: one per way a run can end (tests/kernels/endings.S) ----
+TEST_KERNELS := tests/bin/end_exit.elf tests/bin/end_triple.elf tests/bin/end_halt.elf \
+                tests/bin/end_spin.elf
+ending_exit := 1
+ending_triple := 2
+ending_halt := 3
+ending_spin := 4
+tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
+	@mkdir -p tests/bin $(B)/tests
+	gcc -m32 -c -DENDING=$(ending_$*) $< -o $(B)/tests/end_$*.o
+	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/end_$*.o -o $@
+
 # ---- entry points --------------------------------------------------------
 run: check-deps ringside samples
 	./ringside
 
-test: check-deps samples $(BS)/ringside $(BS)/tests/run_tests
+test: check-deps samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
 
 bench: check-deps ringside samples
 	sh scripts/bench.sh
 
 clean:
-	rm -rf $(B) ringside samples/bin
+	rm -rf $(B) ringside samples/bin tests/bin
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -195,6 +195,8 @@ struct cpu {
     bool intercept_ext;       /* stop instead of delivering external interrupts */
     uint32_t gate_lo, gate_hi;/* [lo, hi): instruction fetch there stops the CPU */
     bool single_step;         /* stop after every instruction */
+    bool stop_now;            /* set by a device callback (e.g. debug-exit): cpu_run
+                                 returns CPU_STOP_BUDGET after the current insn */
 
     /* why the last cpu_run stopped */
     enum cpu_stop stop;
@@ -208,6 +210,10 @@ struct cpu {
     jmp_buf fault_jmp;
     uint32_t insn_eip;        /* EIP of the instruction being executed */
     int fault_depth;          /* nested delivery: 1 = in delivery, 2 = #DF */
+    int deliver_class;        /* class of the vector being delivered (intr.c) */
+    int pending_vector;       /* exception recorded by cpu_raise (intr.c) */
+    uint32_t pending_error;   /* its error code */
+    bool pending_has_error;   /* whether the vector pushes an error code */
     struct cpu_tlb *tlb;
     struct cpu_icache *icache;
     uint8_t *code_page_map;   /* 1 byte per 4 KiB RAM page: decoded insns cached */

@@ -36,6 +36,34 @@ void intr_deliver(struct cpu *cpu, int vector, uint32_t err, bool has_err,
                   bool soft, bool ext);
 bool intr_has_error_code(int vector);
 
+/*
+ * Unwinding protocol between intr.c and the run loop (exec.c).
+ * cpu_raise() records the exception in cpu->pending_vector/_error/_has_error
+ * and does longjmp(cpu->fault_jmp, RAISE_EXC). cpu_unsupported(), a triple
+ * fault and an intercepted software interrupt fill cpu->stop (and stop_*)
+ * and do longjmp(cpu->fault_jmp, RAISE_STOP). On either the run loop first
+ * restores s.eip = insn_eip (so before it delivers an external interrupt with
+ * intr_deliver(cpu, vec, 0, false, false, true) it sets insn_eip = s.eip),
+ * then:
+ *   RAISE_EXC:  if (intr_exception(cpu)) return cpu->stop; else keep running
+ *   RAISE_STOP: return cpu->stop;
+ * intr_exception() applies the double/triple-fault rules (SDM vol. 3, table
+ * 6-5) and the intercept mask (stop with CPU_STOP_INTERCEPT, returns true),
+ * or delivers through the IDT (returns false). It may itself raise again, so
+ * the run loop's setjmp must stay armed around it.
+ */
+#define RAISE_EXC  1
+#define RAISE_STOP 2
+bool intr_exception(struct cpu *cpu);
+/* Stop the run (longjmp RAISE_STOP) with `why`, EIP at the instruction. */
+_Noreturn void cpu_stop_run(struct cpu *cpu, enum cpu_stop why, const char *msg);
+
+/* I/O (ops_system.c): permission per CPL/IOPL and the TSS I/O bitmap (raises
+   #GP(0) if denied, else returns true); port access through the bus + on_io. */
+bool io_allowed(struct cpu *cpu, uint16_t port, int size);
+uint32_t port_in(struct cpu *cpu, uint16_t port, int size);
+void port_out(struct cpu *cpu, uint16_t port, int size, uint32_t val);
+
 /* ---- memory (mem.c: segmentation checks + paging + physical) ---- */
 
 /* Access size 1, 2 or 4 bytes at seg:off with the current CPL. Raise #GP/#SS
@@ -102,6 +130,10 @@ bool cond_true(struct cpu *cpu, int cc);      /* Jcc/SETcc/CMOVcc condition 0-15
 void icache_invalidate_page(struct cpu *cpu, uint32_t pa);
 void tlb_flush_all(struct cpu *cpu);
 void tlb_flush_page(struct cpu *cpu, uint32_t lin);
+/* The TLB's storage (paging.c): cpu_init sets cpu->tlb = tlb_create() (NULL
+   on out-of-memory), cpu_free calls tlb_destroy(cpu->tlb). */
+struct cpu_tlb *tlb_create(void);
+void tlb_destroy(struct cpu_tlb *tlb);
 
 /*
  * EIP convention: before a handler runs, cpu->insn_eip is the address of the

@@ -1,0 +1,251 @@
+/*
+ * machine.c - one simulated PC: wiring and the run loop.
+ *
+ * The CPU reaches RAM directly and everything else through the callbacks set
+ * up here. Time is the CPU's modeled cycle counter and nothing else (DESIGN.md
+ * §3): before every port access the devices are brought up to the current
+ * cycle (so a PIT read sees the exact count), and the CPU runs in slices that
+ * end at the PIT's next output edge, so an interrupt is raised at the same
+ * cycle on every run. A halted CPU skips idle time straight to the next edge.
+ */
+#include "machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- CPU bus callbacks -------------------------------------------------- */
+
+static void machine_sync(struct machine *m)
+{
+    pit_advance(&m->pit, m->cpu.cycles);
+}
+
+static uint32_t cb_io_in(void *ctx, uint16_t port, int size)
+{
+    struct machine *m = ctx;
+    machine_sync(m);
+    m->stats.io_reads++;
+    return bus_in(&m->bus, port, size);
+}
+
+static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
+{
+    struct machine *m = ctx;
+    machine_sync(m);
+    m->stats.io_writes++;
+    bus_out(&m->bus, port, size, val);
+    if (m->dbg.exited)
+        m->cpu.stop_now = true;
+}
+
+/* Physical addresses above RAM: an open bus reads all ones, writes vanish. */
+static uint32_t cb_mmio_read(void *ctx, uint32_t pa, int size)
+{
+    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
+static void cb_mmio_write(void *ctx, uint32_t pa, int size, uint32_t val)
+{
+}
+
+static bool cb_intr_pending(void *ctx)
+{
+    struct machine *m = ctx;
+    return pic_intr_pending(&m->pic);
+}
+
+static int cb_intr_ack(void *ctx)
+{
+    struct machine *m = ctx;
+    return pic_ack(&m->pic);
+}
+
+/* ---- statistics hooks --------------------------------------------------- */
+
+static void hook_vector(void *ctx, int vector, uint32_t err, bool has_err,
+                        bool soft, bool ext, uint32_t eip)
+{
+    struct machine_stats *st = &((struct machine *)ctx)->stats;
+    if (soft)
+        st->soft_ints[vector & 0xff]++;
+    else if (ext)
+        st->interrupts[vector & 0xff]++;
+    else if (vector < 32)
+        st->exceptions[vector]++;
+}
+
+static void hook_ring(void *ctx, int from, int to, uint32_t eip)
+{
+    ((struct machine *)ctx)->stats.ring_edges[from & 3][to & 3]++;
+}
+
+static void serial_tx(void *ctx, uint8_t byte)
+{
+    struct machine *m = ctx;
+    if (m->out)
+        m->out(m->out_ctx, byte);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void machine_wire_devices(struct machine *m)
+{
+    bus_init(&m->bus);
+    pic_init(&m->pic, &m->bus);
+    pit_init(&m->pit, &m->bus, (struct irq_line){ &m->pic, 0 });
+    uart_init(&m->uart, &m->bus, 0x3f8, (struct irq_line){ &m->pic, 4 }, serial_tx, m);
+    debugexit_init(&m->dbg, &m->bus, 0xf4, 4);
+    post_init(&m->post, &m->bus);
+}
+
+int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    if (mem_mib < 2 || mem_mib > 3072) {
+        snprintf(err, errlen, "--mem %u: guest RAM must be 2 to 3072 MiB", mem_mib);
+        return -1;
+    }
+    m->ram_size = mem_mib << 20;
+    m->ram = calloc(1, m->ram_size);
+    if (!m->ram) {
+        snprintf(err, errlen, "cannot allocate %u MiB of guest RAM", mem_mib);
+        return -1;
+    }
+    machine_wire_devices(m);
+    struct cpu_bus cb = {
+        .ctx = m, .ram = m->ram, .ram_size = m->ram_size,
+        .mmio_read = cb_mmio_read, .mmio_write = cb_mmio_write,
+        .io_in = cb_io_in, .io_out = cb_io_out,
+        .intr_pending = cb_intr_pending, .intr_ack = cb_intr_ack,
+    };
+    if (cpu_init(&m->cpu, &cb) != 0) {
+        snprintf(err, errlen, "cannot initialise the CPU");
+        free(m->ram);
+        return -1;
+    }
+    m->cpu.hooks = (struct cpu_hooks){ .ctx = m, .on_vector = hook_vector,
+                                       .on_ring_change = hook_ring };
+    return 0;
+}
+
+void machine_free(struct machine *m)
+{
+    cpu_free(&m->cpu);
+    free(m->ram);
+    m->ram = NULL;
+}
+
+int machine_load(struct machine *m, const uint8_t *image, size_t len,
+                 const struct mb_options *opt, char *err, size_t errlen)
+{
+    struct mb_result res;
+    memset(&res, 0, sizeof res);
+    if (multiboot_load(m->ram, m->ram_size, image, len, opt, &res) != 0) {
+        snprintf(err, errlen, "%s", res.error);
+        return -1;
+    }
+    cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
+    cpu_reset_multiboot(&m->cpu, res.entry, res.eax, res.ebx);
+    return 0;
+}
+
+bool machine_serial_input(struct machine *m, uint8_t byte)
+{
+    if (!uart_rx_space(&m->uart))
+        return false;
+    uart_receive(&m->uart, byte);
+    return true;
+}
+
+/* ---- the run loop ------------------------------------------------------- */
+
+static enum machine_end machine_finish(struct machine *m, enum machine_end e,
+                                       const char *msg)
+{
+    m->end = e;
+    snprintf(m->end_msg, sizeof m->end_msg, "%s", msg);
+    return e;
+}
+
+/*
+ * A halted CPU wakes on an external interrupt. If one is pending cpu_run
+ * delivers it; otherwise idle time is skipped to the next PIT edge. Returns
+ * false when nothing can ever wake the CPU. `idle_skips` bounds the case of
+ * a timer whose IRQ is masked at the PIC.
+ */
+static bool machine_idle(struct machine *m, unsigned *idle_skips)
+{
+    if (!(cpu_get_eflags(&m->cpu) & FL_IF))
+        return false;
+    if (pic_intr_pending(&m->pic))
+        return true;
+    uint64_t next = pit_next_event(&m->pit, m->cpu.cycles);
+    if (next == UINT64_MAX || ++*idle_skips > 100000)
+        return false;
+    if (next > m->cpu.cycles)
+        m->cpu.cycles = next;
+    pit_advance(&m->pit, m->cpu.cycles);
+    return true;
+}
+
+/* The cycle at which the next CPU slice must end. */
+static uint64_t machine_slice_end(struct machine *m, uint64_t insn_limit)
+{
+    uint64_t end = pit_next_event(&m->pit, m->cpu.cycles);
+    uint64_t cap = m->cpu.cycles + 1000000;   /* keep slices short for pollers */
+    if (end > cap)
+        end = cap;
+    /* every instruction costs at least one cycle, so this never overshoots */
+    if (insn_limit && end - m->cpu.cycles > insn_limit - m->cpu.insns)
+        end = m->cpu.cycles + (insn_limit - m->cpu.insns);
+    if (end <= m->cpu.cycles)
+        end = m->cpu.cycles + 1;
+    return end;
+}
+
+static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why)
+{
+    if (m->dbg.exited) {
+        m->exit_code = m->dbg.code;
+        char msg[64];
+        snprintf(msg, sizeof msg, "guest wrote to isa-debug-exit: exit status %d",
+                 m->exit_code);
+        return machine_finish(m, END_GUEST_EXIT, msg);
+    }
+    switch (why) {
+    case CPU_STOP_TRIPLE:
+        return machine_finish(m, END_TRIPLE_FAULT,
+                              m->cpu.stop_msg ? m->cpu.stop_msg : "triple fault");
+    case CPU_STOP_UNSUPPORTED:
+        return machine_finish(m, END_UNSUPPORTED,
+                              m->cpu.stop_msg ? m->cpu.stop_msg : "unsupported operation");
+    case CPU_STOP_INTERCEPT:
+    case CPU_STOP_GATE:
+        return machine_finish(m, END_UNSUPPORTED, "unexpected CPU intercept in native mode");
+    default:
+        return END_NONE;
+    }
+}
+
+enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
+{
+    unsigned idle_skips = 0;
+    while (m->end == END_NONE) {
+        if (insn_limit && m->cpu.insns >= insn_limit)
+            return END_NONE;
+        machine_sync(m);
+        if (m->cpu.s.halted) {
+            if (!machine_idle(m, &idle_skips))
+                return machine_finish(m, END_HALTED,
+                    cpu_get_eflags(&m->cpu) & FL_IF
+                        ? "guest halted waiting for an interrupt that can never come"
+                        : "guest halted with interrupts disabled");
+        } else {
+            idle_skips = 0;
+        }
+        enum cpu_stop why = cpu_run(&m->cpu, machine_slice_end(m, insn_limit));
+        machine_after_slice(m, why);
+    }
+    return m->end;
+}

@@ -1,0 +1,85 @@
+/*
+ * machine.h - the simulated PC: CPU + RAM + port bus + devices, and its clock.
+ *
+ * A machine is one PC as DESIGN.md §4 specifies it (the subset QEMU gives a
+ * multiboot kernel with -serial stdio and isa-debug-exit). It owns its RAM and
+ * devices, wires the CPU's bus callbacks to them, and runs the CPU in slices
+ * bounded by the next device deadline (the PIT), so that virtual time is
+ * nothing but the CPU's modeled cycles and every run is deterministic.
+ *
+ * Nothing here assumes there is only one machine in the process, and nothing
+ * writes to the terminal: guest serial output goes to the `out` callback.
+ */
+#ifndef RS_MACHINE_H
+#define RS_MACHINE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "cpu/cpu.h"
+#include "hw/bus.h"
+#include "hw/pic.h"
+#include "hw/pit.h"
+#include "hw/uart.h"
+#include "hw/debugexit.h"
+#include "hw/post.h"
+#include "hw/multiboot.h"
+
+/* How a run ended. Each has its own exit status in `ringside run`. */
+enum machine_end {
+    END_NONE = 0,     /* still running (budget slice returned) */
+    END_GUEST_EXIT,   /* write to isa-debug-exit: exit_code = (V << 1) | 1 */
+    END_TRIPLE_FAULT, /* the CPU triple-faulted (a real PC would reset) */
+    END_HALTED,       /* HLT with interrupts disabled, or with nothing to wake it */
+    END_BUDGET,       /* --max-insns exhausted */
+    END_UNSUPPORTED,  /* the guest used something ringside does not model */
+};
+
+/* Counts the -v summary and the stats JSON report. */
+struct machine_stats {
+    uint64_t exceptions[32];   /* exceptions delivered, by vector */
+    uint64_t interrupts[256];  /* external interrupts delivered, by vector */
+    uint64_t soft_ints[256];   /* INT n / INT3 / INTO, by vector */
+    uint64_t io_reads, io_writes;
+    uint64_t ring_edges[4][4]; /* CPL changes, [from][to] */
+};
+
+struct machine {
+    struct cpu cpu;
+    uint8_t *ram;              /* guest-physical 0 .. ram_size */
+    uint32_t ram_size;
+    struct bus bus;
+    struct pic pic;
+    struct pit pit;
+    struct uart uart;
+    struct debugexit dbg;
+    struct post post;
+
+    void (*out)(void *ctx, uint8_t byte); /* guest COM1 transmit */
+    void *out_ctx;
+
+    struct machine_stats stats;
+    enum machine_end end;
+    int exit_code;             /* END_GUEST_EXIT: (V << 1) | 1 */
+    char end_msg[160];         /* one line describing how the run ended */
+};
+
+/* Allocate RAM (mem_mib MiB) and wire the devices. Returns 0, or -1 with err. */
+int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen);
+void machine_free(struct machine *m);
+
+/* Load a multiboot kernel image and set the CPU's entry state. 0 or -1 + err. */
+int machine_load(struct machine *m, const uint8_t *image, size_t len,
+                 const struct mb_options *opt, char *err, size_t errlen);
+
+/*
+ * Run until the machine ends or `insn_limit` total guest instructions have
+ * retired (0: no limit); returns m->end (END_NONE if the limit stopped it,
+ * which the caller may turn into END_BUDGET or resume).
+ */
+enum machine_end machine_run(struct machine *m, uint64_t insn_limit);
+
+/* Host input to COM1 (typed keys). Returns false if the FIFO is full. */
+bool machine_serial_input(struct machine *m, uint8_t byte);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * test_main.c - the CUnit runner behind `make test`.
+ *
+ * Each suite file exposes one suite_<name>_register() function; this file
+ * registers them all, runs them with the basic interface, and turns failures
+ * into a non-zero exit status. A single suite can be chosen with
+ * `run_tests SUITE` while developing.
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+
+void suite_decode_register(void);
+void suite_alu_register(void);
+void suite_cpu_sys_register(void);
+void suite_devices_register(void);
+void suite_loader_register(void);
+void suite_samples_register(void);
+
+static const struct {
+    const char *name;
+    void (*reg)(void);
+} suites[] = {
+    { "decode", suite_decode_register },
+    { "alu", suite_alu_register },
+    { "cpu_sys", suite_cpu_sys_register },
+    { "devices", suite_devices_register },
+    { "loader", suite_loader_register },
+    { "samples", suite_samples_register },
+};
+
+int main(int argc, char **argv)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    for (unsigned i = 0; i < sizeof suites / sizeof *suites; i++)
+        if (argc < 2 || !strcmp(argv[1], suites[i].name))
+            suites[i].reg();
+    CU_basic_set_mode(CU_BRM_NORMAL);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    if (run == 0) {
+        fprintf(stderr, "run_tests: no test ran\n");
+        return 1;
+    }
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,131 @@
+/*
+ * cmd_run.c - `ringside run [options] KERNEL`: the headless runner.
+ *
+ * Standard output carries exactly the bytes the guest writes to COM1 and
+ * nothing else, so `ringside run K` and QEMU's `-serial stdio` can be
+ * compared byte for byte. Everything ringside itself says goes to stderr:
+ * one line for any failure, and the summary with -v. When standard input is
+ * a terminal, typed bytes are fed to the guest's COM1 receiver.
+ */
+#include "cmd_run.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "machine.h"
+#include "report.h"
+
+static void out_stdout(void *ctx, uint8_t byte)
+{
+    putchar(byte);
+    if (ctx)               /* interactive: show output as it comes */
+        fflush(stdout);
+}
+
+static int exit_status_for(const struct machine *m)
+{
+    switch (m->end) {
+    case END_GUEST_EXIT:   return m->exit_code;
+    case END_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
+    case END_HALTED:       return EXIT_HALTED;
+    case END_BUDGET:       return EXIT_BUDGET;
+    case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
+    default:               return EXIT_INTERNAL;
+    }
+}
+
+/* Interactive only: move typed bytes into the guest UART without blocking. */
+static void feed_stdin(struct machine *m)
+{
+    struct pollfd p = { .fd = 0, .events = POLLIN };
+    uint8_t byte;
+    while (uart_rx_space(&m->uart) && poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        if (read(0, &byte, 1) != 1)
+            break;
+        machine_serial_input(m, byte);
+    }
+}
+
+static int load_kernel(struct machine *m, const struct run_options *o)
+{
+    uint8_t *image;
+    size_t len;
+    char err[256];
+    if (mb_read_file(o->kernel, &image, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "ringside: %s\n", err);
+        return -1;
+    }
+    struct mb_options mo = { .cmdline = o->append, .kernel_path = o->kernel,
+                             .modules = o->modules, .nmodules = o->nmodules };
+    int rc = machine_load(m, image, len, &mo, err, sizeof err);
+    free(image);
+    if (rc != 0)
+        fprintf(stderr, "ringside: %s\n", err);
+    return rc;
+}
+
+static void run_to_end(struct machine *m, const struct run_options *o, bool interactive)
+{
+    const uint64_t slice = 2000000;
+    for (;;) {
+        uint64_t limit = m->cpu.insns + slice;
+        if (o->max_insns && limit > o->max_insns)
+            limit = o->max_insns;
+        if (interactive)
+            feed_stdin(m);
+        if (machine_run(m, limit) != END_NONE)
+            return;
+        if (o->max_insns && m->cpu.insns >= o->max_insns) {
+            m->end = END_BUDGET;
+            snprintf(m->end_msg, sizeof m->end_msg,
+                     "instruction budget of %llu exhausted",
+                     (unsigned long long)o->max_insns);
+            return;
+        }
+    }
+}
+
+int cmd_run_options(const struct run_options *o)
+{
+    struct machine *m = malloc(sizeof *m);
+    char err[256];
+    if (!m) {
+        fprintf(stderr, "ringside: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    if (machine_init(m, o->mem_mib, err, sizeof err) != 0) {
+        fprintf(stderr, "ringside: %s\n", err);
+        free(m);
+        return EXIT_BAD_INPUT;
+    }
+    bool interactive = isatty(0) && isatty(1);
+    m->out = out_stdout;
+    m->out_ctx = interactive ? m : NULL;
+    int status = EXIT_BAD_INPUT;
+    if (load_kernel(m, o) == 0) {
+        run_to_end(m, o, interactive);
+        fflush(stdout);
+        status = exit_status_for(m);
+        if (m->end != END_GUEST_EXIT)
+            fprintf(stderr, "ringside: %s\n", m->end_msg);
+        if (o->verbose)
+            report_summary(stderr, m, o);
+        if (o->stats_json && report_stats_json(o->stats_json, m, o, status) != 0)
+            status = EXIT_BAD_INPUT;
+    }
+    machine_free(m);
+    free(m);
+    return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_options o;
+    int rc = options_parse_run(argc, argv, &o);
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    return cmd_run_options(&o);
+}

@@ -1,0 +1,80 @@
+/*
+ * main.c - the `ringside` program: subcommand dispatch.
+ *
+ *   ringside                 run the bundled demo kernel (headless report for now)
+ *   ringside run [...] K     run a kernel headless (cmd_run.c)
+ *   ringside --help          commands and where to read more
+ *   ringside --version
+ *
+ * The demo kernel is looked up next to the program (samples/bin/demo.elf), so
+ * `make run` works from the source tree without installing anything.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd_run.h"
+
+#define RINGSIDE_VERSION "0.1"
+
+static void print_help(void)
+{
+    puts("ringside " RINGSIDE_VERSION " - watch an x86 guest kernel run under full virtualization\n"
+         "\n"
+         "usage:\n"
+         "  ringside                  run the bundled demo kernel (samples/bin/demo.elf)\n"
+         "  ringside run [options] KERNEL\n"
+         "                            run a multiboot kernel headless; see ringside run --help\n"
+         "  ringside --help           this text\n"
+         "  ringside --version        print the version\n"
+         "\n"
+         "Exit status of run: (V << 1) | 1 when the guest writes V to port 0xf4, 2 bad input,\n"
+         "4 triple fault, 6 halted with interrupts off, 8 budget exhausted, 10 unsupported.\n"
+         "Documentation: README.md and docs/ in the source tree.");
+}
+
+/* samples/bin/demo.elf beside the executable (source tree layout). */
+static int demo_path(const char *argv0, char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(exe, sizeof exe, "%s", argv0);
+        n = (ssize_t)strlen(exe);
+    }
+    exe[n] = 0;
+    snprintf(buf, len, "%s/samples/bin/demo.elf", dirname(exe));
+    return access(buf, R_OK) == 0 ? 0 : -1;
+}
+
+static int run_demo(const char *argv0)
+{
+    char path[PATH_MAX + 32];
+    if (demo_path(argv0, path, sizeof path) != 0) {
+        fprintf(stderr, "ringside: demo kernel %s not found (run `make samples`)\n", path);
+        return EXIT_BAD_INPUT;
+    }
+    char *args[] = { "-v", path };
+    return cmd_run(2, args);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return run_demo(argv[0]);
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        print_help();
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        puts("ringside " RINGSIDE_VERSION);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "ringside: unknown command '%s' (see ringside --help)\n", cmd);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,158 @@
+/*
+ * options.c - parsing `ringside run` options.
+ *
+ * Hand-written rather than getopt_long so that the accepted syntax is exactly
+ * what the help text says (both "--mem 64" and "--mem=64"), numbers are
+ * checked in full (no silent "12abc" -> 12), and every error names the option.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void options_print_run_help(void)
+{
+    puts("usage: ringside run [options] KERNEL\n"
+         "\n"
+         "Run a multiboot kernel on the simulated PC. Standard output carries exactly\n"
+         "what the guest writes to COM1.\n"
+         "\n"
+         "options:\n"
+         "  --mode MODE       engine: native (default)\n"
+         "  --mem MIB         guest RAM in MiB (default 32, 2..3072)\n"
+         "  --max-insns N     stop after N guest instructions (default: no limit)\n"
+         "  --append STR      kernel command line (multiboot cmdline)\n"
+         "  --module FILE     load FILE as a multiboot module (repeatable; \"FILE args\")\n"
+         "  --stats-json FILE write run statistics as JSON to FILE (docs/stats.md)\n"
+         "  -v, --verbose     print a summary to stderr at the end\n"
+         "  -h, --help        this text\n"
+         "\n"
+         "exit status:\n"
+         "  (V << 1) | 1  the guest wrote V to isa-debug-exit (port 0xf4), as QEMU\n"
+         "  2             bad input: unknown option, missing or malformed kernel/module\n"
+         "  4             triple fault\n"
+         "  6             the guest halted with interrupts disabled (or nothing can wake it)\n"
+         "  8             the --max-insns budget was exhausted\n"
+         "  10            the guest used a feature ringside does not model\n"
+         "  12            internal error");
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-') {
+        fprintf(stderr, "ringside: %s needs a non-negative number\n", opt);
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || v > max) {
+        fprintf(stderr, "ringside: %s: invalid number '%s'\n", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Split "--opt=value" or take the next argument as the value. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) == 0 && arg[n] == '=')
+        return arg + n + 1;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "ringside: %s needs a value\n", name);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool option_is(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
+{
+    const char *arg = argv[*i];
+    static const char *const names[] = { "--mode", "--mem", "--max-insns", "--append",
+                                         "--module", "--stats-json" };
+    for (unsigned k = 0; k < sizeof names / sizeof *names; k++) {
+        if (!option_is(arg, names[k]))
+            continue;
+        const char *v = option_value(argc, argv, i, names[k]);
+        uint64_t num;
+        if (!v)
+            return -1;
+        switch (k) {
+        case 0:
+            if (strcmp(v, "native") != 0) {
+                fprintf(stderr, "ringside: --mode %s: unknown mode (available: native)\n", v);
+                return -1;
+            }
+            o->mode = v;
+            return 0;
+        case 1:
+            if (parse_u64("--mem", v, UINT64_MAX, &num))
+                return -1;
+            if (num < 2 || num > 3072) {
+                fprintf(stderr, "ringside: --mem %s: guest RAM must be 2 to 3072 MiB\n", v);
+                return -1;
+            }
+            o->mem_mib = (uint32_t)num;
+            return 0;
+        case 2:
+            return parse_u64("--max-insns", v, UINT64_MAX, &o->max_insns);
+        case 3:
+            o->append = v;
+            return 0;
+        case 4:
+            if (o->nmodules == OPT_MAX_MODULES) {
+                fprintf(stderr, "ringside: at most %d --module options\n", OPT_MAX_MODULES);
+                return -1;
+            }
+            o->modules[o->nmodules++] = v;
+            return 0;
+        default:
+            o->stats_json = v;
+            return 0;
+        }
+    }
+    fprintf(stderr, "ringside: unknown option '%s' (see ringside run --help)\n", arg);
+    return -1;
+}
+
+int options_parse_run(int argc, char **argv, struct run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = "native";
+    o->mem_mib = 32;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            options_print_run_help();
+            return 1;
+        }
+        if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+            o->verbose = true;
+        } else if (arg[0] == '-' && arg[1]) {
+            if (parse_valued(argc, argv, &i, o))
+                return -1;
+        } else if (o->kernel) {
+            fprintf(stderr, "ringside: more than one kernel given ('%s' and '%s')\n",
+                    o->kernel, arg);
+            return -1;
+        } else {
+            o->kernel = arg;
+        }
+    }
+    if (!o->kernel) {
+        fprintf(stderr, "ringside: no kernel given (see ringside run --help)\n");
+        return -1;
+    }
+    return 0;
+}

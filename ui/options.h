@@ -1,0 +1,46 @@
+/*
+ * options.h - the `ringside run` command line, parsed into a plain struct.
+ *
+ * The command line is a contract that outside tests rely on (issue #2):
+ * options may be added, never changed. Parsing is separate from running so
+ * that the TUI and the run command share it, and so that every malformed
+ * option produces one clear line and exit status 2 instead of a crash.
+ */
+#ifndef RS_OPTIONS_H
+#define RS_OPTIONS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#define OPT_MAX_MODULES 16
+
+struct run_options {
+    const char *mode;          /* "native" (more engines later) */
+    uint32_t mem_mib;          /* --mem, default 32 */
+    uint64_t max_insns;        /* --max-insns, 0 = no limit */
+    const char *append;        /* --append STR: kernel command line */
+    const char *modules[OPT_MAX_MODULES]; /* --module FILE, repeatable */
+    int nmodules;
+    const char *stats_json;    /* --stats-json FILE */
+    bool verbose;              /* -v: summary on stderr */
+    const char *kernel;        /* the positional KERNEL */
+};
+
+/* Exit statuses of `ringside run` (README, `ringside run --help`). Guest
+   exits through isa-debug-exit are odd ((V << 1) | 1); ours are even. */
+enum {
+    EXIT_OK = 0,            /* help printed, TUI quit */
+    EXIT_BAD_INPUT = 2,     /* bad option, missing/malformed kernel or module */
+    EXIT_TRIPLE_FAULT = 4,
+    EXIT_HALTED = 6,        /* HLT with interrupts off, or nothing can wake it */
+    EXIT_BUDGET = 8,        /* --max-insns exhausted */
+    EXIT_UNSUPPORTED = 10,  /* the guest used a feature ringside does not model */
+    EXIT_INTERNAL = 12,     /* ringside itself failed (out of memory...) */
+};
+
+/* Parse argv (after the subcommand). Returns 0, 1 if --help was printed, or
+   -1 after printing a one-line error to stderr. */
+int options_parse_run(int argc, char **argv, struct run_options *o);
+void options_print_run_help(void);
+
+#endif
