@@ -20,8 +20,9 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
-SIM_TOP := sim/machine.o
-SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_TOP)
+SIM_TOP := sim/machine.o sim/event.o sim/stats.o
+SIM_VMM := sim/vmm/cost.o
+SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_TOP)
 
 UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o
 

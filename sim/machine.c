@@ -9,6 +9,7 @@
  * cycle on every run. A halted CPU skips idle time straight to the next edge.
  */
 #include "machine.h"
+#include "cpu/optable.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,19 +22,44 @@ static void machine_sync(struct machine *m)
     pit_advance(&m->pit, m->cpu.cycles);
 }
 
+static void machine_emit(struct machine *m, enum ev_kind kind, uint32_t a, uint32_t b,
+                         uint32_t c, uint32_t d)
+{
+    if (!event_wanted(&m->events, kind))
+        return;
+    struct event ev = { .kind = kind, .vm = m->vm_id, .path = PATH_NATIVE,
+                        .eip = m->cpu.insn_eip, .cycle = m->cpu.cycles,
+                        .a = a, .b = b, .c = c, .d = d };
+    event_dispatch(&m->events, &ev);
+}
+
+static void emit_io(struct machine *m, uint16_t port, int size, bool write, uint32_t val)
+{
+    machine_emit(m, EV_IO, port, (uint32_t)size, write, val);
+}
+
+/* The bus reports ports no device claims (DESIGN.md §4: counted, never fatal). */
+static void cb_unmapped(void *ctx, uint16_t port, int size, bool write, uint32_t val)
+{
+    machine_emit(ctx, EV_IO_UNMAPPED, port, (uint32_t)size, write, val);
+}
+
 static uint32_t cb_io_in(void *ctx, uint16_t port, int size)
 {
     struct machine *m = ctx;
+    m->cpu.cycles += m->costs.v[COST_NATIVE_IN];
     machine_sync(m);
-    m->stats.io_reads++;
-    return bus_in(&m->bus, port, size);
+    uint32_t val = bus_in(&m->bus, port, size);
+    emit_io(m, port, size, false, val);
+    return val;
 }
 
 static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
 {
     struct machine *m = ctx;
+    m->cpu.cycles += m->costs.v[COST_NATIVE_IN];
     machine_sync(m);
-    m->stats.io_writes++;
+    emit_io(m, port, size, true, val);
     bus_out(&m->bus, port, size, val);
     if (m->dbg.exited)
         m->cpu.stop_now = true;
@@ -61,23 +87,41 @@ static int cb_intr_ack(void *ctx)
     return pic_ack(&m->pic);
 }
 
+/* ---- costs -------------------------------------------------------------- */
+
+void machine_set_costs(struct machine *m, const struct cost_profile *p)
+{
+    m->costs = *p;
+    for (int c = 0; c < C_COUNT; c++)
+        m->cpu.class_cost[c] = p->v[COST_INSN_SIMPLE + c];
+}
+
+/* Native cost of delivering a vector (A&A06's measured round trips). */
+static uint32_t machine_vector_cost(const struct machine *m, int vector, bool soft, int cpl)
+{
+    if (soft && cpl == 3)
+        return m->costs.v[COST_NATIVE_SYSCALL];
+    if (vector == EXC_DE && !soft)
+        return m->costs.v[COST_NATIVE_DIVZERO];
+    if (vector == EXC_PF && !soft)
+        return m->costs.v[COST_NATIVE_PGFAULT];
+    return m->costs.v[COST_NATIVE_EXCEPTION];
+}
+
 /* ---- statistics hooks --------------------------------------------------- */
 
 static void hook_vector(void *ctx, int vector, uint32_t err, bool has_err,
                         bool soft, bool ext, uint32_t eip)
 {
-    struct machine_stats *st = &((struct machine *)ctx)->stats;
-    if (soft)
-        st->soft_ints[vector & 0xff]++;
-    else if (ext)
-        st->interrupts[vector & 0xff]++;
-    else if (vector < 32)
-        st->exceptions[vector]++;
+    struct machine *m = ctx;
+    enum ev_kind k = soft ? EV_SOFTINT : ext ? EV_INTERRUPT : EV_EXCEPTION;
+    m->cpu.cycles += machine_vector_cost(m, vector, soft, m->cpu.s.cpl);
+    machine_emit(m, k, (uint32_t)vector, err, has_err, 0);
 }
 
 static void hook_ring(void *ctx, int from, int to, uint32_t eip)
 {
-    ((struct machine *)ctx)->stats.ring_edges[from & 3][to & 3]++;
+    machine_emit(ctx, EV_RING, (uint32_t)from, (uint32_t)to, (uint32_t)from, (uint32_t)to);
 }
 
 static void serial_tx(void *ctx, uint8_t byte)
@@ -92,6 +136,8 @@ static void serial_tx(void *ctx, uint8_t byte)
 static void machine_wire_devices(struct machine *m)
 {
     bus_init(&m->bus);
+    m->bus.on_unmapped = cb_unmapped;
+    m->bus.unmapped_ctx = m;
     pic_init(&m->pic, &m->bus);
     pit_init(&m->pit, &m->bus, (struct irq_line){ &m->pic, 0 });
     uart_init(&m->uart, &m->bus, 0x3f8, (struct irq_line){ &m->pic, 4 }, serial_tx, m);
@@ -113,6 +159,8 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
         return -1;
     }
     machine_wire_devices(m);
+    event_bus_init(&m->events);
+    stats_attach(&m->stats, &m->events);
     struct cpu_bus cb = {
         .ctx = m, .ram = m->ram, .ram_size = m->ram_size,
         .mmio_read = cb_mmio_read, .mmio_write = cb_mmio_write,
@@ -124,6 +172,9 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
         free(m->ram);
         return -1;
     }
+    struct cost_profile dflt;
+    cost_default(&dflt);
+    machine_set_costs(m, &dflt);
     m->cpu.hooks = (struct cpu_hooks){ .ctx = m, .on_vector = hook_vector,
                                        .on_ring_change = hook_ring };
     return 0;
@@ -164,6 +215,7 @@ static enum machine_end machine_finish(struct machine *m, enum machine_end e,
                                        const char *msg)
 {
     m->end = e;
+    machine_emit(m, EV_END, e, (uint32_t)m->exit_code, 0, 0);
     snprintf(m->end_msg, sizeof m->end_msg, "%s", msg);
     return e;
 }

@@ -24,6 +24,9 @@
 #include "hw/debugexit.h"
 #include "hw/post.h"
 #include "hw/multiboot.h"
+#include "event.h"
+#include "stats.h"
+#include "vmm/cost.h"
 
 /* How a run ended. Each has its own exit status in `ringside run`. */
 enum machine_end {
@@ -33,15 +36,6 @@ enum machine_end {
     END_HALTED,       /* HLT with interrupts disabled, or with nothing to wake it */
     END_BUDGET,       /* --max-insns exhausted */
     END_UNSUPPORTED,  /* the guest used something ringside does not model */
-};
-
-/* Counts the -v summary and the stats JSON report. */
-struct machine_stats {
-    uint64_t exceptions[32];   /* exceptions delivered, by vector */
-    uint64_t interrupts[256];  /* external interrupts delivered, by vector */
-    uint64_t soft_ints[256];   /* INT n / INT3 / INTO, by vector */
-    uint64_t io_reads, io_writes;
-    uint64_t ring_edges[4][4]; /* CPL changes, [from][to] */
 };
 
 struct machine {
@@ -58,7 +52,10 @@ struct machine {
     void (*out)(void *ctx, uint8_t byte); /* guest COM1 transmit */
     void *out_ctx;
 
-    struct machine_stats stats;
+    struct cost_profile costs; /* modeled cycles (vmm/cost.h); default p4-672 */
+    struct event_bus events;   /* everything that happens (event.h) */
+    struct stats stats;        /* always-on counters, subscribed to `events` */
+    uint8_t vm_id;             /* stamped on every event */
     enum machine_end end;
     int exit_code;             /* END_GUEST_EXIT: (V << 1) | 1 */
     char end_msg[160];         /* one line describing how the run ended */
@@ -78,6 +75,9 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
  * which the caller may turn into END_BUDGET or resume).
  */
 enum machine_end machine_run(struct machine *m, uint64_t insn_limit);
+
+/* Use a cost profile (call before running). */
+void machine_set_costs(struct machine *m, const struct cost_profile *p);
 
 /* Host input to COM1 (typed keys). Returns false if the FIFO is full. */
 bool machine_serial_input(struct machine *m, uint8_t byte);

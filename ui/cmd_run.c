@@ -101,6 +101,16 @@ int cmd_run_options(const struct run_options *o)
         free(m);
         return EXIT_BAD_INPUT;
     }
+    if (o->costs) {
+        struct cost_profile prof;
+        if (cost_load(&prof, o->costs, err, sizeof err) != 0) {
+            fprintf(stderr, "ringside: --costs %s\n", err);
+            machine_free(m);
+            free(m);
+            return EXIT_BAD_INPUT;
+        }
+        machine_set_costs(m, &prof);
+    }
     bool interactive = isatty(0) && isatty(1);
     m->out = out_stdout;
     m->out_ctx = interactive ? m : NULL;

@@ -26,6 +26,7 @@ void options_print_run_help(void)
          "  --append STR      kernel command line (multiboot cmdline)\n"
          "  --module FILE     load FILE as a multiboot module (repeatable; \"FILE args\")\n"
          "  --stats-json FILE write run statistics as JSON to FILE (docs/stats.md)\n"
+         "  --costs FILE      cost profile for modeled cycles (docs/costs.md)\n"
          "  -v, --verbose     print a summary to stderr at the end\n"
          "  -h, --help        this text\n"
          "\n"
@@ -80,7 +81,7 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
 {
     const char *arg = argv[*i];
     static const char *const names[] = { "--mode", "--mem", "--max-insns", "--append",
-                                         "--module", "--stats-json" };
+                                         "--module", "--stats-json", "--costs" };
     for (unsigned k = 0; k < sizeof names / sizeof *names; k++) {
         if (!option_is(arg, names[k]))
             continue;
@@ -117,8 +118,11 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
             }
             o->modules[o->nmodules++] = v;
             return 0;
-        default:
+        case 5:
             o->stats_json = v;
+            return 0;
+        default:
+            o->costs = v;
             return 0;
         }
     }

@@ -22,6 +22,7 @@ struct run_options {
     const char *modules[OPT_MAX_MODULES]; /* --module FILE, repeatable */
     int nmodules;
     const char *stats_json;    /* --stats-json FILE */
+    const char *costs;         /* --costs FILE: cost profile (docs/costs.md) */
     bool verbose;              /* -v: summary on stderr */
     const char *kernel;        /* the positional KERNEL */
 };

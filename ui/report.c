@@ -56,7 +56,7 @@ void report_summary(FILE *f, const struct machine *m, const struct run_options *
     summary_vectors(f, "software interrupts: vector", m->stats.soft_ints, 256, false);
     fprintf(f, "  port I/O: %" PRIu64 " reads, %" PRIu64 " writes (%" PRIu64
             " to unmapped ports)\n", m->stats.io_reads, m->stats.io_writes,
-            m->bus.unmapped_reads + m->bus.unmapped_writes);
+            m->stats.io_unmapped);
 }
 
 /* {"13": 2, "14": 7} for the non-zero entries of a by-vector array. */
@@ -137,7 +137,7 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     json_by_vector(f, m->stats.soft_ints, 256);
     fprintf(f, "},\n  \"io\": {\"reads\": %" PRIu64 ", \"writes\": %" PRIu64
             ", \"unmapped\": %" PRIu64 "}\n}\n", m->stats.io_reads, m->stats.io_writes,
-            m->bus.unmapped_reads + m->bus.unmapped_writes);
+            m->stats.io_unmapped);
 }
 
 int report_stats_json(const char *path, const struct machine *m,

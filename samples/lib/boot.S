@@ -47,3 +47,5 @@ _start:
     call kexit
 1:  hlt
     jmp 1b
+
+    .section .note.GNU-stack, "", @progbits

@@ -9,7 +9,7 @@
  *
  * kvsnprintf() is the one formatter; kprintf() sends its result to COM1 and
  * uprintf() (user.c) sends it through a system call. Supported conversions:
- * %d %i %u %x %X %o %p %s %c %% with '-', '0' and a width, and the length
+ * %d %i %u %x %X %o %p %s %c %% with '-', '+', '0' and a width, and the length
  * modifiers l and ll (64-bit values are divided by libgcc's __udivdi3).
  */
 #include "kernel.h"
@@ -53,6 +53,7 @@ struct fmt_out {
 struct fmt_spec {
     int width;      /* minimum field width */
     int left;       /* '-': pad on the right */
+    int plus;       /* '+': print a sign on non-negative numbers too */
     char pad;       /* ' ' or '0' */
 };
 
@@ -63,19 +64,20 @@ static void out_char(struct fmt_out *o, char c)
     o->len++;
 }
 
+/* sign is 0 (none), '-' or '+' */
 static void out_field(struct fmt_out *o, const struct fmt_spec *sp,
-                      const char *s, int n, int negative)
+                      const char *s, int n, char sign)
 {
-    int total = n + negative;
+    int total = n + (sign != 0);
     int padlen = sp->width > total ? sp->width - total : 0;
 
-    if (negative && sp->pad == '0')
-        out_char(o, '-');
+    if (sign && sp->pad == '0')
+        out_char(o, sign);
     if (!sp->left)
         for (int i = 0; i < padlen; i++)
             out_char(o, sp->pad);
-    if (negative && sp->pad != '0')
-        out_char(o, '-');
+    if (sign && sp->pad != '0')
+        out_char(o, sign);
     for (int i = 0; i < n; i++)
         out_char(o, s[i]);
     if (sp->left)
@@ -84,7 +86,7 @@ static void out_field(struct fmt_out *o, const struct fmt_spec *sp,
 }
 
 static void out_number(struct fmt_out *o, const struct fmt_spec *sp,
-                       uint64_t v, unsigned base, int upper, int negative)
+                       uint64_t v, unsigned base, int upper, char sign)
 {
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char tmp[24];
@@ -94,7 +96,7 @@ static void out_number(struct fmt_out *o, const struct fmt_spec *sp,
         tmp[sizeof(tmp) - 1 - n++] = digits[v % base];
         v /= base;
     } while (v);
-    out_field(o, sp, tmp + sizeof(tmp) - n, n, negative);
+    out_field(o, sp, tmp + sizeof(tmp) - n, n, sign);
 }
 
 /* Reads flags and width at *pf; leaves *pf on the length modifier. */
@@ -104,10 +106,13 @@ static void parse_spec(const char **pf, struct fmt_spec *sp)
 
     sp->width = 0;
     sp->left = 0;
+    sp->plus = 0;
     sp->pad = ' ';
     for (;; f++) {
         if (*f == '-')
             sp->left = 1;
+        else if (*f == '+')
+            sp->plus = 1;
         else if (*f == '0')
             sp->pad = '0';
         else
@@ -140,7 +145,8 @@ static void format_one(struct fmt_out *o, char conv, const struct fmt_spec *sp,
     switch (conv) {
     case 'd': case 'i': {
         int64_t v = fetch_signed(ap, longs);
-        out_number(o, sp, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, 0, v < 0);
+        char sign = v < 0 ? '-' : sp->plus ? '+' : 0;
+        out_number(o, sp, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, 0, sign);
         break;
     }
     case 'u': out_number(o, sp, fetch_unsigned(ap, longs), 10, 0, 0); break;
@@ -148,7 +154,7 @@ static void format_one(struct fmt_out *o, char conv, const struct fmt_spec *sp,
     case 'X': out_number(o, sp, fetch_unsigned(ap, longs), 16, 1, 0); break;
     case 'o': out_number(o, sp, fetch_unsigned(ap, longs), 8, 0, 0); break;
     case 'p': {
-        struct fmt_spec p = { 8, 0, '0' };
+        struct fmt_spec p = { 8, 0, 0, '0' };
         out_char(o, '0');
         out_char(o, 'x');
         out_number(o, &p, (uintptr_t)va_arg(*ap, void *), 16, 0, 0);

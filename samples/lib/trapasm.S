@@ -99,3 +99,5 @@ user_return:
     .align 4
 saved_kernel_esp:
     .long 0
+
+    .section .note.GNU-stack, "", @progbits

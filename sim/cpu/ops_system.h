@@ -155,6 +155,8 @@ static inline uint32_t gate_offset(uint64_t d)
 /* Like seg_read_desc but returns false instead of raising when `sel` is
    outside its table (for LAR/LSL/VERR/VERW). */
 bool seg_try_read_desc(struct cpu *cpu, uint16_t sel, uint64_t *desc);
+/* Fill `s` from a checked descriptor and set its accessed bit. */
+void seg_commit(struct cpu *cpu, struct seg *s, uint16_t sel, uint64_t desc);
 /* Load CS from a validated code descriptor with RPL forced to `cpl`, set
    the CPL, and report a ring change through the hook. */
 void seg_load_cs(struct cpu *cpu, uint16_t sel, uint64_t desc, int cpl);

@@ -51,8 +51,8 @@ struct mb_result {
     uint32_t entry;               /* EIP at entry (physical) */
     uint32_t eax, ebx;            /* MB_BOOT_MAGIC, MB_INFO_ADDR */
     uint32_t load_start, load_end;/* [start, end): the kernel image incl. bss */
-    uint32_t used_end;            /* end of everything written above the kernel
-                                     (info strings, module structs, modules) */
+    uint32_t used_end;            /* page-aligned end of everything written above
+                                     the kernel (module structs, strings, modules) */
     char error[256];              /* one line, no newline, set on failure */
 };
 

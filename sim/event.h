@@ -1,0 +1,93 @@
+/*
+ * event.h - the event stream: how every part of ringside says what happened.
+ *
+ * DESIGN.md §3: engines, devices and the CPU's hooks describe what happens as
+ * small fixed-size records (kind, vm, modeled cycle, guest EIP, path, four
+ * kind-specific words). Subscribers - the always-on statistics counters, the
+ * trace recorder, the UI - register a mask of the kinds they want; emitting
+ * a kind nobody wants costs one test of a bit. Nothing in sim/ formats text
+ * for people: names for kinds and paths are here only so that every consumer
+ * spells them the same way.
+ */
+#ifndef RS_EVENT_H
+#define RS_EVENT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Where guest instructions execute (DESIGN.md §3). */
+enum ev_path { PATH_NATIVE = 0, PATH_DIRECT, PATH_TRANSLATED, PATH_EMULATED, PATH_COUNT };
+
+enum ev_kind {
+    EV_INSNS = 0,     /* a: instructions retired on `path` since the last one */
+    EV_EXCEPTION,     /* a: vector, b: error code, c: has error code */
+    EV_INTERRUPT,     /* a: vector (external) */
+    EV_SOFTINT,       /* a: vector (INT n, INT3, INTO) */
+    EV_RING,          /* a: CPL before, b: CPL after (c, d: real CPLs under a VMM) */
+    EV_IO,            /* a: port, b: size, c: 1 write / 0 read, d: value */
+    EV_IO_UNMAPPED,   /* also emitted (after EV_IO) for ports no device claims */
+    EV_HALT,          /* HLT executed */
+    EV_END,           /* the run ended: a = enum machine_end, b = exit code */
+    EV_TRAP,          /* VMM: a = cause (mnemonic index), b = vector */
+    EV_WORLD_SWITCH,  /* VMM: a = 1 into the VMM, 0 back to the guest */
+    EV_CALLOUT,       /* BT: a = callout kind */
+    EV_SENSITIVE,     /* a sensitive instruction ran deprivileged: a = row index */
+    EV_REFLECT,       /* VMM reflected a vector into the guest: a = vector */
+    EV_TRANSLATE,     /* BT: a = guest bytes, b = TC bytes, c = guest insns */
+    EV_TC_HIT,
+    EV_TC_MISS,
+    EV_TC_CHAIN,
+    EV_TC_INVALIDATE, /* a = blocks dropped */
+    EV_TC_FLUSH,
+    EV_SHADOW_FILL,
+    EV_KIND_COUNT
+};
+
+struct event {
+    uint16_t kind;    /* enum ev_kind */
+    uint8_t vm;       /* which VM (several may run in one process) */
+    uint8_t path;     /* enum ev_path */
+    uint32_t eip;     /* guest EIP the event concerns */
+    uint64_t cycle;   /* modeled cycle at which it happened */
+    uint32_t a, b, c, d; /* kind-specific words (see enum ev_kind) */
+};
+
+typedef void (*event_fn)(void *ctx, const struct event *ev);
+
+#define EVENT_MAX_SUBS 8
+#define EV_BIT(k) (1u << (k))
+#define EV_ALL ((1u << EV_KIND_COUNT) - 1)
+
+struct event_sub {
+    event_fn fn;
+    void *ctx;
+    uint32_t mask;    /* EV_BIT of each kind wanted */
+};
+
+struct event_bus {
+    struct event_sub subs[EVENT_MAX_SUBS];
+    int nsubs;
+    uint32_t wanted;  /* union of the masks: the fast "anyone?" test */
+};
+
+void event_bus_init(struct event_bus *eb);
+/* Returns 0, or -1 if all subscriber slots are taken. */
+int event_subscribe(struct event_bus *eb, uint32_t mask, event_fn fn, void *ctx);
+void event_unsubscribe(struct event_bus *eb, event_fn fn, void *ctx);
+void event_dispatch(struct event_bus *eb, const struct event *ev);
+
+static inline bool event_wanted(const struct event_bus *eb, enum ev_kind k)
+{
+    return (eb->wanted & EV_BIT(k)) != 0;
+}
+
+static inline void event_emit(struct event_bus *eb, const struct event *ev)
+{
+    if (eb->wanted & EV_BIT(ev->kind))
+        event_dispatch(eb, ev);
+}
+
+const char *event_kind_name(enum ev_kind k);   /* "trap", "tc-miss", ... */
+const char *event_path_name(enum ev_path p);   /* "native", "direct", ... */
+
+#endif

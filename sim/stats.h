@@ -1,0 +1,27 @@
+/*
+ * stats.h - the always-on statistics: a subscriber to the event stream.
+ *
+ * Counters only (no text). The -v summary, the stats JSON and later the UI's
+ * Paths/Overhead panes read this struct. Engines that add event kinds add
+ * counters here, so every consumer sees the same numbers.
+ */
+#ifndef RS_STATS_H
+#define RS_STATS_H
+
+#include <stdint.h>
+#include "event.h"
+
+struct stats {
+    uint64_t by_kind[EV_KIND_COUNT]; /* events of each kind */
+    uint64_t exceptions[32];         /* by vector */
+    uint64_t interrupts[256];        /* external, by vector */
+    uint64_t soft_ints[256];         /* INT n / INT3 / INTO, by vector */
+    uint64_t ring_edges[4][4];       /* CPL changes [from][to] */
+    uint64_t io_reads, io_writes, io_unmapped;
+};
+
+/* Subscribe `st` (zeroed) to every kind on `eb`. */
+int stats_attach(struct stats *st, struct event_bus *eb);
+void stats_on_event(void *ctx, const struct event *ev);
+
+#endif

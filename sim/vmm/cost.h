@@ -1,0 +1,52 @@
+/*
+ * cost.h - the cost model: modeled cycles charged per event and per
+ * instruction class (DESIGN.md §3).
+ *
+ * A profile is data: a name and one number per key, each default written
+ * beside its source (cost.c), loadable from a text file (`--costs FILE`,
+ * format in docs/costs.md). The default profile is the Pentium 4 672 that
+ * Adams & Agesen measured (ASPLOS 2006), so the overheads ringside reports can
+ * be put beside the paper. Virtual time (PIT, RDTSC) advances with these
+ * cycles, which is why a guest that times itself sees its own overhead.
+ */
+#ifndef RS_COST_H
+#define RS_COST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cost_key {
+    /* native instruction classes (enum cost_class in cpu/optable.h order) */
+    COST_INSN_SIMPLE, COST_INSN_MEM, COST_INSN_BRANCH, COST_INSN_MUL, COST_INSN_DIV,
+    COST_INSN_STRING, COST_INSN_SYSTEM, COST_INSN_IO,
+    /* native events */
+    COST_NATIVE_CLI,          /* CLI/STI on bare hardware */
+    COST_NATIVE_SYSCALL,      /* INT n round trip from ring 3 (delivery + IRET) */
+    COST_NATIVE_DIVZERO,      /* #DE delivery and return */
+    COST_NATIVE_PGFAULT,      /* #PF delivery and return */
+    COST_NATIVE_EXCEPTION,    /* any other exception or interrupt delivery */
+    COST_NATIVE_IN,           /* IN/OUT to an ISA port */
+    /* VMM events */
+    COST_TRAP_EMULATE,        /* privileged instruction: trap, decode, emulate, resume */
+    COST_CALLOUT_EMULATE,     /* BT callout into the VMM and back */
+    COST_TC_EMULATE,          /* in-TC emulation sequence (e.g. CLI on the vcpu) */
+    COST_TRANSLATE_INSN,      /* translating one guest instruction */
+    COST_INDIRECT,            /* extra for an indirect control transfer in the TC */
+    COST_REFLECT,             /* building a virtual exception frame */
+    COST_VT_ENTRY,            /* VT-x VM entry/exit round trip */
+    COST_VT_PF_EXIT,          /* VT-x page-fault exit */
+    COST_COUNT
+};
+
+struct cost_profile {
+    char name[32];
+    uint32_t v[COST_COUNT];   /* modeled cycles */
+};
+
+void cost_default(struct cost_profile *p);
+/* Load a profile file over the defaults. 0, or -1 with a one-line err. */
+int cost_load(struct cost_profile *p, const char *path, char *err, size_t errlen);
+const char *cost_key_name(enum cost_key k);   /* "trap_emulate" */
+const char *cost_key_source(enum cost_key k); /* where the default comes from */
+
+#endif
