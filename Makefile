@@ -21,14 +21,15 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
 SIM_TOP := sim/machine.o sim/event.o sim/stats.o
-SIM_VMM := sim/vmm/cost.o
+SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
+           sim/vmm/emulate.o sim/vmm/emulate_seg.o
 SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_TOP)
 
 UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
-               tests/test_samples.o tests/proc.o
+               tests/test_samples.o tests/proc.o tests/test_vmm.o
 TEST_HELPERS := tests/alu_ref.o
 
 SAMPLES := hello compute rings sensitive exceptions paging smc

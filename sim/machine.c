@@ -147,13 +147,29 @@ static void machine_wire_devices(struct machine *m)
 
 int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
 {
+    return machine_init_mode(m, mem_mib, MODE_NATIVE, err, errlen);
+}
+
+/* Under a VMM the CPU reports to the monitor (vmm.c installs its hooks). */
+static int machine_attach_vmm(struct machine *m, char *err, size_t errlen)
+{
+    m->vmm = vmm_create(VMM_TRAP, &m->cpu, m->ram_size, &m->events, &m->costs,
+                        m->vm_id, err, errlen);
+    return m->vmm ? 0 : -1;
+}
+
+int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
+                      char *err, size_t errlen)
+{
     memset(m, 0, sizeof *m);
+    m->mode = mode;
     if (mem_mib < 2 || mem_mib > 3072) {
         snprintf(err, errlen, "--mem %u: guest RAM must be 2 to 3072 MiB", mem_mib);
         return -1;
     }
     m->ram_size = mem_mib << 20;
-    m->ram = calloc(1, m->ram_size);
+    uint32_t frames = m->ram_size + (mode != MODE_NATIVE ? VMM_REGION_SIZE : 0);
+    m->ram = calloc(1, frames);
     if (!m->ram) {
         snprintf(err, errlen, "cannot allocate %u MiB of guest RAM", mem_mib);
         return -1;
@@ -162,7 +178,7 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
     event_bus_init(&m->events);
     stats_attach(&m->stats, &m->events);
     struct cpu_bus cb = {
-        .ctx = m, .ram = m->ram, .ram_size = m->ram_size,
+        .ctx = m, .ram = m->ram, .ram_size = frames,
         .mmio_read = cb_mmio_read, .mmio_write = cb_mmio_write,
         .io_in = cb_io_in, .io_out = cb_io_out,
         .intr_pending = cb_intr_pending, .intr_ack = cb_intr_ack,
@@ -177,11 +193,18 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
     machine_set_costs(m, &dflt);
     m->cpu.hooks = (struct cpu_hooks){ .ctx = m, .on_vector = hook_vector,
                                        .on_ring_change = hook_ring };
+    if (mode != MODE_NATIVE && machine_attach_vmm(m, err, errlen) != 0) {
+        machine_free(m);
+        return -1;
+    }
     return 0;
 }
 
 void machine_free(struct machine *m)
 {
+    if (m->vmm)
+        vmm_destroy(m->vmm);
+    m->vmm = NULL;
     cpu_free(&m->cpu);
     free(m->ram);
     m->ram = NULL;
@@ -197,8 +220,25 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
         return -1;
     }
     cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
-    cpu_reset_multiboot(&m->cpu, res.entry, res.eax, res.ebx);
+    machine_enter(m, res.entry, res.eax, res.ebx);
     return 0;
+}
+
+void machine_enter(struct machine *m, uint32_t entry, uint32_t eax, uint32_t ebx)
+{
+    cpu_reset_multiboot(&m->cpu, entry, eax, ebx);
+    if (m->vmm)
+        vmm_reset(m->vmm);
+}
+
+bool machine_guest_halted(const struct machine *m)
+{
+    return m->vmm ? vmm_guest_halted(m->vmm) : m->cpu.s.halted;
+}
+
+bool machine_guest_if(struct machine *m)
+{
+    return m->vmm ? vmm_guest_if(m->vmm) : (cpu_get_eflags(&m->cpu) & FL_IF) != 0;
 }
 
 bool machine_serial_input(struct machine *m, uint8_t byte)
@@ -228,9 +268,9 @@ static enum machine_end machine_finish(struct machine *m, enum machine_end e,
  */
 static bool machine_idle(struct machine *m, unsigned *idle_skips)
 {
-    if (!(cpu_get_eflags(&m->cpu) & FL_IF))
+    if (!machine_guest_if(m))
         return false;
-    if (pic_intr_pending(&m->pic))
+    if (pic_intr_pending(&m->pic) || (m->vmm && vmm_vcpu(m->vmm)->npending))
         return true;
     uint64_t next = pit_next_event(&m->pit, m->cpu.cycles);
     if (next == UINT64_MAX || ++*idle_skips > 100000)
@@ -287,16 +327,17 @@ enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
         if (insn_limit && m->cpu.insns >= insn_limit)
             return END_NONE;
         machine_sync(m);
-        if (m->cpu.s.halted) {
+        if (machine_guest_halted(m)) {
             if (!machine_idle(m, &idle_skips))
                 return machine_finish(m, END_HALTED,
-                    cpu_get_eflags(&m->cpu) & FL_IF
+                    machine_guest_if(m)
                         ? "guest halted waiting for an interrupt that can never come"
                         : "guest halted with interrupts disabled");
         } else {
             idle_skips = 0;
         }
-        enum cpu_stop why = cpu_run(&m->cpu, machine_slice_end(m, insn_limit));
+        uint64_t end = machine_slice_end(m, insn_limit);
+        enum cpu_stop why = m->vmm ? vmm_run(m->vmm, end) : cpu_run(&m->cpu, end);
         machine_after_slice(m, why);
     }
     return m->end;

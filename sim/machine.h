@@ -27,6 +27,13 @@
 #include "event.h"
 #include "stats.h"
 #include "vmm/cost.h"
+#include "vmm/vmm.h"
+
+/* The engine that runs the guest (DESIGN.md §2). */
+enum machine_mode {
+    MODE_NATIVE = 0,  /* the guest owns the hardware CPU */
+    MODE_TRAP,        /* naive trap-and-emulate VMM (sim/vmm) */
+};
 
 /* How a run ended. Each has its own exit status in `ringside run`. */
 enum machine_end {
@@ -40,8 +47,10 @@ enum machine_end {
 
 struct machine {
     struct cpu cpu;
-    uint8_t *ram;              /* guest-physical 0 .. ram_size */
-    uint32_t ram_size;
+    uint8_t *ram;              /* guest-physical 0 .. ram_size (+ VMM frames above) */
+    uint32_t ram_size;         /* guest RAM only: what the loader and guest see */
+    enum machine_mode mode;
+    struct vmm *vmm;           /* the monitor (NULL in native mode) */
     struct bus bus;
     struct pic pic;
     struct pit pit;
@@ -63,6 +72,16 @@ struct machine {
 
 /* Allocate RAM (mem_mib MiB) and wire the devices. Returns 0, or -1 with err. */
 int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen);
+/* The same for an engine: VMM modes allocate guest RAM + 4 MiB, the frames
+   above guest RAM backing the VMM region (sim/vmm/vmm.h). */
+int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
+                      char *err, size_t errlen);
+/* Set the CPU to the multiboot entry state (machine_load does this); under a
+   VMM the monitor then takes that state as the guest's. */
+void machine_enter(struct machine *m, uint32_t entry, uint32_t eax, uint32_t ebx);
+/* The guest's halted state and IF (virtual ones under a VMM). */
+bool machine_guest_halted(const struct machine *m);
+bool machine_guest_if(struct machine *m);
 void machine_free(struct machine *m);
 
 /* Load a multiboot kernel image and set the CPU's entry state. 0 or -1 + err. */

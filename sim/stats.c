@@ -3,6 +3,7 @@
  */
 #include "stats.h"
 
+#include <assert.h>
 #include <string.h>
 
 int stats_attach(struct stats *st, struct event_bus *eb)
@@ -17,6 +18,33 @@ static void stats_count_io(struct stats *st, const struct event *ev)
         st->io_writes++;
     else
         st->io_reads++;
+}
+
+static void stats_count_vmm(struct stats *st, const struct event *ev)
+{
+    switch (ev->kind) {
+    case EV_INSNS:
+        st->path_insns[ev->path % PATH_COUNT] += ev->a;
+        break;
+    case EV_TRAP:
+        assert(ev->a < STATS_ROWS);
+        st->traps_by_row[ev->a]++;
+        break;
+    case EV_SENSITIVE:
+        assert(ev->a < STATS_ROWS);
+        st->sensitive_by_row[ev->a]++;
+        break;
+    case EV_REFLECT:
+        st->reflected[ev->a & 255]++;
+        break;
+    case EV_WORLD_SWITCH:
+        st->world_switches++;
+        if (ev->a == 0)
+            st->overhead_cycles += (int32_t)ev->c;
+        break;
+    default:
+        break;
+    }
 }
 
 void stats_on_event(void *ctx, const struct event *ev)
@@ -43,6 +71,7 @@ void stats_on_event(void *ctx, const struct event *ev)
         st->io_unmapped++;
         break;
     default:
+        stats_count_vmm(st, ev);
         break;
     }
 }

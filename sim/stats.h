@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include "event.h"
 
+#define STATS_ROWS 1024   /* >= op_table_len (asserted when counting) */
+
 struct stats {
     uint64_t by_kind[EV_KIND_COUNT]; /* events of each kind */
     uint64_t exceptions[32];         /* by vector */
@@ -18,6 +20,13 @@ struct stats {
     uint64_t soft_ints[256];         /* INT n / INT3 / INTO, by vector */
     uint64_t ring_edges[4][4];       /* CPL changes [from][to] */
     uint64_t io_reads, io_writes, io_unmapped;
+    /* VMM engines */
+    uint64_t path_insns[PATH_COUNT];    /* EV_INSNS: instructions per path */
+    uint64_t traps_by_row[STATS_ROWS];  /* EV_TRAP: by opcode-table row */
+    uint64_t sensitive_by_row[STATS_ROWS]; /* EV_SENSITIVE: by opcode-table row */
+    uint64_t reflected[256];            /* EV_REFLECT: by vector */
+    uint64_t world_switches;            /* EV_WORLD_SWITCH, both directions */
+    int64_t overhead_cycles;            /* sum of the visits' overhead (word c on leaving) */
 };
 
 /* Subscribe `st` (zeroed) to every kind on `eb`. */

@@ -16,6 +16,7 @@ void suite_cpu_sys_register(void);
 void suite_devices_register(void);
 void suite_loader_register(void);
 void suite_samples_register(void);
+void suite_vmm_register(void);
 
 static const struct {
     const char *name;
@@ -26,6 +27,7 @@ static const struct {
     { "cpu_sys", suite_cpu_sys_register },
     { "devices", suite_devices_register },
     { "loader", suite_loader_register },
+    { "vmm", suite_vmm_register },
     { "samples", suite_samples_register },
 };
 

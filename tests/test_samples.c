@@ -186,6 +186,219 @@ static void test_stats_json(void)
     unlink(path);
 }
 
+/* ---- --mode trap: the naive trap-and-emulate VMM --------------------------- */
+
+/*
+ * A line of a sample's output that --mode trap is expected to change: the
+ * x86 leaks a deprivileged guest kernel sees (Robin & Irvine 2000), each with
+ * the text the leaking line must contain and why.
+ */
+struct leak { int line; const char *has; const char *why; };
+
+static const struct leak sensitive_leaks[] = {
+    { 3, "base=0xffc00000", "SGDT is unprivileged: it shows the VMM's shadow GDT" },
+    { 4, "base=0xffc10000", "SIDT is unprivileged: it shows the VMM's IDT" },
+    { 7, "IF=1", "PUSHF pushes the real IF, which the VMM keeps at 1" },
+    { 8, "now IF=1 IOPL=0", "POPF at CPL 1 silently ignores IOPL (and IF: the real one is 1)" },
+    { 9, "DPL 1", "LAR reads the shadow GDT: DPL 0 compressed to 1, the TSS not present" },
+    { 10, "limit=0xffbfffff", "LSL reads the shadow GDT: limits truncated below the VMM" },
+    { 13, "pushed 0x0009", "PUSH CS shows RPL 1, the real CPL" },
+    { 15, "mov %cs: 0x0009", "MOV from CS/SS shows RPL 1" },
+    { 16, "pushed cs=0x0009", "far CALL pushes the real CS (RPL 1)" },
+    { 17, "now cs=0x0009", "far JMP to ring-0 code succeeds at ring 1 with RPL 1" },
+    { 18, "now cs=0x0009", "far RET traps (RPL 0 < CPL 1) but CS then holds RPL 1" },
+    { 19, "frame cs=0x0009", "INT n frames carry the real CS (RPL 1)" },
+    { 20, "TR=0xfff8", "STR is unprivileged: it shows the VMM's TSS selector" },
+    { 0, NULL, NULL },
+};
+
+static const struct leak rings_leaks[] = {
+    { 2, "at CPL 1", "the kernel reads its CPL from CS with MOV (sensitive): RPL 1" },
+    { 16, "back at CPL 1", "the same MOV from CS after returning from ring 3" },
+    { 0, NULL, NULL },
+};
+
+static const struct leak no_leaks[] = { { 0, NULL, NULL } };
+
+static const char *next_line(const char *p)
+{
+    const char *nl = strchr(p, '\n');
+    return nl ? nl + 1 : p + strlen(p);
+}
+
+/* Compare line by line: every difference must be a listed leak, and every
+   listed leak must show up. */
+static void compare_with_leaks(const char *name, const char *want, const char *got,
+                               const struct leak *leaks)
+{
+    int line = 1;
+    for (const char *w = want, *g = got; *w || *g; line++) {
+        const char *wn = next_line(w), *gn = next_line(g);
+        bool same = wn - w == gn - g && memcmp(w, g, (size_t)(wn - w)) == 0;
+        const struct leak *l = leaks;
+        while (l->line && l->line != line)
+            l++;
+        if (l->line) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%.*s", (int)(gn - g), g);
+            if (same || !strstr(buf, l->has))
+                fprintf(stderr, "\n  %s line %d: expected the leak (%s): %s", name, line,
+                        l->why, buf);
+            CU_ASSERT_FALSE(same);
+            CU_ASSERT_PTR_NOT_NULL(strstr(buf, l->has));
+        } else {
+            if (!same)
+                fprintf(stderr, "\n  %s line %d differs under --mode trap: %.*s", name, line,
+                        (int)(gn - g), g);
+            CU_ASSERT_TRUE(same);
+        }
+        w = wn, g = gn;
+    }
+}
+
+static void check_trap_sample(const char *name, const struct leak *leaks)
+{
+    char kernel[128], golden[128], status_path[128];
+    snprintf(kernel, sizeof kernel, "samples/bin/%s.elf", name);
+    snprintf(golden, sizeof golden, "tests/golden/%s.out", name);
+    snprintf(status_path, sizeof status_path, "tests/golden/%s.status", name);
+    char *want = proc_read_file(golden, NULL);
+    char *want_status = proc_read_file(status_path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want_status);
+    char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode", "trap",
+                     "--append=", kernel, NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+    compare_with_leaks(name, want, r.out, leaks);
+    if (r.status != atoi(want_status))
+        fprintf(stderr, "\n  %s --mode trap: exit status %d; stderr: %s\n", name, r.status, r.err);
+    CU_ASSERT_EQUAL(r.status, atoi(want_status));
+    proc_result_free(&r);
+    free(want);
+    free(want_status);
+}
+
+#define TRAP_TEST(n, leaks) static void test_trap_##n(void) { check_trap_sample(#n, leaks); }
+TRAP_TEST(hello, no_leaks)
+TRAP_TEST(compute, no_leaks)
+TRAP_TEST(rings, rings_leaks)
+TRAP_TEST(sensitive, sensitive_leaks)
+TRAP_TEST(exceptions, no_leaks)
+TRAP_TEST(smc, no_leaks)
+TRAP_TEST(demo, no_leaks)
+
+/* Guest paging needs shadow page tables: a clear stop, never a wrong run. */
+static void test_trap_paging_unsupported(void)
+{
+    char *argv[] = { (char *)proc_ringside(), "run", "--mode", "trap", "--append=",
+                     "samples/bin/paging.elf", NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 60, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 10);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "shadow page tables"));
+    proc_result_free(&r);
+}
+
+/* The number after "key": in a stats JSON file (key given with its quotes
+   and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
+static long long json_num(const char *json, const char *key)
+{
+    const char *p = strstr(json, key);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    if (!p)
+        return -1;
+    p += strlen(key);
+    while (*p == ':' || *p == ' ')
+        p++;
+    return strtoll(p, NULL, 10);
+}
+
+/* The number after `key` inside the object that follows `outer`. */
+static long long json_num_in(const char *json, const char *outer, const char *key)
+{
+    const char *p = strstr(json, outer);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    return p ? json_num(p, key) : -1;
+}
+
+static char *stats_of(const char *kernel, const char *mode)
+{
+    char path[] = "/tmp/ringside-vmm-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    char *argv[] = { (char *)proc_ringside(), "run", "--mode", (char *)mode, "--append=",
+                     "--stats-json", path, (char *)kernel, NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 120, &r), 0);
+    proc_result_free(&r);
+    char *json = proc_read_file(path, NULL);
+    unlink(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    return json;
+}
+
+/*
+ * The stats JSON under --mode trap, against the native run of the same
+ * deterministic kernel (no timer): the same guest instructions; every
+ * IN/OUT of the kernel (counted natively) trapped; two world switches per
+ * visit; native_equiv equal to the native run's cycles (the cost model's
+ * overhead is exactly what the VMM added).
+ */
+static void check_trap_stats(const char *name)
+{
+    char kernel[128];
+    snprintf(kernel, sizeof kernel, "samples/bin/%s.elf", name);
+    char *n = stats_of(kernel, "native"), *t = stats_of(kernel, "trap");
+    CU_ASSERT_EQUAL(json_num(n, "\"traps\": {\"total\""), 0);
+    CU_ASSERT_EQUAL(json_num(n, "\"world_switches\""), 0);
+    CU_ASSERT_EQUAL(json_num(n, "\"overhead_pct\""), 0);
+    long long traps = json_num(t, "\"traps\": {\"total\"");
+    long long io = json_num(n, "\"io\": {\"reads\"") + json_num(n, "\"writes\"");
+    CU_ASSERT(traps >= io);
+    CU_ASSERT(traps > 0);
+    long long insns = json_num(t, "\"guest_insns\"");
+    CU_ASSERT_EQUAL(insns, json_num(n, "\"guest_insns\""));
+    CU_ASSERT_EQUAL(json_num(t, "\"direct\"") + json_num(t, "\"emulated\""), insns);
+    CU_ASSERT(json_num(t, "\"emulated\"") >= traps - json_num(t, "\"reflected\": {\"total\""));
+    /* one visit (two switches) per trap or reflection; a trapped instruction
+       whose emulation faults is reflected in the same visit */
+    long long ws = json_num(t, "\"world_switches\"");
+    CU_ASSERT(ws % 2 == 0 && ws >= 2 * traps);
+    CU_ASSERT(ws <= 2 * (traps + json_num(t, "\"reflected\": {\"total\"")));
+    CU_ASSERT_EQUAL(json_num(t, "\"native_equiv\""), json_num_in(n, "\"cycles\"", "\"total\""));
+    CU_ASSERT(json_num_in(t, "\"cycles\"", "\"total\"") > json_num(t, "\"native_equiv\""));
+    CU_ASSERT(json_num(t, "\"overhead_pct\"") > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"mode\": \"trap\""));
+    free(n);
+    free(t);
+}
+
+static void test_trap_stats_hello(void) { check_trap_stats("hello"); }
+static void test_trap_stats_exceptions(void) { check_trap_stats("exceptions"); }
+
+/* -v names each silent sensitive instruction. */
+static void test_trap_verbose_sensitive(void)
+{
+    char *argv[] = { (char *)proc_ringside(), "run", "--mode", "trap", "-v", "--append=",
+                     "samples/bin/sensitive.elf", NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 60, &r), 0);
+    static const char *const names[] = { "sgdt", "sidt", "sldt", "smsw", "str", "lar", "lsl",
+                                         "verr", "verw", "pushfd", "popfd", "push cs",
+                                         "mov from sreg", "ljmp", "lcall", "retf", "int" };
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "silent sensitive instructions"));
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "    %s ", names[i]);
+        if (!strstr(r.err, pat))
+            fprintf(stderr, "\n  -v does not list '%s'\n", names[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, pat));
+    }
+    proc_result_free(&r);
+}
+
 /* ---- differential against QEMU ------------------------------------------ */
 
 static bool have_qemu(void)
@@ -236,6 +449,19 @@ void suite_samples_register(void)
     CU_add_test(e, "bad input -> 2", test_exit_bad_input);
     CU_add_test(e, "--help -> 0", test_exit_help);
     CU_add_test(e, "--stats-json", test_stats_json);
+    CU_pSuite t = CU_add_suite("samples under --mode trap (golden output, leaks, stats)",
+                               NULL, NULL);
+    CU_add_test(t, "hello", test_trap_hello);
+    CU_add_test(t, "compute", test_trap_compute);
+    CU_add_test(t, "rings (CPL read from CS leaks)", test_trap_rings);
+    CU_add_test(t, "sensitive (the listed leaks)", test_trap_sensitive);
+    CU_add_test(t, "exceptions", test_trap_exceptions);
+    CU_add_test(t, "smc", test_trap_smc);
+    CU_add_test(t, "demo", test_trap_demo);
+    CU_add_test(t, "paging stops: needs shadow paging", test_trap_paging_unsupported);
+    CU_add_test(t, "stats JSON relations: hello", test_trap_stats_hello);
+    CU_add_test(t, "stats JSON relations: exceptions", test_trap_stats_exceptions);
+    CU_add_test(t, "-v lists silent sensitive instructions", test_trap_verbose_sensitive);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }

@@ -96,7 +96,8 @@ int cmd_run_options(const struct run_options *o)
         fprintf(stderr, "ringside: out of memory\n");
         return EXIT_INTERNAL;
     }
-    if (machine_init(m, o->mem_mib, err, sizeof err) != 0) {
+    enum machine_mode mode = strcmp(o->mode, "trap") == 0 ? MODE_TRAP : MODE_NATIVE;
+    if (machine_init_mode(m, o->mem_mib, mode, err, sizeof err) != 0) {
         fprintf(stderr, "ringside: %s\n", err);
         free(m);
         return EXIT_BAD_INPUT;

@@ -20,7 +20,7 @@ void options_print_run_help(void)
          "what the guest writes to COM1.\n"
          "\n"
          "options:\n"
-         "  --mode MODE       engine: native (default)\n"
+         "  --mode MODE       engine: native (default), trap (naive trap-and-emulate VMM)\n"
          "  --mem MIB         guest RAM in MiB (default 32, 2..3072)\n"
          "  --max-insns N     stop after N guest instructions (default: no limit)\n"
          "  --append STR      kernel command line (multiboot cmdline)\n"
@@ -91,8 +91,8 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
             return -1;
         switch (k) {
         case 0:
-            if (strcmp(v, "native") != 0) {
-                fprintf(stderr, "ringside: --mode %s: unknown mode (available: native)\n", v);
+            if (strcmp(v, "native") != 0 && strcmp(v, "trap") != 0) {
+                fprintf(stderr, "ringside: --mode %s: unknown mode (available: native, trap)\n", v);
                 return -1;
             }
             o->mode = v;

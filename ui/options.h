@@ -15,7 +15,7 @@
 #define OPT_MAX_MODULES 16
 
 struct run_options {
-    const char *mode;          /* "native" (more engines later) */
+    const char *mode;          /* "native" or "trap" (more engines later) */
     uint32_t mem_mib;          /* --mem, default 32 */
     uint64_t max_insns;        /* --max-insns, 0 = no limit */
     const char *append;        /* --append STR: kernel command line */

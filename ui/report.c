@@ -11,6 +11,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cpu/optable.h"
+
 static const char *const exc_names[32] = {
     [0] = "#DE", [1] = "#DB", [2] = "NMI", [3] = "#BP", [4] = "#OF", [5] = "#BR",
     [6] = "#UD", [7] = "#NM", [8] = "#DF", [10] = "#TS", [11] = "#NP", [12] = "#SS",
@@ -45,6 +47,93 @@ static void summary_vectors(FILE *f, const char *title, const uint64_t *counts, 
         fputc('\n', f);
 }
 
+/*
+ * Per-row counters (traps, silent sensitive instructions) merged by label:
+ * several table rows share a mnemonic ("in" has four forms). Calls fn for
+ * each label with a non-zero total, in table order; returns the grand total.
+ */
+typedef void (*label_fn)(FILE *f, const char *label, uint64_t n, bool first);
+
+static uint64_t by_label(FILE *f, const uint64_t *by_row, label_fn fn)
+{
+    uint64_t total = 0;
+    bool first = true;
+    for (unsigned r = 0; r < op_table_len && r < STATS_ROWS; r++) {
+        if (!by_row[r])
+            continue;
+        const char *label = vmm_row_label(&op_table[r]);
+        bool seen = false;
+        for (unsigned q = 0; q < r && !seen; q++)
+            seen = by_row[q] && !strcmp(vmm_row_label(&op_table[q]), label);
+        total += by_row[r];
+        if (seen)
+            continue;
+        uint64_t n = 0;
+        for (unsigned q = r; q < op_table_len && q < STATS_ROWS; q++)
+            if (by_row[q] && !strcmp(vmm_row_label(&op_table[q]), label))
+                n += by_row[q];
+        if (fn)
+            fn(f, label, n, first);
+        first = false;
+    }
+    return total;
+}
+
+static void text_label(FILE *f, const char *label, uint64_t n, bool first)
+{
+    fprintf(f, "%s%s: %" PRIu64, first ? "" : ", ", label, n);
+}
+
+static void json_label(FILE *f, const char *label, uint64_t n, bool first)
+{
+    fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", label, n);
+}
+
+/* Modeled cycles the same guest work would have cost natively. */
+static uint64_t native_equiv(const struct machine *m)
+{
+    return m->cpu.cycles - (uint64_t)m->stats.overhead_cycles;
+}
+
+static double overhead_pct(const struct machine *m)
+{
+    uint64_t ne = native_equiv(m);
+    return ne ? 100.0 * (double)(m->cpu.cycles - ne) / (double)ne : 0.0;
+}
+
+/* Under a VMM: traps, world switches and the silent sensitive list (-v). */
+static void summary_vmm(FILE *f, const struct machine *m)
+{
+    const struct stats *st = &m->stats;
+    if (!m->vmm)
+        return;
+    fprintf(f, "  traps: %" PRIu64, by_label(f, st->traps_by_row, NULL));
+    if (by_label(f, st->traps_by_row, NULL)) {
+        fputs(" (", f);
+        by_label(f, st->traps_by_row, text_label);
+        fputc(')', f);
+    }
+    fprintf(f, "\n  world switches: %" PRIu64 ", overhead: %.1f%% of native-equivalent cycles\n",
+            st->world_switches, overhead_pct(m));
+    summary_vectors(f, "reflected into the guest: vector", st->reflected, 256, false);
+    uint64_t sens = by_label(f, st->sensitive_by_row, NULL);
+    fprintf(f, "  silent sensitive instructions (ran at virtual CPL 0 without trapping): %"
+            PRIu64 "\n", sens);
+    for (unsigned r = 0; r < op_table_len && r < STATS_ROWS; r++) {
+        const char *label = vmm_row_label(&op_table[r]);
+        bool seen = false;
+        for (unsigned q = 0; q < r && !seen; q++)
+            seen = st->sensitive_by_row[q] && !strcmp(vmm_row_label(&op_table[q]), label);
+        if (!st->sensitive_by_row[r] || seen)
+            continue;
+        uint64_t n = 0;
+        for (unsigned q = r; q < op_table_len && q < STATS_ROWS; q++)
+            if (!strcmp(vmm_row_label(&op_table[q]), label))
+                n += st->sensitive_by_row[q];
+        fprintf(f, "    %-14s %" PRIu64 "\n", label, n);
+    }
+}
+
 void report_summary(FILE *f, const struct machine *m, const struct run_options *o)
 {
     const struct cpu *c = &m->cpu;
@@ -57,6 +146,7 @@ void report_summary(FILE *f, const struct machine *m, const struct run_options *
     fprintf(f, "  port I/O: %" PRIu64 " reads, %" PRIu64 " writes (%" PRIu64
             " to unmapped ports)\n", m->stats.io_reads, m->stats.io_writes,
             m->stats.io_unmapped);
+    summary_vmm(f, m);
 }
 
 /* {"13": 2, "14": 7} for the non-zero entries of a by-vector array. */
@@ -116,20 +206,37 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     fprintf(f, ",\n  \"mode\": \"%s\",\n  \"end\": \"%s\",\n  \"exit_status\": %d,\n",
             o->mode, report_end_name(m->end), status);
     fprintf(f, "  \"guest_insns\": %" PRIu64 ",\n", c->insns);
-    fprintf(f, "  \"insns_by_path\": {\"native\": %" PRIu64
-            ", \"direct\": 0, \"translated\": 0, \"emulated\": 0},\n", c->insns);
-    fputs("  \"traps\": {\"total\": 0, \"by_cause\": {}},\n"
-          "  \"silent_sensitive\": {\"total\": 0, \"by_insn\": {}},\n"
-          "  \"reflected\": {\"total\": 0, \"by_vector\": {}},\n"
-          "  \"world_switches\": 0,\n  \"ring_transitions\": {", f);
+    uint64_t emulated = m->stats.path_insns[PATH_EMULATED];
+    uint64_t translated = m->stats.path_insns[PATH_TRANSLATED];
+    if (m->vmm)
+        fprintf(f, "  \"insns_by_path\": {\"native\": 0, \"direct\": %" PRIu64
+                ", \"translated\": %" PRIu64 ", \"emulated\": %" PRIu64 "},\n",
+                c->insns - emulated - translated, translated, emulated);
+    else
+        fprintf(f, "  \"insns_by_path\": {\"native\": %" PRIu64
+                ", \"direct\": 0, \"translated\": 0, \"emulated\": 0},\n", c->insns);
+    fprintf(f, "  \"traps\": {\"total\": %" PRIu64 ", \"by_cause\": {",
+            by_label(f, m->stats.traps_by_row, NULL));
+    by_label(f, m->stats.traps_by_row, json_label);
+    fprintf(f, "}},\n  \"silent_sensitive\": {\"total\": %" PRIu64 ", \"by_insn\": {",
+            by_label(f, m->stats.sensitive_by_row, NULL));
+    by_label(f, m->stats.sensitive_by_row, json_label);
+    uint64_t refl = 0;
+    for (int v = 0; v < 256; v++)
+        refl += m->stats.reflected[v];
+    fprintf(f, "}},\n  \"reflected\": {\"total\": %" PRIu64 ", \"by_vector\": ", refl);
+    json_by_vector(f, m->stats.reflected, 256);
+    fprintf(f, "},\n  \"world_switches\": %" PRIu64 ",\n  \"ring_transitions\": {",
+            m->stats.world_switches);
     uint64_t total = json_ring_edges(f, m);
     fprintf(f, ", \"total\": %" PRIu64 "},\n", total);
     fputs("  \"callouts\": {\"total\": 0, \"by_kind\": {}},\n"
           "  \"tc\": {\"translations\": 0, \"guest_bytes\": 0, \"tc_bytes\": 0, \"hits\": 0,"
           " \"misses\": 0, \"chains\": 0, \"invalidations\": 0, \"flushes\": 0},\n", f);
     fprintf(f, "  \"cycles\": {\"native_equiv\": %" PRIu64 ", \"total\": %" PRIu64 "},\n",
-            c->cycles, c->cycles);
-    fputs("  \"overhead_pct\": 0.0,\n  \"exceptions\": {\"by_vector\": ", f);
+            native_equiv(m), c->cycles);
+    fprintf(f, "  \"overhead_pct\": %.2f,\n  \"exceptions\": {\"by_vector\": ",
+            overhead_pct(m));
     json_by_vector(f, m->stats.exceptions, 32);
     fputs("},\n  \"interrupts\": {\"by_vector\": ", f);
     json_by_vector(f, m->stats.interrupts, 256);

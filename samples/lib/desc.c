@@ -36,9 +36,10 @@ struct dt_ptr {
     uint32_t base;
 } __attribute__((packed));
 
-static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-static uint64_t idt[256] __attribute__((aligned(16)));
-static struct tss tss __attribute__((aligned(16)));
+/* At fixed addresses (link.ld): GDT 0x200000, IDT 0x201000, TSS 0x202000. */
+static uint64_t gdt[GDT_ENTRIES] FIXED("00_gdt");
+static uint64_t idt[256] FIXED("01_idt");
+static struct tss tss FIXED("02_tss");
 static uint8_t trap_stack[8192] __attribute__((aligned(16))); /* TSS.ESP0 */
 
 extern const char trap_stubs[]; /* trapasm.S: 256 stubs, 16 bytes apart */

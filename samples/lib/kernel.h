@@ -185,4 +185,10 @@ static inline void invlpg(const void *va)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGNED_PAGE __attribute__((aligned(4096)))
 
+/* A zeroed variable at a fixed place in the memory map (link.ld): the
+   sections .bss.fixed.* are laid out from 2 MiB up, sorted by `key`, so
+   printed addresses do not depend on the compiler. Use page-sized or
+   page-aligned objects, and keys like "10_name" to choose the order. */
+#define FIXED(key) __attribute__((section(".bss.fixed." key), aligned(4096)))
+
 #endif

@@ -36,14 +36,19 @@
 #define WINDOW_VA   0x00C00000u /* PDE 3: a page we remap to other frames */
 #define ALIAS_VA    0x01000000u /* PDE 4: 4 MiB page -> physical 4 MiB */
 
-typedef uint32_t page_table[1024] ALIGNED_PAGE;
+typedef uint32_t page_table[1024];
 
-static page_table pd_main, pd_second, pt_low, pt_demand, pt_window, pt_window2;
-static uint8_t frame_a[4096] ALIGNED_PAGE, frame_b[4096] ALIGNED_PAGE, frame_c[4096] ALIGNED_PAGE;
-static uint8_t demand_pool[2][4096] ALIGNED_PAGE;  /* frames handed out on #PF */
-static uint8_t ro_page[4096] ALIGNED_PAGE;         /* mapped read-only */
-static uint8_t secret_page[4096] ALIGNED_PAGE;     /* supervisor only */
-static uint8_t ad_page[4096] ALIGNED_PAGE;         /* accessed/dirty demo */
+/* All at fixed addresses from 0x203000 up (link.ld), in this order. */
+static page_table pd_main FIXED("10_pd_main"), pd_second FIXED("11_pd_second");
+static page_table pt_low FIXED("12_pt_low"), pt_demand FIXED("13_pt_demand");
+static page_table pt_window FIXED("14_pt_window"), pt_window2 FIXED("15_pt_window2");
+static uint8_t frame_a[4096] FIXED("20_frame_a");
+static uint8_t frame_b[4096] FIXED("21_frame_b");
+static uint8_t frame_c[4096] FIXED("22_frame_c");
+static uint8_t demand_pool[2][4096] FIXED("23_demand_pool"); /* frames handed out on #PF */
+static uint8_t ro_page[4096] FIXED("24_ro_page");         /* mapped read-only */
+static uint8_t secret_page[4096] FIXED("25_secret_page"); /* supervisor only */
+static uint8_t ad_page[4096] FIXED("26_ad_page");         /* accessed/dirty demo */
 static uint8_t user_stack[4096] __attribute__((aligned(16)));
 
 enum pf_expect { PF_NONE, PF_DEMAND, PF_READONLY, PF_USER };

@@ -56,7 +56,7 @@ __asm__(".text\n"
         "    jnz 1b\n"
         "    ret\n");
 
-static uint8_t code_buf[64] __attribute__((aligned(16)));
+static uint8_t code_buf[64] FIXED("30_code_buf");   /* at 0x203000 */
 
 /* sum(n): n + (n-1) + ... + 1, as bytes (offsets in the comments) */
 static const uint8_t sum_code[] = {

@@ -125,8 +125,10 @@ bool flag_zf(struct cpu *cpu);
 bool cond_true(struct cpu *cpu, int cc);      /* Jcc/SETcc/CMOVcc condition 0-15 */
 
 /* ---- caches (exec.c / paging.c) ---- */
-/* Drop decoded instructions from physical page pa >> 12. phys_write calls it
-   when cpu->code_page_map[pa >> 12] is set. */
+/* Drop decoded instructions that may overlap a write at physical address pa
+   (pass the written address, not the page: exec.c tracks code per 512-byte
+   chunk, so only the chunk(s) holding pa..pa+3 are dropped). phys_write calls
+   it when cpu->code_page_map[pa >> 12] is nonzero. */
 void icache_invalidate_page(struct cpu *cpu, uint32_t pa);
 void tlb_flush_all(struct cpu *cpu);
 void tlb_flush_page(struct cpu *cpu, uint32_t lin);

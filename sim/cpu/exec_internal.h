@@ -55,9 +55,66 @@ static inline uint32_t sext(uint32_t v, int size)
 /* SF, ZF and PF of a result of `size` bytes. */
 uint32_t flags_szp(uint32_t res, int size);
 
+/* ---- operands: inline fast paths, the rest in operand.c ---- */
+
+/* Size in bytes of each operand kind; 0 means the operand size. */
+extern const uint8_t opd_kind_size[O_COUNT];
+
+static inline int opd_size(const struct insn *in, int n)
+{
+    int s = opd_kind_size[in->row->opd[n]];
+    return s ? s : in->opsize;
+}
+
+static inline uint32_t reg_get(const struct cpu *cpu, int reg, int size)
+{
+    if (size == 4)
+        return cpu->s.r[reg];
+    if (size == 2)
+        return cpu->s.r[reg] & 0xffffu;
+    return reg < 4 ? cpu->s.r[reg] & 0xffu : (cpu->s.r[reg - 4] >> 8) & 0xffu;
+}
+
+static inline void reg_put(struct cpu *cpu, int reg, int size, uint32_t val)
+{
+    uint32_t *r = &cpu->s.r[reg];
+    if (size == 4)
+        *r = val;
+    else if (size == 2)
+        *r = (*r & 0xffff0000u) | (val & 0xffffu);
+    else if (reg < 4)
+        *r = (*r & 0xffffff00u) | (val & 0xffu);
+    else
+        cpu->s.r[reg - 4] = (cpu->s.r[reg - 4] & 0xffff00ffu) | ((val & 0xffu) << 8);
+}
+
+static inline bool kind_is_E(int k) { return k >= O_Eb && k <= O_Ed; }
+static inline bool kind_is_G(int k) { return k >= O_Gb && k <= O_Gd; }
+
 /* Generic operand n of the decoded instruction, per its row's kind. */
-uint32_t opd_read(struct cpu *cpu, const struct insn *in, int n);
-void opd_write(struct cpu *cpu, const struct insn *in, int n, uint32_t val);
+uint32_t opd_read_slow(struct cpu *cpu, const struct insn *in, int n);
+void opd_write_slow(struct cpu *cpu, const struct insn *in, int n, uint32_t val);
+
+static inline uint32_t opd_read(struct cpu *cpu, const struct insn *in, int n)
+{
+    int k = in->row->opd[n];
+    if (kind_is_G(k))
+        return reg_get(cpu, in->reg, opd_size(in, n));
+    if (kind_is_E(k) && in->mod == 3)
+        return reg_get(cpu, in->rm, opd_size(in, n));
+    return opd_read_slow(cpu, in, n);
+}
+
+static inline void opd_write(struct cpu *cpu, const struct insn *in, int n, uint32_t val)
+{
+    int k = in->row->opd[n];
+    if (kind_is_G(k))
+        reg_put(cpu, in->reg, opd_size(in, n), val);
+    else if (kind_is_E(k) && in->mod == 3)
+        reg_put(cpu, in->rm, opd_size(in, n), val);
+    else
+        opd_write_slow(cpu, in, n, val);
+}
 
 /* Mask of the address size (0xffff or 0xffffffff). */
 static inline uint32_t ad_mask(const struct insn *in)

@@ -99,9 +99,16 @@ void flags_set(struct cpu *cpu, uint32_t val, uint32_t mask)
 
 bool flag_cf(struct cpu *cpu)
 {
-    if (cpu->lf_op == LF_NONE)
-        return cpu->s.eflags & FL_CF;
-    return lazy_arith(cpu) & FL_CF;
+    unsigned kind = cpu->lf_op >> 3;
+    uint32_t m = size_mask((int)(cpu->lf_op & 7));
+    switch (kind) {
+    case LF_NONE: return cpu->s.eflags & FL_CF;
+    case LF_LOGIC: return false;
+    case LF_INC: case LF_DEC: return cpu->lf_aux;
+    case LF_ADD: return (cpu->lf_res & m) < (cpu->lf_dst & m);
+    case LF_SUB: return (cpu->lf_dst & m) < (cpu->lf_src & m);
+    default: return lazy_arith(cpu) & FL_CF;
+    }
 }
 
 bool flag_zf(struct cpu *cpu)
@@ -135,9 +142,16 @@ static bool cond_sub(const struct cpu *cpu, int cc, bool *ok)
 /* Jcc/SETcc/CMOVcc condition cc (SDM vol. 2, appendix B.1). */
 bool cond_true(struct cpu *cpu, int cc)
 {
-    bool r, ok = false;
-    if ((cpu->lf_op >> 3) == LF_SUB)
+    bool r = false, ok = false;
+    if ((cc >> 1) == 2) {
+        r = flag_zf(cpu);
+        ok = true;
+    } else if ((cc >> 1) == 1) {
+        r = flag_cf(cpu);
+        ok = true;
+    } else if ((cpu->lf_op >> 3) == LF_SUB) {
         r = cond_sub(cpu, cc, &ok);
+    }
     if (!ok) {
         uint32_t f = cpu->lf_op == LF_NONE ? cpu->s.eflags : lazy_arith(cpu);
         bool sf_ne_of = !(f & FL_SF) != !(f & FL_OF);

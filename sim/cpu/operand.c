@@ -25,24 +25,12 @@ uint32_t insn_ea(struct cpu *cpu, const struct insn *in)
 
 uint32_t reg_read(struct cpu *cpu, int reg, int size)
 {
-    if (size == 4)
-        return cpu->s.r[reg];
-    if (size == 2)
-        return cpu->s.r[reg] & 0xffffu;
-    return reg < 4 ? cpu->s.r[reg] & 0xffu : (cpu->s.r[reg - 4] >> 8) & 0xffu;
+    return reg_get(cpu, reg, size);
 }
 
 void reg_write(struct cpu *cpu, int reg, int size, uint32_t val)
 {
-    uint32_t *r = &cpu->s.r[reg];
-    if (size == 4)
-        *r = val;
-    else if (size == 2)
-        *r = (*r & 0xffff0000u) | (val & 0xffffu);
-    else if (reg < 4)
-        *r = (*r & 0xffffff00u) | (val & 0xffu);
-    else
-        cpu->s.r[reg - 4] = (cpu->s.r[reg - 4] & 0xffff00ffu) | ((val & 0xffu) << 8);
+    reg_put(cpu, reg, size, val);
 }
 
 uint32_t rm_read(struct cpu *cpu, const struct insn *in, int size)
@@ -60,24 +48,21 @@ void rm_write(struct cpu *cpu, const struct insn *in, int size, uint32_t val)
         mem_write(cpu, in->seg, insn_ea(cpu, in), size, val);
 }
 
+const uint8_t opd_kind_size[O_COUNT] = {
+    [O_Eb] = 1, [O_Gb] = 1, [O_Ib] = 1, [O_Jb] = 1, [O_Ob] = 1, [O_Zb] = 1,
+    [O_AL] = 1, [O_CL] = 1, [O_ONE] = 1,
+    [O_Ew] = 2, [O_Gw] = 2, [O_Iw] = 2, [O_Sw] = 2, [O_DX] = 2, [O_SEG] = 2,
+    [O_Ed] = 4, [O_Gd] = 4, [O_Cd] = 4, [O_Dd] = 4,
+};
+
 int insn_opd_size(const struct insn *in, int n)
 {
-    switch (in->row->opd[n]) {
-    case O_Eb: case O_Gb: case O_Ib: case O_Jb: case O_Ob: case O_Zb:
-    case O_AL: case O_CL: case O_ONE:
-        return 1;
-    case O_Ew: case O_Gw: case O_Iw: case O_Sw: case O_DX: case O_SEG:
-        return 2;
-    case O_Ed: case O_Gd: case O_Cd: case O_Dd:
-        return 4;
-    default:
-        return in->opsize;
-    }
+    return opd_size(in, n);
 }
 
-uint32_t opd_read(struct cpu *cpu, const struct insn *in, int n)
+uint32_t opd_read_slow(struct cpu *cpu, const struct insn *in, int n)
 {
-    int kind = in->row->opd[n], size = insn_opd_size(in, n);
+    int kind = in->row->opd[n], size = opd_size(in, n);
     switch (kind) {
     case O_Eb: case O_Ew: case O_Ev: case O_Ed:
         return rm_read(cpu, in, size);
@@ -103,9 +88,9 @@ uint32_t opd_read(struct cpu *cpu, const struct insn *in, int n)
     }
 }
 
-void opd_write(struct cpu *cpu, const struct insn *in, int n, uint32_t val)
+void opd_write_slow(struct cpu *cpu, const struct insn *in, int n, uint32_t val)
 {
-    int kind = in->row->opd[n], size = insn_opd_size(in, n);
+    int kind = in->row->opd[n], size = opd_size(in, n);
     switch (kind) {
     case O_Eb: case O_Ew: case O_Ev: case O_Ed:
         rm_write(cpu, in, size, val);

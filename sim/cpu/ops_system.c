@@ -257,7 +257,7 @@ bool io_allowed(struct cpu *cpu, uint16_t port, int size)
     if (cpu->s.cpl <= iopl)
         return true;
     const struct seg *tr = &cpu->s.tr;
-    if (!(tr->flags & SEGF_P) || (SEGF_TYPE(tr->flags) & 7u) != 1u ||
+    if (!(tr->flags & SEGF_P) || (SEGF_TYPE(tr->flags) & 5u) != 1u ||
         !(SEGF_TYPE(tr->flags) & 8u) || tr->limit < 0x67)
         cpu_raise(cpu, EXC_GP, 0);
     uint32_t map = mem_read_lin(cpu, tr->base + 0x66, 2, false);
@@ -397,8 +397,9 @@ void op_lar(struct cpu *cpu, const struct insn *in)
 {
     uint64_t d;
     bool ok = desc_probe(cpu, (uint16_t)rm_read(cpu, in, 2), true, &d);
+    /* bits 19:16 (limit) are undefined per the SDM; QEMU returns them as 0 */
     if (ok)
-        reg_write(cpu, in->reg, in->opsize, desc_hi(d) & 0x00ffff00u);
+        reg_write(cpu, in->reg, in->opsize, desc_hi(d) & 0x00f0ff00u);
     set_zf(cpu, ok);
 }
 

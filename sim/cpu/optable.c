@@ -68,7 +68,7 @@
     X(0xB, "np") X(0xC, "l") X(0xD, "ge") X(0xE, "le") X(0xF, "g")
 #define JCC_S(c, s) B1("j" s, op_jcc, 0x70 + c, O_Jb, 0, 0, C_BRANCH, BR | A_FLAGS_RD),
 #define JCC_N(c, s) B2("j" s, op_jcc, 0x80 + c, O_Jv, 0, 0, C_BRANCH, BR | A_FLAGS_RD),
-#define SETCC(c, s) G2("set" s, op_setcc, 0x90 + c, 0, O_Eb, 0, 0, C_SIMPLE, A_BYTE | A_NOREAD0 | A_FLAGS_RD),
+#define SETCC(c, s) B2("set" s, op_setcc, 0x90 + c, O_Eb, 0, 0, C_SIMPLE, M | A_BYTE | A_NOREAD0 | A_FLAGS_RD),
 #define CMOVCC(c, s) B2("cmov" s, op_cmovcc, 0x40 + c, O_Gv, O_Ev, 0, C_SIMPLE, M | A_FLAGS_RD),
 
 /* x87 escapes and SSE/MMX opcodes: no FPU on this CPU. */
@@ -115,6 +115,7 @@ const struct op_row op_table[] = {
     G1("div", op_div, 0xF6, 6, O_Eb, 0, 0, C_DIV, A_BYTE | AR),
     G1("idiv", op_idiv, 0xF6, 7, O_Eb, 0, 0, C_DIV, A_BYTE | AR),
     G1("test", op_test, 0xF7, 0, O_Ev, O_Iv, 0, C_SIMPLE, AR),
+    G1("test", op_test, 0xF7, 1, O_Ev, O_Iv, 0, C_SIMPLE, AR),
     G1("not", op_not, 0xF7, 2, O_Ev, 0, 0, C_SIMPLE, RMW),
     G1("neg", op_neg, 0xF7, 3, O_Ev, 0, 0, C_SIMPLE, RMW | AR),
     G1("mul", op_mul, 0xF7, 4, O_Ev, 0, 0, C_MUL, AR),
@@ -242,7 +243,15 @@ const struct op_row op_table[] = {
     B1("cmc", op_cmc, 0xF5, 0, 0, 0, C_SIMPLE, AR | A_FLAGS_RD),
     B1("cld", op_cld, 0xFC, 0, 0, 0, C_SIMPLE, 0),
     B1("std", op_std, 0xFD, 0, 0, 0, C_SIMPLE, 0),
-    G2("nop", op_nop, 0x1F, 0, O_Ev, 0, 0, C_SIMPLE, 0),
+    /* 0F 19-1F: reserved hint NOPs on P6 and later, any ModRM (SDM vol. 2,
+       NOP; "endbr32" F3 0F 1E FB is one of them on CPUs without CET) */
+    B2("nop", op_nop, 0x19, O_Ev, 0, 0, C_SIMPLE, M),
+    B2("nop", op_nop, 0x1A, O_Ev, 0, 0, C_SIMPLE, M),
+    B2("nop", op_nop, 0x1B, O_Ev, 0, 0, C_SIMPLE, M),
+    B2("nop", op_nop, 0x1C, O_Ev, 0, 0, C_SIMPLE, M),
+    B2("nop", op_nop, 0x1D, O_Ev, 0, 0, C_SIMPLE, M),
+    B2("nop", op_nop, 0x1E, O_Ev, 0, 0, C_SIMPLE, M),
+    B2("nop", op_nop, 0x1F, O_Ev, 0, 0, C_SIMPLE, M),
     G2("prefetchnta", op_nop, 0x18, 0, O_M, 0, 0, C_SIMPLE, A_MEMONLY),
     G2("prefetcht0", op_nop, 0x18, 1, O_M, 0, 0, C_SIMPLE, A_MEMONLY),
     G2("prefetcht1", op_nop, 0x18, 2, O_M, 0, 0, C_SIMPLE, A_MEMONLY),
@@ -330,7 +339,8 @@ const struct op_row op_table[] = {
     B2("emms", op_fpu, 0x77, 0, 0, 0, C_SIMPLE, A_FPU),
     SSE(0x7E) SSE(0x7F) SSE(0xAE)
     SSEI(0xC2) SSE(0xC3) SSEI(0xC4) SSEI(0xC5) SSEI(0xC6)
-    SSE8(0xD0) SSE8(0xD8) SSE8(0xE0) SSE8(0xE8) SSE8(0xF0) SSE8(0xF8)
+    SSE8(0xD0) SSE8(0xD8) SSE8(0xE0) SSE8(0xE8) SSE8(0xF0)
+    SSE(0xF8) SSE(0xF9) SSE(0xFA) SSE(0xFB) SSE(0xFC) SSE(0xFD) SSE(0xFE)
 };
 
 const unsigned op_table_len = sizeof op_table / sizeof op_table[0];
@@ -352,9 +362,10 @@ const struct op_row *optable_find(int map, int opcode, int ext)
         const struct op_row *r = &op_table[i];
         if (!row_matches(r, map, opcode, ext) || (r->attr & A_PFX_F3))
             continue;
-        if (r->opcode == opcode)
+        if (r->opd[0] == O_Zb || r->opd[0] == O_Zv)
+            zrow = r;
+        else
             return r;
-        zrow = r;
     }
     return zrow;
 }

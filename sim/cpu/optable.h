@@ -54,7 +54,7 @@ enum opd {
 #define A_IO        0x00000100u /* port I/O */
 #define A_LOCKABLE  0x00000200u /* LOCK prefix allowed (with a memory destination) */
 #define A_BYTE      0x00000400u /* byte operation (operand size 1) */
-#define A_WB        0x00000800u /* pipeline writes the result to operand 0 */
+#define A_WB        0x00000800u /* operand 0 is written (handlers write it themselves) */
 #define A_NOREAD0   0x00001000u /* operand 0 is write-only: do not fetch it */
 #define A_MEMONLY   0x00002000u /* ModRM mod must not be 3, else #UD */
 #define A_REGONLY   0x00004000u /* ModRM mod must be 3, else #UD */

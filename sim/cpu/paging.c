@@ -11,7 +11,8 @@
  * went wrong (4.7). A successful walk sets the accessed bit in the PDE and
  * the PTE and, for a write, the dirty bit in the PTE (or the 4 MiB PDE),
  * exactly once per clean entry (4.8); like QEMU and Bochs we set them only
- * when the access is allowed.
+ * when the access is allowed, except that a PDE used to reach a page table
+ * is marked accessed even if the walk then faults.
  *
  * Translations are cached in a direct-mapped TLB (see ops_system.h). Like a
  * real TLB it is not coherent with the page tables: the guest must reload
@@ -143,6 +144,12 @@ uint32_t paging_walk(struct cpu *cpu, uint32_t lin, bool write, bool user)
 {
     struct walk w;
     if (!walk_check(cpu, lin, write, user, &w)) {
+        /* A PDE that was used to reach the page table gets its accessed
+           flag even if the walk then faults (SDM vol. 3, 4.8 and the #PF
+           footnote in 6.15; QEMU does the same). A faulting leaf entry
+           is left alone (model specific). */
+        if ((w.pde & PTE_P) && !w.large && !(w.pde & PTE_A))
+            phys_write(cpu, w.pde_pa, 4, w.pde | PTE_A);
         cpu->s.cr2 = lin;
         cpu_raise(cpu, EXC_PF, w.pf_err);
     }

@@ -172,7 +172,7 @@ void tss_stack(struct cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp, int ext)
     const struct seg *tr = &cpu->s.tr;
     uint32_t err = (tr->sel & 0xfffcu) | (uint32_t)ext;
     unsigned type = SEGF_TYPE(tr->flags);
-    if (!(tr->flags & SEGF_P) || (type & 7u) != 1u)
+    if (!(tr->flags & SEGF_P) || (type & 5u) != 1u)
         cpu_raise(cpu, EXC_TS, err);
     if (type & 8u) {                          /* 32-bit TSS */
         uint32_t off = 4u + 8u * (uint32_t)dpl;

@@ -1,0 +1,379 @@
+/*
+ * exec.c - the CPU's life cycle and its fetch-decode-execute loop.
+ *
+ * cpu_run() is the hardware's heartbeat. Per instruction it: takes a
+ * pending external interrupt if EFLAGS.IF allows (and no STI/MOV SS shadow
+ * is active); stops if EIP has reached a gate address (the VMM's callout
+ * mechanism); fetches the decoded instruction from a cache keyed by
+ * physical address; applies the checks the opcode table's attributes ask
+ * for (#UD, #NM, #GP for CPL or IOPL, LOCK rules - SDM vol. 2, 2.1.1 and
+ * vol. 3, 2.8); runs the handler; and charges the instruction's modeled
+ * cycles. A fault anywhere unwinds with longjmp back here (the protocol is
+ * in cpu_internal.h): EIP goes back to the faulting instruction and intr.c
+ * either delivers the exception or stops the run for an owner that
+ * intercepts it.
+ *
+ * Decoded instructions are cached per physical address (never for an
+ * instruction that crosses a page, or one in MMIO). code_page_map has a
+ * byte per RAM page whose bits say which 512-byte chunks hold cached code,
+ * so a write to data that shares a page with code (common in tiny kernels)
+ * costs nothing, and a write into code drops only the chunk it hits.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "ops.h"
+#include "ops_system.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define IC_BITS 15
+#define IC_SIZE (1u << IC_BITS)
+#define IC_CHUNK 9                      /* log2 of the invalidation chunk */
+
+struct ic_entry {
+    uint32_t pa;      /* physical address of the first byte */
+    uint8_t mode;     /* 0: empty, 1: decoded for 16-bit CS, 2: 32-bit CS */
+    struct insn in;
+};
+
+struct cpu_icache {
+    struct ic_entry e[IC_SIZE];
+};
+
+/* The run loop's memory of the current code page (valid until the next
+   control-register, CPL or TLB change, all of which end a block). */
+struct fetch_page {
+    bool valid;
+    uint32_t lin;     /* linear page */
+    uint32_t pa;      /* its physical page */
+};
+
+/* ---- life cycle ---- */
+
+int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
+{
+    memset(cpu, 0, sizeof *cpu);
+    cpu->bus = *bus;
+    for (int i = 0; i < 8; i++)
+        cpu->class_cost[i] = 1;
+    cpu->icache = calloc(1, sizeof *cpu->icache);
+    cpu->code_page_map = calloc((bus->ram_size >> 12) + 1, 1);
+    cpu->tlb = tlb_create();
+    if (!cpu->icache || !cpu->code_page_map || !cpu->tlb) {
+        cpu_free(cpu);
+        return -1;
+    }
+    cpu_reset_multiboot(cpu, 0, 0, 0);
+    return 0;
+}
+
+void cpu_free(struct cpu *cpu)
+{
+    free(cpu->icache);
+    free(cpu->code_page_map);
+    if (cpu->tlb)
+        tlb_destroy(cpu->tlb);
+    cpu->icache = NULL;
+    cpu->code_page_map = NULL;
+    cpu->tlb = NULL;
+}
+
+static void seg_flat(struct seg *s, uint16_t sel, uint32_t access)
+{
+    s->sel = sel;
+    s->base = 0;
+    s->limit = 0xffffffffu;
+    s->flags = access | SEGF_DB | SEGF_G;
+}
+
+/* Multiboot spec 3.2 "Machine state": flat CS/DS/ES/FS/GS/SS, CR0.PE,
+   paging and interrupts off. Selectors 0x08/0x10 as QEMU's loader uses. */
+void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t ebx)
+{
+    memset(&cpu->s, 0, sizeof cpu->s);
+    cpu->s.r[R_EAX] = eax;
+    cpu->s.r[R_EBX] = ebx;
+    cpu->s.eip = entry;
+    cpu->s.eflags = FL_FIXED1;
+    cpu->lf_op = LF_NONE;
+    seg_flat(&cpu->s.seg[S_CS], 0x08, 0x9b);
+    for (int s = 0; s < S_COUNT; s++)
+        if (s != S_CS)
+            seg_flat(&cpu->s.seg[s], 0x10, 0x93);
+    cpu->s.ldtr.limit = 0xffff;
+    cpu->s.ldtr.flags = 0x82;
+    cpu->s.tr.limit = 0xffff;
+    cpu->s.tr.flags = 0x8b;
+    cpu->s.gdtr.limit = 0;
+    cpu->s.idtr.limit = 0x3ff;
+    cpu->s.cr0 = CR0_PE | CR0_ET;
+    cpu->s.dr[6] = 0xffff0ff0u;
+    cpu->s.dr[7] = 0x400;
+    cpu->fault_depth = 0;
+    cpu->stop_now = false;
+    cpu_flush_caches(cpu);
+}
+
+/* ---- decoded-instruction cache ---- */
+
+static uint32_t ram_pages(const struct cpu *cpu)
+{
+    return (cpu->bus.ram_size >> 12) + 1;
+}
+
+/* Drop the cached instructions that start in, or reach into, the 512-byte
+   chunk holding `pa` (instructions never cross a page when cached). */
+static void ic_drop_chunk(struct cpu *cpu, uint32_t pa)
+{
+    uint32_t page = pa >> 12, bit = 1u << ((pa >> IC_CHUNK) & 7);
+    if (page >= ram_pages(cpu) || !(cpu->code_page_map[page] & bit))
+        return;
+    cpu->code_page_map[page] &= (uint8_t)~bit;
+    uint32_t start = pa & ~((1u << IC_CHUNK) - 1), end = start + (1u << IC_CHUNK);
+    uint32_t from = (start & 0xfffu) >= 14 ? start - 14 : start & ~0xfffu;
+    for (uint32_t a = from; a < end; a++) {
+        struct ic_entry *e = &cpu->icache->e[a & (IC_SIZE - 1)];
+        if (e->pa == a)
+            e->mode = 0;
+    }
+}
+
+void icache_invalidate_page(struct cpu *cpu, uint32_t pa)
+{
+    ic_drop_chunk(cpu, pa);
+    if (((pa + 3) & ~0xfffu) == (pa & ~0xfffu))
+        ic_drop_chunk(cpu, pa + 3);
+}
+
+void cpu_notify_phys_write(struct cpu *cpu, uint32_t paddr, uint32_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t end = (uint64_t)paddr + len;
+    for (uint64_t a = paddr & ~((1u << IC_CHUNK) - 1); a < end; a += 1u << IC_CHUNK)
+        ic_drop_chunk(cpu, (uint32_t)a);
+}
+
+void cpu_flush_caches(struct cpu *cpu)
+{
+    if (cpu->icache)
+        for (unsigned i = 0; i < IC_SIZE; i++)
+            cpu->icache->e[i].mode = 0;
+    if (cpu->code_page_map)
+        memset(cpu->code_page_map, 0, ram_pages(cpu));
+    tlb_flush_all(cpu);
+}
+
+static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *in)
+{
+    struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
+    uint32_t last = pa + in->len - 1;
+    e->pa = pa;
+    e->mode = d32 ? 2 : 1;
+    e->in = *in;
+    cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((pa >> IC_CHUNK) & 7));
+    cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((last >> IC_CHUNK) & 7));
+}
+
+/* ---- fetch ---- */
+
+static uint32_t fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin)
+{
+    if (likely(fp->valid && fp->lin == (lin & ~0xfffu)))
+        return fp->pa | (lin & 0xfffu);
+    uint32_t pa = tlb_translate(cpu, lin, false, cpu->s.cpl == 3);
+    fp->valid = true;
+    fp->lin = lin & ~0xfffu;
+    fp->pa = pa & ~0xfffu;
+    return pa;
+}
+
+static void fetch_bytes(struct cpu *cpu, uint32_t pa, uint8_t *buf, uint32_t n)
+{
+    if (pa < cpu->bus.ram_size && n <= cpu->bus.ram_size - pa) {
+        memcpy(buf, cpu->bus.ram + pa, n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)phys_read(cpu, pa + i, 1);
+}
+
+/* Slow path: decode from memory, crossing into the next page only if the
+   instruction needs bytes there (whose translation may fault). */
+static const struct insn *fetch_decode(struct cpu *cpu, uint32_t lin, uint32_t pa,
+                                       bool d32, struct insn *tmp)
+{
+    uint8_t buf[16];
+    uint32_t n = 0x1000u - (pa & 0xfffu);
+    if (n > 15)
+        n = 15;
+    fetch_bytes(cpu, pa, buf, n);
+    int len = decode(buf, (int)n, d32, tmp);
+    bool crossed = false;
+    if (len == DECODE_SHORT) {
+        uint32_t pa2 = tlb_translate(cpu, lin + n, false, cpu->s.cpl == 3);
+        fetch_bytes(cpu, pa2, buf + n, 15 - n);
+        len = decode(buf, 15, d32, tmp);
+        crossed = true;
+    }
+    if (len == DECODE_TOOLONG)
+        cpu_raise(cpu, EXC_GP, 0);
+    if (len < 0)
+        cpu_raise(cpu, EXC_UD, 0);
+    if (!crossed && pa < cpu->bus.ram_size && (uint32_t)len <= cpu->bus.ram_size - pa)
+        ic_store(cpu, pa, d32, tmp);
+    return tmp;
+}
+
+static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct insn *tmp)
+{
+    const struct seg *cs = &cpu->s.seg[S_CS];
+    uint32_t eip = cpu->s.eip;
+    if (eip > cs->limit)
+        cpu_raise(cpu, EXC_GP, 0);
+    uint32_t lin = cs->base + eip, pa = fetch_translate(cpu, fp, lin);
+    bool d32 = cs->flags & SEGF_DB;
+    const struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
+    const struct insn *in;
+    if (likely(e->pa == pa && e->mode == (d32 ? 2 : 1)))
+        in = &e->in;
+    else
+        in = fetch_decode(cpu, lin, pa, d32, tmp);
+    if ((uint64_t)eip + in->len - 1 > cs->limit)
+        cpu_raise(cpu, EXC_GP, 0);
+    return in;
+}
+
+/* ---- checks driven by the opcode table ---- */
+
+#define A_CHECKED (A_UD | A_FPU | A_PRIV | A_IOPL | A_REGONLY)
+
+static void attr_checks(struct cpu *cpu, const struct insn *in)
+{
+    uint32_t a = in->row->attr;
+    int cpl = cpu->s.cpl, iopl = (int)((cpu->s.eflags & FL_IOPL) >> 12);
+    if (in->lock && (!(a & A_LOCKABLE) || in->mod == 3))
+        cpu_raise(cpu, EXC_UD, 0);
+    if (a & A_UD)
+        cpu_raise(cpu, EXC_UD, 0);
+    if (a & A_FPU)
+        fpu_fault(cpu, in);
+    if ((a & A_REGONLY) && in->mod != 3)
+        cpu_raise(cpu, EXC_UD, 0);
+    if ((a & A_PRIV) && cpl > 0)
+        cpu_raise(cpu, EXC_GP, 0);
+    /* IN/OUT/INS/OUTS: io_allowed() in the handler also consults the
+       TSS I/O permission bitmap (SDM vol. 1, 18.5.2) */
+    if ((a & A_IOPL) && !(a & A_IO) && cpl > iopl)
+        cpu_raise(cpu, EXC_GP, 0);
+}
+
+/* ---- the run loop ---- */
+
+#define RUN_ON (-1)  /* exec_one: keep running */
+
+/* An external interrupt, if one is pending and deliverable. */
+static int take_interrupt(struct cpu *cpu, struct fetch_page *fp)
+{
+    if (cpu->intercept_ext) {
+        cpu->stop_vector = -1;
+        cpu->stop_has_error = false;
+        return cpu->stop = CPU_STOP_INTERCEPT;
+    }
+    int vector = cpu->bus.intr_ack(cpu->bus.ctx);
+    cpu->s.halted = false;
+    cpu->insn_eip = cpu->s.eip;
+    fp->valid = false;
+    intr_deliver(cpu, vector, 0, false, false, true);
+    return RUN_ON;
+}
+
+static bool irq_ready(struct cpu *cpu)
+{
+    return (cpu->s.eflags & FL_IF) && cpu->bus.intr_pending &&
+           cpu->bus.intr_pending(cpu->bus.ctx);
+}
+
+static int stop_at(struct cpu *cpu, enum cpu_stop why)
+{
+    return cpu->stop = why;
+}
+
+/* After the handler: hooks, stop conditions. */
+static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
+                  struct fetch_page *fp)
+{
+    cpu->cycles += cpu->class_cost[row->cost];
+    cpu->insns++;
+    if (unlikely(row->attr & A_SENSITIVE) && cpl > 0 && cpu->hooks.on_sensitive)
+        cpu->hooks.on_sensitive(cpu->hooks.ctx, row, cpu->insn_eip);
+    if (unlikely(row->attr & (A_BLOCK_END | A_FAR))) {
+        fp->valid = false;
+        if (cpu->s.halted)
+            return stop_at(cpu, CPU_STOP_HLT);
+    }
+    if (likely(!(cpu->stop_now | cpu->single_step)))
+        return RUN_ON;
+    if (cpu->stop_now) {
+        cpu->stop_now = false;
+        return stop_at(cpu, CPU_STOP_BUDGET);
+    }
+    return stop_at(cpu, CPU_STOP_STEP);
+}
+
+static int exec_one(struct cpu *cpu, struct fetch_page *fp)
+{
+    if (unlikely(cpu->s.inhibit_irq))
+        cpu->s.inhibit_irq = 0;
+    else if (unlikely(irq_ready(cpu)))
+        return take_interrupt(cpu, fp);
+    uint32_t lin = cpu->s.seg[S_CS].base + cpu->s.eip;
+    if (unlikely(lin - cpu->gate_lo < cpu->gate_hi - cpu->gate_lo)) {
+        cpu->stop_addr = lin;
+        return stop_at(cpu, CPU_STOP_GATE);
+    }
+    struct insn tmp;
+    cpu->insn_eip = cpu->s.eip;
+    const struct insn *in = fetch(cpu, fp, &tmp);
+    const struct op_row *row = in->row;
+    uint32_t next = cpu->s.eip + in->len;
+    cpu->s.eip = (cpu->s.seg[S_CS].flags & SEGF_DB) ? next : next & 0xffffu;
+    if (unlikely((row->attr & A_CHECKED) || in->lock))
+        attr_checks(cpu, in);
+    int cpl = cpu->s.cpl;
+    row->fn(cpu, in);
+    return retire(cpu, row, cpl, fp);
+}
+
+/* A halted CPU stays halted until an interrupt it can take. */
+static bool halted_stays(struct cpu *cpu)
+{
+    if (!cpu->s.halted)
+        return false;
+    return !irq_ready(cpu);
+}
+
+enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit)
+{
+    struct fetch_page fp = { false, 0, 0 };
+    cpu->stop = CPU_STOP_BUDGET;
+    if (halted_stays(cpu))
+        return cpu->stop = CPU_STOP_HLT;
+    int rc = setjmp(cpu->fault_jmp);
+    if (rc != 0) {
+        fp.valid = false;
+        cpu->s.eip = cpu->insn_eip;
+        if (rc == RAISE_STOP || intr_exception(cpu))
+            return cpu->stop;
+        cpu->stop = CPU_STOP_BUDGET;
+        if (cpu->single_step)
+            return cpu->stop = CPU_STOP_STEP;
+    }
+    while (cpu->cycles < cycle_limit) {
+        int r = exec_one(cpu, &fp);
+        if (r != RUN_ON)
+            return (enum cpu_stop)r;
+    }
+    return cpu->stop = CPU_STOP_BUDGET;
+}

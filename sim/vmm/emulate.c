@@ -1,0 +1,503 @@
+/*
+ * emulate.c - the emulation library, part 1: privileged instructions.
+ *
+ * Each routine performs one x86 operation the way the SDM describes it, but
+ * against the vcpu instead of the hardware registers it would change: CLI
+ * and STI flip the *virtual* IF, MOV CRn reads and writes the guest's
+ * control registers, LGDT records the guest's GDT and rebuilds the shadow,
+ * HLT halts the virtual CPU. Guest memory operands are read through the
+ * guest's segments (base + offset, limit checked); registers are the
+ * hardware's, which hold the guest's values. Checks are made at the virtual
+ * CPL and virtual IOPL, so a routine gives the fault the guest would get on
+ * bare hardware. The dispatcher at the end maps decoded opcodes (optable.h)
+ * to routines; segment-related ones live in emulate_seg.c.
+ */
+#include "vmm_internal.h"
+
+#include <string.h>
+
+int emu_fault(struct emu_fault *f, int vector, uint32_t err)
+{
+    f->vector = vector;
+    f->err = err;
+    return EMU_FAULT;
+}
+
+static int emu_stop(struct vmm *v, const char *msg)
+{
+    v->stop_msg = msg;
+    return EMU_STOP;
+}
+
+/* ---- operands ---- */
+
+uint32_t emu_ea(struct vmm *v, const struct insn *in)
+{
+    const uint32_t *r = v->cpu->s.r;
+    uint32_t ea = in->disp;
+    if (in->base < 8)
+        ea += r[in->base];
+    if (in->index < 8)
+        ea += r[in->index] << in->scale;
+    return in->adsize == 4 ? ea : ea & 0xFFFFu;
+}
+
+uint32_t emu_reg(struct vmm *v, int reg, int size)
+{
+    const uint32_t *r = v->cpu->s.r;
+    if (size == 4)
+        return r[reg];
+    if (size == 2)
+        return r[reg] & 0xFFFFu;
+    return reg < 4 ? r[reg] & 0xFFu : (r[reg - 4] >> 8) & 0xFFu;
+}
+
+void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val)
+{
+    uint32_t *r = v->cpu->s.r;
+    if (size == 4)
+        r[reg] = val;
+    else if (size == 2)
+        r[reg] = (r[reg] & 0xFFFF0000u) | (val & 0xFFFFu);
+    else if (reg < 4)
+        r[reg] = (r[reg] & 0xFFFFFF00u) | (val & 0xFFu);
+    else
+        r[reg - 4] = (r[reg - 4] & 0xFFFF00FFu) | (val & 0xFFu) << 8;
+}
+
+/* Limit check of seg:off..off+len-1 (expand-up segments; SDM vol. 3, 5.3). */
+static bool emu_seg_ok(const struct seg *s, uint32_t off, uint32_t len)
+{
+    if (!(s->flags & SEGF_P))
+        return false;
+    return off <= s->limit && len - 1u <= s->limit - off;
+}
+
+int emu_mem_read(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
+                 struct emu_fault *f)
+{
+    const struct seg *s = &v->cpu->s.seg[sreg];
+    if (!emu_seg_ok(s, off, len))
+        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
+    if (!gmem_read(v, s->base + off, buf, len))
+        return emu_fault(f, EXC_GP, 0);
+    return EMU_NEXT;
+}
+
+int emu_mem_write(struct vmm *v, int sreg, uint32_t off, const void *buf, uint32_t len,
+                  struct emu_fault *f)
+{
+    const struct seg *s = &v->cpu->s.seg[sreg];
+    if (!emu_seg_ok(s, off, len) || (!(SEGF_TYPE(s->flags) & 2u) ||
+                                     (SEGF_TYPE(s->flags) & 8u)))
+        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
+    if (!gmem_write(v, s->base + off, buf, len))
+        return emu_fault(f, EXC_GP, 0);
+    return EMU_NEXT;
+}
+
+int emu_rm_read(struct vmm *v, const struct insn *in, int size, uint32_t *val,
+                struct emu_fault *f)
+{
+    if (in->mod == 3) {
+        *val = emu_reg(v, in->rm, size);
+        return EMU_NEXT;
+    }
+    *val = 0;
+    return emu_mem_read(v, in->seg, emu_ea(v, in), val, (uint32_t)size, f);
+}
+
+/* ---- flags under the virtual IF/IOPL ---- */
+
+uint32_t emu_guest_eflags(struct vmm *v)
+{
+    uint32_t fl = cpu_get_eflags(v->cpu) & ~(FL_IF | FL_IOPL);
+    return fl | (vcpu_if(&v->vc) ? FL_IF : 0) | v->vc.iopl << 12;
+}
+
+void emu_set_guest_eflags(struct vmm *v, uint32_t val, uint32_t mask)
+{
+    uint32_t real = cpu_get_eflags(v->cpu);
+    uint32_t hw = mask & ~(FL_IF | FL_IOPL | FL_VM);
+    real = (real & ~hw) | (val & hw);
+    if (mask & FL_IF)
+        v->vc.vif = (val & FL_IF) != 0;
+    if (mask & FL_IOPL)
+        v->vc.iopl = (val & FL_IOPL) >> 12;
+    cpu_set_eflags(v->cpu, (real | FL_IF | FL_FIXED1) & ~FL_IOPL);
+}
+
+/* ---- interrupt flag, halt ---- */
+
+static bool emu_iopl_ok(const struct vmm *v)
+{
+    return (uint32_t)v->vc.cpl <= v->vc.iopl;
+}
+
+int emu_cli(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    if (!emu_iopl_ok(v))
+        return emu_fault(f, EXC_GP, 0);
+    v->vc.vif = false;
+    return EMU_NEXT;
+}
+
+/* STI holds interrupts for one more instruction if IF was 0 (SDM vol. 2, STI). */
+int emu_sti(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    if (!emu_iopl_ok(v))
+        return emu_fault(f, EXC_GP, 0);
+    if (!v->vc.vif) {
+        v->vc.sti_shadow = true;
+        v->cpu->s.inhibit_irq = 1;
+    }
+    v->vc.vif = true;
+    return EMU_NEXT;
+}
+
+int emu_hlt(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    if (v->vc.cpl != 0)
+        return emu_fault(f, EXC_GP, 0);
+    v->vc.halted = true;
+    return EMU_HALT;
+}
+
+/* ---- port I/O (the guest TSS I/O bitmap is not consulted) ---- */
+
+static int io_size(const struct insn *in)
+{
+    return (in->row->attr & A_BYTE) ? 1 : in->opsize;
+}
+
+int emu_in(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    if (!emu_iopl_ok(v))
+        return emu_fault(f, EXC_GP, 0);
+    struct cpu *c = v->cpu;
+    uint16_t port = in->row->opd[1] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
+    int size = io_size(in);
+    emu_set_reg(v, R_EAX, size, c->bus.io_in(c->bus.ctx, port, size));
+    return EMU_NEXT;
+}
+
+int emu_out(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    if (!emu_iopl_ok(v))
+        return emu_fault(f, EXC_GP, 0);
+    struct cpu *c = v->cpu;
+    uint16_t port = in->row->opd[0] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
+    int size = io_size(in);
+    c->bus.io_out(c->bus.ctx, port, size, emu_reg(v, R_EAX, size));
+    return EMU_NEXT;
+}
+
+/* One string I/O iteration; ESI/EDI/ECX advance as the hardware's would. */
+static int emu_string_io(struct vmm *v, const struct insn *in, bool out, struct emu_fault *f)
+{
+    struct cpu *c = v->cpu;
+    int size = io_size(in), idx = out ? R_ESI : R_EDI;
+    uint16_t port = (uint16_t)c->s.r[R_EDX];
+    uint32_t amask = in->adsize == 4 ? 0xFFFFFFFFu : 0xFFFFu, val = 0;
+    uint32_t off = c->s.r[idx] & amask;
+    int rc;
+    if (out) {
+        rc = emu_mem_read(v, in->seg, off, &val, (uint32_t)size, f);
+        if (rc == EMU_NEXT)
+            c->bus.io_out(c->bus.ctx, port, size, val);
+    } else {
+        val = c->bus.io_in(c->bus.ctx, port, size);
+        rc = emu_mem_write(v, S_ES, off, &val, (uint32_t)size, f);
+    }
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t step = (cpu_get_eflags(c) & FL_DF) ? (uint32_t)-size : (uint32_t)size;
+    c->s.r[idx] = (c->s.r[idx] & ~amask) | ((off + step) & amask);
+    return EMU_NEXT;
+}
+
+static int emu_rep_io(struct vmm *v, const struct insn *in, bool out, struct emu_fault *f)
+{
+    if (!emu_iopl_ok(v))
+        return emu_fault(f, EXC_GP, 0);
+    struct cpu *c = v->cpu;
+    if (!in->rep)
+        return emu_string_io(v, in, out, f);
+    uint32_t amask = in->adsize == 4 ? 0xFFFFFFFFu : 0xFFFFu;
+    while (c->s.r[R_ECX] & amask) {
+        int rc = emu_string_io(v, in, out, f);
+        if (rc != EMU_NEXT)
+            return rc;
+        uint32_t n = (c->s.r[R_ECX] - 1u) & amask;
+        c->s.r[R_ECX] = (c->s.r[R_ECX] & ~amask) | n;
+        if (c->stop_now)
+            return n ? EMU_JUMP : EMU_NEXT;   /* resume the REP later */
+    }
+    return EMU_NEXT;
+}
+
+int emu_ins(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    return emu_rep_io(v, in, false, f);
+}
+
+int emu_outs(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    return emu_rep_io(v, in, true, f);
+}
+
+/* ---- control and debug registers ---- */
+
+#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | 0x40u | CR4_PGE | 0x100u)
+
+static int emu_write_cr0(struct vmm *v, uint32_t val, struct emu_fault *f)
+{
+    val |= CR0_ET;
+    if ((val & CR0_PG) && !(val & CR0_PE))
+        return emu_fault(f, EXC_GP, 0);
+    if ((val & CR0_NW) && !(val & CR0_CD))
+        return emu_fault(f, EXC_GP, 0);
+    if (!(val & CR0_PE))
+        return emu_stop(v, "guest left protected mode: real mode is not supported under a VMM");
+    if (val & CR0_PG)
+        return emu_stop(v, "guest paging under --mode trap needs shadow page tables "
+                           "(not implemented yet)");
+    v->vc.cr0 = val;
+    return EMU_NEXT;
+}
+
+int emu_mov_to_cr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    uint32_t val = v->cpu->s.r[in->rm];
+    switch (in->reg) {
+    case 0: return emu_write_cr0(v, val, f);
+    case 2: v->vc.cr2 = val; return EMU_NEXT;
+    case 3: v->vc.cr3 = val; return EMU_NEXT;
+    case 4:
+        if (val & ~CR4_VALID)
+            return emu_fault(f, EXC_GP, 0);
+        v->vc.cr4 = val;
+        return EMU_NEXT;
+    default: return emu_fault(f, EXC_UD, 0);
+    }
+}
+
+int emu_mov_from_cr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    const struct vcpu *vc = &v->vc;
+    uint32_t val;
+    switch (in->reg) {
+    case 0: val = vc->cr0; break;
+    case 2: val = vc->cr2; break;
+    case 3: val = vc->cr3; break;
+    case 4: val = vc->cr4; break;
+    default: return emu_fault(f, EXC_UD, 0);
+    }
+    v->cpu->s.r[in->rm] = val;
+    return EMU_NEXT;
+}
+
+/* DR4/DR5 alias DR6/DR7 unless CR4.DE (SDM vol. 3, 17.2.2). */
+static int emu_dr_index(const struct vmm *v, int n)
+{
+    if (n == 4 || n == 5)
+        return (v->vc.cr4 & CR4_DE) ? -1 : n + 2;
+    return n;
+}
+
+int emu_mov_to_dr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    int n = emu_dr_index(v, in->reg);
+    if (n < 0)
+        return emu_fault(f, EXC_UD, 0);
+    v->vc.dr[n] = v->cpu->s.r[in->rm];
+    return EMU_NEXT;
+}
+
+int emu_mov_from_dr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    int n = emu_dr_index(v, in->reg);
+    if (n < 0)
+        return emu_fault(f, EXC_UD, 0);
+    v->cpu->s.r[in->rm] = v->vc.dr[n];
+    return EMU_NEXT;
+}
+
+int emu_lmsw(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    uint32_t val;
+    int rc = emu_rm_read(v, in, 2, &val, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t cr0 = v->vc.cr0;
+    v->vc.cr0 = (cr0 & ~0xEu) | (val & 0xFu) | (cr0 & CR0_PE);
+    return EMU_NEXT;
+}
+
+int emu_clts(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    v->vc.cr0 &= ~CR0_TS;
+    return EMU_NEXT;
+}
+
+/* The guest has no paging of its own yet: nothing of its is cached. */
+int emu_invlpg(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    return EMU_NEXT;
+}
+
+int emu_cache(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    return EMU_NEXT;
+}
+
+/* ---- descriptor tables ---- */
+
+static int emu_read_dtr(struct vmm *v, const struct insn *in, struct dtr *d,
+                        struct emu_fault *f)
+{
+    uint8_t b[6];
+    uint32_t off = emu_ea(v, in);
+    int rc = emu_mem_read(v, in->seg, off, b, 6, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t base;
+    memcpy(&base, b + 2, 4);
+    d->limit = (uint16_t)(b[0] | b[1] << 8);
+    d->base = in->opsize == 2 ? base & 0xFFFFFFu : base;
+    return EMU_NEXT;
+}
+
+int emu_lgdt(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    int rc = emu_read_dtr(v, in, &v->vc.gdtr, f);
+    if (rc == EMU_NEXT)
+        shadow_gdt_rebuild(v);
+    return rc;
+}
+
+int emu_lidt(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    return emu_read_dtr(v, in, &v->vc.idtr, f);
+}
+
+int emu_lldt(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    uint32_t sel;
+    int rc = emu_rm_read(v, in, 2, &sel, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    if ((sel & 0xFFFCu) != 0)
+        return emu_stop(v, "guest LDTs are not supported under a VMM");
+    v->vc.ldtr = 0;
+    return EMU_NEXT;
+}
+
+/* LTR (SDM vol. 2): an available TSS in the GDT, then marked busy. */
+int emu_ltr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    uint32_t sel;
+    uint64_t d;
+    int rc = emu_rm_read(v, in, 2, &sel, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    if ((sel & 0xFFFCu) == 0)
+        return emu_fault(f, EXC_GP, 0);
+    if (!guest_desc(v, (uint16_t)sel, &d) || desc_s(d) || (desc_type(d) & 7u) != 1u)
+        return emu_fault(f, EXC_GP, sel & 0xFFFCu);
+    if (!desc_present(d))
+        return emu_fault(f, EXC_NP, sel & 0xFFFCu);
+    d |= 2ull << 40;                                   /* busy */
+    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u), &d, 8);
+    struct seg s;
+    desc_to_seg(&s, (uint16_t)sel, d);
+    v->vc.tr = (uint16_t)sel;
+    v->vc.tss_base = s.base;
+    v->vc.tss_limit = s.limit;
+    return EMU_NEXT;
+}
+
+/* ---- model-specific registers (the ones the CPU models) ---- */
+
+int emu_rdmsr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    struct cpu *c = v->cpu;
+    uint64_t val;
+    switch (c->s.r[R_ECX]) {
+    case 0x10: val = c->cycles + c->s.tsc_offset; break;
+    case 0x174: val = v->vc.sysenter_cs; break;
+    case 0x175: val = v->vc.sysenter_esp; break;
+    case 0x176: val = v->vc.sysenter_eip; break;
+    default: return emu_fault(f, EXC_GP, 0);
+    }
+    c->s.r[R_EAX] = (uint32_t)val;
+    c->s.r[R_EDX] = (uint32_t)(val >> 32);
+    return EMU_NEXT;
+}
+
+int emu_wrmsr(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    struct cpu *c = v->cpu;
+    uint64_t val = (uint64_t)c->s.r[R_EDX] << 32 | c->s.r[R_EAX];
+    switch (c->s.r[R_ECX]) {
+    case 0x10: c->s.tsc_offset = val - c->cycles; break;
+    case 0x174: v->vc.sysenter_cs = (uint32_t)val & 0xFFFFu; break;
+    case 0x175: v->vc.sysenter_esp = (uint32_t)val; break;
+    case 0x176: v->vc.sysenter_eip = (uint32_t)val; break;
+    default: return emu_fault(f, EXC_GP, 0);
+    }
+    return EMU_NEXT;
+}
+
+/* ---- dispatch: opcode -> routine ---- */
+
+typedef int (*emu_fn)(struct vmm *, const struct insn *, struct emu_fault *);
+
+static const struct {
+    uint8_t map, opcode;
+    int8_t ext;       /* ModRM.reg for groups, -1 for any */
+    emu_fn fn;
+} emu_table[] = {
+    { MAP_1B, 0xFA, -1, emu_cli }, { MAP_1B, 0xFB, -1, emu_sti },
+    { MAP_1B, 0xF4, -1, emu_hlt },
+    { MAP_1B, 0xE4, -1, emu_in }, { MAP_1B, 0xE5, -1, emu_in },
+    { MAP_1B, 0xEC, -1, emu_in }, { MAP_1B, 0xED, -1, emu_in },
+    { MAP_1B, 0xE6, -1, emu_out }, { MAP_1B, 0xE7, -1, emu_out },
+    { MAP_1B, 0xEE, -1, emu_out }, { MAP_1B, 0xEF, -1, emu_out },
+    { MAP_1B, 0x6C, -1, emu_ins }, { MAP_1B, 0x6D, -1, emu_ins },
+    { MAP_1B, 0x6E, -1, emu_outs }, { MAP_1B, 0x6F, -1, emu_outs },
+    { MAP_1B, 0xCF, -1, emu_iret },
+    { MAP_1B, 0x9C, -1, emu_pushf }, { MAP_1B, 0x9D, -1, emu_popf },
+    { MAP_1B, 0x8E, -1, emu_mov_to_sreg },
+    { MAP_1B, 0x07, -1, emu_pop_sreg }, { MAP_1B, 0x17, -1, emu_pop_sreg },
+    { MAP_1B, 0x1F, -1, emu_pop_sreg },
+    { MAP_0F, 0xA1, -1, emu_pop_sreg }, { MAP_0F, 0xA9, -1, emu_pop_sreg },
+    { MAP_1B, 0xC4, -1, emu_load_far_ptr }, { MAP_1B, 0xC5, -1, emu_load_far_ptr },
+    { MAP_0F, 0xB2, -1, emu_load_far_ptr }, { MAP_0F, 0xB4, -1, emu_load_far_ptr },
+    { MAP_0F, 0xB5, -1, emu_load_far_ptr },
+    { MAP_1B, 0xEA, -1, emu_jmp_far }, { MAP_1B, 0xFF, 5, emu_jmp_far },
+    { MAP_1B, 0x9A, -1, emu_call_far }, { MAP_1B, 0xFF, 3, emu_call_far },
+    { MAP_1B, 0xCB, -1, emu_ret_far }, { MAP_1B, 0xCA, -1, emu_ret_far },
+    { MAP_1B, 0xCD, -1, emu_int }, { MAP_1B, 0xCC, -1, emu_int },
+    { MAP_1B, 0xCE, -1, emu_int },
+    { MAP_0F, 0x00, 2, emu_lldt }, { MAP_0F, 0x00, 3, emu_ltr },
+    { MAP_0F, 0x01, 2, emu_lgdt }, { MAP_0F, 0x01, 3, emu_lidt },
+    { MAP_0F, 0x01, 6, emu_lmsw }, { MAP_0F, 0x01, 7, emu_invlpg },
+    { MAP_0F, 0x06, -1, emu_clts },
+    { MAP_0F, 0x08, -1, emu_cache }, { MAP_0F, 0x09, -1, emu_cache },
+    { MAP_0F, 0x20, -1, emu_mov_from_cr }, { MAP_0F, 0x21, -1, emu_mov_from_dr },
+    { MAP_0F, 0x22, -1, emu_mov_to_cr }, { MAP_0F, 0x23, -1, emu_mov_to_dr },
+    { MAP_0F, 0x30, -1, emu_wrmsr }, { MAP_0F, 0x32, -1, emu_rdmsr },
+};
+
+int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    for (unsigned i = 0; i < sizeof emu_table / sizeof *emu_table; i++) {
+        if (emu_table[i].map != in->map || emu_table[i].opcode != in->opcode)
+            continue;
+        if (emu_table[i].ext >= 0 && emu_table[i].ext != in->reg)
+            continue;
+        return emu_table[i].fn(v, in, f);
+    }
+    return emu_stop(v, "a privileged instruction without an emulation routine trapped");
+}

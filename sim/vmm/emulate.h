@@ -1,0 +1,93 @@
+/*
+ * emulate.h - the emulation library: one C routine per privileged or
+ * sensitive x86 operation, executed against the vcpu.
+ *
+ * Shared by every VMM engine (DESIGN.md §2): the trap-and-emulate monitor
+ * calls a routine after a deprivileged instruction faulted; the binary
+ * translator (next) calls the same routine from a callout. A routine gets
+ * the decoded instruction (optable.h) whose EIP is cpu->s.eip and returns
+ * what to do next: fall through (the caller advances EIP by the length),
+ * continue at the EIP the routine set, deliver a guest fault (emu_fault:
+ * the hardware would have raised it at virtual CPL 0), halt, or stop the run
+ * with a message (something ringside does not model under a VMM).
+ *
+ * Semantics are those of the SDM at the *virtual* CPL, with the guest's own
+ * descriptors (its GDT in guest memory), while the hardware registers get
+ * the compressed versions (shadow GDT, RPL 1 for ring-0 CS/SS).
+ */
+#ifndef RS_EMULATE_H
+#define RS_EMULATE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+struct vmm;
+struct insn;
+
+enum emu_status {
+    EMU_NEXT = 0,   /* done: advance EIP past the instruction */
+    EMU_JUMP,       /* done: EIP (and maybe CS) already set */
+    EMU_FAULT,      /* guest fault: see struct emu_fault */
+    EMU_HALT,       /* virtual HLT: EIP to advance, vcpu halted */
+    EMU_STOP,       /* unsupported: v->stop_msg */
+    EMU_TRIPLE,     /* a fault while delivering #DF: the run stops */
+};
+
+struct emu_fault { int vector; uint32_t err; };
+
+/* Emulate the instruction `in` (decoded at CS:EIP). `f` receives a fault. */
+int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
+
+/* The routines, for callers that dispatch themselves (BT callouts). */
+int emu_cli(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_sti(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_hlt(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_in(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_out(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_ins(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_outs(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_mov_to_cr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_mov_from_cr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_mov_to_dr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_mov_from_dr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_lgdt(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_lidt(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_lldt(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_ltr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_lmsw(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_clts(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_invlpg(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_cache(struct vmm *v, const struct insn *in, struct emu_fault *f); /* WBINVD/INVD */
+int emu_rdmsr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_wrmsr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+/* emulate_seg.c */
+int emu_iret(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_pushf(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_popf(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_mov_to_sreg(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_pop_sreg(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_load_far_ptr(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_jmp_far(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_call_far(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_ret_far(struct vmm *v, const struct insn *in, struct emu_fault *f);
+int emu_int(struct vmm *v, const struct insn *in, struct emu_fault *f);
+
+/* Helpers shared by the two files (emulate.c). */
+uint32_t emu_ea(struct vmm *v, const struct insn *in);
+uint32_t emu_reg(struct vmm *v, int reg, int size);
+void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val);
+/* ModRM r/m word/dword operand (register or memory). */
+int emu_rm_read(struct vmm *v, const struct insn *in, int size, uint32_t *val,
+                struct emu_fault *f);
+/* seg:off guest memory with the segment's limit checked (#GP(0), #SS(0)). */
+int emu_mem_read(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
+                 struct emu_fault *f);
+int emu_mem_write(struct vmm *v, int sreg, uint32_t off, const void *buf, uint32_t len,
+                  struct emu_fault *f);
+int emu_fault(struct emu_fault *f, int vector, uint32_t err);
+/* The guest-visible EFLAGS (virtual IF and IOPL in place of the real ones). */
+uint32_t emu_guest_eflags(struct vmm *v);
+/* Apply a guest EFLAGS value at the virtual CPL (POPF/IRET rules). */
+void emu_set_guest_eflags(struct vmm *v, uint32_t val, uint32_t mask);
+
+#endif

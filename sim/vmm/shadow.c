@@ -1,0 +1,219 @@
+/*
+ * shadow.c - the VMM region: page directory, shadow GDT, the monitor's IDT
+ * and TSS; guest memory and guest descriptors as the monitor sees them.
+ *
+ * The VMM occupies the top 4 MiB of the linear address space (0xFFC00000
+ * up), backed by the 4 MiB of frames the machine allocates above guest RAM
+ * (Adams & Agesen 2006, §3.1). Hardware paging is always on under the VMM:
+ * while the guest has paging off, guest-physical memory is mapped 1:1 at the
+ * same linear addresses with user access (4 MiB PSE pages where aligned), and
+ * the VMM region is supervisor-only. The guest kernel runs at ring 1, which
+ * paging counts as supervisor, so it is segment *truncation* that keeps it out
+ * of the region: every guest code/data descriptor appears in the shadow GDT
+ * with its limit cut below 0xFFC00000, and DPL 0 compressed to 1 (ring
+ * compression). System descriptors (TSS, LDT, gates) are not present in the
+ * shadow: the guest's TSS is only read by the monitor, never by the hardware.
+ *
+ * The shadow is rebuilt from guest memory on every LGDT (which traps); later
+ * guest writes to its GDT are not traced (a limitation shared with a naive
+ * monitor; BT and shadow paging write-protect the GDT page, later issues).
+ */
+#include "vmm_internal.h"
+
+#include <string.h>
+
+static uint8_t *region(struct vmm *v)
+{
+    return v->cpu->bus.ram + v->region_pa;
+}
+
+static void put32(uint8_t *p, uint32_t val)
+{
+    memcpy(p, &val, 4);
+}
+
+/* A code/data/system descriptor (SDM vol. 3, figure 3-8); `limit` in bytes. */
+static uint64_t make_desc(uint32_t base, uint32_t limit, uint8_t access, bool db)
+{
+    bool g = limit > 0xFFFFFu;
+    uint32_t raw = g ? limit >> 12 : limit;
+    uint64_t d = raw & 0xFFFFu;
+    d |= (uint64_t)(base & 0xFFFFFFu) << 16;
+    d |= (uint64_t)access << 40;
+    d |= (uint64_t)((raw >> 16) & 0xFu) << 48;
+    d |= (uint64_t)((db ? 4u : 0u) | (g ? 8u : 0u)) << 52;
+    d |= (uint64_t)(base >> 24) << 56;
+    return d;
+}
+
+static uint32_t desc_base(uint64_t d)
+{
+    return (uint32_t)((d >> 16) & 0xFFFFFFu) | (uint32_t)((d >> 56) & 0xFFu) << 24;
+}
+
+static uint32_t desc_limit(uint64_t d)
+{
+    uint32_t raw = (uint32_t)(d & 0xFFFFu) | (uint32_t)((d >> 48) & 0xFu) << 16;
+    return (d >> 55) & 1u ? (raw << 12) | 0xFFFu : raw;
+}
+
+void desc_to_seg(struct seg *s, uint16_t sel, uint64_t d)
+{
+    uint32_t hi = (uint32_t)(d >> 32);
+    s->sel = sel;
+    s->base = desc_base(d);
+    s->limit = desc_limit(d);
+    s->flags = (hi >> 8) & 0xF0FFu;
+}
+
+/* Replace the limit of a code/data descriptor, keeping everything else. */
+static uint64_t desc_with_limit(uint64_t d, uint32_t limit)
+{
+    bool g = limit > 0xFFFFFu;
+    uint32_t raw = g ? ((limit + 1u) >> 12) - 1u : limit;
+    d &= ~(0xFFFFull | 0xFull << 48 | 1ull << 55);
+    d |= raw & 0xFFFFu;
+    d |= (uint64_t)((raw >> 16) & 0xFu) << 48;
+    d |= (uint64_t)g << 55;
+    return d;
+}
+
+/*
+ * One guest descriptor as the shadow GDT holds it: DPL 0 -> 1, the limit
+ * truncated so that base + limit stays below the VMM region, system
+ * descriptors absent. Expand-down data segments are copied untruncated
+ * (their valid range is above the limit; none of the samples uses one).
+ */
+uint64_t shadow_desc_from_guest(uint64_t g)
+{
+    if (!desc_s(g))
+        return 0;
+    if (desc_dpl(g) == 0)
+        g |= 1ull << 45;
+    if (!desc_code(g) && (desc_type(g) & 4u))
+        return g;
+    uint32_t base = desc_base(g), lim = desc_limit(g);
+    if (base >= VMM_REGION_BASE)
+        return g & ~(1ull << 47);            /* entirely inside: not present */
+    uint32_t max = VMM_REGION_BASE - 1u - base;
+    return lim > max ? desc_with_limit(g, max) : g;
+}
+
+uint64_t shadow_read_slot(struct vmm *v, unsigned index)
+{
+    uint64_t d;
+    memcpy(&d, region(v) + VMM_OFF_GDT + index * 8u, 8);
+    return d;
+}
+
+static void shadow_write_slot(struct vmm *v, unsigned index, uint64_t d)
+{
+    memcpy(region(v) + VMM_OFF_GDT + index * 8u, &d, 8);
+}
+
+void shadow_gdt_rebuild(struct vmm *v)
+{
+    const struct dtr *g = &v->vc.gdtr;
+    shadow_write_slot(v, 0, 0);
+    for (unsigned i = 1; i < VMM_GUEST_SLOTS; i++) {
+        uint64_t d = 0;
+        if (i * 8u + 7u <= g->limit && !gmem_read(v, g->base + i * 8u, &d, 8))
+            d = 0;
+        shadow_write_slot(v, i, shadow_desc_from_guest(d));
+    }
+    cpu_notify_phys_write(v->cpu, v->region_pa + VMM_OFF_GDT, 0x10000u);
+}
+
+/* Page directory: guest RAM 1:1 user/writable, the VMM region supervisor. */
+static void shadow_build_paging(struct vmm *v)
+{
+    uint8_t *pd = region(v) + VMM_OFF_PD;
+    uint32_t big = v->guest_ram >> 22, i;
+    for (i = 0; i < big; i++)
+        put32(pd + i * 4u, (i << 22) | 0x87u);          /* PS | U | W | P */
+    if (v->guest_ram & 0x3FFFFFu) {
+        uint8_t *pt = region(v) + VMM_OFF_PT_TAIL;
+        put32(pd + i * 4u, (v->region_pa + VMM_OFF_PT_TAIL) | 7u);
+        for (uint32_t j = 0; (i << 22) + (j << 12) < v->guest_ram; j++)
+            put32(pt + j * 4u, ((i << 22) + (j << 12)) | 7u);
+    }
+    uint8_t *ptv = region(v) + VMM_OFF_PT_VMM;
+    put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);   /* W | P, supervisor */
+    for (uint32_t j = 0; j < 1024u; j++)
+        put32(ptv + j * 4u, (v->region_pa + (j << 12)) | 3u);
+}
+
+/* The VMM's TSS: ring-0 stack in the region; I/O bitmap offset past the
+   limit, so deprivileged IN/OUT always fault (SDM vol. 1, 19.5.2). */
+static void shadow_build_tss(struct vmm *v)
+{
+    uint8_t *t = region(v) + VMM_OFF_TSS;
+    memset(t, 0, 104);
+    put32(t + 4, VMM_REGION_BASE + VMM_OFF_STACK + 0x10000u);
+    put32(t + 8, VMM_SEL_DATA);
+    put32(t + 0x64, 104u << 16);
+}
+
+void shadow_build_region(struct vmm *v)
+{
+    memset(region(v), 0, VMM_OFF_STACK);
+    shadow_build_paging(v);
+    shadow_build_tss(v);
+    shadow_write_slot(v, VMM_SEL_CODE >> 3, make_desc(VMM_REGION_BASE, VMM_REGION_SIZE - 1u, 0x9B, true));
+    shadow_write_slot(v, VMM_SEL_DATA >> 3, make_desc(VMM_REGION_BASE, VMM_REGION_SIZE - 1u, 0x93, true));
+    shadow_write_slot(v, VMM_SEL_TSS >> 3, make_desc(VMM_REGION_BASE + VMM_OFF_TSS, 103, 0x8B, false));
+    struct cpu_state *s = &v->cpu->s;
+    s->gdtr = (struct dtr){ VMM_REGION_BASE + VMM_OFF_GDT, 0xFFFF };
+    s->idtr = (struct dtr){ VMM_REGION_BASE + VMM_OFF_IDT, 0x7FF };
+    desc_to_seg(&s->tr, VMM_SEL_TSS, shadow_read_slot(v, VMM_SEL_TSS >> 3));
+    s->ldtr = (struct seg){ 0, 0, 0, 0 };
+    s->cr3 = v->region_pa + VMM_OFF_PD;
+    s->cr4 |= CR4_PSE;
+    s->cr0 |= CR0_PG | CR0_PE;
+    cpu_notify_phys_write(v->cpu, v->region_pa, VMM_OFF_STACK);
+    cpu_flush_caches(v->cpu);
+}
+
+/* ---- guest memory and descriptors ---- */
+
+bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len)
+{
+    if ((uint64_t)lin + len > v->guest_ram)
+        return false;
+    memcpy(buf, v->cpu->bus.ram + lin, len);
+    return true;
+}
+
+bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
+{
+    if ((uint64_t)lin + len > v->guest_ram)
+        return false;
+    memcpy(v->cpu->bus.ram + lin, buf, len);
+    cpu_notify_phys_write(v->cpu, lin, len);
+    return true;
+}
+
+bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc)
+{
+    uint32_t off = sel & 0xFFF8u;
+    if ((sel & 4u) || off + 7u > v->vc.gdtr.limit)
+        return false;
+    return gmem_read(v, v->vc.gdtr.base + off, desc, 8);
+}
+
+void hw_load_seg(struct vmm *v, int sreg, uint16_t sel, int rpl)
+{
+    struct seg *s = &v->cpu->s.seg[sreg];
+    uint16_t hsel = (uint16_t)((sel & 0xFFFCu) | (unsigned)rpl);
+    if ((sel & 0xFFFCu) == 0)
+        *s = (struct seg){ hsel, 0, 0, 0 };
+    else
+        desc_to_seg(s, hsel, shadow_read_slot(v, sel >> 3));
+    if (sreg == S_CS)
+        v->cpu->s.cpl = rpl;
+}
+
+uint16_t guest_visible_sel(uint16_t hw_sel)
+{
+    return (hw_sel & 3u) == 1u ? (uint16_t)(hw_sel & ~3u) : hw_sel;
+}

@@ -1,0 +1,283 @@
+/*
+ * vmm.c - the monitor's lifecycle and run loop, and its bookkeeping.
+ *
+ * vmm_reset takes the multiboot entry state the loader left in the CPU as
+ * the guest's own (into the vcpu) and deprivileges the hardware: the VMM's
+ * GDT, IDT, TSS and page directory are loaded, the guest's segments are
+ * replaced by their compressed versions (DPL 0 -> 1, CS/SS with RPL 1,
+ * limits below the VMM region), EFLAGS.IF = 1 and IOPL = 0 while the guest
+ * runs, and every exception and interrupt is intercepted.
+ *
+ * vmm_run alternates guest execution on the hardware CPU (direct execution)
+ * with visits to the monitor (monitor.c), one per intercept. Each visit is
+ * two world switches; the modeled cycles it costs beyond what the same guest
+ * work costs natively are its *overhead*, carried on the leaving
+ * EV_WORLD_SWITCH event so that the statistics can report native_equiv and
+ * overhead_pct honestly.
+ */
+#include "vmm_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the pending-interrupt queue ---- */
+
+bool vcpu_queue_push(struct vcpu *vc, int vector)
+{
+    if (vc->npending >= VCPU_PENDING_MAX)
+        return false;
+    vc->pending[vc->npending++] = (uint8_t)vector;
+    return true;
+}
+
+int vcpu_queue_pop(struct vcpu *vc)
+{
+    if (vc->npending == 0)
+        return -1;
+    int vec = vc->pending[0];
+    memmove(vc->pending, vc->pending + 1, (size_t)--vc->npending);
+    return vec;
+}
+
+/* ---- events and accounting ---- */
+
+void vmm_emit(struct vmm *v, enum ev_kind kind, enum ev_path path,
+              uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+    if (!event_wanted(v->events, kind))
+        return;
+    struct event ev = { .kind = (uint16_t)kind, .vm = v->vm_id, .path = (uint8_t)path,
+                        .eip = v->cpu->s.eip, .cycle = v->cpu->cycles,
+                        .a = a, .b = b, .c = c, .d = d };
+    event_dispatch(v->events, &ev);
+}
+
+void vmm_charge(struct vmm *v, uint32_t vmm_cycles, uint32_t native)
+{
+    v->cpu->cycles += vmm_cycles;
+    v->visit_overhead += (int64_t)vmm_cycles - (int64_t)native;
+}
+
+void vmm_world_switch(struct vmm *v, bool in)
+{
+    if (in) {
+        v->visit_overhead = 0;
+        vmm_emit(v, EV_WORLD_SWITCH, PATH_EMULATED, 1, 0, 0, 0);
+        return;
+    }
+    vmm_emit(v, EV_WORLD_SWITCH, PATH_EMULATED, 0, 0, (uint32_t)(int32_t)v->visit_overhead, 0);
+}
+
+static int real_cpl(int vcpl)
+{
+    return vcpl == 0 ? 1 : vcpl;
+}
+
+void vmm_set_cpl(struct vmm *v, int vcpl)
+{
+    int old = v->vc.cpl;
+    v->vc.cpl = vcpl;
+    if (old != vcpl)
+        vmm_emit(v, EV_RING, PATH_EMULATED, (uint32_t)old, (uint32_t)vcpl,
+                 (uint32_t)real_cpl(old), (uint32_t)real_cpl(vcpl));
+}
+
+/* ---- hardware hooks: what the deprivileged CPU reports ---- */
+
+/* A ring change the hardware made by itself (IRET or far RET to ring 3). */
+static void hook_ring(void *ctx, int from, int to, uint32_t eip)
+{
+    struct vmm *v = ctx;
+    int vfrom = from == 3 ? 3 : 0, vto = to == 3 ? 3 : 0;
+    v->vc.cpl = vto;
+    if (vfrom != vto)
+        vmm_emit(v, EV_RING, PATH_DIRECT, (uint32_t)vfrom, (uint32_t)vto,
+                 (uint32_t)from, (uint32_t)to);
+}
+
+/* A sensitive instruction ran at real CPL 1 without trapping: the guest
+   kernel saw hardware state instead of virtual state (Robin & Irvine). At
+   real CPL 3 the guest is not deprivileged, so that is not counted. */
+static void hook_sensitive(void *ctx, const struct op_row *row, uint32_t eip)
+{
+    struct vmm *v = ctx;
+    if (v->cpu->s.cpl != 1)
+        return;
+    vmm_emit(v, EV_SENSITIVE, PATH_DIRECT, (uint32_t)(row - op_table), 0, 0, 0);
+}
+
+/* ---- lifecycle ---- */
+
+struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
+                       struct event_bus *ev, const struct cost_profile *costs,
+                       uint8_t vm_id, char *err, size_t errlen)
+{
+    if ((uint64_t)guest_ram + VMM_REGION_SIZE > cpu->bus.ram_size ||
+        guest_ram > VMM_REGION_BASE) {
+        snprintf(err, errlen, "VMM: no frames above guest RAM for the VMM region");
+        return NULL;
+    }
+    struct vmm *v = calloc(1, sizeof *v);
+    if (!v) {
+        snprintf(err, errlen, "VMM: out of memory");
+        return NULL;
+    }
+    *v = (struct vmm){ .engine = engine, .cpu = cpu, .guest_ram = guest_ram,
+                       .region_pa = guest_ram, .events = ev, .costs = costs,
+                       .vm_id = vm_id };
+    cpu->hooks = (struct cpu_hooks){ .ctx = v, .on_ring_change = hook_ring,
+                                     .on_sensitive = hook_sensitive };
+    cpu->intercept = 0xFFFFFFFFu;
+    cpu->intercept_ext = true;
+    return v;
+}
+
+void vmm_destroy(struct vmm *v)
+{
+    free(v);
+}
+
+/* A hidden segment cache as the shadow GDT would produce it. */
+static void compress_seg(struct seg *s)
+{
+    if (!(s->flags & SEGF_P) || !(s->flags & SEGF_S))
+        return;
+    if (SEGF_DPL(s->flags) == 0)
+        s->flags |= 1u << 5;
+    bool expand_down = !(s->flags & 8u) && (s->flags & 4u);
+    if (!expand_down && s->base < VMM_REGION_BASE &&
+        s->limit > VMM_REGION_BASE - 1u - s->base)
+        s->limit = VMM_REGION_BASE - 1u - s->base;
+}
+
+static void vmm_capture(struct vmm *v)
+{
+    struct cpu_state *s = &v->cpu->s;
+    struct vcpu *vc = &v->vc;
+    uint32_t fl = cpu_get_eflags(v->cpu);
+    memset(vc, 0, sizeof *vc);
+    vc->cpl = s->cpl == 3 ? 3 : 0;
+    vc->vif = (fl & FL_IF) != 0;
+    vc->iopl = (fl & FL_IOPL) >> 12;
+    vc->cr0 = s->cr0, vc->cr2 = s->cr2, vc->cr3 = s->cr3, vc->cr4 = s->cr4;
+    memcpy(vc->dr, s->dr, sizeof vc->dr);
+    vc->gdtr = s->gdtr, vc->idtr = s->idtr;
+    vc->ldtr = s->ldtr.sel, vc->tr = s->tr.sel;
+    vc->tss_base = s->tr.base, vc->tss_limit = s->tr.limit;
+    vc->sysenter_cs = s->sysenter_cs, vc->sysenter_esp = s->sysenter_esp;
+    vc->sysenter_eip = s->sysenter_eip;
+    for (int i = 0; i < S_COUNT; i++)
+        vc->sel[i] = s->seg[i].sel;
+}
+
+void vmm_reset(struct vmm *v)
+{
+    struct cpu_state *s = &v->cpu->s;
+    vmm_capture(v);
+    if (v->vc.cr0 & CR0_PG) {
+        v->vc.cr0 &= ~CR0_PG;       /* multiboot never enters with paging on */
+    }
+    shadow_build_region(v);
+    shadow_gdt_rebuild(v);
+    for (int i = 0; i < S_COUNT; i++) {
+        compress_seg(&s->seg[i]);
+        if ((i == S_CS || i == S_SS) && (s->seg[i].sel & 3u) == 0)
+            s->seg[i].sel |= 1u;
+    }
+    s->cpl = v->vc.cpl == 3 ? 3 : 1;
+    s->sysenter_cs = s->sysenter_esp = s->sysenter_eip = 0;
+    cpu_set_eflags(v->cpu, (cpu_get_eflags(v->cpu) | FL_IF) & ~FL_IOPL);
+    cpu_flush_caches(v->cpu);
+}
+
+/* ---- the run loop ---- */
+
+/* Before running the guest: wake or deliver what the virtual IF now allows. */
+static bool vmm_prepare(struct vmm *v, enum cpu_stop *why)
+{
+    v->pending_stop = CPU_STOP_BUDGET;
+    if (v->vc.halted) {
+        if (!mon_wake(v)) {
+            *why = CPU_STOP_HLT;
+            return false;
+        }
+    } else {
+        mon_deliver_pending(v);
+    }
+    *why = v->pending_stop;
+    return *why == CPU_STOP_BUDGET;
+}
+
+enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
+{
+    struct cpu *c = v->cpu;
+    enum cpu_stop why;
+    while (c->cycles < cycle_limit) {
+        if (!vmm_prepare(v, &why))
+            return why;
+        c->single_step = v->vc.sti_shadow;
+        why = cpu_run(c, cycle_limit);
+        c->single_step = false;
+        v->vc.sti_shadow = false;
+        if (why == CPU_STOP_STEP)
+            continue;
+        if (why == CPU_STOP_GATE) {
+            c->stop_msg = "instruction fetch from a VMM gate in trap mode";
+            return CPU_STOP_UNSUPPORTED;
+        }
+        if (why != CPU_STOP_INTERCEPT)
+            return why;
+        why = mon_intercept(v);
+        if (why != CPU_STOP_BUDGET)
+            return why;
+        if (c->stop_now) {          /* an emulated OUT ended the run */
+            c->stop_now = false;
+            return CPU_STOP_BUDGET;
+        }
+    }
+    return CPU_STOP_BUDGET;
+}
+
+/* ---- accessors ---- */
+
+bool vmm_guest_if(const struct vmm *v)
+{
+    return vcpu_if(&v->vc);
+}
+
+bool vmm_guest_halted(const struct vmm *v)
+{
+    return v->vc.halted;
+}
+
+const struct vcpu *vmm_vcpu(const struct vmm *v)
+{
+    return &v->vc;
+}
+
+uint16_t vmm_guest_sel(const struct vmm *v, int sreg)
+{
+    return guest_visible_sel(v->cpu->s.seg[sreg].sel);
+}
+
+const char *vmm_row_label(const struct op_row *row)
+{
+    switch (row->opd[0] == O_Cd || row->opd[1] == O_Cd ? 1
+            : row->opd[0] == O_Dd || row->opd[1] == O_Dd ? 2
+            : row->opd[0] == O_Sw ? 3 : row->opd[1] == O_Sw ? 4 : 0) {
+    case 1: return row->opd[0] == O_Cd ? "mov to cr" : "mov from cr";
+    case 2: return row->opd[0] == O_Dd ? "mov to dr" : "mov from dr";
+    case 3: return "mov to sreg";
+    case 4: return "mov from sreg";
+    default: break;
+    }
+    if (row->opd[0] == O_SEG) {
+        static const char *const push[S_COUNT] = { "push es", "push cs", "push ss",
+                                                   "push ds", "push fs", "push gs" };
+        static const char *const pop[S_COUNT] = { "pop es", "pop cs", "pop ss",
+                                                  "pop ds", "pop fs", "pop gs" };
+        return !strcmp(row->mnem, "push") ? push[row->sreg] : pop[row->sreg];
+    }
+    return row->mnem;
+}

@@ -1,0 +1,72 @@
+/*
+ * vmm.h - the virtual machine monitor: public interface for the machine.
+ *
+ * A vmm owns the deprivileged hardware CPU of one machine: it keeps the
+ * guest's privileged state in a vcpu (vcpu.h), maps the VMM region into the
+ * top 4 MiB of the linear address space, builds the shadow GDT and the page
+ * directory there, and runs the guest with every exception and interrupt
+ * intercepted. machine_run calls vmm_run instead of cpu_run when a VMM engine
+ * is selected (--mode trap). vmm_run returns the same stop codes as cpu_run:
+ * BUDGET, HLT (a *virtual* halt), TRIPLE or UNSUPPORTED.
+ */
+#ifndef RS_VMM_H
+#define RS_VMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "cpu/cpu.h"
+#include "vmm/vcpu.h"
+#include "vmm/cost.h"
+#include "event.h"
+
+#define VMM_REGION_BASE 0xFFC00000u   /* linear base of the VMM region */
+#define VMM_REGION_SIZE 0x00400000u   /* 4 MiB, backed by frames above guest RAM */
+
+/* Layout of the VMM region (offsets from its base, linear and physical). */
+#define VMM_OFF_GDT     0x00000u  /* shadow GDT: 8192 descriptors, 64 KiB */
+#define VMM_OFF_IDT     0x10000u  /* the hardware IDT (256 gates, all to the monitor) */
+#define VMM_OFF_TSS     0x11000u  /* the VMM's TSS */
+#define VMM_OFF_PD      0x12000u  /* page directory */
+#define VMM_OFF_PT_VMM  0x13000u  /* page table mapping the VMM region */
+#define VMM_OFF_PT_TAIL 0x14000u  /* page table for guest RAM not 4 MiB aligned */
+#define VMM_OFF_STACK   0x20000u  /* VMM stack (top of a 64 KiB area) */
+
+/* The VMM's own descriptors, in the top slots of the shadow GDT. */
+#define VMM_SEL_CODE 0xFFE8u      /* slot 8189: VMM code, DPL 0 */
+#define VMM_SEL_DATA 0xFFF0u      /* slot 8190: VMM data, DPL 0 */
+#define VMM_SEL_TSS  0xFFF8u      /* slot 8191: VMM TSS (hardware TR: STR shows it) */
+#define VMM_GUEST_SLOTS 8189u     /* guest GDT slots the shadow can hold */
+
+enum vmm_engine { VMM_TRAP = 1 };
+
+struct vmm;
+
+/*
+ * Create the monitor for `cpu`, whose RAM must be guest_ram + VMM_REGION_SIZE
+ * bytes (the frames above guest_ram back the VMM region). Events go to `ev`
+ * stamped with vm_id; `costs` must outlive the vmm. NULL + err on failure.
+ */
+struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
+                       struct event_bus *ev, const struct cost_profile *costs,
+                       uint8_t vm_id, char *err, size_t errlen);
+void vmm_destroy(struct vmm *v);
+
+/* Take the CPU's current (multiboot entry) state as the guest's and
+   deprivilege the hardware CPU. Call after cpu_reset_multiboot. */
+void vmm_reset(struct vmm *v);
+
+/* Run the guest until cpu->cycles >= cycle_limit or another stop reason. */
+enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit);
+
+/* The guest's virtual IF and halted state (the machine's idle logic). */
+bool vmm_guest_if(const struct vmm *v);
+bool vmm_guest_halted(const struct vmm *v);
+const struct vcpu *vmm_vcpu(const struct vmm *v);
+/* The selector the guest believes segment register `sreg` holds. */
+uint16_t vmm_guest_sel(const struct vmm *v, int sreg);
+
+/* "mov cr", "mov sreg", "cli"...: a cause/insn label for a table row. */
+const char *vmm_row_label(const struct op_row *row);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * vmm_internal.h - what the parts of sim/vmm share (not for outside use).
+ *
+ * struct vmm is the monitor's state for one VM: the vcpu, the hardware CPU
+ * it drives, where its region lives in the CPU's physical memory, and the
+ * per-visit accounting. The files:
+ *   vmm.c        lifecycle, the run loop, hooks, world switches, accounting
+ *   shadow.c     the VMM region: page directory, shadow GDT, IDT, TSS;
+ *                guest memory and descriptor access; hardware segment loads
+ *   monitor.c    an intercept arrives: trap (emulate) or reflect
+ *   reflect.c    delivering a vector through the guest's own IDT
+ *   emulate.c    the emulation library: privileged instructions
+ *   emulate_seg.c  the emulation library: segment loads, far transfers, IRET, flags
+ */
+#ifndef RS_VMM_INTERNAL_H
+#define RS_VMM_INTERNAL_H
+
+#include "vmm/vmm.h"
+#include "vmm/emulate.h"
+#include "cpu/optable.h"
+
+struct vmm {
+    enum vmm_engine engine;
+    struct cpu *cpu;            /* the hardware CPU (owned by the machine) */
+    struct vcpu vc;             /* the guest's privileged state */
+    uint32_t guest_ram;         /* bytes of guest-physical memory */
+    uint32_t region_pa;         /* physical address of the VMM region (= guest_ram) */
+    struct event_bus *events;   /* the machine's event stream */
+    const struct cost_profile *costs;
+    uint8_t vm_id;
+    int64_t visit_overhead;     /* VMM cycles minus native-equivalent cycles, this visit */
+    const char *stop_msg;       /* why the monitor stopped the run */
+    enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
+};
+
+/* ---- vmm.c: events and accounting ---- */
+void vmm_emit(struct vmm *v, enum ev_kind kind, enum ev_path path,
+              uint32_t a, uint32_t b, uint32_t c, uint32_t d);
+/* Charge `vmm_cycles` to virtual time for work natively worth `native`. */
+void vmm_charge(struct vmm *v, uint32_t vmm_cycles, uint32_t native);
+/* Entering (in = true) or leaving the monitor: EV_WORLD_SWITCH; on leaving,
+   word c carries the visit's overhead cycles. */
+void vmm_world_switch(struct vmm *v, bool in);
+/* Virtual CPL change: EV_RING with virtual and real CPLs. */
+void vmm_set_cpl(struct vmm *v, int vcpl);
+
+/* ---- shadow.c ---- */
+void shadow_build_region(struct vmm *v);           /* PD, page tables, IDT, TSS, VMM slots */
+void shadow_gdt_rebuild(struct vmm *v);            /* from vc.gdtr (guest memory) */
+uint64_t shadow_desc_from_guest(uint64_t guest);   /* one descriptor, compressed */
+uint64_t shadow_read_slot(struct vmm *v, unsigned index);
+/* Guest linear memory (guest paging is off: linear = guest-physical). */
+bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
+bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
+/* The guest's descriptor for `sel` from its GDT; false if past the limit
+   or in an LDT (guest LDTs are not supported). */
+bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc);
+/* Load hardware segment register `sreg` from the shadow GDT slot of `sel`,
+   with selector RPL `rpl` (CS: also sets the hardware CPL). */
+void hw_load_seg(struct vmm *v, int sreg, uint16_t sel, int rpl);
+/* Guest-visible selector of a hardware one (RPL 1 shows as 0). */
+uint16_t guest_visible_sel(uint16_t hw_sel);
+/* Hidden-cache fields from a descriptor (same layout as struct seg). */
+void desc_to_seg(struct seg *s, uint16_t sel, uint64_t d);
+
+/* Descriptor fields (Intel SDM vol. 3, 3.4.5). */
+static inline unsigned desc_dpl(uint64_t d) { return (unsigned)(d >> 45) & 3u; }
+static inline bool desc_present(uint64_t d) { return (d >> 47) & 1u; }
+static inline bool desc_s(uint64_t d) { return (d >> 44) & 1u; }
+static inline unsigned desc_type(uint64_t d) { return (unsigned)(d >> 40) & 0xfu; }
+static inline bool desc_code(uint64_t d) { return desc_s(d) && (desc_type(d) & 8u); }
+
+/* ---- monitor.c ---- */
+enum cpu_stop mon_intercept(struct vmm *v);
+/* Deliver queued interrupts if virtual IF allows. */
+void mon_deliver_pending(struct vmm *v);
+/* Halted vcpu: deliver a deliverable interrupt and return true, else false. */
+bool mon_wake(struct vmm *v);
+
+/* ---- reflect.c ---- */
+enum reflect_kind { RK_EXC, RK_EXT, RK_SOFT };
+/*
+ * Deliver `vector` through the guest IDT as the hardware would at the
+ * current virtual CPL. ret_eip is the EIP to push (the faulting instruction,
+ * or the next one for traps and INT n). Returns EMU_NEXT-style status:
+ * EMU_JUMP on success, EMU_STOP for triple fault / unsupported (v->stop_msg).
+ */
+int reflect_vector(struct vmm *v, int vector, uint32_t err, bool has_err,
+                   enum reflect_kind kind, uint32_t ret_eip);
+uint32_t reflect_native_cost(struct vmm *v, int vector, enum reflect_kind kind);
+bool intr_has_err(int vector);   /* vectors that push an error code */
+
+#endif

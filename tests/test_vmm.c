@@ -1,0 +1,404 @@
+/*
+ * test_vmm.c - unit tests of the trap-and-emulate VMM (sim/vmm).
+ *
+ * Two kinds of checks:
+ *   - the shadow GDT: descriptors compressed (DPL 0 -> 1) and truncated
+ *     below the VMM region, system descriptors absent, the VMM's own slots;
+ *     expected encodings worked out from Intel SDM vol. 3, 3.4.5;
+ *   - differential runs: the same tiny guest (hand-assembled with GNU as,
+ *     source beside the bytes) runs natively and under --mode trap, and the
+ *     exception frame it ends with must be identical word for word: the
+ *     native CPU is the reference for every gate type and privilege
+ *     combination, and for virtual interrupt delivery (pending while IF=0,
+ *     the STI shadow, waking from HLT). The one documented exception is INT
+ *     n at virtual CPL 0, whose frame carries the real CS (RPL 1).
+ *
+ * Guest layout (4 MiB): GDT 0x1000 (null, ring-0 code 0x08 / data 0x10,
+ * ring-3 code 0x1b / data 0x23, TSS 0x28), IDT 0x2000 with every gate going
+ * to a one-byte HLT at 0x20000 + 16 * vector, TSS 0x3000 (ESP0 0x80000, SS0
+ * 0x10), the prologue at 0x10000 (LGDT, LIDT, reload segments, LTR), the
+ * scenario at 0x11000. Every run ends when a handler halts.
+ */
+#include <CUnit/CUnit.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+#include "vmm/vmm_internal.h"
+
+#define RAM_MIB 4u
+#define GDT 0x1000u
+#define IDT 0x2000u
+#define TSS 0x3000u
+#define STUBS 0x20000u
+#define SCENARIO 0x11000u
+#define USER_INSN 0x11040u
+#define KSTACK 0x90000u
+#define ESP0 0x80000u
+
+/* pro.S: lgdt 0x4000; lidt 0x4008; ljmp $8,$1f; 1: mov $0x10,%ax; mov %ax,
+   %ds/%es/%fs/%gs/%ss; mov $0x90000,%esp; mov $0x28,%ax; ltr %ax; jmp 0x11000 */
+static const uint8_t c_prologue[] = {
+    0x0f, 0x01, 0x15, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x01, 0x1d, 0x08, 0x40, 0x00, 0x00,
+    0xea, 0x15, 0x00, 0x01, 0x00, 0x08, 0x00, 0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8, 0x8e,
+    0xc0, 0x8e, 0xe0, 0x8e, 0xe8, 0x8e, 0xd0, 0xbc, 0x00, 0x00, 0x09, 0x00, 0x66, 0xb8,
+    0x28, 0x00, 0x0f, 0x00, 0xd8, 0xe9, 0xcc, 0x0f, 0x00, 0x00 };
+/* xor %ecx,%ecx; mov $1,%eax; xor %edx,%edx; div %ecx   (#DE at +9) */
+static const uint8_t c_de[] = { 0x31, 0xc9, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xd2,
+                                0xf7, 0xf1 };
+/* mov $0x30,%eax; mov %ax,%fs   (#GP(0x30) at +5: past the GDT limit) */
+static const uint8_t c_gp[] = { 0xb8, 0x30, 0x00, 0x00, 0x00, 0x8e, 0xe0 };
+/* int $0x30 */
+static const uint8_t c_int30[] = { 0xcd, 0x30 };
+/* push $0x23; push $0x70000; push $0x202; push $0x1b; push $0x11040; iret */
+static const uint8_t c_to_user[] = { 0x6a, 0x23, 0x68, 0x00, 0x00, 0x07, 0x00, 0x68, 0x02,
+                                     0x02, 0x00, 0x00, 0x6a, 0x1b, 0x68, 0x40, 0x10, 0x01,
+                                     0x00, 0xcf };
+/* PIC: ICW1-4 (base 0x20), mask all but IRQ 0; PIT ch. 0 mode 2, divisor 10
+   (OUT low one tick in ten: the edge-triggered request stays up);
+   jmp 0x11100 */
+static const uint8_t c_pic[] = {
+    0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x20, 0xe6, 0x21, 0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01,
+    0xe6, 0x21, 0xb0, 0xfe, 0xe6, 0x21, 0xb0, 0x34, 0xe6, 0x43, 0xb0, 0x0a, 0xe6, 0x40,
+    0x30, 0xc0, 0xe6, 0x40, 0xe9, 0xdb, 0x00, 0x00, 0x00 };
+/* at 0x11100: mov $200000,%ecx; 1: loop 1b; sti; nop; hlt   (IRQ pending while IF=0) */
+static const uint8_t c_pending[] = { 0xb9, 0x40, 0x0d, 0x03, 0x00, 0xe2, 0xfe, 0xfb, 0x90,
+                                     0xf4 };
+/* at 0x11100: sti; hlt; hlt   (woken from HLT) */
+static const uint8_t c_wake[] = { 0xfb, 0xf4, 0xf4 };
+/* mov 0xffc00000,%eax; hlt   (reads the VMM region) */
+static const uint8_t c_vmm_read[] = { 0xa1, 0x00, 0x00, 0xc0, 0xff, 0xf4 };
+
+static uint64_t mkdesc(uint32_t base, uint32_t limit, uint32_t access, uint32_t flags)
+{
+    uint64_t d = limit & 0xFFFFu;
+    d |= (uint64_t)(base & 0xFFFFFFu) << 16;
+    d |= (uint64_t)access << 40;
+    d |= (uint64_t)((limit >> 16) & 0xFu) << 48;
+    d |= (uint64_t)flags << 52;
+    d |= (uint64_t)(base >> 24) << 56;
+    return d;
+}
+
+static void put32(struct machine *m, uint32_t pa, uint32_t v) { memcpy(m->ram + pa, &v, 4); }
+static uint32_t get32(struct machine *m, uint32_t pa) { uint32_t v; memcpy(&v, m->ram + pa, 4); return v; }
+static void put64(struct machine *m, uint32_t pa, uint64_t v) { memcpy(m->ram + pa, &v, 8); }
+
+static void set_gate(struct machine *m, int vec, uint32_t access)
+{
+    uint32_t off = STUBS + 16u * (uint32_t)vec;
+    uint64_t g = (off & 0xFFFFu) | (uint64_t)0x08 << 16 | (uint64_t)access << 40 |
+                 (uint64_t)(off >> 16) << 48;
+    put64(m, IDT + 8u * (uint32_t)vec, g);
+}
+
+static void guest_tables(struct machine *m)
+{
+    put64(m, GDT + 0x08, mkdesc(0, 0xFFFFF, 0x9B, 0xC));
+    put64(m, GDT + 0x10, mkdesc(0, 0xFFFFF, 0x93, 0xC));
+    put64(m, GDT + 0x18, mkdesc(0, 0xFFFFF, 0xFB, 0xC));
+    put64(m, GDT + 0x20, mkdesc(0, 0xFFFFF, 0xF3, 0xC));
+    put64(m, GDT + 0x28, mkdesc(TSS, 0x67, 0x89, 0));
+    for (int v = 0; v < 256; v++) {
+        set_gate(m, v, 0x8E);                  /* interrupt gate, DPL 0 */
+        m->ram[STUBS + 16u * (uint32_t)v] = 0xF4;
+    }
+    set_gate(m, 0x30, 0x8F);                   /* trap gate, DPL 0 */
+    set_gate(m, 0x80, 0xEE);                   /* interrupt gate, DPL 3 */
+    set_gate(m, 0x81, 0xEF);                   /* trap gate, DPL 3 */
+    m->ram[STUBS + 16u * 0x81u] = 0xFA;        /* its handler: cli; hlt (IF was 1) */
+    m->ram[STUBS + 16u * 0x81u + 1u] = 0xF4;
+    put32(m, TSS + 4, ESP0);
+    put32(m, TSS + 8, 0x10);
+    put32(m, TSS + 0x64, 0x68u << 16);
+    put32(m, 0x4000, 0x2Fu | GDT << 16);       /* GDTR: limit 0x2f, base 0x1000 */
+    put32(m, 0x4004, 0);
+    put32(m, 0x4008, 0x7FFu | IDT << 16);      /* IDTR: limit 0x7ff, base 0x2000 */
+    put32(m, 0x400c, 0);
+}
+
+/* One piece of code to place in the guest. */
+struct piece { uint32_t at; const uint8_t *code; size_t len; };
+
+static struct machine *guest_new(enum machine_mode mode, const struct piece *p, int n)
+{
+    struct machine *m = malloc(sizeof *m);
+    char err[128];
+    CU_ASSERT_FATAL(m && machine_init_mode(m, RAM_MIB, mode, err, sizeof err) == 0);
+    guest_tables(m);
+    memcpy(m->ram + 0x10000, c_prologue, sizeof c_prologue);
+    for (int i = 0; i < n; i++)
+        memcpy(m->ram + p[i].at, p[i].code, p[i].len);
+    cpu_notify_phys_write(&m->cpu, 0, RAM_MIB << 20);
+    machine_enter(m, 0x10000, 0x2BADB002, 0);
+    return m;
+}
+
+static void guest_free(struct machine *m)
+{
+    machine_free(m);
+    free(m);
+}
+
+/* What the guest can observe at the end: the handler it halted in, its
+   stack, and the virtual CPL / IF / CS. */
+struct outcome {
+    enum machine_end end;
+    uint32_t eip, esp, frame[6];
+    int cpl;
+    bool vif;
+    uint16_t cs, ss;
+    int held;           /* IRQ 1 held 50 insns after it was raised: queued (trap) / IRR (native) */
+};
+
+/* Run to the end; with irq1_at, raise IRQ 1 (level) once irq1_at guest
+   instructions have retired. */
+static struct outcome guest_run_irq(enum machine_mode mode, const struct piece *p, int n,
+                                    uint64_t irq1_at)
+{
+    struct machine *m = guest_new(mode, p, n);
+    struct outcome o;
+    memset(&o, 0, sizeof o);
+    if (irq1_at) {
+        machine_run(m, irq1_at);
+        pic_set_irq(&m->pic, 1, 1);
+        machine_run(m, irq1_at + 50);
+        o.held = m->vmm ? vmm_vcpu(m->vmm)->npending : pic_intr_pending(&m->pic);
+    }
+    o.end = machine_run(m, 1000000);
+    o.eip = m->cpu.s.eip;
+    o.esp = m->cpu.s.r[R_ESP];
+    for (int i = 0; i < 6 && o.esp + 4u * (uint32_t)i + 4u <= (RAM_MIB << 20); i++)
+        o.frame[i] = get32(m, o.esp + 4u * (uint32_t)i);
+    o.vif = machine_guest_if(m);
+    o.cpl = m->vmm ? vmm_vcpu(m->vmm)->cpl : m->cpu.s.cpl;
+    o.cs = m->vmm ? vmm_guest_sel(m->vmm, S_CS) : m->cpu.s.seg[S_CS].sel;
+    o.ss = m->vmm ? vmm_guest_sel(m->vmm, S_SS) : m->cpu.s.seg[S_SS].sel;
+    guest_free(m);
+    return o;
+}
+
+static struct outcome guest_run(enum machine_mode mode, const struct piece *p, int n)
+{
+    return guest_run_irq(mode, p, n, 0);
+}
+
+static uint32_t handler_eip(int vec)
+{
+    return STUBS + 16u * (uint32_t)vec + (vec == 0x81 ? 2u : 1u);  /* after its HLT */
+}
+
+/* Native vs trap: same handler, same stack, same frame words (n of them). */
+static void expect_same(const struct outcome *nat, const struct outcome *trap, int nwords)
+{
+    CU_ASSERT_EQUAL(trap->end, nat->end);
+    CU_ASSERT_EQUAL(trap->eip, nat->eip);
+    CU_ASSERT_EQUAL(trap->esp, nat->esp);
+    for (int i = 0; i < nwords; i++)
+        CU_ASSERT_EQUAL(trap->frame[i], nat->frame[i]);
+    CU_ASSERT_EQUAL(trap->cpl, nat->cpl);
+    CU_ASSERT_EQUAL(trap->vif, nat->vif);
+    CU_ASSERT_EQUAL(trap->cs, nat->cs);
+    CU_ASSERT_EQUAL(trap->ss, nat->ss);
+}
+
+/* ---- shadow GDT ---- */
+
+static void test_shadow_compress(void)
+{
+    uint64_t flat0 = mkdesc(0, 0xFFFFF, 0x9B, 0xC);
+    uint64_t s = shadow_desc_from_guest(flat0);
+    CU_ASSERT_EQUAL(desc_dpl(s), 1);                    /* ring compression */
+    CU_ASSERT_EQUAL(s, mkdesc(0, 0xFFBFF, 0xBB, 0xC));  /* limit 0xffbfffff, G=1 */
+    uint64_t user = mkdesc(0, 0xFFFFF, 0xF3, 0xC);
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(user), mkdesc(0, 0xFFBFF, 0xF3, 0xC));
+    uint64_t hi = mkdesc(0x10000000, 0xFFFFF, 0x93, 0xC);
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(hi), mkdesc(0x10000000, 0xEFBFF, 0xB3, 0xC));
+    uint64_t small = mkdesc(0x1000, 0xFFFF, 0x93, 0x4);  /* byte granular, fits */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(small), mkdesc(0x1000, 0xFFFF, 0xB3, 0x4));
+    /* a byte-granular limit reaching into the region is cut byte-exactly */
+    uint64_t near = mkdesc(0xFFBF0000, 0xFFFFF, 0x93, 0x4);
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(near), mkdesc(0xFFBF0000, 0xFFFF, 0xB3, 0x4));
+}
+
+static void test_shadow_system_and_inside(void)
+{
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0x3000, 0x67, 0x89, 0)), 0);  /* TSS */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(0), 0);
+    uint64_t inside = shadow_desc_from_guest(mkdesc(0xFFC01000, 0xFFF, 0x93, 0x4));
+    CU_ASSERT_FALSE(desc_present(inside));               /* entirely in the VMM region */
+}
+
+/* After the guest's LGDT (trapped) the shadow in the VMM frames holds its
+   descriptors compressed, its TSS absent, and the VMM's own slots. */
+static void test_shadow_rebuilt_on_lgdt(void)
+{
+    struct piece p[] = { { SCENARIO, c_int30, sizeof c_int30 } };
+    struct machine *m = guest_new(MODE_TRAP, p, 1);
+    machine_run(m, 200000);
+    uint32_t g = (RAM_MIB << 20) + VMM_OFF_GDT;
+    uint64_t d1, d5, dt;
+    memcpy(&d1, m->ram + g + 8, 8);
+    memcpy(&d5, m->ram + g + 0x28, 8);
+    memcpy(&dt, m->ram + g + VMM_SEL_TSS, 8);
+    CU_ASSERT_EQUAL(d1, mkdesc(0, 0xFFBFF, 0xBB, 0xC));
+    CU_ASSERT_EQUAL(d5, 0);
+    CU_ASSERT_EQUAL(desc_type(dt), 0xB);                 /* busy TSS of the VMM */
+    CU_ASSERT_EQUAL(desc_dpl(dt), 0);
+    CU_ASSERT_EQUAL(m->cpu.s.gdtr.base, VMM_REGION_BASE);
+    CU_ASSERT_EQUAL(m->cpu.s.tr.sel, VMM_SEL_TSS);
+    CU_ASSERT_EQUAL(vmm_vcpu(m->vmm)->gdtr.base, GDT);  /* what the guest loaded */
+    CU_ASSERT_EQUAL(vmm_vcpu(m->vmm)->tr, 0x28);
+    guest_free(m);
+}
+
+/* Truncation is what protects the region from the ring-1 guest kernel. */
+static void test_vmm_region_protected(void)
+{
+    struct piece p[] = { { SCENARIO, c_vmm_read, sizeof c_vmm_read } };
+    struct outcome t = guest_run(MODE_TRAP, p, 1);
+    CU_ASSERT_EQUAL(t.eip, handler_eip(EXC_GP));
+    CU_ASSERT_EQUAL(t.frame[0], 0);                      /* #GP(0): segment limit */
+    CU_ASSERT_EQUAL(t.frame[1], SCENARIO);               /* the faulting mov */
+    CU_ASSERT_EQUAL(t.frame[2], 0x08);                   /* guest-visible CS */
+}
+
+/* ---- reflection frames vs the native CPU ---- */
+
+static void test_frame_fault_same_level(void)
+{
+    struct piece p[] = { { SCENARIO, c_de, sizeof c_de } };
+    struct outcome n = guest_run(MODE_NATIVE, p, 1), t = guest_run(MODE_TRAP, p, 1);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(EXC_DE));
+    CU_ASSERT_EQUAL(n.frame[0], SCENARIO + 9);           /* #DE is a fault */
+    expect_same(&n, &t, 3);
+}
+
+static void test_frame_error_code_same_level(void)
+{
+    struct piece p[] = { { SCENARIO, c_gp, sizeof c_gp } };
+    struct outcome n = guest_run(MODE_NATIVE, p, 1), t = guest_run(MODE_TRAP, p, 1);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(EXC_GP));
+    CU_ASSERT_EQUAL(n.frame[0], 0x30);                   /* selector error code */
+    expect_same(&n, &t, 4);
+}
+
+/* INT n at virtual CPL 0: the one frame word that differs is the leak. */
+static void test_frame_int_kernel_leaks_rpl1(void)
+{
+    struct piece p[] = { { SCENARIO, c_int30, sizeof c_int30 } };
+    struct outcome n = guest_run(MODE_NATIVE, p, 1), t = guest_run(MODE_TRAP, p, 1);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(0x30));
+    CU_ASSERT_EQUAL(n.frame[0], SCENARIO + 2);           /* INT n: next instruction */
+    CU_ASSERT_EQUAL(n.frame[1], 0x08);
+    CU_ASSERT_EQUAL(t.frame[1], 0x09);                   /* real CS, RPL 1 */
+    CU_ASSERT_EQUAL(t.frame[0], n.frame[0]);
+    CU_ASSERT_EQUAL(t.frame[2], n.frame[2]);
+    CU_ASSERT_EQUAL(t.esp, n.esp);
+    CU_ASSERT_EQUAL(t.vif, n.vif);
+}
+
+static struct outcome user_case(enum machine_mode mode, uint8_t b0, uint8_t b1, size_t len)
+{
+    uint8_t insn[2] = { b0, b1 };
+    struct piece p[] = { { SCENARIO, c_to_user, sizeof c_to_user }, { USER_INSN, insn, len } };
+    return guest_run(mode, p, 2);
+}
+
+static void check_user(uint8_t b0, uint8_t b1, size_t len, int vec, int nwords)
+{
+    struct outcome n = user_case(MODE_NATIVE, b0, b1, len), t = user_case(MODE_TRAP, b0, b1, len);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(vec));
+    CU_ASSERT_EQUAL(n.esp, ESP0 - 4u * (uint32_t)nwords);   /* stack from the TSS */
+    expect_same(&n, &t, nwords);
+}
+
+static void test_frame_int_user_interrupt_gate(void)
+{
+    check_user(0xCD, 0x80, 2, 0x80, 5);                  /* EIP CS EFLAGS ESP SS */
+}
+
+static void test_frame_int_user_trap_gate(void)
+{
+    check_user(0xCD, 0x81, 2, 0x81, 5);                  /* IF stays 1 */
+}
+
+static void test_frame_int_user_dpl_violation(void)
+{
+    check_user(0xCD, 0x40, 2, EXC_GP, 6);                /* #GP(0x40 * 8 + 2) */
+    struct outcome n = user_case(MODE_NATIVE, 0xCD, 0x40, 2);
+    CU_ASSERT_EQUAL(n.frame[0], 0x40u * 8u + 2u);
+}
+
+static void test_frame_fault_user(void)
+{
+    check_user(0xFA, 0, 1, EXC_GP, 6);                   /* cli at CPL 3: #GP(0) */
+}
+
+/* ---- virtual interrupts ---- */
+
+/* IRQ 1 arrives while IF = 0 (raised by the test once the guest spins in
+   its loop): held - acknowledged and queued by the VMM - and delivered after
+   STI and the one instruction of its shadow (SDM vol. 2, STI). */
+static void test_irq_pending_until_sti(void)
+{
+    uint8_t pic[sizeof c_pic];
+    memcpy(pic, c_pic, sizeof pic);
+    pic[17] = 0xFD;                                      /* unmask IRQ 1 only */
+    struct piece p[] = { { SCENARIO, pic, sizeof pic }, { 0x11100, c_pending, sizeof c_pending } };
+    struct outcome n = guest_run_irq(MODE_NATIVE, p, 2, 100);
+    struct outcome t = guest_run_irq(MODE_TRAP, p, 2, 100);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(0x21));
+    CU_ASSERT_EQUAL(n.held, 1);                          /* requested at the PIC */
+    CU_ASSERT_EQUAL(t.held, 1);                          /* acknowledged, in the vcpu queue */
+    CU_ASSERT_EQUAL(n.frame[0], 0x11100u + 9u);          /* after sti; nop */
+    CU_ASSERT(n.frame[2] & FL_IF);
+    CU_ASSERT_FALSE(n.vif);                              /* interrupt gate */
+    expect_same(&n, &t, 3);
+}
+
+static void test_irq_wakes_hlt(void)
+{
+    struct piece p[] = { { SCENARIO, c_pic, sizeof c_pic }, { 0x11100, c_wake, sizeof c_wake } };
+    struct outcome n = guest_run(MODE_NATIVE, p, 2), t = guest_run(MODE_TRAP, p, 2);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(0x20));
+    CU_ASSERT_EQUAL(n.frame[0], 0x11100u + 2u);          /* after the HLT */
+    expect_same(&n, &t, 3);
+}
+
+/* The queue itself: FIFO, bounded. */
+static void test_pending_queue(void)
+{
+    struct vcpu vc;
+    memset(&vc, 0, sizeof vc);
+    CU_ASSERT_EQUAL(vcpu_queue_pop(&vc), -1);
+    for (int i = 0; i < VCPU_PENDING_MAX; i++)
+        CU_ASSERT_TRUE(vcpu_queue_push(&vc, 0x20 + i));
+    CU_ASSERT_FALSE(vcpu_queue_push(&vc, 0x99));
+    CU_ASSERT_EQUAL(vcpu_queue_pop(&vc), 0x20);
+    CU_ASSERT_EQUAL(vcpu_queue_pop(&vc), 0x21);
+    CU_ASSERT_EQUAL(vc.npending, VCPU_PENDING_MAX - 2);
+    vc.cpl = 3;
+    CU_ASSERT_TRUE(vcpu_if(&vc));                        /* user mode: IF taken as 1 */
+    vc.cpl = 0;
+    CU_ASSERT_FALSE(vcpu_if(&vc));
+}
+
+void suite_vmm_register(void)
+{
+    CU_pSuite s = CU_add_suite("vmm (trap-and-emulate monitor)", NULL, NULL);
+    CU_add_test(s, "shadow GDT: DPL compression and truncation", test_shadow_compress);
+    CU_add_test(s, "shadow GDT: system descriptors, region", test_shadow_system_and_inside);
+    CU_add_test(s, "shadow GDT rebuilt on trapped LGDT", test_shadow_rebuilt_on_lgdt);
+    CU_add_test(s, "VMM region protected by truncation", test_vmm_region_protected);
+    CU_add_test(s, "frame: fault, same level", test_frame_fault_same_level);
+    CU_add_test(s, "frame: error code, same level", test_frame_error_code_same_level);
+    CU_add_test(s, "frame: INT n at CPL 0 leaks RPL 1", test_frame_int_kernel_leaks_rpl1);
+    CU_add_test(s, "frame: INT n from CPL 3, interrupt gate", test_frame_int_user_interrupt_gate);
+    CU_add_test(s, "frame: INT n from CPL 3, trap gate", test_frame_int_user_trap_gate);
+    CU_add_test(s, "frame: INT n from CPL 3, gate DPL 0", test_frame_int_user_dpl_violation);
+    CU_add_test(s, "frame: fault from CPL 3", test_frame_fault_user);
+    CU_add_test(s, "IRQ held while IF=0, delivered after STI shadow", test_irq_pending_until_sti);
+    CU_add_test(s, "IRQ wakes HLT", test_irq_wakes_hlt);
+    CU_add_test(s, "pending queue", test_pending_queue);
+}
