@@ -28,11 +28,14 @@ enum ev_kind {
     EV_IO_UNMAPPED,   /* also emitted (after EV_IO) for ports no device claims */
     EV_HALT,          /* HLT executed */
     EV_END,           /* the run ended: a = enum machine_end, b = exit code */
-    EV_TRAP,          /* VMM: a = cause (mnemonic index), b = vector */
-    EV_WORLD_SWITCH,  /* VMM: a = 1 into the VMM, 0 back to the guest */
+    EV_TRAP,          /* VMM: a = cause (op_table row index), b = vector */
+    EV_WORLD_SWITCH,  /* VMM: a = 1 into the VMM, 0 back to the guest; on the way
+                         back c = the visit's overhead cycles (int32: VMM cost minus
+                         the native cost of the same guest work) */
     EV_CALLOUT,       /* BT: a = callout kind */
     EV_SENSITIVE,     /* a sensitive instruction ran deprivileged: a = row index */
-    EV_REFLECT,       /* VMM reflected a vector into the guest: a = vector */
+    EV_REFLECT,       /* VMM reflected a vector into the guest: a = vector,
+                         b = 0 exception, 1 external interrupt, 2 INT n */
     EV_TRANSLATE,     /* BT: a = guest bytes, b = TC bytes, c = guest insns */
     EV_TC_HIT,
     EV_TC_MISS,
