@@ -148,12 +148,12 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     pic_remap();
     pit_set_divisor(1193);                        /* ~1000 Hz */
     pic_unmask(0);
-    kprintf("kernel: at CPL %u, entering ring 3 with IF=1, PIT at ~1 kHz\n", cpl_now());
+    kprintf("kernel: entering ring 3 with IF=1, PIT at ~1 kHz\n");
 
     uint32_t code = user_run(user_main, (uint32_t)(user_stack + sizeof(user_stack)),
                              EFLAGS_IF | EFLAGS_RESERVED1);
     pic_mask(0);
-    kprintf("kernel: back at CPL %u, user exit code %u\n", cpl_now(), code);
+    kprintf("kernel: back from ring 3, user exit code %u\n", code);
     kprintf("kernel: timer ticks >= %u: %s; every tick interrupted ring 3: %s\n",
             TICKS_WANTED, ticks >= TICKS_WANTED ? "yes" : "no",
             ticks == ticks_in_ring3 ? "yes" : "no");
