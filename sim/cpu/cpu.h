@@ -195,8 +195,9 @@ struct cpu {
     bool intercept_ext;       /* stop instead of delivering external interrupts */
     uint32_t gate_lo, gate_hi;/* [lo, hi): instruction fetch there stops the CPU */
     bool single_step;         /* stop after every instruction */
-    bool stop_now;            /* set by a device callback (e.g. debug-exit): cpu_run
-                                 returns CPU_STOP_BUDGET after the current insn */
+    bool stop_now;            /* set by a port-I/O device callback (e.g. debug-exit):
+                                 cpu_run returns CPU_STOP_BUDGET after that I/O
+                                 instruction (checked after A_IO rows only) */
 
     /* why the last cpu_run stopped */
     enum cpu_stop stop;

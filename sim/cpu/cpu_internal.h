@@ -68,8 +68,9 @@ void port_out(struct cpu *cpu, uint16_t port, int size, uint32_t val);
 
 /* Access size 1, 2 or 4 bytes at seg:off with the current CPL. Raise #GP/#SS
    (limit, type) or #PF. Accesses crossing a page are split. */
-uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size);
-void mem_write(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val);
+uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size);
+void mem_write_slow(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val);
+/* mem_read()/mem_write(): the same with an inlined fast path (mem_fast.h). */
 /* Check that [off, off+len) of seg is writable (for instructions that must
    fault before changing anything, e.g. PUSH of several values). */
 void mem_check_write(struct cpu *cpu, int seg, uint32_t off, uint32_t len);
@@ -143,5 +144,7 @@ void tlb_destroy(struct cpu_tlb *tlb);
  * (insn_eip + len). Branch handlers overwrite cpu->s.eip (relative targets are
  * s.eip + rel). On a fault the run loop restores s.eip = insn_eip.
  */
+
+#include "mem_fast.h"
 
 #endif

@@ -45,6 +45,7 @@ struct cpu_icache {
    control-register, CPL or TLB change, all of which end a block). */
 struct fetch_page {
     bool valid;
+    bool gate;        /* the page overlaps [gate_lo, gate_hi): check each fetch */
     uint32_t lin;     /* linear page */
     uint32_t pa;      /* its physical page */
 };
@@ -178,15 +179,34 @@ static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *
 
 /* ---- fetch ---- */
 
-static uint32_t fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin)
+/* Does linear page `page` hold any gate address? */
+static bool page_has_gate(const struct cpu *cpu, uint32_t page)
 {
-    if (likely(fp->valid && fp->lin == (lin & ~0xfffu)))
-        return fp->pa | (lin & 0xfffu);
-    uint32_t pa = tlb_translate(cpu, lin, false, cpu->s.cpl == 3);
+    return cpu->gate_lo < cpu->gate_hi && cpu->gate_lo <= page + 0xfffu &&
+           page < cpu->gate_hi;
+}
+
+/* The physical address of a fetch. The current code page is remembered, so
+   the gate check (the VMM's callout mechanism) and the translation happen
+   once per page, not once per instruction. */
+static bool fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin,
+                            uint32_t *pa)
+{
+    uint32_t page = lin & ~0xfffu;
+    if (likely(fp->valid && fp->lin == page && !fp->gate)) {
+        *pa = fp->pa | (lin & 0xfffu);
+        return true;
+    }
+    if (unlikely(lin - cpu->gate_lo < cpu->gate_hi - cpu->gate_lo)) {
+        cpu->stop_addr = lin;
+        return false;
+    }
+    *pa = tlb_translate(cpu, lin, false, cpu->s.cpl == 3);
     fp->valid = true;
-    fp->lin = lin & ~0xfffu;
-    fp->pa = pa & ~0xfffu;
-    return pa;
+    fp->gate = page_has_gate(cpu, page);
+    fp->lin = page;
+    fp->pa = *pa & ~0xfffu;
+    return true;
 }
 
 static void fetch_bytes(struct cpu *cpu, uint32_t pa, uint8_t *buf, uint32_t n)
@@ -226,13 +246,16 @@ static const struct insn *fetch_decode(struct cpu *cpu, uint32_t lin, uint32_t p
     return tmp;
 }
 
+/* The decoded instruction at CS:EIP, or NULL when EIP is a gate address. */
 static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct insn *tmp)
 {
     const struct seg *cs = &cpu->s.seg[S_CS];
     uint32_t eip = cpu->s.eip;
     if (eip > cs->limit)
         cpu_raise(cpu, EXC_GP, 0);
-    uint32_t lin = cs->base + eip, pa = fetch_translate(cpu, fp, lin);
+    uint32_t lin = cs->base + eip, pa;
+    if (unlikely(!fetch_translate(cpu, fp, lin, &pa)))
+        return NULL;            /* a gate address: the owner's callout */
     bool d32 = cs->flags & SEGF_DB;
     const struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
     const struct insn *in;
@@ -300,12 +323,18 @@ static int stop_at(struct cpu *cpu, enum cpu_stop why)
     return cpu->stop = why;
 }
 
+/* Rows after which retire() must look further: hooks, block ends, and
+   port I/O (the only instructions whose device callbacks set stop_now). */
+#define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
+
 /* After the handler: hooks, stop conditions. */
 static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
                   struct fetch_page *fp)
 {
     cpu->cycles += cpu->class_cost[row->cost];
     cpu->insns++;
+    if (likely(!(row->attr & RETIRE_SLOW) && !cpu->single_step))
+        return RUN_ON;
     if (unlikely(row->attr & A_SENSITIVE) && cpl > 0 && cpu->hooks.on_sensitive)
         cpu->hooks.on_sensitive(cpu->hooks.ctx, row, cpu->insn_eip);
     if (unlikely(row->attr & (A_BLOCK_END | A_FAR))) {
@@ -328,14 +357,11 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
         cpu->s.inhibit_irq = 0;
     else if (unlikely(irq_ready(cpu)))
         return take_interrupt(cpu, fp);
-    uint32_t lin = cpu->s.seg[S_CS].base + cpu->s.eip;
-    if (unlikely(lin - cpu->gate_lo < cpu->gate_hi - cpu->gate_lo)) {
-        cpu->stop_addr = lin;
-        return stop_at(cpu, CPU_STOP_GATE);
-    }
     struct insn tmp;
     cpu->insn_eip = cpu->s.eip;
     const struct insn *in = fetch(cpu, fp, &tmp);
+    if (unlikely(!in))
+        return stop_at(cpu, CPU_STOP_GATE);
     const struct op_row *row = in->row;
     uint32_t next = cpu->s.eip + in->len;
     cpu->s.eip = (cpu->s.seg[S_CS].flags & SEGF_DB) ? next : next & 0xffffu;
@@ -356,7 +382,7 @@ static bool halted_stays(struct cpu *cpu)
 
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit)
 {
-    struct fetch_page fp = { false, 0, 0 };
+    struct fetch_page fp = { false, false, 0, 0 };
     cpu->stop = CPU_STOP_BUDGET;
     if (halted_stays(cpu))
         return cpu->stop = CPU_STOP_HLT;

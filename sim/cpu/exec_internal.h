@@ -95,13 +95,31 @@ static inline bool kind_is_G(int k) { return k >= O_Gb && k <= O_Gd; }
 uint32_t opd_read_slow(struct cpu *cpu, const struct insn *in, int n);
 void opd_write_slow(struct cpu *cpu, const struct insn *in, int n, uint32_t val);
 
+static inline bool kind_is_imm(int k) { return k >= O_Ib && k <= O_Iv; }
+
+/* Effective offset of the ModRM memory operand (insn_ea, inlined). */
+static inline uint32_t ea_of(const struct cpu *cpu, const struct insn *in)
+{
+    uint32_t ea = in->disp;
+    if (in->base < 8)
+        ea += cpu->s.r[in->base];
+    if (in->index < 8)
+        ea += cpu->s.r[in->index] << in->scale;
+    return in->adsize == 4 ? ea : ea & 0xffffu;
+}
+
+/* The common operand kinds inline (registers, ModRM memory, immediates);
+   the rest in operand.c. */
 static inline uint32_t opd_read(struct cpu *cpu, const struct insn *in, int n)
 {
     int k = in->row->opd[n];
     if (kind_is_G(k))
         return reg_get(cpu, in->reg, opd_size(in, n));
-    if (kind_is_E(k) && in->mod == 3)
-        return reg_get(cpu, in->rm, opd_size(in, n));
+    if (kind_is_E(k))
+        return in->mod == 3 ? reg_get(cpu, in->rm, opd_size(in, n))
+                            : mem_read(cpu, in->seg, ea_of(cpu, in), opd_size(in, n));
+    if (kind_is_imm(k))
+        return in->imm & size_mask(opd_size(in, n));
     return opd_read_slow(cpu, in, n);
 }
 
@@ -112,6 +130,8 @@ static inline void opd_write(struct cpu *cpu, const struct insn *in, int n, uint
         reg_put(cpu, in->reg, opd_size(in, n), val);
     else if (kind_is_E(k) && in->mod == 3)
         reg_put(cpu, in->rm, opd_size(in, n), val);
+    else if (kind_is_E(k))
+        mem_write(cpu, in->seg, ea_of(cpu, in), opd_size(in, n), val);
     else
         opd_write_slow(cpu, in, n, val);
 }

@@ -30,9 +30,7 @@
 uint32_t phys_read(struct cpu *cpu, uint32_t pa, int size)
 {
     if (likely(pa < cpu->bus.ram_size && (uint32_t)size <= cpu->bus.ram_size - pa)) {
-        uint32_t v = 0;
-        memcpy(&v, cpu->bus.ram + pa, (size_t)size); /* little-endian host */
-        return v;
+        return ram_load(cpu->bus.ram + pa, size);
     }
     if (!cpu->bus.mmio_read)
         return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
@@ -52,7 +50,7 @@ static void phys_written(struct cpu *cpu, uint32_t pa, int size)
 void phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t val)
 {
     if (likely(pa < cpu->bus.ram_size && (uint32_t)size <= cpu->bus.ram_size - pa)) {
-        memcpy(cpu->bus.ram + pa, &val, (size_t)size);
+        ram_store(cpu->bus.ram + pa, size, val);
         if (cpu->code_page_map)
             phys_written(cpu, pa, size);
         return;
@@ -155,15 +153,7 @@ static void seg_check_access(struct cpu *cpu, int seg, uint32_t off,
     seg_check_limit(cpu, s, off, len, vec, 0);
 }
 
-/* Present, S=1, data, expand-up (and writable when `wmask` has 2). */
-static inline bool seg_fast(const struct seg *s, uint32_t off, int size,
-                            uint32_t mask, uint32_t want)
-{
-    return (s->flags & mask) == want && off <= s->limit &&
-           s->limit - off >= (uint32_t)size - 1;
-}
-
-uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size)
+uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size)
 {
     const struct seg *s = &cpu->s.seg[seg];
     if (unlikely(!seg_fast(s, off, size, 0x9cu, 0x90u)))
@@ -171,7 +161,7 @@ uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size)
     return mem_read_lin(cpu, s->base + off, size, cpu->s.cpl == 3);
 }
 
-void mem_write(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val)
+void mem_write_slow(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val)
 {
     const struct seg *s = &cpu->s.seg[seg];
     if (unlikely(!seg_fast(s, off, size, 0x9eu, 0x92u)))

@@ -69,48 +69,6 @@ void op_sysexit(struct cpu *cpu, const struct insn *in);
 
 /* ---- helpers shared by the system files ---- */
 
-/*
- * The TLB (paging.c): direct-mapped, one entry per 4 KiB linear page (a
- * 4 MiB page fills one entry per 4 KiB page used). `perm` has one bit per
- * access kind that may use the entry without a page walk (TP_*); a write
- * bit is only granted once the dirty bit is set in memory, so the first
- * write to a clean page walks again and sets D, as hardware does.
- */
-#define TLB_SIZE 1024u
-#define TP_RS 1u /* supervisor read */
-#define TP_WS 2u /* supervisor write */
-#define TP_RU 4u /* user read */
-#define TP_WU 8u /* user write */
-struct tlb_entry {
-    uint32_t tag;    /* linear page address (lin & ~0xfff) */
-    uint32_t pa;     /* physical page address */
-    uint8_t perm;    /* TP_* access kinds allowed; 0: invalid */
-    uint8_t global;  /* G bit with CR4.PGE: survives CR3 writes */
-    uint8_t large;   /* from a 4 MiB page (INVLPG drops the whole page) */
-};
-struct cpu_tlb {
-    struct tlb_entry e[TLB_SIZE];
-    bool has_large;  /* some entry came from a 4 MiB page */
-};
-
-/* Page walk after a TLB miss: raises #PF, sets A/D, fills the TLB. */
-uint32_t paging_walk(struct cpu *cpu, uint32_t lin, bool write, bool user);
-/* Flush all non-global entries (MOV CR3). */
-void tlb_flush_nonglobal(struct cpu *cpu);
-
-/* The translation fast path: paging off, or a TLB hit. */
-static inline uint32_t tlb_translate(struct cpu *cpu, uint32_t lin, bool write,
-                                     bool user)
-{
-    if (!(cpu->s.cr0 & CR0_PG))
-        return lin;
-    const struct tlb_entry *e = &cpu->tlb->e[(lin >> 12) & (TLB_SIZE - 1)];
-    unsigned need = 1u << ((unsigned)write + 2u * (unsigned)user);
-    if (__builtin_expect(e->tag == (lin & ~0xfffu) && (e->perm & need), 1))
-        return e->pa | (lin & 0xfffu);
-    return paging_walk(cpu, lin, write, user);
-}
-
 /* Mask of the stack pointer per a stack segment's B bit (ESP or SP). */
 static inline uint32_t seg_sp_mask(const struct seg *ss)
 {
