@@ -13,6 +13,9 @@ CPPFLAGS := -Isim -Iui -Itraces -MMD -MP
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LIBS     := -lcapstone -lncurses
 TESTLIBS := -lcunit -lcapstone
+# Graphviz (trace exports): cgraph builds graphs, gvc lays out and renders.
+GV_CFLAGS := $(shell pkg-config --cflags libcgraph libgvc 2>/dev/null)
+GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgvc -lcgraph -lcdt) -lm
 
 SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
@@ -22,14 +25,24 @@ SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
 SIM_TOP := sim/machine.o sim/event.o sim/stats.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
-           sim/vmm/emulate.o sim/vmm/emulate_seg.o
-SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_TOP)
+           sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
+SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/tcache.o sim/vmm/bt/bt_run.o \
+           sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
+SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP)
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o
+# traces/: trace file format, recorder, exporters (docs/traces.md)
+TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
+              traces/export_text.o traces/export_chrome.o traces/export_graph.o
+
+UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+           ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
-               tests/test_samples.o tests/proc.o tests/test_vmm.o
+               tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
+               tests/test_bt.o tests/fuzz_bt.o \
+               tests/test_traces.o $(TRACE_OBJS) \
+               tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
 
 SAMPLES := hello compute rings sensitive exceptions paging smc
@@ -37,7 +50,7 @@ SAMPLES := hello compute rings sensitive exceptions paging smc
 B  := build
 BS := build/san
 
-.PHONY: all run test deps samples bench clean golden check-deps
+.PHONY: all run test deps samples bench fuzz clean golden check-deps
 all: ringside
 
 # ---- dependencies -------------------------------------------------------
@@ -56,6 +69,8 @@ $(BS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
 
+$(B)/traces/%.o $(BS)/traces/%.o: CPPFLAGS += $(GV_CFLAGS)
+
 $(B)/libringside.a: $(addprefix $(B)/,$(SIM_OBJS))
 	ar rcs $@ $^
 
@@ -63,13 +78,13 @@ $(BS)/libringside.a: $(addprefix $(BS)/,$(SIM_OBJS))
 	ar rcs $@ $^
 
 ringside: $(addprefix $(B)/,$(UI_OBJS)) $(B)/libringside.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(GV_LIBS)
 
 $(BS)/ringside: $(addprefix $(BS)/,$(UI_OBJS)) $(BS)/libringside.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) $(GV_LIBS)
 
 $(BS)/tests/run_tests: $(addprefix $(BS)/,$(TEST_SUITES)) $(BS)/libringside.a $(B)/tests/alu_ref.o
-	$(CC) $(SANFLAGS) -o $@ $^ $(TESTLIBS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(TESTLIBS) $(GV_LIBS)
 
 # The host-CPU reference for ALU tests is plain code: no sanitizers, since
 # it runs the real instructions with inline assembly.
@@ -101,6 +116,24 @@ test: check-deps samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
 bench: check-deps ringside samples
 	sh scripts/bench.sh
+
+# More of the BT differential fuzzer than `make test` runs (BT_FUZZ_N=N).
+fuzz: check-deps samples $(BS)/tests/run_tests
+	BT_FUZZ_N=$${BT_FUZZ_N:-200000} ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests bt_fuzz
+
+# Example pictures for docs/traces.md: rings.elf traced (under bt when that
+# engine exists, else trap), each graph rendered to docs/img/*.svg (not
+# committed: they are regenerated), and the Perfetto JSON in build/docs/.
+.PHONY: docs
+docs: ringside samples
+	@mkdir -p $(B)/docs docs/img
+	mode=bt; ./ringside run --mode bt --help > /dev/null 2>&1 || mode=trap; \
+	./ringside run --mode $$mode --trace $(B)/docs/rings.rtrace samples/bin/rings.elf > /dev/null; \
+	for g in blocks rings traps; do \
+	    ./ringside trace export --format svg --graph $$g $(B)/docs/rings.rtrace \
+	        -o docs/img/$$g.svg || exit 1; done; \
+	./ringside trace export --format chrome $(B)/docs/rings.rtrace -o $(B)/docs/rings.json
+	@echo "docs/img/{blocks,rings,traps}.svg and $(B)/docs/rings.json written"
 
 clean:
 	rm -rf $(B) ringside samples/bin tests/bin

@@ -26,14 +26,17 @@ SAMPLES_TIMEOUT ?= 20
 # Every kernel is samples/<name>/<name>.c; demo is the one ./ringside runs
 # with no arguments.
 SAMPLES_ALL := hello compute rings sensitive exceptions paging smc demo
+# Kernels built like the samples but without a QEMU golden (they print
+# cycle counts): the Adams & Agesen nanobenchmarks (`ringside paper`).
+SAMPLES_BENCH := nanobench
 
 SAMPLES_LIB_C := samples/lib/console.c samples/lib/string.c samples/lib/desc.c \
                  samples/lib/trap.c samples/lib/pic.c samples/lib/user.c
 SAMPLES_LIB_S := samples/lib/boot.S samples/lib/trapasm.S
 SAMPLES_LIB_OBJS := $(patsubst samples/%.c,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_C)) \
                     $(patsubst samples/%.S,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_S))
-SAMPLES_KOBJS := $(foreach k,$(SAMPLES_ALL),$(SAMPLES_OUT)/$(k)/$(k).o)
-SAMPLES_ELFS  := $(foreach k,$(SAMPLES_ALL),samples/bin/$(k).elf)
+SAMPLES_KOBJS := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH),$(SAMPLES_OUT)/$(k)/$(k).o)
+SAMPLES_ELFS  := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH),samples/bin/$(k).elf)
 
 .PHONY: samples golden golden-check
 
@@ -53,7 +56,7 @@ samples/bin/$(1).elf: $(SAMPLES_OUT)/$(1)/$(1).o $$(SAMPLES_LIB_OBJS) samples/li
 	@mkdir -p samples/bin
 	$$(SAMPLES_LD) $$(SAMPLES_LDFLAGS) -o $$@ $$(SAMPLES_LIB_OBJS) $(SAMPLES_OUT)/$(1)/$(1).o $$(SAMPLES_LIBGCC)
 endef
-$(foreach k,$(SAMPLES_ALL),$(eval $(call SAMPLES_LINK_RULE,$(k))))
+$(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH),$(eval $(call SAMPLES_LINK_RULE,$(k))))
 
 # The exact command the tests compare against: QEMU with 32 MiB, COM1 on
 # stdout and the isa-debug-exit device; the exit status is (v << 1) | 1.

@@ -55,7 +55,8 @@ const char *event_kind_name(enum ev_kind k)
         [EV_SENSITIVE] = "sensitive", [EV_REFLECT] = "reflect", [EV_TRANSLATE] = "translate",
         [EV_TC_HIT] = "tc-hit", [EV_TC_MISS] = "tc-miss", [EV_TC_CHAIN] = "tc-chain",
         [EV_TC_INVALIDATE] = "tc-invalidate", [EV_TC_FLUSH] = "tc-flush",
-        [EV_SHADOW_FILL] = "shadow-fill",
+        [EV_SHADOW_FILL] = "shadow-fill", [EV_PF_TRUE] = "pf-true",
+        [EV_SHADOW_TRACE] = "shadow-trace", [EV_SHADOW_ROOT] = "shadow-root",
     };
     return (unsigned)k < EV_KIND_COUNT && names[k] ? names[k] : "?";
 }

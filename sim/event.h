@@ -42,7 +42,16 @@ enum ev_kind {
     EV_TC_CHAIN,
     EV_TC_INVALIDATE, /* a = blocks dropped */
     EV_TC_FLUSH,
-    EV_SHADOW_FILL,
+    EV_SHADOW_FILL,   /* hidden #PF: the shadow was filled. a = linear address,
+                         b = hardware error code, c = guest PTE (PDE for 4 MiB),
+                         d = bits set in the guest entry (A 0x20, D 0x40) */
+    EV_PF_TRUE,       /* true #PF reflected to the guest: a = CR2, b = guest error code */
+    EV_SHADOW_TRACE,  /* tracing fault (guest wrote a traced frame): a = linear address,
+                         b = roles of the frame (1 page table, 2 page directory, 4 GDT),
+                         c = 4-byte words the write changed (0: an unchanged write,
+                         e.g. ptemod), d = shadow entries invalidated */
+    EV_SHADOW_ROOT,   /* guest CR3 switch under shadow paging: a = guest CR3,
+                         b = 1 cached root reused / 0 built, c = 1 if a root was evicted */
     EV_KIND_COUNT
 };
 

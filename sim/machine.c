@@ -153,7 +153,7 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
 /* Under a VMM the CPU reports to the monitor (vmm.c installs its hooks). */
 static int machine_attach_vmm(struct machine *m, char *err, size_t errlen)
 {
-    m->vmm = vmm_create(VMM_TRAP, &m->cpu, m->ram_size, &m->events, &m->costs,
+    m->vmm = vmm_create(m->mode == MODE_BT ? VMM_BT : VMM_TRAP, &m->cpu, m->ram_size, &m->events, &m->costs,
                         m->vm_id, err, errlen);
     return m->vmm ? 0 : -1;
 }
@@ -249,7 +249,36 @@ bool machine_serial_input(struct machine *m, uint8_t byte)
     return true;
 }
 
+/* ---- engines by name ----------------------------------------------------- */
+
+static const char *const mode_names[] = {
+    [MODE_NATIVE] = "native",
+    [MODE_TRAP] = "trap",
+    [MODE_BT] = "bt",
+};
+
+const char *machine_mode_name(int mode)
+{
+    if (mode < 0 || mode >= (int)(sizeof mode_names / sizeof *mode_names))
+        return NULL;
+    return mode_names[mode];
+}
+
+int machine_mode_parse(const char *name)
+{
+    for (int i = 0; machine_mode_name(i); i++)
+        if (!strcmp(machine_mode_name(i), name))
+            return i;
+    return -1;
+}
+
 /* ---- the run loop ------------------------------------------------------- */
+
+void machine_request_pause(struct machine *m)
+{
+    m->pause = true;
+    m->cpu.stop_now = true;
+}
 
 static enum machine_end machine_finish(struct machine *m, enum machine_end e,
                                        const char *msg)
@@ -339,6 +368,11 @@ enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
         uint64_t end = machine_slice_end(m, insn_limit);
         enum cpu_stop why = m->vmm ? vmm_run(m->vmm, end) : cpu_run(&m->cpu, end);
         machine_after_slice(m, why);
+        if (m->pause) {
+            m->pause = false;
+            m->cpu.stop_now = false;
+            break;
+        }
     }
     return m->end;
 }

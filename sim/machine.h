@@ -33,7 +33,15 @@
 enum machine_mode {
     MODE_NATIVE = 0,  /* the guest owns the hardware CPU */
     MODE_TRAP,        /* naive trap-and-emulate VMM (sim/vmm) */
+    MODE_BT,          /* binary translation + direct execution (sim/vmm/bt) */
 };
+
+/* Engine names as `--mode` spells them ("native", "trap"): an engine added to
+   enum machine_mode adds its name in machine.c, and the run command and the
+   TUI's mode switch pick it up. NULL for a value past the last engine. */
+const char *machine_mode_name(int mode);
+/* The engine called `name`, or -1. */
+int machine_mode_parse(const char *name);
 
 /* How a run ended. Each has its own exit status in `ringside run`. */
 enum machine_end {
@@ -68,6 +76,7 @@ struct machine {
     enum machine_end end;
     int exit_code;             /* END_GUEST_EXIT: (V << 1) | 1 */
     char end_msg[160];         /* one line describing how the run ended */
+    bool pause;                /* machine_request_pause: return from machine_run */
 };
 
 /* Allocate RAM (mem_mib MiB) and wire the devices. Returns 0, or -1 with err. */
@@ -94,6 +103,10 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
  * which the caller may turn into END_BUDGET or resume).
  */
 enum machine_end machine_run(struct machine *m, uint64_t insn_limit);
+
+/* From an event subscriber (the TUI's run-until-event): make machine_run
+   return END_NONE once the current instruction or monitor visit is done. */
+void machine_request_pause(struct machine *m);
 
 /* Use a cost profile (call before running). */
 void machine_set_costs(struct machine *m, const struct cost_profile *p);

@@ -20,6 +20,33 @@ static void stats_count_io(struct stats *st, const struct event *ev)
         st->io_reads++;
 }
 
+/* Shadow paging: hidden/true faults, tracing faults, root switches. */
+static void stats_count_shadow(struct stats *st, const struct event *ev)
+{
+    switch (ev->kind) {
+    case EV_SHADOW_FILL:
+        st->pf_hidden++;
+        st->guest_accessed_set += (ev->d & 0x20u) != 0;
+        st->guest_dirty_set += (ev->d & 0x40u) != 0;
+        break;
+    case EV_PF_TRUE:
+        st->pf_true++;
+        break;
+    case EV_SHADOW_TRACE:
+        st->trace_faults++;
+        st->trace_unchanged += ev->c == 0;
+        st->shadow_invalidated += ev->d;
+        break;
+    case EV_SHADOW_ROOT:
+        st->root_switches++;
+        st->root_builds += ev->b == 0;
+        st->root_evictions += ev->c;
+        break;
+    default:
+        break;
+    }
+}
+
 static void stats_count_vmm(struct stats *st, const struct event *ev)
 {
     switch (ev->kind) {
@@ -43,6 +70,7 @@ static void stats_count_vmm(struct stats *st, const struct event *ev)
             st->overhead_cycles += (int32_t)ev->c;
         break;
     default:
+        stats_count_shadow(st, ev);
         break;
     }
 }

@@ -27,6 +27,14 @@ struct stats {
     uint64_t reflected[256];            /* EV_REFLECT: by vector */
     uint64_t world_switches;            /* EV_WORLD_SWITCH, both directions */
     int64_t overhead_cycles;            /* sum of the visits' overhead (word c on leaving) */
+    /* shadow paging (shadow_pt.h) */
+    uint64_t pf_hidden;                 /* EV_SHADOW_FILL: hidden faults (shadow filled) */
+    uint64_t pf_true;                   /* EV_PF_TRUE: true faults reflected */
+    uint64_t trace_faults;              /* EV_SHADOW_TRACE: guest writes to traced frames */
+    uint64_t trace_unchanged;           /* ... that changed no entry (e.g. ptemod) */
+    uint64_t shadow_invalidated;        /* shadow entries dropped by traced writes */
+    uint64_t guest_accessed_set, guest_dirty_set; /* A/D bits the VMM set in guest entries */
+    uint64_t root_switches, root_builds, root_evictions; /* EV_SHADOW_ROOT */
 };
 
 /* Subscribe `st` (zeroed) to every kind on `eb`. */

@@ -17,6 +17,11 @@ void suite_devices_register(void);
 void suite_loader_register(void);
 void suite_samples_register(void);
 void suite_vmm_register(void);
+void suite_shadow_register(void);
+void suite_tui_register(void);
+void suite_traces_register(void);
+void suite_bt_register(void);
+void suite_bt_fuzz_register(void);
 
 static const struct {
     const char *name;
@@ -28,7 +33,12 @@ static const struct {
     { "devices", suite_devices_register },
     { "loader", suite_loader_register },
     { "vmm", suite_vmm_register },
+    { "shadow", suite_shadow_register },
     { "samples", suite_samples_register },
+    { "tui", suite_tui_register },
+    { "traces", suite_traces_register },
+    { "bt", suite_bt_register },
+    { "bt_fuzz", suite_bt_fuzz_register },
 };
 
 int main(int argc, char **argv)

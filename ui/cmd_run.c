@@ -17,6 +17,8 @@
 
 #include "machine.h"
 #include "report.h"
+#include "cmd_trace.h"
+#include "vmm/bt/bt.h"
 
 static void out_stdout(void *ctx, uint8_t byte)
 {
@@ -49,6 +51,25 @@ static void feed_stdin(struct machine *m)
     }
 }
 
+/* --tc-size, --tc-policy, --tc-block-insns (--mode bt; ignored otherwise). */
+int cmd_run_configure_bt(struct machine *m, const struct run_options *o)
+{
+    struct bt *bt = vmm_bt(m->vmm);
+    if (!bt)
+        return 0;
+    struct bt_config cfg;
+    bt_config_default(&cfg);
+    if (o->tc_size_kib)
+        cfg.tc_size = o->tc_size_kib * 1024u;
+    if (cfg.tc_size > BT_TC_SIZE_MAX)
+        cfg.tc_size = BT_TC_SIZE_MAX;
+    if (o->tc_policy)
+        cfg.policy = (enum bt_policy)bt_policy_parse(o->tc_policy);
+    if (o->tc_block_insns)
+        cfg.block_insns = o->tc_block_insns;
+    return bt_configure(bt, &cfg);
+}
+
 static int load_kernel(struct machine *m, const struct run_options *o)
 {
     uint8_t *image;
@@ -67,7 +88,8 @@ static int load_kernel(struct machine *m, const struct run_options *o)
     return rc;
 }
 
-static void run_to_end(struct machine *m, const struct run_options *o, bool interactive)
+static void run_to_end(struct machine *m, const struct run_options *o, bool interactive,
+                       struct trace_recorder *rec)
 {
     const uint64_t slice = 2000000;
     for (;;) {
@@ -76,7 +98,7 @@ static void run_to_end(struct machine *m, const struct run_options *o, bool inte
             limit = o->max_insns;
         if (interactive)
             feed_stdin(m);
-        if (machine_run(m, limit) != END_NONE)
+        if (run_trace_slice(rec, m, o, limit) != END_NONE)
             return;
         if (o->max_insns && m->cpu.insns >= o->max_insns) {
             m->end = END_BUDGET;
@@ -96,12 +118,15 @@ int cmd_run_options(const struct run_options *o)
         fprintf(stderr, "ringside: out of memory\n");
         return EXIT_INTERNAL;
     }
-    enum machine_mode mode = strcmp(o->mode, "trap") == 0 ? MODE_TRAP : MODE_NATIVE;
-    if (machine_init_mode(m, o->mem_mib, mode, err, sizeof err) != 0) {
+    int mode = machine_mode_parse(o->mode);   /* options_parse_run checked it */
+    if (mode < 0)
+        mode = MODE_NATIVE;
+    if (machine_init_mode(m, o->mem_mib, (enum machine_mode)mode, err, sizeof err) != 0) {
         fprintf(stderr, "ringside: %s\n", err);
         free(m);
         return EXIT_BAD_INPUT;
     }
+    cmd_run_configure_bt(m, o);
     if (o->costs) {
         struct cost_profile prof;
         if (cost_load(&prof, o->costs, err, sizeof err) != 0) {
@@ -116,8 +141,10 @@ int cmd_run_options(const struct run_options *o)
     m->out = out_stdout;
     m->out_ctx = interactive ? m : NULL;
     int status = EXIT_BAD_INPUT;
-    if (load_kernel(m, o) == 0) {
-        run_to_end(m, o, interactive);
+    struct trace_recorder rec = { 0 };
+    if (load_kernel(m, o) == 0 && run_trace_begin(&rec, m, o) == 0) {
+        run_to_end(m, o, interactive, &rec);
+        bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);
         status = exit_status_for(m);
         if (m->end != END_GUEST_EXIT)
@@ -125,6 +152,8 @@ int cmd_run_options(const struct run_options *o)
         if (o->verbose)
             report_summary(stderr, m, o);
         if (o->stats_json && report_stats_json(o->stats_json, m, o, status) != 0)
+            status = EXIT_BAD_INPUT;
+        if (!trace_ok)
             status = EXIT_BAD_INPUT;
     }
     machine_free(m);

@@ -9,5 +9,10 @@
 /* Returns the process exit status (see options.h). */
 int cmd_run(int argc, char **argv);
 int cmd_run_options(const struct run_options *o);
+struct machine;
+/* Apply the --tc-* options to a machine running --mode bt (0, or -1). */
+int cmd_run_configure_bt(struct machine *m, const struct run_options *o);
+/* `ringside tc-dump [run options] KERNEL` (cmd_tcdump.c). */
+int cmd_tcdump(int argc, char **argv);
 
 #endif

@@ -1,8 +1,12 @@
 /*
  * main.c - the `ringside` program: subcommand dispatch.
  *
- *   ringside                 run the bundled demo kernel (headless report for now)
+ *   ringside                 the bundled demo kernel: the TUI on a terminal, else headless
  *   ringside run [...] K     run a kernel headless (cmd_run.c)
+ *   ringside trace SUB FILE  inspect and export a recorded trace (cmd_trace.c)
+ *   ringside tui [...] K     the terminal UI (tui_main.c)
+ *   ringside paper [...]     the Adams & Agesen nanobenchmark table (cmd_paper.c)
+ *   ringside tc-dump [...] K the translation cache after a bt run (cmd_tcdump.c)
  *   ringside --help          commands and where to read more
  *   ringside --version
  *
@@ -15,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_paper.h"
 #include "cmd_run.h"
+#include "cmd_trace.h"
+#include "tui.h"
 
 #define RINGSIDE_VERSION "0.1"
 
@@ -24,9 +31,22 @@ static void print_help(void)
     puts("ringside " RINGSIDE_VERSION " - watch an x86 guest kernel run under full virtualization\n"
          "\n"
          "usage:\n"
-         "  ringside                  run the bundled demo kernel (samples/bin/demo.elf)\n"
+         "  ringside                  the bundled demo kernel (samples/bin/demo.elf) in the TUI\n"
+         "                            (a headless report when not on a terminal)\n"
          "  ringside run [options] KERNEL\n"
          "                            run a multiboot kernel headless; see ringside run --help\n"
+         "  ringside trace info|dump|export [options] FILE\n"
+         "                            read a trace (run --trace FILE): counts, events, CSV,\n"
+         "                            Perfetto JSON, Graphviz graphs; see ringside trace --help\n"
+         "  ringside tui [options] KERNEL\n"
+         "                            the terminal UI (step, watch traps and translation live);\n"
+         "                            see ringside tui --help\n"
+         "  ringside paper [--costs FILE] [--csv]\n"
+         "                            the Adams & Agesen (ASPLOS 2006) nanobenchmark table,\n"
+         "                            measured in a guest under every engine\n"
+         "  ringside tc-dump [run options] KERNEL\n"
+         "                            run KERNEL under --mode bt, then print every translated\n"
+         "                            block: guest code beside its translation (Capstone)\n"
          "  ringside --help           this text\n"
          "  ringside --version        print the version\n"
          "\n"
@@ -56,6 +76,8 @@ static int run_demo(const char *argv0)
         fprintf(stderr, "ringside: demo kernel %s not found (run `make samples`)\n", path);
         return EXIT_BAD_INPUT;
     }
+    if (isatty(0) && isatty(1))       /* on a terminal: the TUI (ui/tui.h) */
+        return tui_open_demo(path);
     char *args[] = { "-v", path };
     return cmd_run(2, args);
 }
@@ -67,6 +89,14 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "trace"))
+        return cmd_trace(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tui"))
+        return cmd_tui(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tc-dump"))
+        return cmd_tcdump(argc - 2, argv + 2);
+    if (!strcmp(cmd, "paper"))
+        return cmd_paper(argc - 2, argv + 2);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         print_help();
         return EXIT_OK;

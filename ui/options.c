@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "machine.h"
+
 void options_print_run_help(void)
 {
     puts("usage: ringside run [options] KERNEL\n"
@@ -27,6 +29,12 @@ void options_print_run_help(void)
          "  --module FILE     load FILE as a multiboot module (repeatable; \"FILE args\")\n"
          "  --stats-json FILE write run statistics as JSON to FILE (docs/stats.md)\n"
          "  --costs FILE      cost profile for modeled cycles (docs/costs.md)\n"
+         "  --trace FILE      record the run's events to FILE (docs/traces.md)\n"
+         "  --trace-events L  record only these kinds, e.g. trap,ring,tc (default: all)\n"
+         "  --trace-insns     also record every instruction (slow; for short runs)\n"
+         "  --tc-size KIB     --mode bt: translation cache size in KiB (4..2048, default 1024)\n"
+         "  --tc-policy P     --mode bt: when the TC is full: flush (default) or fifo\n"
+         "  --tc-block-insns N  --mode bt: guest instructions per translation unit (1..64, default 12)\n"
          "  -v, --verbose     print a summary to stderr at the end\n"
          "  -h, --help        this text\n"
          "\n"
@@ -77,9 +85,63 @@ static bool option_is(const char *arg, const char *name)
     return strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=');
 }
 
+/* The translator options (docs/bt.md): 0 taken, 1 not one of them, -1 error. */
+static int parse_tc_opt(int argc, char **argv, int *i, struct run_options *o)
+{
+    static const char *const names[] = { "--tc-size", "--tc-policy", "--tc-block-insns" };
+    for (int k = 0; k < 3; k++) {
+        if (!option_is(argv[*i], names[k]))
+            continue;
+        const char *v = option_value(argc, argv, i, names[k]);
+        if (!v)
+            return -1;
+        char *end;
+        long n = strtol(v, &end, 10);
+        bool num_ok = *v && !*end;
+        if (k == 0 && num_ok && n >= 4 && n <= 2048) {
+            o->tc_size_kib = (uint32_t)n;
+        } else if (k == 1 && (!strcmp(v, "flush") || !strcmp(v, "fifo"))) {
+            o->tc_policy = v;
+        } else if (k == 2 && num_ok && n >= 1 && n <= 64) {
+            o->tc_block_insns = (int)n;
+        } else {
+            fprintf(stderr, "ringside: %s %s: %s\n", names[k], v,
+                    k == 0 ? "expected KiB from 4 to 2048"
+                    : k == 1 ? "expected flush or fifo" : "expected 1 to 64");
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* The trace options (docs/traces.md): 0 taken, 1 not a trace option, -1 error. */
+static int parse_trace_opt(int argc, char **argv, int *i, struct run_options *o)
+{
+    const char *arg = argv[*i];
+    if (!strcmp(arg, "--trace-insns")) {
+        o->trace_insns = true;
+        return 0;
+    }
+    bool events = option_is(arg, "--trace-events");
+    if (!events && !option_is(arg, "--trace"))
+        return 1;
+    const char *v = option_value(argc, argv, i, events ? "--trace-events" : "--trace");
+    if (!v)
+        return -1;
+    *(events ? &o->trace_events : &o->trace) = v;
+    return 0;
+}
+
 static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
 {
     const char *arg = argv[*i];
+    int tr = parse_trace_opt(argc, argv, i, o);
+    if (tr <= 0)
+        return tr;
+    tr = parse_tc_opt(argc, argv, i, o);
+    if (tr <= 0)
+        return tr;
     static const char *const names[] = { "--mode", "--mem", "--max-insns", "--append",
                                          "--module", "--stats-json", "--costs" };
     for (unsigned k = 0; k < sizeof names / sizeof *names; k++) {
@@ -91,8 +153,11 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
             return -1;
         switch (k) {
         case 0:
-            if (strcmp(v, "native") != 0 && strcmp(v, "trap") != 0) {
-                fprintf(stderr, "ringside: --mode %s: unknown mode (available: native, trap)\n", v);
+            if (machine_mode_parse(v) < 0) {
+                fprintf(stderr, "ringside: --mode %s: unknown mode (available:", v);
+                for (int e = 0; machine_mode_name(e); e++)
+                    fprintf(stderr, "%s %s", e ? "," : "", machine_mode_name(e));
+                fprintf(stderr, ")\n");
                 return -1;
             }
             o->mode = v;
@@ -156,6 +221,11 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
     }
     if (!o->kernel) {
         fprintf(stderr, "ringside: no kernel given (see ringside run --help)\n");
+        return -1;
+    }
+    if ((o->trace_events || o->trace_insns) && !o->trace) {
+        fprintf(stderr, "ringside: %s needs --trace FILE\n",
+                o->trace_events ? "--trace-events" : "--trace-insns");
         return -1;
     }
     return 0;

@@ -23,6 +23,12 @@ struct run_options {
     int nmodules;
     const char *stats_json;    /* --stats-json FILE */
     const char *costs;         /* --costs FILE: cost profile (docs/costs.md) */
+    const char *trace;         /* --trace FILE: record the event stream (docs/traces.md) */
+    const char *trace_events;  /* --trace-events LIST: kinds to record (default all) */
+    bool trace_insns;          /* --trace-insns: one record per instruction (short runs) */
+    uint32_t tc_size_kib;      /* --tc-size KIB: translation cache (bt), 0 = default */
+    const char *tc_policy;     /* --tc-policy flush|fifo (bt), NULL = flush */
+    int tc_block_insns;        /* --tc-block-insns N (bt), 0 = default 12 */
     bool verbose;              /* -v: summary on stderr */
     const char *kernel;        /* the positional KERNEL */
 };

@@ -5,6 +5,7 @@
  * belong to engines not run here (traps, translation cache...) are present
  * with zero values, so scripts and lab checkers can read any run the same way.
  */
+#include "vmm/bt/bt.h"
 #include "report.h"
 
 #include <errno.h>
@@ -115,6 +116,21 @@ static void summary_vmm(FILE *f, const struct machine *m)
     }
     fprintf(f, "\n  world switches: %" PRIu64 ", overhead: %.1f%% of native-equivalent cycles\n",
             st->world_switches, overhead_pct(m));
+    if (st->pf_hidden + st->pf_true + st->trace_faults + st->root_switches)
+        fprintf(f, "  shadow paging: %" PRIu64 " hidden faults, %" PRIu64 " true faults, %"
+                PRIu64 " tracing faults (%" PRIu64 " unchanged), %" PRIu64
+                " CR3 switches (%" PRIu64 " roots built)\n", st->pf_hidden, st->pf_true,
+                st->trace_faults, st->trace_unchanged, st->root_switches, st->root_builds);
+    struct bt *bt = vmm_bt(m->vmm);
+    if (bt) {
+        const struct bt_counters *n = bt_counters(bt);
+        fprintf(f, "  translator: %" PRIu64 " blocks (%" PRIu64 " guest bytes -> %" PRIu64
+                " TC bytes), %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " chains, %"
+                PRIu64 " callouts, %" PRIu64 " indirect misses, %" PRIu64 " invalidations, %"
+                PRIu64 " flushes, %" PRIu64 " evictions\n", n->translations, n->guest_bytes,
+                n->tc_bytes, n->hits, n->misses, n->chains, n->callouts, n->ind_misses,
+                n->invalidations, n->flushes, n->evictions);
+    }
     summary_vectors(f, "reflected into the guest: vector", st->reflected, 256, false);
     uint64_t sens = by_label(f, st->sensitive_by_row, NULL);
     fprintf(f, "  silent sensitive instructions (ran at virtual CPL 0 without trapping): %"
@@ -197,6 +213,35 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* Translator counters (docs/stats.md, docs/bt.md); zeros outside --mode bt. */
+static void json_bt(FILE *f, const struct machine *m)
+{
+    static const struct bt_counters none;
+    struct bt *bt = vmm_bt(m->vmm);
+    const struct bt_counters *n = bt ? bt_counters(bt) : &none;
+    fprintf(f, "  \"callouts\": {\"total\": %" PRIu64 ", \"by_kind\": {}},\n", n->callouts);
+    fprintf(f, "  \"tc\": {\"translations\": %" PRIu64 ", \"guest_bytes\": %" PRIu64
+            ", \"tc_bytes\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
+            ", \"chains\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"flushes\": %" PRIu64
+            ", \"evictions\": %" PRIu64 ", \"indirect_misses\": %" PRIu64
+            ", \"smc_faults\": %" PRIu64 "},\n", n->translations, n->guest_bytes, n->tc_bytes,
+            n->hits, n->misses, n->chains, n->invalidations, n->flushes, n->evictions,
+            n->ind_misses, n->smc_faults);
+}
+
+/* Shadow paging counters (docs/stats.md, docs/paging.md). */
+static void json_shadow(FILE *f, const struct stats *st)
+{
+    fprintf(f, "  \"shadow\": {\"hidden_faults\": %" PRIu64 ", \"true_faults\": %" PRIu64
+            ", \"tracing_faults\": %" PRIu64 ", \"unchanged_writes\": %" PRIu64
+            ", \"invalidated\": %" PRIu64 ", \"accessed_set\": %" PRIu64
+            ", \"dirty_set\": %" PRIu64 ", \"root_switches\": %" PRIu64
+            ", \"root_builds\": %" PRIu64 ", \"root_evictions\": %" PRIu64 "},\n",
+            st->pf_hidden, st->pf_true, st->trace_faults, st->trace_unchanged,
+            st->shadow_invalidated, st->guest_accessed_set, st->guest_dirty_set,
+            st->root_switches, st->root_builds, st->root_evictions);
+}
+
 static void json_body(FILE *f, const struct machine *m, const struct run_options *o,
                       int status)
 {
@@ -230,9 +275,8 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
             m->stats.world_switches);
     uint64_t total = json_ring_edges(f, m);
     fprintf(f, ", \"total\": %" PRIu64 "},\n", total);
-    fputs("  \"callouts\": {\"total\": 0, \"by_kind\": {}},\n"
-          "  \"tc\": {\"translations\": 0, \"guest_bytes\": 0, \"tc_bytes\": 0, \"hits\": 0,"
-          " \"misses\": 0, \"chains\": 0, \"invalidations\": 0, \"flushes\": 0},\n", f);
+    json_bt(f, m);
+    json_shadow(f, &m->stats);
     fprintf(f, "  \"cycles\": {\"native_equiv\": %" PRIu64 ", \"total\": %" PRIu64 "},\n",
             native_equiv(m), c->cycles);
     fprintf(f, "  \"overhead_pct\": %.2f,\n  \"exceptions\": {\"by_vector\": ",

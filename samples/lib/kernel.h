@@ -97,6 +97,8 @@ char *strchr(const char *s, int c);
 
 void desc_init(void);   /* GDT + TSS + IDT (all 256 vectors) loaded */
 void idt_set_gate(int vector, int type, int dpl);
+/* Point a gate at the kernel's own entry code (no trap_frame, no C). */
+void idt_set_handler(int vector, void (*entry)(void), int type, int dpl);
 void tss_set_esp0(uint32_t esp0);
 
 /* ---- traps (trapasm.S, trap.c) ------------------------------------------- */

@@ -43,6 +43,8 @@ static const struct {
     [COST_REFLECT]      = { "reflect", 1000, "model: building the guest's exception frame in the VMM" },
     [COST_VT_ENTRY]     = { "vt_entry", 2409, "A&A06 sec. 6.1: VM entry + exit round trip (P4 672)" },
     [COST_VT_PF_EXIT]   = { "vt_pf_exit", 1931, "A&A06 sec. 6.1: page-fault exit" },
+    [COST_HIDDEN_FAULT] = { "hidden_fault", 2300, "model: a #PF into the VMM priced like trap_emulate (A&A06 sec. 6.1, 2030) plus ~270 for walking the guest tables and filling one shadow PTE" },
+    [COST_TRACE_FAULT]  = { "trace_fault", 2400, "model: a #PF into the VMM (2030, as trap_emulate) plus decoding/performing the write and updating the shadow; A&A06 fig. 4 ptemod under VT (12733) is this plus exits, BT after adaptation 391" },
 };
 
 void cost_default(struct cost_profile *p)

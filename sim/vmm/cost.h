@@ -35,6 +35,8 @@ enum cost_key {
     COST_REFLECT,             /* building a virtual exception frame */
     COST_VT_ENTRY,            /* VT-x VM entry/exit round trip */
     COST_VT_PF_EXIT,          /* VT-x page-fault exit */
+    COST_HIDDEN_FAULT,        /* shadow paging: hidden #PF (guest walk + shadow fill) */
+    COST_TRACE_FAULT,         /* shadow paging: tracing fault (emulate the write, update) */
     COST_COUNT
 };
 

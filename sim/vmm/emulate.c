@@ -259,11 +259,19 @@ static int emu_write_cr0(struct vmm *v, uint32_t val, struct emu_fault *f)
         return emu_fault(f, EXC_GP, 0);
     if (!(val & CR0_PE))
         return emu_stop(v, "guest left protected mode: real mode is not supported under a VMM");
-    if (val & CR0_PG)
-        return emu_stop(v, "guest paging under --mode trap needs shadow page tables "
-                           "(not implemented yet)");
+    uint32_t old = v->vc.cr0;
     v->vc.cr0 = val;
+    if (!spt_cr_written(v, 0, old))        /* paging on/off, WP: shadow_pt.c */
+        return EMU_STOP;
     return EMU_NEXT;
+}
+
+/* CR3/CR4 under shadow paging switch roots or drop shadows (shadow_pt.c). */
+static int emu_write_cr34(struct vmm *v, int cr, uint32_t val)
+{
+    uint32_t *reg = cr == 3 ? &v->vc.cr3 : &v->vc.cr4, old = *reg;
+    *reg = val;
+    return spt_cr_written(v, cr, old) ? EMU_NEXT : EMU_STOP;
 }
 
 int emu_mov_to_cr(struct vmm *v, const struct insn *in, struct emu_fault *f)
@@ -272,12 +280,11 @@ int emu_mov_to_cr(struct vmm *v, const struct insn *in, struct emu_fault *f)
     switch (in->reg) {
     case 0: return emu_write_cr0(v, val, f);
     case 2: v->vc.cr2 = val; return EMU_NEXT;
-    case 3: v->vc.cr3 = val; return EMU_NEXT;
+    case 3: return emu_write_cr34(v, 3, val);
     case 4:
         if (val & ~CR4_VALID)
             return emu_fault(f, EXC_GP, 0);
-        v->vc.cr4 = val;
-        return EMU_NEXT;
+        return emu_write_cr34(v, 4, val);
     default: return emu_fault(f, EXC_UD, 0);
     }
 }
@@ -340,9 +347,11 @@ int emu_clts(struct vmm *v, const struct insn *in, struct emu_fault *f)
     return EMU_NEXT;
 }
 
-/* The guest has no paging of its own yet: nothing of its is cached. */
+/* INVLPG: drop the shadow PTE of the page (shadow_pt.c); with guest paging
+   off nothing of the guest's is cached. */
 int emu_invlpg(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
+    spt_invlpg(v, v->cpu->s.seg[in->seg].base + emu_ea(v, in));
     return EMU_NEXT;
 }
 
@@ -371,8 +380,10 @@ static int emu_read_dtr(struct vmm *v, const struct insn *in, struct dtr *d,
 int emu_lgdt(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     int rc = emu_read_dtr(v, in, &v->vc.gdtr, f);
-    if (rc == EMU_NEXT)
+    if (rc == EMU_NEXT) {
         shadow_gdt_rebuild(v);
+        spt_gdt_loaded(v);              /* trace its frames under guest paging */
+    }
     return rc;
 }
 

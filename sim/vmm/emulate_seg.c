@@ -54,8 +54,20 @@ static int seg_check(struct vmm *v, int sreg, uint16_t sel, struct emu_fault *f)
     return desc_present(d) ? EMU_NEXT : emu_fault(f, EXC_NP, sel & 0xFFFCu);
 }
 
+/* A segment load sets the descriptor's accessed bit in the guest's GDT, as
+   the hardware does (SDM vol. 3, 3.4.5.1); LAR shows it. */
+static void set_accessed(struct vmm *v, uint16_t sel)
+{
+    uint64_t d;
+    if ((sel & 0xFFFCu) == 0 || !guest_desc(v, sel, &d) || (d & (1ull << 40)))
+        return;
+    uint8_t access = (uint8_t)(d >> 40) | 1u;
+    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u) + 5u, &access, 1);
+}
+
 static void seg_commit(struct vmm *v, int sreg, uint16_t sel)
 {
+    set_accessed(v, sel);
     int rpl = sel & 3;
     if (sreg == S_SS || sreg == S_CS)
         rpl = hw_rpl(rpl);
@@ -162,6 +174,7 @@ static int code_target(struct vmm *v, uint16_t sel, struct emu_fault *f)
 
 static void cs_commit(struct vmm *v, uint16_t sel, int cpl, uint32_t eip)
 {
+    set_accessed(v, sel);
     uint16_t gsel = (uint16_t)((sel & 0xFFFCu) | (unsigned)cpl);
     hw_load_seg(v, S_CS, gsel, hw_rpl(cpl));
     v->vc.sel[S_CS] = gsel;

@@ -105,13 +105,28 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
     return mon_status(v, rc);
 }
 
-/* Guest #PF: with guest paging off only an access outside guest RAM (a
-   hole in the VMM's 1:1 map) faults; bare hardware would read open bus. */
+/* Guest #PF. With guest paging off only an access outside guest RAM (a
+   hole in the VMM's 1:1 map) faults; bare hardware would read open bus.
+   With guest paging on the shadow refused the access: hidden (filled),
+   tracing (the writer is single-stepped) or true (reflected with the
+   guest's error code; CR2 is in the vcpu). See shadow_pt_fault.c. */
 static enum cpu_stop mon_page_fault(struct vmm *v)
 {
-    v->cpu->stop_msg = "guest accessed a linear address outside its RAM "
-                       "(not mapped under a VMM)";
-    return CPU_STOP_UNSUPPORTED;
+    struct cpu *c = v->cpu;
+    uint32_t err = 0;
+    switch (spt_page_fault(v, c->s.cr2, c->stop_error, &err)) {
+    case SPT_HIDDEN:
+        vmm_charge(v, v->costs->v[COST_HIDDEN_FAULT], 0);
+        return CPU_STOP_BUDGET;
+    case SPT_TRACE:
+        vmm_charge(v, v->costs->v[COST_TRACE_FAULT], 0);
+        return CPU_STOP_BUDGET;
+    case SPT_TRUE:
+        return mon_reflect(v, EXC_PF, err, true, RK_EXC, c->s.eip, 0);
+    default:
+        c->stop_msg = v->stop_msg;
+        return CPU_STOP_UNSUPPORTED;
+    }
 }
 
 static enum cpu_stop mon_exception(struct vmm *v)
@@ -121,6 +136,8 @@ static enum cpu_stop mon_exception(struct vmm *v)
     uint32_t err = c->stop_error;
     bool has_err = c->stop_has_error;
     struct insn in;
+    if (vec == EXC_PF && spt_active(v))
+        return mon_page_fault(v);       /* before decoding: the fetch may be what faulted */
     if (!mon_decode(v, &in))
         return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
     int n = soft_vector(&in, vec, err, has_err);

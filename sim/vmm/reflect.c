@@ -141,7 +141,9 @@ static int push_frame(struct vmm *v, struct target *t, uint32_t err, bool has_er
     }
     uint16_t cs = c->s.seg[S_CS].sel;
     vals[n++] = emu_guest_eflags(v);
-    vals[n++] = kind == RK_SOFT && v->vc.cpl == 0 ? cs : guest_visible_sel(cs);
+    /* the naive monitor forwards the hardware CS of INT n; BT does not leak */
+    bool leak = kind == RK_SOFT && v->vc.cpl == 0 && v->engine == VMM_TRAP;
+    vals[n++] = leak ? cs : guest_visible_sel(cs);
     vals[n++] = ret_eip;
     if (has_err)
         vals[n++] = err;

@@ -19,6 +19,7 @@
  * monitor; BT and shadow paging write-protect the GDT page, later issues).
  */
 #include "vmm_internal.h"
+#include "vmm/bt/bt_internal.h"
 
 #include <string.h>
 
@@ -178,6 +179,8 @@ void shadow_build_region(struct vmm *v)
 
 bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len)
 {
+    if (spt_active(v))                  /* guest paging: through its tables */
+        return spt_gmem(v, lin, buf, len, false);
     if ((uint64_t)lin + len > v->guest_ram)
         return false;
     memcpy(buf, v->cpu->bus.ram + lin, len);
@@ -186,10 +189,14 @@ bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len)
 
 bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
 {
+    if (spt_active(v))
+        return spt_gmem(v, lin, (void *)buf, len, true);
     if ((uint64_t)lin + len > v->guest_ram)
         return false;
     memcpy(v->cpu->bus.ram + lin, buf, len);
     cpu_notify_phys_write(v->cpu, lin, len);
+    if (v->bt)                          /* the VMM wrote translated code? */
+        bt_guest_written(v->bt, lin, len);
     return true;
 }
 

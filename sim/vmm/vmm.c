@@ -16,6 +16,7 @@
  * overhead_pct honestly.
  */
 #include "vmm_internal.h"
+#include "vmm/bt/bt_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,8 +103,8 @@ static void hook_ring(void *ctx, int from, int to, uint32_t eip)
 static void hook_sensitive(void *ctx, const struct op_row *row, uint32_t eip)
 {
     struct vmm *v = ctx;
-    if (v->cpu->s.cpl != 1)
-        return;
+    if (v->cpu->s.cpl != 1 || v->engine == VMM_BT)
+        return;                     /* BT: only vetted instructions run at ring 1 */
     vmm_emit(v, EV_SENSITIVE, PATH_DIRECT, (uint32_t)(row - op_table), 0, 0, 0);
 }
 
@@ -126,6 +127,23 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
     *v = (struct vmm){ .engine = engine, .cpu = cpu, .guest_ram = guest_ram,
                        .region_pa = guest_ram, .events = ev, .costs = costs,
                        .vm_id = vm_id };
+    v->spt = spt_create(v);
+    if (!v->spt) {
+        free(v);
+        snprintf(err, errlen, "VMM: out of memory");
+        return NULL;
+    }
+    if (engine == VMM_BT) {
+        struct bt_config cfg;
+        bt_config_default(&cfg);
+        v->bt = bt_create(v, &cfg);
+        if (!v->bt) {
+            spt_destroy(v->spt);
+            free(v);
+            snprintf(err, errlen, "VMM: out of memory for the translator");
+            return NULL;
+        }
+    }
     cpu->hooks = (struct cpu_hooks){ .ctx = v, .on_ring_change = hook_ring,
                                      .on_sensitive = hook_sensitive };
     cpu->intercept = 0xFFFFFFFFu;
@@ -135,6 +153,10 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
 
 void vmm_destroy(struct vmm *v)
 {
+    if (v)
+        spt_destroy(v->spt);
+    if (v)
+        bt_destroy(v->bt);
     free(v);
 }
 
@@ -178,6 +200,7 @@ void vmm_reset(struct vmm *v)
     if (v->vc.cr0 & CR0_PG) {
         v->vc.cr0 &= ~CR0_PG;       /* multiboot never enters with paging on */
     }
+    spt_reset(v);
     shadow_build_region(v);
     shadow_gdt_rebuild(v);
     for (int i = 0; i < S_COUNT; i++) {
@@ -189,12 +212,14 @@ void vmm_reset(struct vmm *v)
     s->sysenter_cs = s->sysenter_esp = s->sysenter_eip = 0;
     cpu_set_eflags(v->cpu, (cpu_get_eflags(v->cpu) | FL_IF) & ~FL_IOPL);
     cpu_flush_caches(v->cpu);
+    if (v->bt)
+        bt_reset(v->bt);
 }
 
 /* ---- the run loop ---- */
 
 /* Before running the guest: wake or deliver what the virtual IF now allows. */
-static bool vmm_prepare(struct vmm *v, enum cpu_stop *why)
+bool vmm_prepare(struct vmm *v, enum cpu_stop *why)
 {
     v->pending_stop = CPU_STOP_BUDGET;
     if (v->vc.halted) {
@@ -213,6 +238,8 @@ enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
 {
     struct cpu *c = v->cpu;
     enum cpu_stop why;
+    if (v->bt)
+        return bt_run(v, cycle_limit);
     while (c->cycles < cycle_limit) {
         if (!vmm_prepare(v, &why))
             return why;
@@ -249,6 +276,11 @@ bool vmm_guest_if(const struct vmm *v)
 bool vmm_guest_halted(const struct vmm *v)
 {
     return v->vc.halted;
+}
+
+struct bt *vmm_bt(struct vmm *v)
+{
+    return v ? v->bt : NULL;
 }
 
 const struct vcpu *vmm_vcpu(const struct vmm *v)

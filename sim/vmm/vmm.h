@@ -38,7 +38,7 @@
 #define VMM_SEL_TSS  0xFFF8u      /* slot 8191: VMM TSS (hardware TR: STR shows it) */
 #define VMM_GUEST_SLOTS 8189u     /* guest GDT slots the shadow can hold */
 
-enum vmm_engine { VMM_TRAP = 1 };
+enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2 };
 
 struct vmm;
 

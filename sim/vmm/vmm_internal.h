@@ -17,6 +17,7 @@
 
 #include "vmm/vmm.h"
 #include "vmm/emulate.h"
+#include "vmm/shadow_pt.h"
 #include "cpu/optable.h"
 
 struct vmm {
@@ -31,6 +32,8 @@ struct vmm {
     int64_t visit_overhead;     /* VMM cycles minus native-equivalent cycles, this visit */
     const char *stop_msg;       /* why the monitor stopped the run */
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
+    struct spt *spt;            /* shadow page tables (shadow_pt.h) */
+    struct bt *bt;              /* the binary translator (--mode bt), else NULL */
 };
 
 /* ---- vmm.c: events and accounting ---- */
@@ -41,6 +44,9 @@ void vmm_charge(struct vmm *v, uint32_t vmm_cycles, uint32_t native);
 /* Entering (in = true) or leaving the monitor: EV_WORLD_SWITCH; on leaving,
    word c carries the visit's overhead cycles. */
 void vmm_world_switch(struct vmm *v, bool in);
+/* Before running the guest: wake or deliver what the virtual IF allows;
+   false with *why set if the vcpu stays halted or delivery stopped the run. */
+bool vmm_prepare(struct vmm *v, enum cpu_stop *why);
 /* Virtual CPL change: EV_RING with virtual and real CPLs. */
 void vmm_set_cpl(struct vmm *v, int vcpl);
 
@@ -49,7 +55,8 @@ void shadow_build_region(struct vmm *v);           /* PD, page tables, IDT, TSS,
 void shadow_gdt_rebuild(struct vmm *v);            /* from vc.gdtr (guest memory) */
 uint64_t shadow_desc_from_guest(uint64_t guest);   /* one descriptor, compressed */
 uint64_t shadow_read_slot(struct vmm *v, unsigned index);
-/* Guest linear memory (guest paging is off: linear = guest-physical). */
+/* Guest linear memory: guest-physical while guest paging is off, else
+   through the guest's page tables (shadow_pt.h). */
 bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
 bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
 /* The guest's descriptor for `sel` from its GDT; false if past the limit

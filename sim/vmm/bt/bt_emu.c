@@ -1,0 +1,149 @@
+/*
+ * bt_emu.c - the sensitive reads, answered from virtual state.
+ *
+ * Robin & Irvine's sensitive-but-unprivileged instructions that only *read*
+ * privileged state (SGDT, SIDT, SLDT, STR, SMSW, LAR, LSL, VERR, VERW, MOV
+ * from a segment register, PUSH of one) never trap, so the trap-and-emulate
+ * monitor has no routine for them: they leak the VMM's tables and ring 1.
+ * Under binary translation they never run on the hardware; a callout lands
+ * here and each one answers as bare hardware would for the guest at virtual
+ * CPL 0: the guest's GDTR/IDTR/LDTR/TR and CR0 from the vcpu, the guest's
+ * own descriptors (DPL as the guest wrote them) from its GDT in guest
+ * memory, and selectors with the RPL the guest loaded. Semantics mirror the
+ * CPU's handlers (sim/cpu/ops_system.c; Intel SDM vol. 2).
+ */
+#include "bt_internal.h"
+
+#include <string.h>
+
+/* r/m destination of a selector-sized result: register (opsize) or m16. */
+static int put_rm(struct vmm *v, const struct insn *in, uint32_t val, struct emu_fault *f)
+{
+    if (in->mod == 3) {
+        emu_set_reg(v, in->rm, in->opsize, val);
+        return EMU_NEXT;
+    }
+    return emu_mem_write(v, in->seg, emu_ea(v, in), &val, 2, f);
+}
+
+static int store_dtr(struct vmm *v, const struct insn *in, const struct dtr *d,
+                     struct emu_fault *f)
+{
+    uint8_t b[6];
+    memcpy(b, &d->limit, 2);
+    memcpy(b + 2, &d->base, 4);
+    return emu_mem_write(v, in->seg, emu_ea(v, in), b, 6, f);
+}
+
+static void set_zf(struct vmm *v, bool zf)
+{
+    uint32_t fl = cpu_get_eflags(v->cpu);
+    cpu_set_eflags(v->cpu, zf ? fl | FL_ZF : fl & ~FL_ZF);
+}
+
+/* Visible to LAR/LSL/VERx at virtual CPL 0: conforming code, or DPL >= RPL. */
+static bool visible(uint16_t sel, uint64_t d)
+{
+    bool conforming = desc_code(d) && (desc_type(d) & 4u);
+    return conforming || desc_dpl(d) >= (sel & 3u);
+}
+
+static bool probe(struct vmm *v, uint16_t sel, bool lar, uint64_t *d)
+{
+    if ((sel & 0xFFFCu) == 0 || !guest_desc(v, sel, d))
+        return false;
+    if (!desc_s(*d)) {
+        unsigned ok = lar ? 0x1a3eu : 0x0a0eu;   /* valid system types */
+        if (!((ok >> desc_type(*d)) & 1u))
+            return false;
+    }
+    return visible(sel, *d);
+}
+
+static int emu_lar_lsl(struct vmm *v, const struct insn *in, bool lar, struct emu_fault *f)
+{
+    uint32_t sel;
+    uint64_t d;
+    int rc = emu_rm_read(v, in, 2, &sel, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    bool ok = probe(v, (uint16_t)sel, lar, &d);
+    if (ok && lar) {
+        emu_set_reg(v, in->reg, in->opsize, (uint32_t)(d >> 32) & 0x00F0FF00u);
+    } else if (ok) {
+        struct seg s;
+        desc_to_seg(&s, (uint16_t)sel, d);
+        emu_set_reg(v, in->reg, in->opsize, s.limit);
+    }
+    set_zf(v, ok);
+    return EMU_NEXT;
+}
+
+static int emu_verify(struct vmm *v, const struct insn *in, bool write, struct emu_fault *f)
+{
+    uint32_t sel;
+    uint64_t d;
+    int rc = emu_rm_read(v, in, 2, &sel, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    bool ok = (sel & 0xFFFCu) && guest_desc(v, (uint16_t)sel, &d) && desc_s(d) &&
+              visible((uint16_t)sel, d);
+    if (ok && write)
+        ok = !desc_code(d) && (desc_type(d) & 2u);
+    else if (ok)
+        ok = !desc_code(d) || (desc_type(d) & 2u);
+    set_zf(v, ok);
+    return EMU_NEXT;
+}
+
+/* PUSH sreg with the guest-visible selector (a 32-bit push zero-extends). */
+static int emu_push_sreg(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    uint32_t sel = guest_visible_sel(v->cpu->s.seg[in->row->sreg].sel);
+    uint32_t sp = v->cpu->s.r[R_ESP] - (uint32_t)in->opsize;
+    int rc = emu_mem_write(v, S_SS, sp, &sel, (uint32_t)in->opsize, f);
+    if (rc == EMU_NEXT)
+        v->cpu->s.r[R_ESP] = sp;
+    return rc;
+}
+
+static int emu_group0(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    switch (in->reg) {
+    case 0: return put_rm(v, in, v->vc.ldtr, f);                  /* SLDT */
+    case 1: return put_rm(v, in, v->vc.tr, f);                    /* STR */
+    case 4: return emu_verify(v, in, false, f);
+    case 5: return emu_verify(v, in, true, f);
+    default: return emu_fault(f, EXC_UD, 0);
+    }
+}
+
+static int emu_group1(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    switch (in->reg) {
+    case 0: return store_dtr(v, in, &v->vc.gdtr, f);              /* SGDT */
+    case 1: return store_dtr(v, in, &v->vc.idtr, f);              /* SIDT */
+    case 4: return put_rm(v, in, in->mod == 3 ? v->vc.cr0 : v->vc.cr0 & 0xFFFFu, f);
+    default: return emu_fault(f, EXC_UD, 0);
+    }
+}
+
+int bt_emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    const struct op_row *r = in->row;
+    if (r->map == MAP_0F && r->opcode == 0x00)
+        return emu_group0(v, in, f);
+    if (r->map == MAP_0F && r->opcode == 0x01)
+        return emu_group1(v, in, f);
+    if (r->map == MAP_0F && (r->opcode == 0x02 || r->opcode == 0x03))
+        return emu_lar_lsl(v, in, r->opcode == 0x02, f);
+    if (r->opd[1] == O_Sw)                                        /* MOV r/m, sreg */
+        return put_rm(v, in, guest_visible_sel(v->cpu->s.seg[in->reg].sel), f);
+    if (r->opd[0] == O_SEG)
+        return emu_push_sreg(v, in, f);
+    if (r->map == MAP_1B && r->opcode == 0x9C)
+        return emu_pushf(v, in, f);
+    if (r->map == MAP_1B && r->opcode == 0xFA)
+        return emu_cli(v, in, f);
+    return emu_insn(v, in, f);
+}

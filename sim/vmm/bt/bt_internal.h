@@ -1,0 +1,164 @@
+/*
+ * bt_internal.h - what the parts of the binary translator share.
+ *
+ *   translate.c  guest block -> TC bytes: classification by the opcode
+ *                table's attributes, one small emitter per case
+ *   tcache.c     blocks, lookup by guest address + mode, TC space with the
+ *                flush and FIFO policies, chaining, invalidation, the
+ *                write protection of guest pages holding translated code
+ *   bt_run.c     the engine: entering and leaving the TC (mode switches),
+ *                exits and callouts at gate addresses, precise faults
+ *   bt_emu.c     emulation of the sensitive reads that have no routine in
+ *                the shared library (SGDT, SIDT, SLDT, STR, SMSW, LAR,
+ *                LSL, VERR, VERW, MOV from CS/SS/GS to memory)
+ *   bt_info.c    the inspection API (bt.h)
+ *
+ * Layout of the BT area inside the VMM region (offsets from its base; the
+ * hardware GS points at the region base while translated code runs, so the
+ * in-TC sequences reach the vcpu page as gs:OFFSET):
+ */
+#ifndef RS_BT_INTERNAL_H
+#define RS_BT_INTERNAL_H
+
+#include "vmm/bt/bt.h"
+#include "vmm/vmm_internal.h"
+
+#define BT_OFF_VCPU    0x030000u  /* the vcpu page (below) */
+#define BT_OFF_PT      0x031000u  /* pool of 4 KiB page tables (write protection) */
+#define BT_PT_COUNT    64u        /* 64 tables: 256 MiB of guest RAM can hold code */
+#define BT_OFF_TABLE   0x080000u  /* indirect-branch lookup: 64 Ki x {guest, tc} */
+#define BT_TABLE_SIZE  0x10000u
+#define BT_OFF_TC      0x200000u  /* the translation cache, up to BT_TC_SIZE_MAX */
+#define BT_GATE_BASE   (VMM_REGION_BASE + 0x0u) /* gate = BT_GATE_BASE + exit site */
+/* (0x100000-0x200000 is the shadow page-table pool, shadow_pt.h) */
+
+/* The vcpu page: the part of the vcpu translated code reads and writes. */
+#define VP_VIF    (BT_OFF_VCPU + 0x00)  /* virtual IF as an EFLAGS bit: 0 or 0x200 */
+#define VP_VIOPL  (BT_OFF_VCPU + 0x04)  /* virtual IOPL << 12 */
+#define VP_T      (BT_OFF_VCPU + 0x08)  /* indirect branch: guest target */
+#define VP_T2     (BT_OFF_VCPU + 0x0C)  /* indirect branch: TC target */
+#define VP_S0     (BT_OFF_VCPU + 0x10)  /* scratch for EAX, EBX, ECX */
+#define VP_S1     (BT_OFF_VCPU + 0x14)
+#define VP_S2     (BT_OFF_VCPU + 0x18)
+#define VP_SEL    (BT_OFF_VCPU + 0x20)  /* guest-visible selectors, dword per sreg */
+
+/* Shadow GDT slots of the translator's two segments (below the VMM's). */
+#define BT_SEL_TC   0xFFE1u  /* slot 8188: TC code, DPL 1, base 0, 4 GiB */
+#define BT_SEL_VMM  0xFFD9u  /* slot 8187: the region as data, DPL 1 (GS in the TC) */
+
+#define BT_MAX_INSNS 64
+#define BT_MAX_BLOCK_BYTES 4096   /* bound on one block's translation */
+#define BT_ALIGN 16               /* blocks start on 16-byte boundaries */
+
+/* How a guest instruction is executed when translated code reaches it. */
+enum bt_how {
+    HOW_IDENT = 0,   /* copied */
+    HOW_SEQ,         /* rewritten into an in-TC sequence */
+    HOW_BRANCH,      /* control flow: exits / lookup */
+    HOW_EMU,         /* callout: the shared emulation library (emu_insn) */
+    HOW_BTEMU,       /* callout: bt_emu.c (sensitive reads) */
+    HOW_STEP,        /* callout: one step by direct execution in guest context */
+};
+
+enum bt_exit_kind {
+    EXIT_DIRECT = 1, /* branch/fall-through to a known guest address */
+    EXIT_CALLOUT,    /* execute the guest instruction at `target` in the VMM */
+    EXIT_INDIRECT,   /* lookup missed: guest target in VP_T */
+};
+
+struct bt_exit {
+    uint8_t kind;          /* enum bt_exit_kind */
+    uint8_t how;           /* EXIT_CALLOUT: enum bt_how */
+    uint8_t rel;           /* offset of the rel32 inside the site instruction */
+    uint32_t site;         /* TC offset of the jmp/jcc that leaves the block */
+    uint32_t target;       /* guest linear target / the callout's instruction */
+    int32_t to;            /* chained: block id it jumps to, else -1 */
+    uint32_t to_gen;       /* generation of that block when chained */
+};
+
+#define BT_MAX_EXITS 2
+
+struct bt_block {
+    bool live;
+    uint32_t gen;          /* bumped when the slot is reused */
+    uint32_t lin, pa;      /* guest linear / physical address of the first byte */
+    uint32_t mode;         /* the mode bits it was translated for (bt_mode_key) */
+    uint32_t glen;         /* guest bytes */
+    uint32_t tc_off, tc_len; /* its bytes in the TC */
+    uint16_t ninsns;
+    uint16_t *map;         /* 2 per insn: guest offset, TC offset (block-relative) */
+    uint8_t *how;          /* enum bt_how per insn */
+    uint8_t nexits;
+    struct bt_exit exits[BT_MAX_EXITS];
+    int32_t hash_next;     /* lookup bucket chain */
+    int32_t page_next;     /* same-page bucket chain */
+    uint64_t hits;
+};
+
+struct bt {
+    struct vmm *v;
+    struct bt_config cfg;
+    struct bt_counters n;
+    struct bt_block *blocks;   /* slots; ids are indices */
+    int nblocks, cap;          /* slots used / allocated */
+    int32_t free_head;         /* free slot list through hash_next */
+    uint32_t gen_seq;          /* last generation handed out (unique per block) */
+    int32_t *hash;             /* BT_HASH buckets by guest linear */
+    int32_t *page_hash;        /* BT_PHASH buckets by guest page */
+    int32_t *gran;             /* block id per BT_ALIGN granule of the TC */
+    uint32_t alloc;            /* next free TC offset */
+    uint8_t *prot;             /* per guest page: write-protected for BT */
+    uint32_t npages;
+    int pt_used;               /* page tables taken from the pool */
+    int32_t pt_of_pde[1024];   /* pool index of the table that split a PDE, or -1 */
+    uint32_t table_mode;       /* mode the lookup table was filled for */
+    bool in_tc;                /* the CPU is set up to run translated code */
+    struct seg gcs, ggs;       /* the guest's CS and GS while in the TC */
+    void *scratch;             /* the translator's emit buffer (translate.c) */
+};
+
+#define BT_HASH  4096
+#define BT_PHASH 1024
+
+/* ---- tcache.c ---- */
+int tc_init(struct bt *bt);
+void tc_free(struct bt *bt);
+void tc_flush(struct bt *bt, bool count);
+uint32_t bt_mode_key(struct vmm *v);
+int tc_lookup(struct bt *bt, uint32_t lin, uint32_t pa, uint32_t mode);
+/* Reserve room for a block of at most `len` bytes (may flush or evict). */
+uint32_t tc_reserve(struct bt *bt, uint32_t len);
+int tc_new_block(struct bt *bt);
+void tc_insert(struct bt *bt, int id);
+void tc_remove(struct bt *bt, int id);
+uint8_t *tc_ptr(struct bt *bt, uint32_t off);
+uint32_t tc_lin(uint32_t off);
+void tc_written(struct bt *bt, uint32_t off, uint32_t len);
+void tc_patch_exit(struct bt *bt, struct bt_exit *e, uint32_t target_lin);
+int tc_block_at(const struct bt *bt, uint32_t off);
+/* Write protection of guest pages that hold translated code. */
+void tc_protect_page(struct bt *bt, uint32_t pa);
+bool tc_page_protected(const struct bt *bt, uint32_t pa);
+/* The guest wrote [pa, pa+len): drop the blocks on those pages. */
+int tc_invalidate_range(struct bt *bt, uint32_t pa, uint32_t len, bool unprotect);
+void tc_table_fill(struct bt *bt, uint32_t lin, int id);
+void tc_table_clear(struct bt *bt);
+
+/* ---- translate.c ---- */
+/* Translate the block at guest linear `lin`; returns its id, or -1 with
+   *fault set (the first instruction could not be fetched). */
+int bt_translate(struct bt *bt, uint32_t lin, int *fault);
+enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes);
+
+/* ---- bt_emu.c ---- */
+int bt_emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
+
+/* ---- bt_run.c ---- */
+enum cpu_stop bt_run(struct vmm *v, uint64_t cycle_limit);
+struct bt *bt_create(struct vmm *v, const struct bt_config *cfg);
+void bt_destroy(struct bt *bt);
+void bt_reset(struct bt *bt);
+/* The VMM wrote guest memory (emulation, reflection frames). */
+void bt_guest_written(struct bt *bt, uint32_t pa, uint32_t len);
+
+#endif

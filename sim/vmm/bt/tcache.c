@@ -1,0 +1,370 @@
+/*
+ * tcache.c - the translation cache: where translated blocks live and how
+ * they are found, chained, evicted and invalidated.
+ *
+ * The TC is a byte area of the VMM region (BT_OFF_TC, --tc-size bytes),
+ * filled from the front. Blocks are keyed like QEMU's TBs: guest linear
+ * address, guest physical address and the mode bits the translation depends
+ * on (the guest CS selector and its D bit). When a new block does not fit,
+ * the policy decides: FLUSH drops every block (Adams & Agesen's VMM, QEMU's
+ * tb_flush), FIFO treats the area as a circular buffer and evicts the oldest
+ * blocks in the way. Every removal unchains the direct jumps that other
+ * blocks patched into the removed one (they point at their exit gates
+ * again) and clears its entry in the indirect-branch lookup table.
+ *
+ * Guest writes to translated code are detected through the VMM's page
+ * protection: a guest page that holds translated code is mapped read-only
+ * in the VMM's page tables (a 4 MiB page is split into a 4 KiB table from a
+ * pool on first use), so a guest store there faults into the monitor, which
+ * drops the page's blocks, makes the page writable again and lets the store
+ * through (bt_run.c). Hardware CR0.WP makes ring-1 stores honour it.
+ */
+#include "bt_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint8_t *region(struct bt *bt)
+{
+    return bt->v->cpu->bus.ram + bt->v->region_pa;
+}
+
+uint8_t *tc_ptr(struct bt *bt, uint32_t off)
+{
+    return region(bt) + BT_OFF_TC + off;
+}
+
+uint32_t tc_lin(uint32_t off)
+{
+    return VMM_REGION_BASE + BT_OFF_TC + off;
+}
+
+/* The CPU's decoded-instruction cache must see every TC write. */
+void tc_written(struct bt *bt, uint32_t off, uint32_t len)
+{
+    cpu_notify_phys_write(bt->v->cpu, bt->v->region_pa + BT_OFF_TC + off, len);
+}
+
+uint32_t bt_mode_key(struct vmm *v)
+{
+    const struct seg *cs = &v->cpu->s.seg[S_CS];
+    return (uint32_t)cs->sel | ((cs->flags & SEGF_DB) ? 0x10000u : 0u);
+}
+
+static uint32_t hash_lin(uint32_t lin)
+{
+    return (lin ^ (lin >> 12)) & (BT_HASH - 1);
+}
+
+/* ---- life cycle ---- */
+
+int tc_init(struct bt *bt)
+{
+    bt->hash = malloc(BT_HASH * sizeof *bt->hash);
+    bt->page_hash = malloc(BT_PHASH * sizeof *bt->page_hash);
+    bt->gran = malloc((BT_TC_SIZE_MAX / BT_ALIGN) * sizeof *bt->gran);
+    bt->npages = bt->v->guest_ram >> 12;
+    bt->prot = calloc(bt->npages + 1, 1);
+    if (!bt->hash || !bt->page_hash || !bt->gran || !bt->prot)
+        return -1;
+    bt->free_head = -1;
+    tc_flush(bt, false);
+    return 0;
+}
+
+static void block_release(struct bt_block *b)
+{
+    free(b->map);
+    free(b->how);
+    b->map = NULL;
+    b->how = NULL;
+}
+
+void tc_free(struct bt *bt)
+{
+    for (int i = 0; i < bt->nblocks; i++)
+        block_release(&bt->blocks[i]);
+    free(bt->blocks);
+    free(bt->hash);
+    free(bt->page_hash);
+    free(bt->gran);
+    free(bt->prot);
+}
+
+void tc_table_clear(struct bt *bt)
+{
+    uint32_t *t = (uint32_t *)(void *)(region(bt) + BT_OFF_TABLE);
+    for (uint32_t i = 0; i < BT_TABLE_SIZE; i++) {
+        t[2 * i] = 0xFFFFFFFFu;        /* no guest address matches */
+        t[2 * i + 1] = 0;
+    }
+}
+
+void tc_table_fill(struct bt *bt, uint32_t lin, int id)
+{
+    uint32_t *t = (uint32_t *)(void *)(region(bt) + BT_OFF_TABLE);
+    uint32_t mode = bt_mode_key(bt->v);
+    if (mode != bt->table_mode) {
+        tc_table_clear(bt);
+        bt->table_mode = mode;
+    }
+    uint32_t i = lin & (BT_TABLE_SIZE - 1);
+    t[2 * i] = lin;
+    t[2 * i + 1] = tc_lin(bt->blocks[id].tc_off);
+}
+
+static void table_forget(struct bt *bt, const struct bt_block *b)
+{
+    uint32_t *t = (uint32_t *)(void *)(region(bt) + BT_OFF_TABLE);
+    uint32_t i = b->lin & (BT_TABLE_SIZE - 1);
+    if (t[2 * i] == b->lin && t[2 * i + 1] == tc_lin(b->tc_off))
+        t[2 * i] = 0xFFFFFFFFu;
+}
+
+/* Drop every block (policy FLUSH, or a reset). */
+void tc_flush(struct bt *bt, bool count)
+{
+    for (int i = 0; i < bt->nblocks; i++)
+        block_release(&bt->blocks[i]);
+    for (int i = 0; i < bt->nblocks; i++)
+        bt->blocks[i].live = false;
+    bt->nblocks = 0;
+    bt->free_head = -1;
+    for (int i = 0; i < BT_HASH; i++)
+        bt->hash[i] = -1;
+    for (int i = 0; i < BT_PHASH; i++)
+        bt->page_hash[i] = -1;
+    for (uint32_t i = 0; i < BT_TC_SIZE_MAX / BT_ALIGN; i++)
+        bt->gran[i] = -1;
+    bt->alloc = 0;
+    tc_table_clear(bt);
+    if (count) {
+        bt->n.flushes++;
+        vmm_emit(bt->v, EV_TC_FLUSH, PATH_EMULATED, 0, 0, 0, 0);
+    }
+}
+
+/* ---- lookup ---- */
+
+int tc_lookup(struct bt *bt, uint32_t lin, uint32_t pa, uint32_t mode)
+{
+    for (int32_t id = bt->hash[hash_lin(lin)]; id >= 0; id = bt->blocks[id].hash_next) {
+        const struct bt_block *b = &bt->blocks[id];
+        if (b->lin == lin && b->pa == pa && b->mode == mode)
+            return id;
+    }
+    return -1;
+}
+
+int tc_block_at(const struct bt *bt, uint32_t off)
+{
+    if (off >= bt->cfg.tc_size)
+        return -1;
+    return bt->gran[off / BT_ALIGN];
+}
+
+/* ---- space ---- */
+
+static void evict_range(struct bt *bt, uint32_t from, uint32_t to)
+{
+    for (uint32_t g = from / BT_ALIGN; g < (to + BT_ALIGN - 1) / BT_ALIGN; g++) {
+        int id = bt->gran[g];
+        if (id >= 0) {
+            tc_remove(bt, id);
+            bt->n.evictions++;
+            vmm_emit(bt->v, EV_TC_FLUSH, PATH_EMULATED, 1, (uint32_t)id, 0, 0);
+        }
+    }
+}
+
+uint32_t tc_reserve(struct bt *bt, uint32_t len)
+{
+    len = (len + BT_ALIGN - 1) & ~(BT_ALIGN - 1u);
+    if (bt->alloc + len > bt->cfg.tc_size) {
+        if (bt->cfg.policy == BT_POLICY_FLUSH)
+            tc_flush(bt, true);
+        else
+            bt->alloc = 0;                 /* FIFO: wrap to the oldest blocks */
+    }
+    if (bt->cfg.policy == BT_POLICY_FIFO)
+        evict_range(bt, bt->alloc, bt->alloc + len);
+    uint32_t off = bt->alloc;
+    bt->alloc += len;
+    return off;
+}
+
+int tc_new_block(struct bt *bt)
+{
+    int id;
+    if (bt->free_head >= 0) {
+        id = bt->free_head;
+        bt->free_head = bt->blocks[id].hash_next;
+    } else {
+        if (bt->nblocks == bt->cap) {
+            int cap = bt->cap ? bt->cap * 2 : 256;
+            struct bt_block *nb = realloc(bt->blocks, (size_t)cap * sizeof *nb);
+            if (!nb)
+                return -1;
+            bt->blocks = nb;
+            bt->cap = cap;
+        }
+        id = bt->nblocks++;
+    }
+    struct bt_block *b = &bt->blocks[id];
+    memset(b, 0, sizeof *b);
+    b->gen = ++bt->gen_seq;
+    return id;
+}
+
+void tc_insert(struct bt *bt, int id)
+{
+    struct bt_block *b = &bt->blocks[id];
+    b->live = true;
+    uint32_t h = hash_lin(b->lin), p = (b->pa >> 12) & (BT_PHASH - 1);
+    b->hash_next = bt->hash[h];
+    bt->hash[h] = id;
+    b->page_next = bt->page_hash[p];
+    bt->page_hash[p] = id;
+    for (uint32_t g = b->tc_off / BT_ALIGN; g < (b->tc_off + b->tc_len + BT_ALIGN - 1) / BT_ALIGN; g++)
+        bt->gran[g] = id;
+}
+
+/* ---- chaining ---- */
+
+/* Point the exit's rel32 at `target_lin` (a block, or its own gate). */
+void tc_patch_exit(struct bt *bt, struct bt_exit *e, uint32_t target_lin)
+{
+    uint32_t at = e->site + e->rel;
+    int32_t rel = (int32_t)(target_lin - (tc_lin(at) + 4u));
+    memcpy(tc_ptr(bt, at), &rel, 4);
+    tc_written(bt, at, 4);
+}
+
+static void unchain_into(struct bt *bt, int id)
+{
+    for (int i = 0; i < bt->nblocks; i++) {
+        struct bt_block *b = &bt->blocks[i];
+        if (!b->live)
+            continue;
+        for (int k = 0; k < b->nexits; k++) {
+            struct bt_exit *e = &b->exits[k];
+            if (e->to == id) {
+                tc_patch_exit(bt, e, BT_GATE_BASE + e->site);
+                e->to = -1;
+            }
+        }
+    }
+}
+
+static void unlink_chain(int32_t *head, struct bt_block *blocks, int id, bool page)
+{
+    for (int32_t *p = head; *p >= 0;) {
+        struct bt_block *b = &blocks[*p];
+        int32_t *next = page ? &b->page_next : &b->hash_next;
+        if (*p == id) {
+            *p = *next;
+            return;
+        }
+        p = next;
+    }
+}
+
+void tc_remove(struct bt *bt, int id)
+{
+    struct bt_block *b = &bt->blocks[id];
+    if (!b->live)
+        return;
+    unchain_into(bt, id);
+    table_forget(bt, b);
+    unlink_chain(&bt->hash[hash_lin(b->lin)], bt->blocks, id, false);
+    unlink_chain(&bt->page_hash[(b->pa >> 12) & (BT_PHASH - 1)], bt->blocks, id, true);
+    for (uint32_t g = b->tc_off / BT_ALIGN; g < (b->tc_off + b->tc_len + BT_ALIGN - 1) / BT_ALIGN; g++)
+        if (bt->gran[g] == id)
+            bt->gran[g] = -1;
+    block_release(b);
+    b->live = false;
+    b->hash_next = bt->free_head;
+    bt->free_head = id;
+}
+
+/* ---- write protection of code pages ---- */
+
+static uint32_t *pde_of(struct bt *bt, uint32_t pa)
+{
+    return (uint32_t *)(void *)(region(bt) + VMM_OFF_PD + (pa >> 22) * 4u);
+}
+
+/* The 4 KiB entry mapping `pa` (1:1), splitting a 4 MiB page if needed. */
+static uint32_t *pte_of(struct bt *bt, uint32_t pa)
+{
+    uint32_t *pde = pde_of(bt, pa);
+    if (!(*pde & 1u))
+        return NULL;
+    if (*pde & 0x80u) {                       /* PS: split it */
+        if (bt->pt_used >= (int)BT_PT_COUNT)
+            return NULL;
+        uint32_t off = BT_OFF_PT + (uint32_t)bt->pt_used++ * 4096u;
+        uint32_t *pt = (uint32_t *)(void *)(region(bt) + off);
+        uint32_t base = *pde & 0xFFC00000u, flags = *pde & 0x7u;
+        for (uint32_t j = 0; j < 1024; j++)
+            pt[j] = (base + (j << 12)) | flags;
+        *pde = (bt->v->region_pa + off) | flags;
+    }
+    uint32_t *pt = (uint32_t *)(void *)(bt->v->cpu->bus.ram + (*pde & 0xFFFFF000u));
+    return &pt[(pa >> 12) & 1023u];
+}
+
+static void set_writable(struct bt *bt, uint32_t pa, bool w)
+{
+    uint32_t *pte = pte_of(bt, pa);
+    if (!pte)
+        return;
+    *pte = w ? (*pte | 2u) : (*pte & ~2u);
+    bt->prot[pa >> 12] = !w;
+    cpu_tlb_flush(bt->v->cpu);
+}
+
+void tc_protect_page(struct bt *bt, uint32_t pa)
+{
+    if ((pa >> 12) < bt->npages && !bt->prot[pa >> 12])
+        set_writable(bt, pa, false);
+}
+
+bool tc_page_protected(const struct bt *bt, uint32_t pa)
+{
+    return (pa >> 12) < bt->npages && bt->prot[pa >> 12];
+}
+
+static int invalidate_page(struct bt *bt, uint32_t page)
+{
+    int n = 0;
+    int32_t id = bt->page_hash[page & (BT_PHASH - 1)];
+    while (id >= 0) {
+        int32_t next = bt->blocks[id].page_next;
+        if ((bt->blocks[id].pa >> 12) == page) {
+            tc_remove(bt, id);
+            n++;
+        }
+        id = next;
+    }
+    return n;
+}
+
+int tc_invalidate_range(struct bt *bt, uint32_t pa, uint32_t len, bool unprotect)
+{
+    int n = 0;
+    if (len == 0)
+        return 0;
+    for (uint32_t page = pa >> 12; page <= (pa + len - 1u) >> 12; page++) {
+        if (page >= bt->npages || !bt->prot[page])
+            continue;
+        n += invalidate_page(bt, page);
+        if (unprotect)
+            set_writable(bt, page << 12, true);
+    }
+    if (n) {
+        bt->n.invalidations += (uint64_t)n;
+        vmm_emit(bt->v, EV_TC_INVALIDATE, PATH_EMULATED, (uint32_t)n, pa, 0, 0);
+    }
+    return n;
+}

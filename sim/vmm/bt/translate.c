@@ -1,0 +1,519 @@
+/*
+ * translate.c - the translator: a block of guest kernel code in, real x86
+ * code for the translation cache out (Adams & Agesen 2006, §3.2).
+ *
+ * A translation unit starts at a guest address and ends at a control
+ * transfer, at a callout, at the end of the guest page, or after
+ * `block_insns` instructions (12 by default). Each guest instruction is
+ * decoded with the CPU's own decode() and classified by its opcode-table
+ * row (bt_classify): there is no second list of sensitive opcodes here.
+ *
+ * Translated code runs at ring 1 with CS = the TC code segment (base 0) and
+ * GS = the VMM region, so in-TC sequences reach the vcpu page as gs:OFFSET;
+ * guest instructions that use GS themselves are therefore not IDENT. Every
+ * sequence is built so that only its *first* instruction that touches guest
+ * memory can fault, before anything guest-visible changed: a fault at any
+ * TC address is then precise at the guest instruction that owns it. Other
+ * stops in the middle of a sequence (interrupts, budget) are rolled forward
+ * to the next guest-instruction boundary (bt_run.c). The sequences use only
+ * instructions that leave EFLAGS alone (MOV, LEA, NOT, MOVZX, JECXZ, PUSH),
+ * so the guest's arithmetic flags live in the hardware flags throughout.
+ */
+#include "bt_internal.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct emit {
+    uint8_t buf[BT_MAX_BLOCK_BYTES];
+    uint32_t len;
+    struct bt_block *b;
+    uint16_t map[2 * BT_MAX_INSNS + 2];
+    uint8_t how[BT_MAX_INSNS + 1];
+};
+
+/* ---- byte emission ---- */
+
+static void e8(struct emit *e, uint8_t v)
+{
+    if (e->len < BT_MAX_BLOCK_BYTES)
+        e->buf[e->len++] = v;
+}
+
+static void e32(struct emit *e, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        e8(e, (uint8_t)(v >> (8 * i)));
+}
+
+static void ebytes(struct emit *e, const uint8_t *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        e8(e, p[i]);
+}
+
+/* gs:[off] as a ModRM memory operand: mod 00, rm 101 (disp32). */
+static void e_gs_modrm(struct emit *e, int reg, uint32_t off)
+{
+    e8(e, (uint8_t)(0x05 | reg << 3));
+    e32(e, off);
+}
+
+static void e_store_gs(struct emit *e, int reg, uint32_t off)   /* mov gs:[off], r32 */
+{
+    e8(e, 0x65);
+    e8(e, 0x89);
+    e_gs_modrm(e, reg, off);
+}
+
+static void e_load_gs(struct emit *e, int reg, uint32_t off)    /* mov r32, gs:[off] */
+{
+    e8(e, 0x65);
+    e8(e, 0x8B);
+    e_gs_modrm(e, reg, off);
+}
+
+/* An exit: `jmp rel32` (or `jcc rel32`) aimed at the exit's own gate. */
+static void e_exit(struct emit *e, int jcc, enum bt_exit_kind kind, uint32_t target,
+                   enum bt_how how)
+{
+    struct bt_block *b = e->b;
+    if (b->nexits >= BT_MAX_EXITS)
+        return;
+    struct bt_exit *x = &b->exits[b->nexits++];
+    x->kind = (uint8_t)kind;
+    x->how = (uint8_t)how;
+    x->site = e->len;
+    x->target = target;
+    x->to = -1;
+    if (jcc >= 0) {
+        e8(e, 0x0F);
+        e8(e, (uint8_t)(0x80 | jcc));
+        x->rel = 2;
+    } else {
+        e8(e, 0xE9);
+        x->rel = 1;
+    }
+    e32(e, 0);                 /* patched to the gate once placed */
+}
+
+/* ---- instruction layout ---- */
+
+static bool is_prefix(uint8_t b)
+{
+    switch (b) {
+    case 0xF0: case 0xF2: case 0xF3: case 0x2E: case 0x36: case 0x3E:
+    case 0x26: case 0x64: case 0x65: case 0x66: case 0x67:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int prefix_count(const uint8_t *p, int len)
+{
+    int n = 0;
+    while (n < len && is_prefix(p[n]))
+        n++;
+    return n;
+}
+
+static bool has_prefix(const uint8_t *p, int len, uint8_t which)
+{
+    int n = prefix_count(p, len);
+    for (int i = 0; i < n; i++)
+        if (p[i] == which)
+            return true;
+    return false;
+}
+
+/* ---- classification: from the opcode table's attributes ---- */
+
+static enum bt_how classify_branch(const struct insn *in, const uint8_t *bytes)
+{
+    const struct op_row *r = in->row;
+    if (r->opd[0] == O_Jb || r->opd[0] == O_Jv)
+        return in->opsize == 4 ? HOW_BRANCH : HOW_STEP;
+    if (!strcmp(r->mnem, "ret") || !strcmp(r->mnem, "jmp") || !strcmp(r->mnem, "call")) {
+        if (in->opsize != 4 || has_prefix(bytes, in->len, 0x65) ||
+            has_prefix(bytes, in->len, 0x2E))
+            return HOW_STEP;
+        return HOW_BRANCH;
+    }
+    return HOW_EMU;              /* INT n, INT3, INTO, IRET */
+}
+
+/* Sensitive but unprivileged (Robin & Irvine): never IDENT where it would
+   show hardware state instead of virtual state. */
+static enum bt_how classify_sensitive(const struct insn *in)
+{
+    const struct op_row *r = in->row;
+    if (r->opd[0] == O_SEG && (r->attr & A_STACK) && !(r->attr & A_SEGLOAD)) {
+        int s = r->sreg;                         /* PUSH sreg */
+        return (s == S_CS || s == S_SS || s == S_GS) ? HOW_SEQ : HOW_IDENT;
+    }
+    if (r->opd[1] == O_Sw) {                     /* MOV r/m, sreg */
+        if (in->reg >= S_COUNT)
+            return HOW_STEP;
+        if (in->reg != S_CS && in->reg != S_SS && in->reg != S_GS)
+            return HOW_IDENT;
+        return in->mod == 3 ? HOW_SEQ : HOW_BTEMU;
+    }
+    if (r->attr & A_STACK)                       /* PUSHF / POPF */
+        return (r->attr & A_BLOCK_END) || in->opsize != 4 ? HOW_EMU : HOW_SEQ;
+    return HOW_BTEMU;    /* SGDT SIDT SLDT STR SMSW LAR LSL VERR VERW */
+}
+
+enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes)
+{
+    const struct op_row *r = in->row;
+    uint32_t a = r->attr;
+    if (a & (A_UD | A_FPU))
+        return HOW_STEP;                         /* raises #UD / #NM by itself */
+    if (r->map == MAP_1B && r->opcode == 0xFA)
+        return HOW_SEQ;                          /* CLI: the virtual IF */
+    if ((a & A_BRANCH) && !(a & A_FAR) && !(a & A_SEGLOAD))
+        return classify_branch(in, bytes);
+    if (a & (A_SEGLOAD | A_FAR)) {
+        if (r->map == MAP_0F && (r->opcode == 0x34 || r->opcode == 0x35))
+            return HOW_STEP;                     /* SYSENTER/SYSEXIT */
+        return HOW_EMU;
+    }
+    if (a & (A_PRIV | A_IOPL | A_CALLOUT))
+        return HOW_EMU;
+    if (a & A_SENSITIVE)
+        return classify_sensitive(in);
+    if ((a & A_BLOCK_END) && !(a & A_BRANCH))
+        return HOW_STEP;                         /* CPUID, and the like */
+    if (has_prefix(bytes, in->len, 0x65) || has_prefix(bytes, in->len, 0x2E))
+        return HOW_STEP;                         /* GS is the VMM's in the TC */
+    return HOW_IDENT;
+}
+
+/* ---- emitters ---- */
+
+/* CLI: clear the virtual IF in the vcpu page (in-TC emulation, A&A06 216
+   cycles instead of a 2030-cycle trap). */
+static void emit_cli(struct emit *e)
+{
+    e8(e, 0x65);
+    e8(e, 0xC7);
+    e_gs_modrm(e, 0, VP_VIF);
+    e32(e, 0);
+}
+
+/* PUSHFD: push the hardware flags (IF = 1, IOPL = 0 while the guest runs),
+   then replace IF and IOPL with the virtual ones without touching EFLAGS:
+   [esp] += VIF - 0x200 + VIOPL. Only the PUSHFD can fault (the stack). */
+static void emit_pushf(struct emit *e)
+{
+    static const uint8_t load_top[] = { 0x8B, 0x04, 0x24 };        /* mov eax,[esp] */
+    static const uint8_t lea_if[] = { 0x8D, 0x84, 0x18, 0x00, 0xFE, 0xFF, 0xFF };
+    static const uint8_t lea_iopl[] = { 0x8D, 0x04, 0x18 };        /* lea eax,[eax+ebx] */
+    static const uint8_t store_top[] = { 0x89, 0x04, 0x24 };       /* mov [esp],eax */
+    e8(e, 0x9C);
+    e_store_gs(e, R_EAX, VP_S0);
+    e_store_gs(e, R_EBX, VP_S1);
+    ebytes(e, load_top, 3);
+    e_load_gs(e, R_EBX, VP_VIF);
+    ebytes(e, lea_if, 7);                                          /* lea eax,[eax+ebx-0x200] */
+    e_load_gs(e, R_EBX, VP_VIOPL);
+    ebytes(e, lea_iopl, 3);
+    ebytes(e, store_top, 3);
+    e_load_gs(e, R_EBX, VP_S1);
+    e_load_gs(e, R_EAX, VP_S0);
+}
+
+/* PUSH CS/SS/GS: push the guest-visible selector from the vcpu page. */
+static void emit_push_sreg(struct emit *e, const struct insn *in)
+{
+    if (in->opsize == 2)
+        e8(e, 0x66);
+    e8(e, 0x65);
+    e8(e, 0xFF);
+    e_gs_modrm(e, 6, VP_SEL + 4u * in->row->sreg);
+}
+
+/* MOV reg, CS/SS/GS: the guest-visible selector (zero-extended dword). */
+static void emit_mov_from_sreg(struct emit *e, const struct insn *in)
+{
+    if (in->opsize == 2)
+        e8(e, 0x66);
+    e8(e, 0x65);
+    e8(e, 0x8B);
+    e_gs_modrm(e, in->rm, VP_SEL + 4u * in->reg);
+}
+
+static void emit_seq(struct emit *e, const struct insn *in)
+{
+    const struct op_row *r = in->row;
+    if (r->map == MAP_1B && r->opcode == 0xFA)
+        emit_cli(e);
+    else if (r->map == MAP_1B && r->opcode == 0x9C)
+        emit_pushf(e);
+    else if (r->opd[0] == O_SEG)
+        emit_push_sreg(e, in);
+    else
+        emit_mov_from_sreg(e, in);
+}
+
+/*
+ * The indirect-branch lookup (guest target in VP_T, guest registers live):
+ * probe the 64 Ki-entry table {guest, tc} at index target & 0xFFFF; on a
+ * hit jump to the TC address, on a miss leave through an EXIT_INDIRECT
+ * gate. The compare is flag-free: ecx = target - key via NOT and LEA, then
+ * JECXZ.
+ */
+static void emit_lookup(struct emit *e)
+{
+    static const uint8_t movzx[] = { 0x0F, 0xB7, 0xD8 };           /* movzx ebx,ax */
+    static const uint8_t notl[] = { 0xF7, 0xD1 };                  /* not ecx */
+    static const uint8_t lea[] = { 0x8D, 0x4C, 0x01, 0x01 };       /* lea ecx,[ecx+eax+1] */
+    e_store_gs(e, R_EAX, VP_S0);
+    e_store_gs(e, R_EBX, VP_S1);
+    e_store_gs(e, R_ECX, VP_S2);
+    e_load_gs(e, R_EAX, VP_T);
+    ebytes(e, movzx, 3);
+    e8(e, 0x65), e8(e, 0x8B), e8(e, 0x0C), e8(e, 0xDD), e32(e, BT_OFF_TABLE);
+    ebytes(e, notl, 2);
+    ebytes(e, lea, 4);
+    e8(e, 0xE3);                                                   /* jecxz hit */
+    uint32_t fix = e->len;
+    e8(e, 0);
+    e_load_gs(e, R_ECX, VP_S2);
+    e_load_gs(e, R_EBX, VP_S1);
+    e_load_gs(e, R_EAX, VP_S0);
+    e_exit(e, -1, EXIT_INDIRECT, 0, HOW_BRANCH);
+    e->buf[fix] = (uint8_t)(e->len - fix - 1);
+    e8(e, 0x65), e8(e, 0x8B), e8(e, 0x0C), e8(e, 0xDD), e32(e, BT_OFF_TABLE + 4);
+    e_store_gs(e, R_ECX, VP_T2);
+    e_load_gs(e, R_ECX, VP_S2);
+    e_load_gs(e, R_EBX, VP_S1);
+    e_load_gs(e, R_EAX, VP_S0);
+    e8(e, 0x65), e8(e, 0xFF);
+    e_gs_modrm(e, 4, VP_T2);                                       /* jmp gs:[T2] */
+}
+
+/* mov eax, r/m32 of an indirect JMP/CALL (same prefixes, ModRM reg = 0). */
+static void emit_load_target(struct emit *e, const struct insn *in, const uint8_t *bytes)
+{
+    int np = prefix_count(bytes, in->len), m = np + 1;
+    e_store_gs(e, R_EAX, VP_S0);
+    ebytes(e, bytes, np);
+    e8(e, 0x8B);
+    e8(e, (uint8_t)(bytes[m] & 0xC7));
+    ebytes(e, bytes + m + 1, in->len - m - 1);
+    e8(e, 0x65);
+    e8(e, 0xA3);                                                   /* mov gs:[T], eax */
+    e32(e, VP_T);
+    e_load_gs(e, R_EAX, VP_S0);
+}
+
+/* LOOP/LOOPE/LOOPNE/JECXZ: `op +2; jmp +5; jmp taken; jmp fall`. */
+static void emit_loop(struct emit *e, const struct insn *in, const uint8_t *bytes,
+                      uint32_t taken, uint32_t fall)
+{
+    int np = prefix_count(bytes, in->len);
+    for (int i = 0; i < np; i++)
+        if (bytes[i] == 0x67)
+            e8(e, 0x67);
+    e8(e, in->opcode);
+    e8(e, 2);
+    e8(e, 0xEB);
+    e8(e, 5);
+    e_exit(e, -1, EXIT_DIRECT, taken, HOW_BRANCH);
+    e_exit(e, -1, EXIT_DIRECT, fall, HOW_BRANCH);
+}
+
+static void emit_branch(struct emit *e, const struct insn *in, const uint8_t *bytes,
+                        uint32_t lin, uint32_t cs_base)
+{
+    const struct op_row *r = in->row;
+    uint32_t next = lin + in->len, target = next + in->imm;
+    if (r->opd[0] == O_Jb || r->opd[0] == O_Jv) {
+        if (!strcmp(r->mnem, "jmp")) {
+            e_exit(e, -1, EXIT_DIRECT, target, HOW_BRANCH);
+        } else if (!strcmp(r->mnem, "call")) {
+            e8(e, 0x68);                                           /* push guest return */
+            e32(e, next - cs_base);
+            e_exit(e, -1, EXIT_DIRECT, target, HOW_BRANCH);
+        } else if (r->map == MAP_0F || (r->opcode & 0xF0) == 0x70) {
+            e_exit(e, in->opcode & 0xF, EXIT_DIRECT, target, HOW_BRANCH);
+            e_exit(e, -1, EXIT_DIRECT, next, HOW_BRANCH);
+        } else {
+            emit_loop(e, in, bytes, target, next);
+        }
+        return;
+    }
+    if (!strcmp(r->mnem, "ret")) {
+        e8(e, 0x65), e8(e, 0x8F);
+        e_gs_modrm(e, 0, VP_T);                                    /* pop gs:[T] */
+        if (r->opcode == 0xC2) {
+            e8(e, 0x8D), e8(e, 0xA4), e8(e, 0x24);                 /* lea esp,[esp+imm] */
+            e32(e, in->imm & 0xFFFFu);
+        }
+    } else {
+        emit_load_target(e, in, bytes);
+        if (!strcmp(r->mnem, "call")) {
+            e8(e, 0x68);
+            e32(e, next - cs_base);
+        }
+    }
+    emit_lookup(e);
+}
+
+/* ---- the block ---- */
+
+/* Fetch and decode the guest instruction at `lin` without crossing its page. */
+static int fetch_insn(struct vmm *v, uint32_t lin, uint8_t *bytes, struct insn *in)
+{
+    uint32_t avail = 0x1000u - (lin & 0xFFFu);
+    if (avail > 15)
+        avail = 15;
+    uint32_t n = 0;
+    while (n < avail && cpu_peek(v->cpu, lin + n, bytes + n, 1))
+        n++;
+    if (n == 0)
+        return -1;
+    return decode(bytes, (int)n, (v->cpu->s.seg[S_CS].flags & SEGF_DB) != 0, in);
+}
+
+static bool ends_block(const struct insn *in, enum bt_how how)
+{
+    return how == HOW_BRANCH || how >= HOW_EMU || (in->row->attr & A_BLOCK_END);
+}
+
+/* Translate one guest instruction; returns true if it ends the block. */
+static bool translate_one(struct emit *e, const struct insn *in, const uint8_t *bytes,
+                          uint32_t lin, uint32_t cs_base, enum bt_how how)
+{
+    switch (how) {
+    case HOW_IDENT:
+        ebytes(e, bytes, in->len);
+        break;
+    case HOW_SEQ:
+        emit_seq(e, in);
+        break;
+    case HOW_BRANCH:
+        emit_branch(e, in, bytes, lin, cs_base);
+        break;
+    default:
+        e_exit(e, -1, EXIT_CALLOUT, lin, how);
+        break;
+    }
+    return ends_block(in, how);
+}
+
+static void record(struct emit *e, int i, uint32_t goff, enum bt_how how)
+{
+    e->map[2 * i] = (uint16_t)goff;
+    e->map[2 * i + 1] = (uint16_t)e->len;
+    e->how[i] = (uint8_t)how;
+}
+
+/* Decode and emit up to block_insns instructions into e; returns the count. */
+static int translate_body(struct bt *bt, struct emit *e, uint32_t lin, uint32_t *glen)
+{
+    const struct seg *cs = &bt->v->cpu->s.seg[S_CS];
+    uint32_t off = 0;
+    int i = 0;
+    for (; i < bt->cfg.block_insns; i++) {
+        uint8_t bytes[16];
+        struct insn in;
+        uint32_t eip = lin + off - cs->base;
+        if (i > 0 && ((lin + off) >> 12) != (lin >> 12))
+            break;                               /* blocks never span pages */
+        int len = fetch_insn(bt->v, lin + off, bytes, &in);
+        bool fits = len > 0 && (uint64_t)eip + (uint32_t)len - 1u <= cs->limit;
+        if (!fits && i > 0)
+            break;                               /* let the next block fault */
+        enum bt_how how = fits ? bt_classify(&in, bytes) : HOW_STEP;
+        record(e, i, off, how);
+        bool end = fits ? translate_one(e, &in, bytes, lin + off, cs->base, how)
+                        : (e_exit(e, -1, EXIT_CALLOUT, lin + off, HOW_STEP), true);
+        off += fits ? (uint32_t)len : 1u;
+        if (end) {
+            i++;
+            *glen = off;
+            return i;
+        }
+    }
+    *glen = off;
+    e_exit(e, -1, EXIT_DIRECT, lin + off, HOW_BRANCH);
+    return i;
+}
+
+/* Copy the emitted block into the TC and aim its exits at their gates. */
+static int place(struct bt *bt, struct emit *e, struct bt_block *tmp)
+{
+    uint32_t off = tc_reserve(bt, e->len);
+    int id = tc_new_block(bt);
+    if (id < 0)
+        return -1;
+    struct bt_block *b = &bt->blocks[id];
+    uint32_t gen = b->gen;
+    *b = *tmp;
+    b->gen = gen;
+    b->tc_off = off;
+    b->tc_len = e->len;
+    memcpy(tc_ptr(bt, off), e->buf, e->len);
+    tc_written(bt, off, e->len);
+    for (int k = 0; k < b->nexits; k++) {
+        b->exits[k].site += off;
+        tc_patch_exit(bt, &b->exits[k], BT_GATE_BASE + b->exits[k].site);
+    }
+    return id;
+}
+
+static bool block_tables(struct bt_block *b, const struct emit *e, int n)
+{
+    b->map = malloc(sizeof(uint16_t) * 2u * (size_t)n);
+    b->how = malloc((size_t)n);
+    if (!b->map || !b->how) {
+        free(b->map);
+        free(b->how);
+        return false;
+    }
+    memcpy(b->map, e->map, sizeof(uint16_t) * 2u * (size_t)n);
+    memcpy(b->how, e->how, (size_t)n);
+    return true;
+}
+
+int bt_translate(struct bt *bt, uint32_t lin, int *fault)
+{
+    struct vmm *v = bt->v;
+    if (!bt->scratch && !(bt->scratch = malloc(sizeof(struct emit))))
+        return -1;
+    struct emit *ep = bt->scratch;
+    struct bt_block tmp;
+    uint32_t pa, glen = 0;
+    *fault = 0;
+    if (!cpu_linear_to_phys(v->cpu, lin, false, 1, &pa) || pa >= v->guest_ram) {
+        *fault = 1;
+        return -1;
+    }
+    memset(&tmp, 0, sizeof tmp);
+    ep->len = 0;
+    ep->b = &tmp;
+    int n = translate_body(bt, ep, lin, &glen);
+    tmp.lin = lin, tmp.pa = pa, tmp.mode = bt_mode_key(v);
+    tmp.glen = glen, tmp.ninsns = (uint16_t)n;
+    if (!block_tables(&tmp, ep, n))
+        return -1;
+    int id = place(bt, ep, &tmp);
+    if (id < 0) {
+        free(tmp.map);
+        free(tmp.how);
+        return -1;
+    }
+    tc_insert(bt, id);
+    tc_protect_page(bt, pa);
+    bt->n.translations++;
+    bt->n.guest_bytes += glen;
+    bt->n.tc_bytes += ep->len;
+    bt->n.guest_insns += (uint64_t)n;
+    vmm_emit(v, EV_TRANSLATE, PATH_EMULATED, glen, ep->len, (uint32_t)n, (uint32_t)id);
+    vmm_charge(v, v->costs->v[COST_TRANSLATE_INSN] * (uint32_t)n, 0);
+    return id;
+}

@@ -1,0 +1,298 @@
+/*
+ * shadow_pt_fault.c - page faults under shadow paging: the guest walk, hidden
+ * versus true faults, tracing faults, and the VMM's own accesses to guest
+ * linear memory.
+ *
+ * A hardware #PF while the guest has paging on means the *shadow* refused
+ * the access. The VMM walks the guest's own tables exactly as the guest's
+ * hardware would (Intel SDM vol. 3, 4.3 and 4.6: rights of both levels
+ * combine; CR0.WP decides whether ring 0 may write read-only pages):
+ *
+ *   - the guest's tables refuse it too: a *true* fault. The guest gets #PF
+ *     with the error code its hardware would push and CR2 = the address
+ *     (the PDE used to reach the page table is still marked accessed,
+ *     as paging.c does);
+ *   - the guest allows it and the frame is not traced: a *hidden* fault.
+ *     The VMM sets A (and D for a write) in the guest's entry, as the
+ *     hardware would have (SDM 4.8), fills the shadow PTE and resumes;
+ *   - the guest allows a write to a traced frame: a *tracing* fault. The
+ *     VMM opens the page for exactly one instruction (the hardware
+ *     single-steps it), then closes it and compares the page with its
+ *     copy from before: each changed entry invalidates the shadow derived
+ *     from it. An instruction that writes two traced pages (MOVS) faults
+ *     once per page; they stay open together until it completes.
+ */
+#include "shadow_pt_internal.h"
+
+#include <string.h>
+
+static uint32_t gphys32(struct vmm *v, uint32_t pa)
+{
+    uint32_t val = 0;
+    if (pa <= v->guest_ram - 4u)
+        memcpy(&val, v->cpu->bus.ram + pa, 4);
+    return val;
+}
+
+/* A/D updates by the "guest's hardware": not a traced write of the guest. */
+static void gphys_set32(struct vmm *v, uint32_t pa, uint32_t val)
+{
+    if (pa > v->guest_ram - 4u)
+        return;
+    memcpy(v->cpu->bus.ram + pa, &val, 4);
+    cpu_notify_phys_write(v->cpu, pa, 4);
+}
+
+/* SDM vol. 3, 4.6.1: may an access with these combined U/W rights go? */
+static bool spt_rights_ok(const struct vmm *v, uint32_t rights, bool write, bool user)
+{
+    if (user && !(rights & SPT_U))
+        return false;
+    if (!write)
+        return true;
+    if (user)
+        return (rights & SPT_W) != 0;
+    return (rights & SPT_W) || !(v->vc.cr0 & CR0_WP);
+}
+
+bool spt_gwalk(struct vmm *v, uint32_t lin, bool write, bool user, struct spt_gwalk *w)
+{
+    uint32_t kind = (write ? PF_W : 0) | (user ? PF_U : 0);
+    memset(w, 0, sizeof *w);
+    w->err = kind;
+    w->pde_pa = (v->vc.cr3 & ~0xFFFu) | ((lin >> 22) << 2);
+    w->pde = gphys32(v, w->pde_pa);
+    if (!(w->pde & SPT_P))
+        return false;
+    w->large = (w->pde & SPT_PS) && (v->vc.cr4 & CR4_PSE);
+    uint32_t rights = w->pde;
+    if (w->large) {
+        w->pte = w->pde;
+        w->frame = (w->pde & 0xFFC00000u) | (lin & 0x003FF000u);
+    } else {
+        w->pte_pa = (w->pde & ~0xFFFu) | (((lin >> 12) & 0x3FFu) << 2);
+        w->pte = gphys32(v, w->pte_pa);
+        if (!(w->pte & SPT_P))
+            return false;
+        w->frame = w->pte & ~0xFFFu;
+        rights &= w->pte;
+    }
+    if (!spt_rights_ok(v, rights, write, user)) {
+        w->err = kind | PF_P;
+        return false;
+    }
+    return true;
+}
+
+/* Set A (and D for a write) in the guest's entries; returns the bits that
+   were newly set in the leaf (for the event). */
+static uint32_t spt_set_ad(struct vmm *v, struct spt_gwalk *w, bool write)
+{
+    uint32_t want = SPT_A | (write ? SPT_D : 0);
+    if (w->large) {
+        uint32_t added = want & ~w->pde;
+        if (added)
+            gphys_set32(v, w->pde_pa, w->pde |= added);
+        w->pte = w->pde;
+        return added;
+    }
+    if (!(w->pde & SPT_A))
+        gphys_set32(v, w->pde_pa, w->pde |= SPT_A);
+    uint32_t added = want & ~w->pte;
+    if (added)
+        gphys_set32(v, w->pte_pa, w->pte |= added);
+    return added;
+}
+
+void spt_gwalk_set_ad(struct vmm *v, struct spt_gwalk *w, bool write)
+{
+    spt_set_ad(v, w, write);
+}
+
+/* ---- the tracing single-step ---- */
+
+static struct spt_open *spt_open_find(struct spt *s, uint32_t lin)
+{
+    for (int i = 0; i < s->nopen; i++)
+        if (s->open[i].lin == (lin & ~0xFFFu))
+            return &s->open[i];
+    return NULL;
+}
+
+/* Make the shadow PTE of a traced page writable for one instruction. */
+static bool spt_open_page(struct vmm *v, uint32_t lin, uint32_t frame)
+{
+    struct spt *s = v->spt;
+    struct spt_open *o = spt_open_find(s, lin);
+    if (!o) {
+        if (s->nopen == (int)SPT_STEP_PAGES)
+            return false;
+        o = &s->open[s->nopen++];
+        o->lin = lin & ~0xFFFu;
+        o->pa = frame;
+        memcpy(o->before, v->cpu->bus.ram + frame, 4096);
+    }
+    uint32_t *pte = spt_shadow_pte(v, lin);
+    if (!pte)
+        return false;
+    *pte |= SPT_W;
+    cpu_tlb_flush(v->cpu);
+    s->stepping = true;
+    return true;
+}
+
+/* Re-protect one page and invalidate what its write changed. */
+static void spt_close_page(struct vmm *v, struct spt_open *o)
+{
+    uint32_t *pte = spt_shadow_pte(v, o->lin);
+    if (pte)
+        *pte &= ~SPT_W;
+    const uint8_t *now = v->cpu->bus.ram + o->pa;
+    unsigned roles = spt_frame_roles(v, o->pa), changed = 0, dropped = 0;
+    for (unsigned off = 0; off < 4096u; off += 4u) {
+        if (memcmp(now + off, o->before + off, 4) != 0) {
+            changed++;
+            dropped += spt_invalidate(v, o->pa + off, 4, &roles);
+        }
+    }
+    spt_emit(v, EV_SHADOW_TRACE, o->lin, roles, changed, dropped);
+}
+
+static void spt_close_all(struct vmm *v)
+{
+    struct spt *s = v->spt;
+    for (int i = 0; i < s->nopen; i++)
+        spt_close_page(v, &s->open[i]);
+    s->nopen = 0;
+    s->stepping = false;
+    cpu_tlb_flush(v->cpu);
+}
+
+static bool spt_stepping(const struct vmm *v)
+{
+    return v->spt && v->spt->stepping;
+}
+
+/* ---- the fault ---- */
+
+static enum spt_verdict spt_stop(struct vmm *v, const char *msg)
+{
+    if (spt_stepping(v))
+        spt_close_all(v);
+    v->stop_msg = msg;
+    return SPT_STOP;
+}
+
+static enum spt_verdict spt_true_fault(struct vmm *v, uint32_t lin, struct spt_gwalk *w,
+                                       uint32_t *err)
+{
+    if ((w->pde & SPT_P) && !w->large && !(w->pde & SPT_A))
+        gphys_set32(v, w->pde_pa, w->pde | SPT_A);
+    if (spt_stepping(v))
+        spt_close_all(v);
+    v->vc.cr2 = lin;
+    *err = w->err;
+    spt_emit(v, EV_PF_TRUE, lin, w->err, 0, 0);
+    return SPT_TRUE;
+}
+
+/* Classify one #PF and fill or open the page (no stepping). */
+static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_err,
+                                      uint32_t *err)
+{
+    bool write = hw_err & PF_W, user = hw_err & PF_U;
+    struct spt_gwalk w;
+    if (!spt_active(v))
+        return spt_stop(v, "guest accessed a linear address outside its RAM "
+                           "(not mapped under a VMM)");
+    if (lin >= VMM_REGION_BASE)
+        return spt_stop(v, "the guest's linear addresses 0xffc00000 up belong to the VMM");
+    if (!spt_gwalk(v, lin, write, user, &w))
+        return spt_true_fault(v, lin, &w, err);
+    if (w.frame >= v->guest_ram)
+        return spt_stop(v, "guest mapped a page outside its RAM");
+    uint32_t added = spt_set_ad(v, &w, write);
+    bool trace = write && spt_traced(v, w.frame);
+    if (!spt_fill(v, lin, &w, write, user))
+        return spt_stop(v, "shadow page-table pool exhausted");
+    if (trace) {
+        if (!spt_open_page(v, lin, w.frame))
+            return spt_stop(v, "one instruction wrote more traced pages than the VMM tracks");
+        return SPT_TRACE;
+    }
+    spt_emit(v, EV_SHADOW_FILL, lin, hw_err, w.pte, added);
+    return SPT_HIDDEN;
+}
+
+/*
+ * Execute the writer with its traced page(s) open: one instruction on the
+ * hardware, interrupts held off for it (as after STI). If it faults again
+ * for another page (MOVS from one traced page to another, an unfilled
+ * page), that page is handled and the step retried; a true fault goes to
+ * the guest with the pages closed; any other stop leaves the instruction
+ * to run again later. The caller (monitor) returns to the run loop.
+ */
+static enum spt_verdict spt_step(struct vmm *v, uint32_t *err)
+{
+    struct cpu *c = v->cpu;
+    for (int tries = 0; tries < 16; tries++) {
+        bool ss = c->single_step;
+        c->single_step = true;
+        c->s.inhibit_irq = 1;
+        enum cpu_stop why = cpu_run(c, UINT64_MAX);
+        c->single_step = ss;
+        if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF)
+            break;
+        enum spt_verdict r = spt_fault_one(v, c->s.cr2, c->stop_error, err);
+        if (r == SPT_TRUE || r == SPT_STOP)
+            return r;
+    }
+    spt_close_all(v);
+    return SPT_TRACE;
+}
+
+enum spt_verdict spt_page_fault(struct vmm *v, uint32_t lin, uint32_t hw_err, uint32_t *err)
+{
+    enum spt_verdict r = spt_fault_one(v, lin, hw_err, err);
+    return r == SPT_TRACE ? spt_step(v, err) : r;
+}
+
+/* ---- the VMM's accesses to guest linear memory ---- */
+
+bool spt_guest_phys(struct vmm *v, uint32_t lin, bool write, uint32_t *pa)
+{
+    struct spt_gwalk w;
+    if (!spt_gwalk(v, lin, write, false, &w) || w.frame >= v->guest_ram)
+        return false;
+    spt_set_ad(v, &w, write);
+    *pa = w.frame | (lin & 0xFFFu);
+    return true;
+}
+
+void spt_guest_written(struct vmm *v, uint32_t pa, uint32_t len)
+{
+    unsigned roles = 0;
+    if (spt_active(v) && len && spt_traced(v, pa & ~0xFFFu))
+        spt_invalidate(v, pa, len, &roles);
+}
+
+bool spt_gmem(struct vmm *v, uint32_t lin, void *buf, uint32_t len, bool write)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        uint32_t pa, chunk = 0x1000u - (lin & 0xFFFu);
+        if (chunk > len)
+            chunk = len;
+        if (!spt_guest_phys(v, lin, write, &pa))
+            return false;
+        if (write) {
+            memcpy(v->cpu->bus.ram + pa, p, chunk);
+            cpu_notify_phys_write(v->cpu, pa, chunk);
+            spt_guest_written(v, pa, chunk);
+        } else {
+            memcpy(p, v->cpu->bus.ram + pa, chunk);
+        }
+        p += chunk, lin += chunk, len -= chunk;
+    }
+    return true;
+}

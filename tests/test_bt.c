@@ -1,0 +1,165 @@
+/*
+ * test_bt.c - the binary translator end to end, through the real program.
+ *
+ *   - every sample (paging excepted: it needs guest paging under BT) run
+ *     with --mode bt prints exactly its QEMU golden output, `sensitive`
+ *     included: binary translation hides every Robin & Irvine leak that
+ *     --mode trap shows;
+ *   - TC capacity pressure: a tiny --tc-size under both policies (flush,
+ *     fifo) and one-instruction blocks change no output;
+ *   - self-modifying code (the smc sample: a write into the current block,
+ *     into the next instruction, into a chained loop body, and code
+ *     generated into a buffer) counts invalidations and SMC faults;
+ *   - `ringside tc-dump` prints guest code beside its translation;
+ *   - bad --tc-* values are rejected with status 2.
+ * The golden files come from QEMU (tests/golden/), never from ringside.
+ */
+#include <CUnit/CUnit.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+
+#define BUDGET "2000000000"
+
+static int run_bt(const char *name, const char *const *extra, struct proc_result *r)
+{
+    char kernel[128];
+    char *argv[16];
+    int n = 0;
+    snprintf(kernel, sizeof kernel, "samples/bin/%s.elf", name);
+    argv[n++] = (char *)proc_ringside();
+    argv[n++] = "run";
+    argv[n++] = "--mode=bt";
+    argv[n++] = "--max-insns=" BUDGET;
+    argv[n++] = "--append=";
+    for (int i = 0; extra && extra[i] && n < 14; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n++] = kernel;
+    argv[n] = NULL;
+    return proc_run(argv, 300, r);
+}
+
+/* Output and exit status equal to QEMU's golden ones. */
+static bool matches_golden(const char *name, const char *const *extra)
+{
+    char path[128];
+    snprintf(path, sizeof path, "tests/golden/%s.out", name);
+    char *want = proc_read_file(path, NULL);
+    snprintf(path, sizeof path, "tests/golden/%s.status", name);
+    char *status = proc_read_file(path, NULL);
+    struct proc_result r;
+    bool ok = want && status && run_bt(name, extra, &r) == 0;
+    if (ok) {
+        ok = !strcmp(r.out, want) && r.status == atoi(status);
+        if (!ok)
+            fprintf(stderr, "\n  bt %s%s: status %d (QEMU %d); stderr: %.200s\n", name,
+                    extra ? " (options)" : "", r.status, atoi(status), r.err);
+        proc_result_free(&r);
+    }
+    free(want);
+    free(status);
+    return ok;
+}
+
+static void test_samples_golden(void)
+{
+    static const char *const names[] = { "hello", "compute", "rings", "sensitive",
+                                         "exceptions", "smc", "demo" };
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
+        CU_ASSERT(matches_golden(names[i], NULL));
+}
+
+static void test_tc_pressure(void)
+{
+    static const char *const flush[] = { "--tc-size=4", "--tc-policy=flush", NULL };
+    static const char *const fifo[] = { "--tc-size=4", "--tc-policy=fifo", NULL };
+    static const char *const tiny[] = { "--tc-block-insns=1", "--tc-policy=fifo",
+                                        "--tc-size=8", NULL };
+    static const char *const names[] = { "compute", "exceptions", "smc", "sensitive" };
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+        CU_ASSERT(matches_golden(names[i], flush));
+        CU_ASSERT(matches_golden(names[i], fifo));
+    }
+    CU_ASSERT(matches_golden("rings", tiny));
+}
+
+/* A JSON number field "name": N of the tc object in a stats file. */
+static long json_field(const char *json, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\": ", name);
+    const char *p = json ? strstr(json, "\"tc\"") : NULL;
+    p = p ? strstr(p, key) : NULL;
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static void test_smc_and_counters(void)
+{
+    static const char *const extra[] = { "--stats-json=build/test_bt_smc.json", NULL };
+    static const char *const fifo[] = { "--stats-json=build/test_bt_fifo.json",
+                                        "--tc-size=4", "--tc-policy=fifo", NULL };
+    CU_ASSERT(matches_golden("smc", extra));
+    char *j = proc_read_file("build/test_bt_smc.json", NULL);
+    CU_ASSERT(json_field(j, "invalidations") > 10);     /* smc_loop patches 10 times */
+    CU_ASSERT(json_field(j, "smc_faults") > 10);
+    CU_ASSERT(json_field(j, "chains") > 0);
+    CU_ASSERT(json_field(j, "translations") > 0);
+    free(j);
+    CU_ASSERT(matches_golden("compute", fifo));
+    j = proc_read_file("build/test_bt_fifo.json", NULL);
+    CU_ASSERT(json_field(j, "evictions") > 0);
+    CU_ASSERT(json_field(j, "flushes") == 0);
+    free(j);
+}
+
+static void test_no_leaks_counted(void)
+{
+    static const char *const extra[] = { "--stats-json=build/test_bt_sens.json", NULL };
+    CU_ASSERT(matches_golden("sensitive", extra));
+    char *j = proc_read_file("build/test_bt_sens.json", NULL);
+    CU_ASSERT_PTR_NOT_NULL(j && strstr(j, "\"silent_sensitive\": {\"total\": 0,"));
+    CU_ASSERT_PTR_NOT_NULL(j && strstr(j, "\"traps\": {\"total\": 0,"));
+    free(j);
+}
+
+static void test_tc_dump(void)
+{
+    char *argv[] = { (char *)proc_ringside(), "tc-dump", "--append=",
+                     "samples/bin/hello.elf", NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 120, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "translation cache:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  guest:\n    g 001"));   /* kernel at 1 MiB */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  translation:\n    t ffe"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "jmp"));
+    proc_result_free(&r);
+}
+
+static void test_bad_options(void)
+{
+    static const char *const bad[][2] = { { "--tc-size=1", NULL }, { "--tc-size=99999", NULL },
+                                          { "--tc-policy=lru", NULL },
+                                          { "--tc-block-insns=0", NULL } };
+    for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct proc_result r;
+        CU_ASSERT_EQUAL_FATAL(run_bt("hello", bad[i], &r), 0);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--tc-"));
+        proc_result_free(&r);
+    }
+}
+
+void suite_bt_register(void)
+{
+    CU_pSuite s = CU_add_suite("bt", NULL, NULL);
+    CU_add_test(s, "every sample under --mode bt equals QEMU", test_samples_golden);
+    CU_add_test(s, "sensitive: no leak, no trap under bt", test_no_leaks_counted);
+    CU_add_test(s, "tiny --tc-size, both policies, 1-insn blocks", test_tc_pressure);
+    CU_add_test(s, "SMC invalidations, FIFO evictions", test_smc_and_counters);
+    CU_add_test(s, "tc-dump shows guest beside TC code", test_tc_dump);
+    CU_add_test(s, "bad --tc-* options", test_bad_options);
+}

@@ -1,0 +1,485 @@
+/*
+ * test_tui.c - the terminal UI: unit tests of the view model, and the real
+ * program driven under tmux.
+ *
+ * The view-model tests build a session on a sample kernel (no terminal) and
+ * check what the panes say: path marks after a step, the guest/hardware
+ * register difference under a VMM, counters fed by synthetic events. The
+ * tmux tests start `ringside tui` in a private tmux server (-L
+ * ringside-test-PID) at 160x48, send keys and read the screen with
+ * capture-pane, exactly as a user would see it. Every wait polls the screen
+ * with a bounded deadline; nothing depends on timing. Expected addresses come
+ * from the kernel's ELF symbol table, not from ringside.
+ */
+#include <CUnit/CUnit.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "tui_session.h"
+#include "tui_view.h"
+#include "cpu/optable.h"
+
+#define DEMO "samples/bin/demo.elf"
+#define HELLO "samples/bin/hello.elf"
+
+/* ---- view model ---------------------------------------------------------- */
+
+static long long screen_count(const char *screen, const char *label);
+
+static struct tui_session sess;   /* large: not on the stack */
+static struct tui_text text;
+
+static int open_session(const char *kernel, const char *mode)
+{
+    struct run_options o = { .mode = mode, .mem_mib = 32, .kernel = kernel };
+    char err[256];
+    int rc = tui_session_open(&sess, &o, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "tui_session_open: %s\n", err);
+    return rc;
+}
+
+static uint32_t elf_symbol(const char *kernel, const char *name)
+{
+    uint8_t *img;
+    size_t len;
+    char err[128];
+    struct elf_symtab t;
+    uint32_t addr = 0;
+    if (mb_read_file(kernel, &img, &len, err, sizeof err) != 0)
+        return 0;
+    if (elf_load_symbols(img, len, &t) == 0) {
+        const struct elf_sym *s = elf_sym_by_name(&t, name);
+        addr = s ? s->addr : 0;
+        elf_symtab_free(&t);
+    }
+    free(img);
+    return addr;
+}
+
+static void test_text_styles(void)
+{
+    tui_text_init(&text, 40);
+    tui_text_line(&text, TS_HEAD, "ab");
+    tui_text_put(&text, TS_CHANGED, "%d", 42);
+    CU_ASSERT_EQUAL(text.n, 1);
+    CU_ASSERT_STRING_EQUAL(text.line[0].text, "ab42");
+    CU_ASSERT_EQUAL(text.line[0].style[1], TS_HEAD);
+    CU_ASSERT_EQUAL(text.line[0].style[2], TS_CHANGED);
+    char big[400];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    tui_text_line(&text, TS_NORMAL, "%s", big);
+    CU_ASSERT_EQUAL(text.line[1].len, TUI_LINE_MAX);
+    CU_ASSERT_EQUAL(tui_text_find(&text, "b42"), 0);
+    CU_ASSERT_EQUAL(tui_path_glyph(PATH_TRANSLATED), 'T');
+    CU_ASSERT_EQUAL(tui_path_glyph(PATH_EMULATED), 'E');
+    CU_ASSERT_EQUAL(tui_path_style(PATH_DIRECT), TS_DIRECT);
+}
+
+/* A native step marks the instruction N and moves the => line. */
+static void test_step_marks_native(void)
+{
+    if (open_session(HELLO, "native") != 0) {
+        CU_FAIL("cannot open hello.elf");
+        return;
+    }
+    uint32_t eip0 = tui_guest_eip(&sess);
+    CU_ASSERT_EQUAL(eip0, elf_symbol(HELLO, "_start"));
+    CU_ASSERT_EQUAL(tui_mark_get(&sess, eip0), -1);
+    CU_ASSERT_EQUAL(tui_step(&sess, 1), TUI_STOP_STEP);
+    CU_ASSERT_EQUAL(sess.m->cpu.insns, 1);
+    CU_ASSERT_EQUAL(tui_mark_get(&sess, eip0), PATH_NATIVE);
+    tui_text_init(&text, 80);
+    tui_view_guest_code(&sess, 20, &text);
+    char cur[32], first[32];
+    snprintf(cur, sizeof cur, "=>   %08x", tui_guest_eip(&sess));
+    snprintf(first, sizeof first, "  N %08x  cli", eip0);   /* the sample starts with cli */
+    CU_ASSERT(tui_text_find(&text, cur) >= 0);
+    CU_ASSERT(tui_text_find(&text, first) >= 0);
+    CU_ASSERT(tui_text_find(&text, "<_start>") >= 0);
+    tui_text_init(&text, 60);
+    tui_view_paths(&sess, &text);
+    int l = tui_text_find(&text, "N native");
+    CU_ASSERT(l >= 0 && strstr(text.line[l].text, " 1") != NULL);
+    tui_session_close(&sess);
+}
+
+static void test_breakpoint_location(void)
+{
+    if (open_session(DEMO, "native") != 0) {
+        CU_FAIL("cannot open demo.elf");
+        return;
+    }
+    uint32_t kmain = elf_symbol(DEMO, "kmain"), eip;
+    CU_ASSERT(kmain != 0);
+    CU_ASSERT_EQUAL(tui_parse_location(&sess, "kmain", &eip), 0);
+    CU_ASSERT_EQUAL(eip, kmain);
+    CU_ASSERT_EQUAL(tui_parse_location(&sess, "kmain+0x10", &eip), 0);
+    CU_ASSERT_EQUAL(eip, kmain + 0x10);
+    CU_ASSERT_EQUAL(tui_parse_location(&sess, " 0x1000f0 ", &eip), 0);
+    CU_ASSERT_EQUAL(eip, 0x1000f0);
+    CU_ASSERT_EQUAL(tui_parse_location(&sess, "no_such_symbol", &eip), -1);
+    CU_ASSERT_TRUE(tui_bp_toggle(&sess, kmain));
+    CU_ASSERT_EQUAL(tui_run(&sess, 100000000), TUI_STOP_BREAK);
+    CU_ASSERT_EQUAL(tui_guest_eip(&sess), kmain);
+    CU_ASSERT_FALSE(tui_bp_toggle(&sess, kmain));
+    CU_ASSERT_FALSE(tui_bp_has(&sess, kmain));
+    tui_session_close(&sess);
+}
+
+/* Under trap: CPL 0 (guest) beside 1 (hardware) is a difference; the first
+   instruction (cli) traps and is marked emulated; a changed value is reverse. */
+static void test_registers_trap(void)
+{
+    if (open_session(HELLO, "trap") != 0) {
+        CU_FAIL("cannot open hello.elf under trap");
+        return;
+    }
+    uint32_t eip0 = tui_guest_eip(&sess);
+    tui_step(&sess, 1);
+    CU_ASSERT_EQUAL(tui_mark_get(&sess, eip0), PATH_EMULATED);
+    CU_ASSERT_EQUAL(sess.m->stats.path_insns[PATH_EMULATED], 1);
+    tui_text_init(&text, 60);
+    tui_view_registers(&sess, &text);
+    int l = tui_text_find(&text, "CPL");
+    CU_ASSERT_FATAL(l >= 0);
+    CU_ASSERT(strstr(text.line[l].text, "0          1") != NULL);
+    CU_ASSERT_EQUAL(text.line[l].style[7], TS_DIFF);
+    l = tui_text_find(&text, "EIP ");
+    CU_ASSERT_FATAL(l >= 0);
+    CU_ASSERT_EQUAL(text.line[l].style[4], TS_CHANGED);   /* EIP moved */
+    tui_text_init(&text, 60);
+    tui_view_paths(&sess, &text);
+    l = tui_text_find(&text, "traps");
+    CU_ASSERT(l >= 0 && strstr(text.line[l].text, " 1") != NULL);
+    CU_ASSERT(tui_text_find(&text, "cli") >= 0);
+    tui_session_close(&sess);
+}
+
+static void emit(struct tui_session *s, enum ev_kind k, uint32_t eip, uint32_t a, uint32_t b,
+                 uint32_t c)
+{
+    struct event ev = { .kind = (uint16_t)k, .eip = eip, .cycle = 1000 + eip, .a = a, .b = b,
+                        .c = c };
+    event_dispatch(&s->m->events, &ev);
+}
+
+/* Translation-cache counters from events: what a BT engine reports. */
+static void test_tcache_from_events(void)
+{
+    if (open_session(HELLO, "native") != 0) {
+        CU_FAIL("cannot open hello.elf");
+        return;
+    }
+    emit(&sess, EV_TRANSLATE, 0x100000, 20, 35, 6);
+    emit(&sess, EV_TRANSLATE, 0x100040, 10, 12, 3);
+    for (int i = 0; i < 3; i++)
+        emit(&sess, EV_TC_HIT, 0x100040, 0, 0, 0);
+    emit(&sess, EV_TC_MISS, 0x100080, 0, 0, 0);
+    emit(&sess, EV_INSNS, 0, 5, 0, 0);
+    CU_ASSERT_EQUAL(sess.tc_bytes, 47);
+    CU_ASSERT_EQUAL(sess.tc_guest_insns, 9);
+    CU_ASSERT_EQUAL(tui_log_count(&sess), 6);              /* EV_INSNS is not logged */
+    CU_ASSERT_EQUAL(tui_log_get(&sess, 0)->kind, EV_TC_MISS);   /* newest first */
+    CU_ASSERT_EQUAL(tui_mark_get(&sess, 0x100040), PATH_TRANSLATED);
+    tui_text_init(&text, 60);
+    tui_view_tcache(&sess, &text);
+    int l = tui_text_find(&text, "blocks");
+    CU_ASSERT(l >= 0 && strstr(text.line[l].text, " 2") != NULL);
+    l = tui_text_find(&text, "bytes used");
+    CU_ASSERT(l >= 0 && screen_count(text.line[l].text, "bytes used") == 47);
+    CU_ASSERT(tui_text_find(&text, "75.0%") >= 0);          /* 3 hits, 1 miss */
+    l = tui_text_find(&text, "hottest");
+    CU_ASSERT(l >= 0 && l + 1 < text.n && strstr(text.line[l + 1].text, "00100040"));
+    tui_text_init(&text, 80);
+    tui_view_events(&sess, 3, &text);
+    CU_ASSERT_EQUAL(text.n, 3);
+    CU_ASSERT(strstr(text.line[2].text, "tc-miss") != NULL || strstr(text.line[2].text, "miss"));
+    tui_session_close(&sess);
+}
+
+/* Run until the first event of a chosen kind (`r`): stops right there. */
+static void test_run_until_event(void)
+{
+    if (open_session(DEMO, "trap") != 0) {
+        CU_FAIL("cannot open demo.elf under trap");
+        return;
+    }
+    sess.stop_mask = EV_BIT(EV_RING);
+    CU_ASSERT_EQUAL(tui_run(&sess, 100000000), TUI_STOP_EVENT);
+    CU_ASSERT_EQUAL(sess.stop_ev.kind, EV_RING);
+    CU_ASSERT_EQUAL(sess.m->stats.by_kind[EV_RING], 1);     /* stopped at the first */
+    CU_ASSERT_EQUAL(sess.stop_ev.b, 3);                      /* kernel -> user */
+    char line[160];
+    tui_event_text(&sess.stop_ev, line, sizeof line);
+    CU_ASSERT(strstr(line, "cpl 0 -> 3 (real 1 -> 3)") != NULL);
+    tui_session_close(&sess);
+}
+
+static void test_console_and_overhead(void)
+{
+    if (open_session(HELLO, "native") != 0) {
+        CU_FAIL("cannot open hello.elf");
+        return;
+    }
+    while (tui_run(&sess, 1000000) == TUI_STOP_NONE)
+        ;
+    tui_text_init(&text, 60);
+    tui_view_console(&sess, 10, false, &text);
+    CU_ASSERT(tui_text_find(&text, "Hello from ringside guest") >= 0);
+    CU_ASSERT_DOUBLE_EQUAL(tui_speed_pct(&sess), 100.0, 1e-9);
+    tui_text_init(&text, 60);
+    tui_view_overhead(&sess, &text);
+    CU_ASSERT(tui_text_find(&text, "100.0% of native") >= 0);
+    CU_ASSERT_EQUAL(tui_session_state(&sess, false), TUI_EXITED);
+    tui_session_close(&sess);
+}
+
+/* ---- the real program under tmux ----------------------------------------- */
+
+struct tmux {
+    char sock[64];
+    char screen[16384];
+};
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static bool tmux_start(struct tmux *t, const char *args)
+{
+    static int seq;
+    snprintf(t->sock, sizeof t->sock, "ringside-test-%d-%d", (int)getpid(), seq++);
+    return sh("tmux -L %s new-session -d -x 160 -y 48 \"sh -c '%s tui %s; "
+              "echo TUI EXIT \\$?; sleep 600'\" 2>/dev/null", t->sock, proc_ringside(), args) == 0;
+}
+
+/* Kill the private server and remove its socket file. */
+static void tmux_stop(struct tmux *t)
+{
+    sh("p=$(tmux -L %s display -p '#{socket_path}' 2>/dev/null); "
+       "tmux -L %s kill-server 2>/dev/null; [ -n \"$p\" ] && rm -f \"$p\"", t->sock, t->sock);
+}
+
+static void tmux_keys(struct tmux *t, const char *keys)
+{
+    sh("tmux -L %s send-keys %s", t->sock, keys);
+}
+
+static const char *tmux_capture(struct tmux *t)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -p 2>/dev/null", t->sock);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(t->screen, 1, sizeof t->screen - 1, p) : 0;
+    t->screen[n] = 0;
+    if (p)
+        pclose(p);
+    return t->screen;
+}
+
+/* Poll the screen until `needle` shows (bounded: a slow sanitizer build
+   only makes the wait longer, never the test wrong). */
+static bool tmux_wait(struct tmux *t, const char *needle, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        if (strstr(tmux_capture(t), needle))
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+/* Poll until `needle` is no longer on the screen (bounded). */
+static bool tmux_wait_gone(struct tmux *t, const char *needle, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        if (!strstr(tmux_capture(t), needle))
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+/* The number after `label` on the screen, or -1. */
+static long long screen_count(const char *screen, const char *label)
+{
+    long long v;
+    for (const char *p = strstr(screen, label); p; p = strstr(p + 1, label))
+        if (sscanf(p + strlen(label), " %lld", &v) == 1)
+            return v;
+    return -1;
+}
+
+static uint32_t screen_eip(const char *screen)
+{
+    const char *p = strstr(screen, "| EIP ");
+    unsigned v = 0;
+    if (p)
+        sscanf(p + 6, "%x", &v);
+    return v;
+}
+
+static void test_tmux_panes_and_help(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start(&t, DEMO));
+    CU_ASSERT(tmux_wait(&t, "| paused |", 30));
+    static const char *const titles[] = { TUI_T_GUEST, TUI_T_TC, TUI_T_REGS, TUI_T_PATHS,
+                                          TUI_T_TCACHE, TUI_T_OVERHEAD, TUI_T_EVENTS,
+                                          TUI_T_CONSOLE };
+    for (unsigned i = 0; i < sizeof titles / sizeof *titles; i++)
+        CU_ASSERT(strstr(t.screen, titles[i]) != NULL);
+    CU_ASSERT(strstr(t.screen, "mode native") != NULL);
+    tmux_keys(&t, "'?'");
+    CU_ASSERT(tmux_wait(&t, "step one guest instruction", 20));
+    CU_ASSERT(strstr(t.screen, "Help") != NULL);
+    tmux_keys(&t, "x");
+    CU_ASSERT(tmux_wait_gone(&t, "step one guest instruction", 20));
+    CU_ASSERT(strstr(t.screen, TUI_T_REGS) != NULL);   /* the panes are back */
+    tmux_stop(&t);
+}
+
+static void test_tmux_step(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start(&t, DEMO));
+    CU_ASSERT(tmux_wait(&t, "| paused |", 30));
+    uint32_t start = elf_symbol(DEMO, "_start");
+    CU_ASSERT_EQUAL(screen_eip(t.screen), start);
+    tmux_keys(&t, "s");
+    CU_ASSERT(tmux_wait(&t, "insns 1 ", 20));
+    uint32_t eip = screen_eip(t.screen);
+    CU_ASSERT(eip > start && eip < start + 16);
+    char cur[32];
+    snprintf(cur, sizeof cur, "=>   %08x", eip);
+    CU_ASSERT(strstr(t.screen, cur) != NULL);        /* the code pane follows */
+    tmux_stop(&t);
+}
+
+static void test_tmux_breakpoint(void)
+{
+    struct tmux t;
+    char want[64];
+    snprintf(want, sizeof want, "EIP %08x <kmain>", elf_symbol(DEMO, "kmain"));
+    CU_ASSERT_FATAL(tmux_start(&t, DEMO));
+    CU_ASSERT(tmux_wait(&t, "| paused |", 30));
+    tmux_keys(&t, "b");
+    CU_ASSERT(tmux_wait(&t, "breakpoint at (", 20));
+    tmux_keys(&t, "kmain Enter");
+    CU_ASSERT(tmux_wait(&t, "breakpoint set", 20));
+    tmux_keys(&t, "c");
+    CU_ASSERT(tmux_wait(&t, want, 60));
+    CU_ASSERT(strstr(t.screen, "| paused |") != NULL);
+    CU_ASSERT(strstr(t.screen, "=>*") != NULL);      /* EIP line shows the breakpoint */
+    tmux_stop(&t);
+}
+
+static void test_tmux_console_and_quit(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start(&t, DEMO));
+    CU_ASSERT(tmux_wait(&t, "| paused |", 30));
+    CU_ASSERT(strstr(t.screen, "ringside demo guest") == NULL);
+    /* stop right after the banner (kmain calls desc_init next), so the
+       first line cannot scroll away before the screen is read */
+    tmux_keys(&t, "b desc_init Enter");
+    CU_ASSERT(tmux_wait(&t, "breakpoint set", 20));
+    char stop[64];
+    snprintf(stop, sizeof stop, "EIP %08x <desc_init>", elf_symbol(DEMO, "desc_init"));
+    tmux_keys(&t, "c");
+    CU_ASSERT(tmux_wait(&t, stop, 60));
+    CU_ASSERT(strstr(t.screen, "||  ringside demo guest: a tiny multiboot kernel  |") != NULL);
+    tmux_keys(&t, "q");
+    CU_ASSERT(tmux_wait(&t, "TUI EXIT 0", 30));
+    CU_ASSERT(strstr(t.screen, TUI_T_GUEST) == NULL);   /* screen restored */
+    char cmd[160], flags[32] = "";
+    snprintf(cmd, sizeof cmd, "tmux -L %s display -p '#{alternate_on} #{cursor_flag}'", t.sock);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (!fgets(flags, sizeof flags, p))
+            flags[0] = 0;
+        pclose(p);
+    }
+    CU_ASSERT_STRING_EQUAL(flags, "0 1\n");             /* normal screen, cursor on */
+    tmux_stop(&t);
+}
+
+static void test_tmux_trap_paths(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start(&t, "--mode trap " DEMO));
+    CU_ASSERT(tmux_wait(&t, "mode trap | paused", 30));
+    CU_ASSERT_EQUAL(screen_count(t.screen, "traps"), 0);
+    tmux_keys(&t, "c");
+    CU_ASSERT(tmux_wait(&t, "| exited |", 120));
+    CU_ASSERT(screen_count(t.screen, "traps") > 100);
+    CU_ASSERT(screen_count(t.screen, "E emulated") > 100);
+    CU_ASSERT(screen_count(t.screen, "reflections") > 0);
+    tmux_stop(&t);
+}
+
+static bool bt_available(void)
+{
+    char *argv[] = { (char *)proc_ringside(), "run", "--mode", "bt", "--max-insns", "1",
+                     DEMO, NULL };
+    struct proc_result r;
+    if (proc_run(argv, 60, &r) != 0)
+        return false;
+    bool ok = r.status != 2;
+    proc_result_free(&r);
+    return ok;
+}
+
+static void test_tmux_bt_tcache(void)
+{
+    struct tmux t;
+    if (!bt_available()) {
+        /* the bt engine is not built yet: the TUI must refuse the mode cleanly */
+        char *argv[] = { (char *)proc_ringside(), "tui", "--mode", "bt", DEMO, NULL };
+        struct proc_result r;
+        CU_ASSERT_FATAL(proc_run(argv, 60, &r) == 0);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT(strstr(r.err, "unknown mode") != NULL);
+        proc_result_free(&r);
+        return;
+    }
+    CU_ASSERT_FATAL(tmux_start(&t, "--mode bt " DEMO));
+    CU_ASSERT(tmux_wait(&t, "mode bt | paused", 30));
+    tmux_keys(&t, "c");
+    CU_ASSERT(tmux_wait(&t, "| exited |", 120));
+    CU_ASSERT(screen_count(t.screen, "blocks") > 0);
+    CU_ASSERT(screen_count(t.screen, "T translated") > 0);
+    tmux_stop(&t);
+}
+
+void suite_tui_register(void)
+{
+    CU_pSuite s = CU_add_suite("tui", NULL, NULL);
+    CU_add_test(s, "text lines carry a style per character", test_text_styles);
+    CU_add_test(s, "a native step marks N and moves =>", test_step_marks_native);
+    CU_add_test(s, "breakpoints by symbol and address", test_breakpoint_location);
+    CU_add_test(s, "trap: guest vs hardware registers, emulated mark", test_registers_trap);
+    CU_add_test(s, "translation cache pane from events", test_tcache_from_events);
+    CU_add_test(s, "run until the next ring change", test_run_until_event);
+    CU_add_test(s, "console and overhead panes", test_console_and_overhead);
+    CU_add_test(s, "tmux: panes present, ? shows help", test_tmux_panes_and_help);
+    CU_add_test(s, "tmux: s advances EIP", test_tmux_step);
+    CU_add_test(s, "tmux: breakpoint at kmain stops there", test_tmux_breakpoint);
+    CU_add_test(s, "tmux: c shows the console, q exits 0 cleanly", test_tmux_console_and_quit);
+    CU_add_test(s, "tmux: Paths counts traps under --mode trap", test_tmux_trap_paths);
+    CU_add_test(s, "tmux: Translation cache counts blocks under --mode bt", test_tmux_bt_tcache);
+}

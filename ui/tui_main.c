@@ -1,0 +1,529 @@
+/*
+ * tui_main.c - `ringside tui`: options, the main loop, keys, demo mode.
+ *
+ * The loop alternates guest execution with input and drawing. Running at
+ * full speed, the guest gets slices of instructions sized so that one takes
+ * about 5 ms of host time, and the screen is redrawn at most every 33 ms
+ * (about 30 frames a second): drawing then costs a few per cent of the
+ * guest's throughput (`make bench` measures it). At a limited speed (the
+ * classroom's few instructions a second) every instruction is stepped and
+ * marked with its path. The terminal is restored on every way out: `q`,
+ * Ctrl-C, SIGTERM/SIGHUP, and crash signals (the handler ends curses and
+ * re-raises).
+ */
+#include "tui.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curses.h>
+
+#include "cpu/optable.h"
+#include "tui_ui.h"
+#include "tui_view.h"
+
+/* Instructions per second for + and -; 0 = as fast as possible. */
+static const uint64_t speeds[] = { 1, 3, 10, 30, 100, 1000, 10000, 100000, 1000000, 0 };
+#define SPEED_FULL ((int)(sizeof speeds / sizeof *speeds) - 1)
+#define FRAME_NS 33000000LL   /* about 30 frames a second */
+#define SLACK_NS 2000000LL    /* a run chunk may overshoot its deadline by this */
+
+struct tui_args {
+    bool demo;              /* --demo */
+    double demo_pause;      /* --demo-pause SECONDS */
+    bool autorun;           /* --run: start running */
+    bool exit_at_end;       /* --exit-at-end: quit when the guest's run ends */
+};
+
+/* Set from signal handlers only (the UI's own state, DESIGN.md §6.4). */
+static volatile sig_atomic_t quit_signal;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- signals: the terminal is always restored --------------------------- */
+
+static void on_quit_signal(int sig)
+{
+    quit_signal = sig;
+}
+
+static void on_crash_signal(int sig)
+{
+    tui_draw_end();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void signals_install(void)
+{
+    signal(SIGINT, on_quit_signal);
+    signal(SIGTERM, on_quit_signal);
+    signal(SIGHUP, on_quit_signal);
+    static const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+    for (unsigned i = 0; i < sizeof crash / sizeof *crash; i++)
+        signal(crash[i], on_crash_signal);
+}
+
+/* ---- demo mode ---------------------------------------------------------- */
+
+struct demo_step { enum ev_kind kind; const char *text; };
+
+static const struct demo_step demo_steps[] = {
+    { EV_TRAP, "TRAP. The guest kernel runs deprivileged at ring 1. It just executed a "
+      "privileged instruction (%s): the CPU raised #GP, the world switched into the VMM, "
+      "which decoded the instruction and emulated it against the virtual CPU. Watch the "
+      "Paths pane: every trap costs ~2000 cycles (Adams & Agesen 2006)." },
+    { EV_SENSITIVE, "THE x86 PROBLEM. %s is sensitive but not privileged: at ring 1 it ran "
+      "without trapping and saw the hardware's state instead of the guest's (Robin & Irvine "
+      "2000). Trap-and-emulate cannot catch it; binary translation rewrites it." },
+    { EV_TRANSLATE, "TRANSLATION. The VMM decoded a block of guest kernel code (up to a "
+      "control transfer or 12 instructions) and wrote x86 into the translation cache: "
+      "innocuous instructions are copied (IDENT), sensitive ones rewritten or turned into "
+      "callouts. See the Translated code pane." },
+    { EV_TC_HIT, "TC HIT. The block was already translated: the VMM jumped straight into "
+      "the translation cache. The hit rate climbs as the kernel loops." },
+    { EV_CALLOUT, "CALLOUT. Translated code called into the VMM to emulate something it "
+      "could not do inline (a callout costs ~1250 cycles, cheaper than a trap)." },
+    { EV_RING, "RING CHANGE. The guest switched privilege level (%s). Under a VMM the "
+      "virtual CPL (guest) and the real CPL (hardware) differ: compare the Registers pane." },
+    { EV_SOFTINT, "SYSTEM CALL. User code executed INT n: a software interrupt into the "
+      "guest kernel." },
+    { EV_REFLECT, "REFLECTION. An exception or interrupt arrived: the VMM got it first and "
+      "reflected it through the guest's own IDT, building the frame on the guest stack." },
+    { EV_INTERRUPT, "TIMER INTERRUPT. The PIT fired IRQ 0 through the PIC: an external "
+      "interrupt, delivered by the hardware through the IDT." },
+    { EV_TC_INVALIDATE, "INVALIDATION. The guest wrote to a page holding translated code: "
+      "the VMM dropped those translations (self-modifying code)." },
+};
+#define DEMO_STEPS ((int)(sizeof demo_steps / sizeof *demo_steps))
+
+struct demo {
+    bool on;
+    double pause_s;
+    uint32_t pending;        /* EV_BIT of kinds not narrated yet */
+    int64_t resume_at;       /* ns: when the current pause ends (0: none) */
+    bool ended;              /* the end has been narrated */
+};
+
+static void demo_intro(struct tui_ui *u, struct demo *d)
+{
+    d->pending = 0;
+    for (int i = 0; i < DEMO_STEPS; i++)
+        d->pending |= EV_BIT(demo_steps[i].kind);
+    d->ended = false;
+    snprintf(u->caption, sizeof u->caption, "DEMO, mode %s. %s The run pauses at the first "
+             "event of each interesting kind and explains it. Keys work as usual; q quits.",
+             u->s->mode, !strcmp(u->s->mode, "native")
+                 ? "The guest owns the hardware: its kernel runs at ring 0, every "
+                   "instruction on the native path."
+                 : "A VMM owns the hardware; the guest kernel runs deprivileged.");
+    d->resume_at = now_ns() + (int64_t)(d->pause_s * 1e9);
+    u->s->stop_mask = d->pending;
+    u->s->stop_hit = false;
+}
+
+static void demo_detail(const struct event *ev, char *buf, size_t len)
+{
+    if ((ev->kind == EV_TRAP || ev->kind == EV_SENSITIVE) && ev->a < op_table_len)
+        snprintf(buf, len, "%s at %08x", vmm_row_label(&op_table[ev->a]), ev->eip);
+    else if (ev->kind == EV_RING)
+        snprintf(buf, len, "CPL %u -> %u, real %u -> %u", ev->a, ev->b, ev->c, ev->d);
+    else
+        buf[0] = 0;
+}
+
+/* The run stopped at a narrated event: explain it and pause. */
+static void demo_narrate(struct tui_ui *u, struct demo *d)
+{
+    const struct event *ev = &u->s->stop_ev;
+    for (int i = 0; i < DEMO_STEPS; i++) {
+        if (demo_steps[i].kind != ev->kind)
+            continue;
+        char detail[160];
+        demo_detail(ev, detail, sizeof detail);
+        snprintf(u->caption, sizeof u->caption, demo_steps[i].text, detail);
+    }
+    d->pending &= ~EV_BIT(ev->kind);
+    u->s->stop_mask = d->pending;
+    u->s->stop_hit = false;
+    d->resume_at = now_ns() + (int64_t)(d->pause_s * 1e9);
+}
+
+static void demo_tick(struct tui_ui *u, struct demo *d)
+{
+    if (!d->on || !d->resume_at || now_ns() < d->resume_at)
+        return;
+    d->resume_at = 0;
+    if (d->ended) {                 /* next engine, from the start */
+        char err[160];
+        tui_session_restart(u->s, tui_next_mode(u->s->mode), err, sizeof err);
+        demo_intro(u, d);
+        return;
+    }
+    u->running = true;
+}
+
+static void demo_end(struct tui_ui *u, struct demo *d)
+{
+    snprintf(u->caption, sizeof u->caption, "THE END (mode %s): %s. The guest ran at %.1f%% "
+             "of native speed. Next: the same kernel under the next engine.",
+             u->s->mode, u->s->m->end_msg, tui_speed_pct(u->s));
+    d->ended = true;
+    d->resume_at = now_ns() + (int64_t)(d->pause_s * 2e9);
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+static void set_speed(struct tui_ui *u, int speed)
+{
+    u->speed = speed < 0 ? 0 : speed > SPEED_FULL ? SPEED_FULL : speed;
+    if (speeds[u->speed])
+        snprintf(u->speed_text, sizeof u->speed_text, "%llu/s",
+                 (unsigned long long)speeds[u->speed]);
+    else
+        snprintf(u->speed_text, sizeof u->speed_text, "full");
+}
+
+static void report_stop(struct tui_ui *u, enum tui_stop r)
+{
+    char text[160];
+    u->running = false;
+    switch (r) {
+    case TUI_STOP_BREAK:
+        snprintf(u->msg, sizeof u->msg, "breakpoint at %08x", tui_guest_eip(u->s));
+        break;
+    case TUI_STOP_EVENT:
+        tui_event_text(&u->s->stop_ev, text, sizeof text);
+        snprintf(u->msg, sizeof u->msg, "stopped at: %s", text);
+        break;
+    case TUI_STOP_END:
+        snprintf(u->msg, sizeof u->msg, "%s", u->s->m->end_msg);
+        break;
+    default:
+        break;
+    }
+}
+
+struct runner {
+    uint64_t chunk;          /* instructions per full-speed chunk */
+    int64_t last_tick;       /* ns: speed-limited accounting */
+    double owed;             /* instructions due at a limited speed */
+};
+
+/* Run for up to one frame; returns how the run stopped (NONE: still going). */
+static enum tui_stop run_frame(struct tui_ui *u, struct runner *rn, int64_t frame_end)
+{
+    enum tui_stop r = TUI_STOP_NONE;
+    if (speeds[u->speed]) {
+        int64_t t = now_ns();
+        rn->owed += (double)(t - rn->last_tick) * 1e-9 * (double)speeds[u->speed];
+        rn->last_tick = t;
+        uint64_t n = (uint64_t)rn->owed;
+        if (n > 200000)
+            n = 200000;
+        rn->owed -= (double)n;
+        if (n)
+            r = tui_step(u->s, n) == TUI_STOP_STEP ? TUI_STOP_NONE : u->s->m->end != END_NONE
+                ? TUI_STOP_END : u->s->stop_hit ? TUI_STOP_EVENT : TUI_STOP_BREAK;
+        if (r == TUI_STOP_NONE && u->s->nbp && tui_bp_has(u->s, tui_guest_eip(u->s)) && n)
+            r = TUI_STOP_BREAK;
+        return r;
+    }
+    while (r == TUI_STOP_NONE && now_ns() < frame_end) {
+        int64_t t0 = now_ns();
+        r = tui_run(u->s, rn->chunk);
+        int64_t dt = now_ns() - t0;
+        if (dt < SLACK_NS / 2 && rn->chunk < 50000000)
+            rn->chunk *= 2;
+        else if (dt > SLACK_NS && rn->chunk > 1000)
+            rn->chunk /= 2;
+    }
+    return r;
+}
+
+static void start_running(struct tui_ui *u, struct runner *rn)
+{
+    u->running = true;
+    u->msg[0] = 0;
+    rn->last_tick = now_ns();
+    rn->owed = 0;
+    tui_snapshot_regs(u->s);
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static void key_breakpoint(struct tui_ui *u)
+{
+    char text[128];
+    uint32_t eip;
+    if (!tui_draw_prompt(u, "breakpoint at (address or symbol, Enter = EIP):", text, sizeof text)) {
+        eip = tui_guest_eip(u->s);
+    } else if (tui_parse_location(u->s, text, &eip) != 0) {
+        snprintf(u->msg, sizeof u->msg, "no symbol or address '%s'", text);
+        return;
+    }
+    bool set = tui_bp_toggle(u->s, eip);
+    char sym[96];
+    snprintf(u->msg, sizeof u->msg, "breakpoint %s at %08x %s", set ? "set" : "cleared", eip,
+             tui_symbolize(u->s, eip, sym, sizeof sym));
+}
+
+static const struct { int key; uint32_t mask; const char *name; } run_kinds[] = {
+    { 't', EV_BIT(EV_TRAP), "trap" },
+    { 'x', EV_BIT(EV_TRANSLATE), "translation" },
+    { 'g', EV_BIT(EV_RING), "ring change" },
+    { 'm', EV_BIT(EV_TC_MISS), "TC miss" },
+    { 'h', EV_BIT(EV_TC_HIT), "TC hit" },
+    { 'c', EV_BIT(EV_CALLOUT), "callout" },
+    { 'f', EV_BIT(EV_REFLECT), "reflection" },
+    { 's', EV_BIT(EV_SENSITIVE), "silent sensitive" },
+    { 'i', EV_BIT(EV_IO), "I/O" },
+    { 'e', EV_BIT(EV_EXCEPTION) | EV_BIT(EV_INTERRUPT) | EV_BIT(EV_SOFTINT), "exception/interrupt" },
+};
+
+static void key_run_until(struct tui_ui *u, struct runner *rn)
+{
+    int ch = tui_draw_menu(u, "run until: t trap  x translation  g ring change  m TC miss  "
+                           "h TC hit  c callout  f reflection  s sensitive  i I/O  "
+                           "e exception/interrupt  (Esc: cancel)");
+    for (unsigned i = 0; i < sizeof run_kinds / sizeof *run_kinds; i++) {
+        if (run_kinds[i].key != ch)
+            continue;
+        u->s->stop_mask = run_kinds[i].mask;
+        u->s->stop_hit = false;
+        start_running(u, rn);
+        snprintf(u->msg, sizeof u->msg, "running until the next %s", run_kinds[i].name);
+        return;
+    }
+}
+
+static void key_restart(struct tui_ui *u, const char *mode, struct demo *d)
+{
+    char err[200];
+    u->running = false;
+    if (tui_session_restart(u->s, mode, err, sizeof err) != 0)
+        snprintf(u->msg, sizeof u->msg, "cannot restart: %.150s", err);
+    else
+        snprintf(u->msg, sizeof u->msg, "restarted in mode %s", u->s->mode);
+    if (d->on)
+        demo_intro(u, d);
+}
+
+static void key_focus(struct tui_ui *u)
+{
+    u->focus = (u->focus + 1) % PANE_COUNT;
+    if (tui_draw_compact() && u->focus == PANE_GUEST)
+        u->focus = PANE_TC;
+}
+
+/* A key while the Console has focus goes to the guest (Tab leaves). */
+static bool key_console(struct tui_ui *u, int ch)
+{
+    if (u->focus != PANE_CONSOLE || ch == '\t' || ch > 0xff)
+        return false;
+    machine_serial_input(u->s->m, (uint8_t)(ch == '\n' ? '\r' : ch));
+    return true;
+}
+
+static void key_step(struct tui_ui *u, int ch)
+{
+    u->running = false;
+    u->msg[0] = 0;
+    u->s->stop_mask = 0;
+    enum tui_stop r = ch == 's' ? tui_step(u->s, 1) : ch == 'n' ? tui_step_over(u->s)
+                                                                 : tui_step_block(u->s);
+    if (r != TUI_STOP_STEP && r != TUI_STOP_NONE)
+        report_stop(u, r);
+}
+
+/* Returns false to quit. */
+static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo *d)
+{
+    if (u->help) {
+        u->help = false;
+        return ch != 'q';
+    }
+    if (key_console(u, ch))
+        return true;
+    switch (ch) {
+    case 'q': return false;
+    case '?': u->help = true; break;
+    case 's': case 'n': case 't': key_step(u, ch); break;
+    case 'c': case ' ':
+        if (u->running)
+            u->running = false;
+        else
+            u->s->stop_mask = d->on ? d->pending : 0, start_running(u, rn);
+        break;
+    case '+': case '=': set_speed(u, u->speed + 1); break;
+    case '-': case '_': set_speed(u, u->speed - 1); break;
+    case 'b': key_breakpoint(u); break;
+    case 'r': key_run_until(u, rn); break;
+    case 'm': key_restart(u, tui_next_mode(u->s->mode), d); break;
+    case 'R': key_restart(u, NULL, d); break;
+    case 'v': u->vga = !u->vga; break;
+    case '\t': key_focus(u); break;
+    case KEY_RESIZE: clearok(stdscr, TRUE); break;
+    default: break;
+    }
+    return true;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void after_run(struct tui_ui *u, struct demo *d, enum tui_stop r)
+{
+    if (r == TUI_STOP_NONE)
+        return;
+    if (d->on && r == TUI_STOP_EVENT) {
+        u->running = false;
+        demo_narrate(u, d);
+        return;
+    }
+    report_stop(u, r);
+    if (d->on && r == TUI_STOP_END)
+        demo_end(u, d);
+}
+
+static int tui_loop(struct tui_ui *u, const struct tui_args *a)
+{
+    struct runner rn = { .chunk = 10000 };
+    struct demo d = { .on = a->demo, .pause_s = a->demo_pause };
+    int64_t next_frame = 0;
+    if (d.on)
+        demo_intro(u, &d);
+    if (a->autorun)
+        start_running(u, &rn);
+    for (;;) {
+        if (quit_signal)
+            return 0;
+        int ch;
+        while ((ch = getch()) != ERR)
+            if (!handle_key(u, ch, &rn, &d))
+                return 0;
+        demo_tick(u, &d);
+        if (u->running)
+            after_run(u, &d, run_frame(u, &rn, next_frame - SLACK_NS));
+        if (a->exit_at_end && u->s->m->end != END_NONE)
+            return 1;
+        int64_t t = now_ns();
+        if (t >= next_frame - SLACK_NS) {
+            tui_draw_frame(u);
+            next_frame = t + FRAME_NS;
+            u->draw_ns += now_ns() - t;
+        }
+        if (!u->running)
+            napms(10);
+    }
+}
+
+/* ---- command line ------------------------------------------------------- */
+
+static void tui_help(void)
+{
+    puts("usage: ringside tui [--mode MODE] [--demo] [--demo-pause S] [--run]\n"
+         "                    [--exit-at-end] [run options] KERNEL\n"
+         "\n"
+         "The terminal UI: guest code marked by execution path, translated code,\n"
+         "guest vs hardware registers, paths, translation cache, overhead, events and\n"
+         "the guest console, with gdb-style stepping. Press ? inside for every key.\n"
+         "\n"
+         "  --demo           classroom demo: narrate and pause at each kind of event\n"
+         "  --demo-pause S   seconds each narration stays (default 4)\n"
+         "  --run            start running at once (default: paused at the entry)\n"
+         "  --exit-at-end    quit when the guest's run ends, with `ringside run`'s\n"
+         "                   exit status (for scripts and `make bench`)\n"
+         "  other options as for `ringside run` (see ringside run --help)");
+}
+
+/* Take the TUI's own options out of argv; the rest go to options_parse_run. */
+static int split_args(int argc, char **argv, struct tui_args *a, char **rest, int *nrest)
+{
+    *a = (struct tui_args){ .demo_pause = 4.0 };
+    *nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--demo"))
+            a->demo = true;
+        else if (!strcmp(argv[i], "--run"))
+            a->autorun = true;
+        else if (!strcmp(argv[i], "--exit-at-end"))
+            a->exit_at_end = true;
+        else if (!strcmp(argv[i], "--demo-pause")) {
+            char *end;
+            if (i + 1 >= argc || (a->demo_pause = strtod(argv[++i], &end)) < 0 || *end) {
+                fprintf(stderr, "ringside: --demo-pause needs a number of seconds\n");
+                return -1;
+            }
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            tui_help();
+            return 1;
+        } else
+            rest[(*nrest)++] = argv[i];
+    }
+    return 0;
+}
+
+static int exit_status(const struct machine *m)
+{
+    switch (m->end) {
+    case END_GUEST_EXIT:   return m->exit_code;
+    case END_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
+    case END_HALTED:       return EXIT_HALTED;
+    case END_BUDGET:       return EXIT_BUDGET;
+    case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
+    default:               return EXIT_OK;
+    }
+}
+
+static int tui_start(const struct run_options *o, const struct tui_args *a)
+{
+    static struct tui_session s;     /* large (event log, marks): not on the stack */
+    char err[256];
+    if (tui_session_open(&s, o, err, sizeof err) != 0) {
+        fprintf(stderr, "ringside: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    struct tui_ui u = { .s = &s, .demo = a->demo, .focus = PANE_GUEST };
+    set_speed(&u, a->demo ? SPEED_FULL - 2 : SPEED_FULL);
+    signals_install();
+    tui_draw_begin();
+    int64_t t0 = now_ns();
+    int ended = tui_loop(&u, a);
+    double secs = (double)(now_ns() - t0) * 1e-9;
+    tui_draw_end();
+    int status = ended && a->exit_at_end ? exit_status(s.m) : EXIT_OK;
+    if (a->exit_at_end)
+        fprintf(stderr, "ringside tui: %u frames in %.2f s (%.1f fps, drawing %.1f%% of the "
+                "time), %llu guest instructions (%.1f MIPS)\n", u.frames, secs,
+                u.frames / secs, 100.0 * (double)u.draw_ns * 1e-9 / secs,
+                (unsigned long long)s.m->cpu.insns, (double)s.m->cpu.insns / secs / 1e6);
+    tui_session_close(&s);
+    return status;
+}
+
+int cmd_tui(int argc, char **argv)
+{
+    struct tui_args a;
+    struct run_options o;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest, rc = rest ? split_args(argc, argv, &a, rest, &nrest) : -1;
+    if (rc == 0)
+        rc = options_parse_run(nrest, rest, &o);
+    free(rest);
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    return tui_start(&o, &a);
+}
+
+int tui_open_demo(const char *kernel)
+{
+    char *argv[] = { (char *)kernel };
+    return cmd_tui(1, argv);
+}

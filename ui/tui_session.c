@@ -1,0 +1,480 @@
+/*
+ * tui_session.c - the machine behind the terminal UI, and what the UI learns
+ * from its event stream.
+ *
+ * Stepping uses machine_run with an instruction limit of one more than the
+ * count so far: whatever the engine (the CPU alone, or a VMM that may emulate
+ * the instruction after a trap), exactly one guest instruction retires. A run
+ * that must stop at breakpoints, or whose instructions should all be marked
+ * with the path they took, steps this way too; a plain run gives machine_run
+ * a large limit and relies on machine_request_pause from the event
+ * subscriber to stop at the next event of a chosen kind.
+ */
+#include "tui_session.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/optable.h"
+
+/* ---- console and events ------------------------------------------------- */
+
+static void tui_console_put(void *ctx, uint8_t byte)
+{
+    struct tui_session *s = ctx;
+    s->console[s->con_len++ % TUI_CONSOLE] = (char)byte;
+}
+
+size_t tui_console_tail(const struct tui_session *s, char *buf, size_t max)
+{
+    size_t n = s->con_len < TUI_CONSOLE ? s->con_len : TUI_CONSOLE;
+    if (n > max)
+        n = max;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = s->console[(s->con_len - n + i) % TUI_CONSOLE];
+    return n;
+}
+
+static unsigned mark_slot(uint32_t eip)
+{
+    return (eip * 2654435761u) >> 20 & (TUI_MARKS - 1);
+}
+
+void tui_mark_set(struct tui_session *s, uint32_t eip, enum ev_path path)
+{
+    unsigned i = mark_slot(eip);
+    for (unsigned probe = 0; probe < 16; probe++, i = (i + 1) & (TUI_MARKS - 1)) {
+        if (!s->marks[i].used || s->marks[i].eip == eip) {
+            s->marks[i] = (struct tui_mark){ eip, (uint8_t)path, 1 };
+            return;
+        }
+    }
+    s->marks[mark_slot(eip)] = (struct tui_mark){ eip, (uint8_t)path, 1 }; /* evict */
+}
+
+int tui_mark_get(const struct tui_session *s, uint32_t eip)
+{
+    unsigned i = mark_slot(eip);
+    for (unsigned probe = 0; probe < 16; probe++, i = (i + 1) & (TUI_MARKS - 1)) {
+        if (!s->marks[i].used)
+            return -1;
+        if (s->marks[i].eip == eip)
+            return s->marks[i].path;
+    }
+    return -1;
+}
+
+/* Count a hit on the block starting at eip; the coldest entry makes room. */
+static void hot_count(struct tui_session *s, uint32_t eip)
+{
+    int coldest = 0;
+    for (int i = 0; i < TUI_HOT; i++) {
+        if (s->hot[i].hits && s->hot[i].eip == eip) {
+            s->hot[i].hits++;
+            return;
+        }
+        if (s->hot[i].hits < s->hot[coldest].hits)
+            coldest = i;
+    }
+    s->hot[coldest] = (struct tui_hot){ eip, 1 };
+}
+
+static void tui_track_tc(struct tui_session *s, const struct event *ev)
+{
+    switch (ev->kind) {
+    case EV_TRANSLATE:
+        s->tc_guest_bytes += ev->a;
+        s->tc_bytes += ev->b;
+        s->tc_guest_insns += ev->c;
+        /* fall through */
+    case EV_TC_HIT:
+    case EV_TC_MISS:
+        s->last_block = ev->eip;
+        s->have_block = true;
+        if (ev->kind != EV_TC_MISS)
+            hot_count(s, ev->eip);
+        tui_mark_set(s, ev->eip, PATH_TRANSLATED);
+        break;
+    case EV_TC_FLUSH:
+        s->tc_bytes = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+void tui_on_event(void *ctx, const struct event *ev)
+{
+    struct tui_session *s = ctx;
+    if (ev->kind == EV_INSNS)
+        return;
+    s->log[s->log_next] = *ev;
+    s->log_next = (s->log_next + 1) % TUI_LOG_MAX;
+    s->log_total++;
+    if (ev->kind == EV_TRAP || ev->kind == EV_CALLOUT)
+        tui_mark_set(s, ev->eip, PATH_EMULATED);
+    tui_track_tc(s, ev);
+    if ((s->stop_mask & EV_BIT(ev->kind)) && !s->stop_hit) {
+        s->stop_hit = true;
+        s->stop_ev = *ev;
+        if (s->m)
+            machine_request_pause(s->m);
+    }
+}
+
+unsigned tui_log_count(const struct tui_session *s)
+{
+    return s->log_total < TUI_LOG_MAX ? (unsigned)s->log_total : TUI_LOG_MAX;
+}
+
+const struct event *tui_log_get(const struct tui_session *s, unsigned i)
+{
+    if (i >= tui_log_count(s))
+        return NULL;
+    return &s->log[(s->log_next + TUI_LOG_MAX - 1 - i) % TUI_LOG_MAX];
+}
+
+/* ---- the machine -------------------------------------------------------- */
+
+static void tui_reset_tracking(struct tui_session *s)
+{
+    memset(s->log, 0, sizeof s->log);
+    s->log_next = 0, s->log_total = 0;
+    s->stop_hit = false;
+    memset(s->marks, 0, sizeof s->marks);
+    memset(s->hot, 0, sizeof s->hot);
+    s->tc_bytes = s->tc_guest_bytes = s->tc_guest_insns = 0;
+    s->have_block = false;
+    s->con_len = 0;
+    s->have_prev = false;
+}
+
+static int tui_build_machine(struct tui_session *s, char *err, size_t errlen)
+{
+    int mode = machine_mode_parse(s->mode);
+    if (mode < 0) {
+        snprintf(err, errlen, "--mode %s: unknown mode", s->mode);
+        return -1;
+    }
+    struct machine *m = malloc(sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (machine_init_mode(m, s->opt.mem_mib, (enum machine_mode)mode, err, errlen) != 0) {
+        free(m);
+        return -1;
+    }
+    if (s->opt.costs) {
+        struct cost_profile prof;
+        if (cost_load(&prof, s->opt.costs, err, errlen) != 0)
+            goto fail;
+        machine_set_costs(m, &prof);
+    }
+    m->out = tui_console_put;
+    m->out_ctx = s;
+    struct mb_options mo = { .cmdline = s->opt.append, .kernel_path = s->opt.kernel,
+                             .modules = s->opt.modules, .nmodules = s->opt.nmodules };
+    if (machine_load(m, s->image, s->image_len, &mo, err, errlen) != 0)
+        goto fail;
+    if (event_subscribe(&m->events, EV_ALL, tui_on_event, s) != 0) {
+        snprintf(err, errlen, "no free event subscriber slot");
+        goto fail;
+    }
+    s->m = m;
+    tui_reset_tracking(s);
+    return 0;
+fail:
+    machine_free(m);
+    free(m);
+    return -1;
+}
+
+int tui_session_open(struct tui_session *s, const struct run_options *o,
+                     char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->opt = *o;
+    snprintf(s->mode, sizeof s->mode, "%s", o->mode ? o->mode : "native");
+    s->opt.mode = s->mode;
+    if (mb_read_file(o->kernel, &s->image, &s->image_len, err, errlen) != 0)
+        return -1;
+    elf_load_symbols(s->image, s->image_len, &s->syms);  /* none is fine */
+    if (tui_build_machine(s, err, errlen) != 0) {
+        tui_session_close(s);
+        return -1;
+    }
+    return 0;
+}
+
+static void tui_drop_machine(struct tui_session *s)
+{
+    if (!s->m)
+        return;
+    machine_free(s->m);
+    free(s->m);
+    s->m = NULL;
+}
+
+void tui_session_close(struct tui_session *s)
+{
+    tui_drop_machine(s);
+    free(s->image);
+    s->image = NULL;
+    elf_symtab_free(&s->syms);
+}
+
+int tui_session_restart(struct tui_session *s, const char *mode, char *err, size_t errlen)
+{
+    char old[sizeof s->mode];
+    snprintf(old, sizeof old, "%s", s->mode);
+    if (mode)
+        snprintf(s->mode, sizeof s->mode, "%s", mode);
+    tui_drop_machine(s);
+    if (tui_build_machine(s, err, errlen) == 0)
+        return 0;
+    snprintf(s->mode, sizeof s->mode, "%s", old);   /* fall back to what worked */
+    char ignored[128];
+    tui_build_machine(s, ignored, sizeof ignored);
+    return -1;
+}
+
+const char *tui_next_mode(const char *mode)
+{
+    int cur = machine_mode_parse(mode);
+    const char *next = machine_mode_name(cur + 1);
+    return next ? next : machine_mode_name(0);
+}
+
+enum tui_state tui_session_state(const struct tui_session *s, bool running)
+{
+    if (s->m->end == END_GUEST_EXIT)
+        return TUI_EXITED;
+    if (s->m->end != END_NONE)
+        return TUI_HALTED;
+    return running ? TUI_RUNNING : TUI_PAUSED;
+}
+
+/* ---- where the guest is ------------------------------------------------- */
+
+bool tui_in_vmm_region(const struct tui_session *s)
+{
+    const struct cpu *c = &s->m->cpu;
+    return s->m->vmm && c->s.seg[S_CS].base + c->s.eip >= VMM_REGION_BASE;
+}
+
+struct bt *tui_bt(const struct tui_session *s)
+{
+    return s->m->vmm ? vmm_bt(s->m->vmm) : NULL;
+}
+
+uint32_t tui_guest_eip(const struct tui_session *s)
+{
+    const struct cpu *c = &s->m->cpu;
+    uint32_t lin = c->s.seg[S_CS].base + c->s.eip;
+    if (!tui_in_vmm_region(s))
+        return lin;
+    uint32_t g = tui_bt(s) ? bt_tc_to_guest(tui_bt(s), lin) : 0;
+    if (g)
+        return g;                 /* in the TC: the guest instruction it stands for */
+    return s->have_block ? s->last_block : lin;
+}
+
+enum ev_path tui_default_path(const struct tui_session *s)
+{
+    if (!s->m->vmm)
+        return PATH_NATIVE;
+    return tui_in_vmm_region(s) ? PATH_TRANSLATED : PATH_DIRECT;
+}
+
+/* Decode the instruction at the hardware EIP. False if it cannot be read. */
+static bool tui_decode_here(struct tui_session *s, struct insn *in)
+{
+    struct cpu *c = &s->m->cpu;
+    uint8_t bytes[16];
+    uint32_t lin = c->s.seg[S_CS].base + c->s.eip;
+    if (!cpu_peek(c, lin, bytes, sizeof bytes))
+        return false;
+    return decode(bytes, sizeof bytes, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
+}
+
+/* ---- stepping ----------------------------------------------------------- */
+
+void tui_snapshot_regs(struct tui_session *s)
+{
+    cpu_get_eflags(&s->m->cpu);
+    s->prev = s->m->cpu.s;
+    if (s->m->vmm) {
+        const struct vcpu *vc = vmm_vcpu(s->m->vmm);
+        s->prev_vcr0 = vc->cr0, s->prev_vcr3 = vc->cr3;
+        s->prev_vcpl = vc->cpl, s->prev_vif = vcpu_if(vc);
+    }
+    s->have_prev = true;
+}
+
+/* One instruction, marking where it ran. */
+static enum tui_stop tui_step_one(struct tui_session *s)
+{
+    struct machine *m = s->m;
+    if (m->end != END_NONE)
+        return TUI_STOP_END;
+    uint32_t eip = tui_guest_eip(s);
+    enum ev_path path = tui_default_path(s);
+    uint64_t traps = m->stats.by_kind[EV_TRAP] + m->stats.by_kind[EV_CALLOUT];
+    bool was_halted = machine_guest_halted(m);
+    machine_run(m, m->cpu.insns + 1);
+    if (!was_halted && traps == m->stats.by_kind[EV_TRAP] + m->stats.by_kind[EV_CALLOUT])
+        tui_mark_set(s, eip, path);
+    if (m->end != END_NONE)
+        return TUI_STOP_END;
+    if (s->stop_hit)
+        return TUI_STOP_EVENT;
+    return TUI_STOP_STEP;
+}
+
+enum tui_stop tui_step(struct tui_session *s, uint64_t n)
+{
+    enum tui_stop r = TUI_STOP_STEP;
+    tui_snapshot_regs(s);
+    for (uint64_t i = 0; i < n && r == TUI_STOP_STEP; i++)
+        r = tui_step_one(s);
+    return r;
+}
+
+/* Step until the guest reaches `target`, a breakpoint or a stop event. */
+static enum tui_stop tui_run_to(struct tui_session *s, uint32_t target, uint64_t max)
+{
+    for (uint64_t i = 0; i < max; i++) {
+        enum tui_stop r = tui_step_one(s);
+        if (r != TUI_STOP_STEP)
+            return r;
+        uint32_t eip = tui_guest_eip(s);
+        if (eip == target)
+            return TUI_STOP_STEP;
+        if (tui_bp_has(s, eip))
+            return TUI_STOP_BREAK;
+    }
+    return TUI_STOP_NONE;
+}
+
+enum tui_stop tui_step_over(struct tui_session *s)
+{
+    struct insn in;
+    tui_snapshot_regs(s);
+    if (!tui_decode_here(s, &in) || strncmp(in.row->mnem, "call", 4) != 0)
+        return tui_step_one(s);
+    return tui_run_to(s, tui_guest_eip(s) + in.len, 50000000);
+}
+
+enum tui_stop tui_step_block(struct tui_session *s)
+{
+    tui_snapshot_regs(s);
+    for (int i = 0; i < TUI_BLOCK_MAX; i++) {
+        struct insn in;
+        bool known = tui_decode_here(s, &in);
+        uint32_t eip = tui_guest_eip(s);
+        enum tui_stop r = tui_step_one(s);
+        if (r != TUI_STOP_STEP)
+            return r;
+        if (!known || (in.row->attr & A_BLOCK_END) || tui_guest_eip(s) != eip + in.len)
+            break;
+        if (tui_bp_has(s, tui_guest_eip(s)))
+            return TUI_STOP_BREAK;
+    }
+    return TUI_STOP_STEP;
+}
+
+/* A run that checks every instruction (breakpoints set, or slow speed). */
+static enum tui_stop tui_run_traced(struct tui_session *s, uint64_t max)
+{
+    for (uint64_t i = 0; i < max; i++) {
+        enum tui_stop r = tui_step_one(s);
+        if (r != TUI_STOP_STEP)
+            return r;
+        if (tui_bp_has(s, tui_guest_eip(s)))
+            return TUI_STOP_BREAK;
+    }
+    return TUI_STOP_NONE;
+}
+
+enum tui_stop tui_run(struct tui_session *s, uint64_t max_insns)
+{
+    struct machine *m = s->m;
+    if (m->end != END_NONE)
+        return TUI_STOP_END;
+    if (s->nbp || max_insns < 64)
+        return tui_run_traced(s, max_insns);
+    machine_run(m, m->cpu.insns + max_insns);
+    if (m->end != END_NONE)
+        return TUI_STOP_END;
+    if (s->stop_hit)
+        return TUI_STOP_EVENT;
+    tui_mark_set(s, tui_guest_eip(s), tui_default_path(s));
+    return TUI_STOP_NONE;
+}
+
+/* ---- breakpoints -------------------------------------------------------- */
+
+bool tui_bp_has(const struct tui_session *s, uint32_t eip)
+{
+    for (int i = 0; i < s->nbp; i++)
+        if (s->bp[i] == eip)
+            return true;
+    return false;
+}
+
+bool tui_bp_toggle(struct tui_session *s, uint32_t eip)
+{
+    for (int i = 0; i < s->nbp; i++) {
+        if (s->bp[i] == eip) {
+            s->bp[i] = s->bp[--s->nbp];
+            return false;
+        }
+    }
+    if (s->nbp == TUI_BP_MAX)
+        return false;
+    s->bp[s->nbp++] = eip;
+    return true;
+}
+
+static int parse_hex(const char *t, uint32_t *out)
+{
+    char *end;
+    if (!isxdigit((unsigned char)*t))
+        return -1;
+    unsigned long v = strtoul(t, &end, 16);
+    if (*end || v > 0xFFFFFFFFul)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int tui_parse_location(const struct tui_session *s, const char *text, uint32_t *eip)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    char name[128];
+    snprintf(name, sizeof name, "%s", text);
+    for (size_t n = strlen(name); n && isspace((unsigned char)name[n - 1]); )
+        name[--n] = 0;
+    if (!name[0])
+        return -1;
+    if (name[0] == '0' && (name[1] == 'x' || name[1] == 'X'))
+        return parse_hex(name + 2, eip);
+    char *plus = strchr(name, '+');
+    uint32_t off = 0;
+    if (plus) {
+        *plus = 0;
+        const char *o = plus[1] == '0' && (plus[2] == 'x' || plus[2] == 'X') ? plus + 3 : plus + 1;
+        if (parse_hex(o, &off) != 0)
+            return -1;
+    }
+    const struct elf_sym *sym = elf_sym_by_name(&s->syms, name);
+    if (sym) {
+        *eip = sym->addr + off;
+        return 0;
+    }
+    return plus ? -1 : parse_hex(name, eip);
+}
