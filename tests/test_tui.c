@@ -432,6 +432,39 @@ static void test_tmux_trap_paths(void)
     tmux_stop(&t);
 }
 
+/* T starts and stops recording; the file is a trace `ringside trace info`
+   reads, with the traps the trap engine took. */
+static void test_tmux_trace_key(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start(&t, "--mode trap samples/bin/hello.elf"));
+    CU_ASSERT(tmux_wait(&t, "mode trap | paused", 30));
+    tmux_keys(&t, "T");
+    CU_ASSERT(tmux_wait(&t, "recording events to ringside-", 20));
+    char path[64] = "";
+    const char *at = strstr(t.screen, "recording events to ");
+    if (at)
+        sscanf(at, "recording events to %63[^ ]", path);
+    tmux_keys(&t, "c");
+    CU_ASSERT(tmux_wait(&t, "| exited |", 120));
+    tmux_keys(&t, "T");
+    CU_ASSERT(tmux_wait(&t, "events)", 20));
+    tmux_keys(&t, "q");
+    CU_ASSERT(tmux_wait(&t, "TUI EXIT 0", 30));
+    tmux_stop(&t);
+    CU_ASSERT_FATAL(path[0] != 0);
+    char *argv[] = { (char *)proc_ringside(), "trace", "info", path, NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 60, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    /* the whole run was recorded: hello's 357 trapped port accesses */
+    const char *traps = strstr(r.out, "\n  trap ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(traps);
+    CU_ASSERT(strtoll(traps + 7, NULL, 10) > 300);
+    proc_result_free(&r);
+    unlink(path);
+}
+
 static bool bt_available(void)
 {
     char *argv[] = { (char *)proc_ringside(), "run", "--mode", "bt", "--max-insns", "1",
@@ -482,4 +515,5 @@ void suite_tui_register(void)
     CU_add_test(s, "tmux: c shows the console, q exits 0 cleanly", test_tmux_console_and_quit);
     CU_add_test(s, "tmux: Paths counts traps under --mode trap", test_tmux_trap_paths);
     CU_add_test(s, "tmux: Translation cache counts blocks under --mode bt", test_tmux_bt_tcache);
+    CU_add_test(s, "tmux: T records a trace that ringside trace reads", test_tmux_trace_key);
 }

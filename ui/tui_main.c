@@ -21,6 +21,7 @@
 #include <curses.h>
 
 #include "cpu/optable.h"
+#include "trace_run.h"
 #include "tui_ui.h"
 #include "tui_view.h"
 
@@ -304,10 +305,55 @@ static void key_run_until(struct tui_ui *u, struct runner *rn)
     }
 }
 
+/* ---- T: recording a trace of the event stream (docs/traces.md) ---------- */
+
+static void trace_end(struct tui_ui *u)
+{
+    char err[200];
+    if (!u->tracing)
+        return;
+    u->tracing = false;
+    if (trace_stop(&u->trace, u->s->m, err, sizeof err) != 0)
+        snprintf(u->msg, sizeof u->msg, "trace: %.150s", err);
+    else
+        snprintf(u->msg, sizeof u->msg, "trace %.100s written (%llu events)", u->trace.path,
+                 (unsigned long long)u->trace.records);
+}
+
+/* Record into the first free ringside-N.rtrace in the current directory. */
+static void trace_begin(struct tui_ui *u)
+{
+    char path[64], err[200];
+    for (int n = 1; n < 1000; n++) {
+        snprintf(path, sizeof path, "ringside-%d.rtrace", n);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        fclose(f);
+    }
+    struct trace_start_args a = { .path = path, .kernel = u->s->opt.kernel,
+                                  .ringside_version = "0.1" };
+    if (trace_start(&u->trace, u->s->m, &a, err, sizeof err) != 0) {
+        snprintf(u->msg, sizeof u->msg, "trace: %.150s", err);
+        return;
+    }
+    u->tracing = true;
+    snprintf(u->msg, sizeof u->msg, "recording events to %s (T stops)", path);
+}
+
+static void key_trace(struct tui_ui *u)
+{
+    if (u->tracing)
+        trace_end(u);
+    else
+        trace_begin(u);
+}
+
 static void key_restart(struct tui_ui *u, const char *mode, struct demo *d)
 {
     char err[200];
     u->running = false;
+    trace_end(u);
     if (tui_session_restart(u->s, mode, err, sizeof err) != 0)
         snprintf(u->msg, sizeof u->msg, "cannot restart: %.150s", err);
     else
@@ -369,6 +415,7 @@ static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo 
     case 'm': key_restart(u, tui_next_mode(u->s->mode), d); break;
     case 'R': key_restart(u, NULL, d); break;
     case 'v': u->vga = !u->vga; break;
+    case 'T': key_trace(u); break;
     case '\t': key_focus(u); break;
     case KEY_RESIZE: clearok(stdscr, TRUE); break;
     default: break;
@@ -496,6 +543,7 @@ static int tui_start(const struct run_options *o, const struct tui_args *a)
     tui_draw_begin();
     int64_t t0 = now_ns();
     int ended = tui_loop(&u, a);
+    trace_end(&u);
     double secs = (double)(now_ns() - t0) * 1e-9;
     tui_draw_end();
     int status = ended && a->exit_at_end ? exit_status(s.m) : EXIT_OK;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "tui_session.h"
+#include "trace.h"
 
 enum tui_pane {
     PANE_GUEST = 0, PANE_TC, PANE_REGS, PANE_PATHS, PANE_TCACHE, PANE_OVERHEAD,
@@ -27,6 +28,8 @@ struct tui_ui {
     bool demo;              /* --demo: the Narration pane shows */
     char msg[200];          /* one-off message in the status bar */
     char caption[1024];     /* demo narration */
+    struct trace_recorder trace; /* T: recording the event stream */
+    bool tracing;           /* trace is open */
     unsigned frames;        /* frames drawn */
     long long draw_ns;      /* host time spent drawing them */
 };

@@ -323,6 +323,7 @@ static const char *const help_lines[] = {
     "  m        switch engine (native -> trap -> ...) and restart the guest",
     "  R        restart the guest in the same engine",
     "  v        Console: toggle COM1 output / VGA text screen",
+    "  T        start / stop recording a trace (ringside-N.rtrace; see ringside trace)",
     "  Tab      move focus (on a small screen: show the next pane)",
     "           keys typed while the Console has focus go to the guest's COM1",
     "  ?        this help (any key closes it)",
