@@ -54,40 +54,6 @@ static int run_ringside(const char *kernel, const char *extra, struct proc_resul
     return proc_run(argv, 300, r);
 }
 
-static void check_sample(const char *name)
-{
-    char kernel[128], golden[128], status_path[128];
-    snprintf(kernel, sizeof kernel, "samples/bin/%s.elf", name);
-    snprintf(golden, sizeof golden, "tests/golden/%s.out", name);
-    snprintf(status_path, sizeof status_path, "tests/golden/%s.status", name);
-    char *want = proc_read_file(golden, NULL);
-    char *want_status = proc_read_file(status_path, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(want_status);
-    struct proc_result r;
-    CU_ASSERT_EQUAL_FATAL(run_ringside(kernel, "--append=", &r), 0);
-    if (strcmp(want, r.out) != 0)
-        show_difference(name, want, r.out);
-    CU_ASSERT_STRING_EQUAL(r.out, want);
-    if (r.status != atoi(want_status))
-        fprintf(stderr, "\n  %s: exit status %d, QEMU %d; stderr: %s\n", name, r.status,
-                atoi(want_status), r.err);
-    CU_ASSERT_EQUAL(r.status, atoi(want_status));
-    proc_result_free(&r);
-    free(want);
-    free(want_status);
-}
-
-#define SAMPLE_TEST(n) static void test_sample_##n(void) { check_sample(#n); }
-SAMPLE_TEST(hello)
-SAMPLE_TEST(compute)
-SAMPLE_TEST(rings)
-SAMPLE_TEST(sensitive)
-SAMPLE_TEST(exceptions)
-SAMPLE_TEST(paging)
-SAMPLE_TEST(smc)
-SAMPLE_TEST(demo)
-
 /* ---- exit-status contract ----------------------------------------------- */
 
 static void expect_status(char *const argv[], int status, const char *out, const char *err_has)
@@ -186,7 +152,7 @@ static void test_stats_json(void)
     unlink(path);
 }
 
-/* ---- --mode trap: the naive trap-and-emulate VMM --------------------------- */
+/* ---- samples against their golden output, natively and under --mode trap -- */
 
 /*
  * A line of a sample's output that --mode trap is expected to change: the
@@ -223,8 +189,8 @@ static const char *next_line(const char *p)
 
 /* Compare line by line: every difference must be a listed leak, and every
    listed leak must show up. */
-static void compare_with_leaks(const char *name, const char *want, const char *got,
-                               const struct leak *leaks)
+static void compare_with_leaks(const char *name, const char *mode, const char *want,
+                               const char *got, const struct leak *leaks)
 {
     int line = 1;
     for (const char *w = want, *g = got; *w || *g; line++) {
@@ -243,15 +209,17 @@ static void compare_with_leaks(const char *name, const char *want, const char *g
             CU_ASSERT_PTR_NOT_NULL(strstr(buf, l->has));
         } else {
             if (!same)
-                fprintf(stderr, "\n  %s line %d differs under --mode trap: %.*s", name, line,
-                        (int)(gn - g), g);
+                fprintf(stderr, "\n  %s line %d differs under --mode %s: %.*s\n    QEMU: %.*s",
+                        name, line, mode, (int)(gn - g), g, (int)(wn - w), w);
             CU_ASSERT_TRUE(same);
         }
         w = wn, g = gn;
     }
 }
 
-static void check_trap_sample(const char *name, const struct leak *leaks)
+/* Run sample `name` under `mode` and compare with its QEMU golden output and
+   exit status; lines listed in `leaks` must differ as described. */
+static void check_sample_in(const char *name, const char *mode, const struct leak *leaks)
 {
     char kernel[128], golden[128], status_path[128];
     snprintf(kernel, sizeof kernel, "samples/bin/%s.elf", name);
@@ -261,20 +229,31 @@ static void check_trap_sample(const char *name, const struct leak *leaks)
     char *want_status = proc_read_file(status_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want_status);
-    char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode", "trap",
-                     "--append=", kernel, NULL };
+    char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode",
+                     (char *)mode, "--append=", kernel, NULL };
     struct proc_result r;
     CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
-    compare_with_leaks(name, want, r.out, leaks);
+    compare_with_leaks(name, mode, want, r.out, leaks);
     if (r.status != atoi(want_status))
-        fprintf(stderr, "\n  %s --mode trap: exit status %d; stderr: %s\n", name, r.status, r.err);
+        fprintf(stderr, "\n  %s --mode %s: exit status %d, QEMU %d; stderr: %s\n", name, mode,
+                r.status, atoi(want_status), r.err);
     CU_ASSERT_EQUAL(r.status, atoi(want_status));
     proc_result_free(&r);
     free(want);
     free(want_status);
 }
 
-#define TRAP_TEST(n, leaks) static void test_trap_##n(void) { check_trap_sample(#n, leaks); }
+#define SAMPLE_TEST(n) static void test_sample_##n(void) { check_sample_in(#n, "native", no_leaks); }
+SAMPLE_TEST(hello)
+SAMPLE_TEST(compute)
+SAMPLE_TEST(rings)
+SAMPLE_TEST(sensitive)
+SAMPLE_TEST(exceptions)
+SAMPLE_TEST(paging)
+SAMPLE_TEST(smc)
+SAMPLE_TEST(demo)
+
+#define TRAP_TEST(n, leaks) static void test_trap_##n(void) { check_sample_in(#n, "trap", leaks); }
 TRAP_TEST(hello, no_leaks)
 TRAP_TEST(compute, no_leaks)
 TRAP_TEST(rings, no_leaks)
