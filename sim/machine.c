@@ -44,10 +44,13 @@ static void cb_unmapped(void *ctx, uint16_t port, int size, bool write, uint32_t
     machine_emit(ctx, EV_IO_UNMAPPED, port, (uint32_t)size, write, val);
 }
 
+/* Port accesses are charged by whoever makes them: the CPU executing
+   IN/OUT pays cpu.port_cost (native_in) before calling here; a VMM that
+   emulates the access pays its own engine cost (emulate.c), so nothing is
+   charged on the bus itself. */
 static uint32_t cb_io_in(void *ctx, uint16_t port, int size)
 {
     struct machine *m = ctx;
-    m->cpu.cycles += m->costs.v[COST_NATIVE_IN];
     machine_sync(m);
     uint32_t val = bus_in(&m->bus, port, size);
     emit_io(m, port, size, false, val);
@@ -57,7 +60,6 @@ static uint32_t cb_io_in(void *ctx, uint16_t port, int size)
 static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
 {
     struct machine *m = ctx;
-    m->cpu.cycles += m->costs.v[COST_NATIVE_IN];
     machine_sync(m);
     emit_io(m, port, size, true, val);
     bus_out(&m->bus, port, size, val);
@@ -78,7 +80,7 @@ static void cb_mmio_write(void *ctx, uint32_t pa, int size, uint32_t val)
 static bool cb_intr_pending(void *ctx)
 {
     struct machine *m = ctx;
-    return pic_intr_pending(&m->pic);
+    return pic_maybe_pending(&m->pic) && pic_intr_pending(&m->pic);
 }
 
 static int cb_intr_ack(void *ctx)
@@ -91,9 +93,12 @@ static int cb_intr_ack(void *ctx)
 
 void machine_set_costs(struct machine *m, const struct cost_profile *p)
 {
+    _Static_assert(C_COUNT <= sizeof m->cpu.class_cost / sizeof m->cpu.class_cost[0],
+                   "cpu.class_cost has a slot per cost class");
     m->costs = *p;
     for (int c = 0; c < C_COUNT; c++)
-        m->cpu.class_cost[c] = p->v[COST_INSN_SIMPLE + c];
+        m->cpu.class_cost[c] = p->v[cost_class_key(c)];
+    m->cpu.port_cost = p->v[COST_NATIVE_IN];
 }
 
 /* Native cost of delivering a vector (A&A06's measured round trips). */

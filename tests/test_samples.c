@@ -121,6 +121,21 @@ static void test_exit_bad_input(void)
     expect_status(badcmd, 2, "", "fly");
 }
 
+/* `ringside` alone (not on a terminal): the demo, headless, exit status 0. */
+static void test_demo_default(void)
+{
+    char *argv[] = { (char *)proc_ringside(), NULL };
+    struct proc_result r;
+    char *want = proc_read_file("tests/golden/demo.out", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.out, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "guest instructions:"));   /* the -v report */
+    proc_result_free(&r);
+    free(want);
+}
+
 static void test_exit_help(void)
 {
     char *argv[] = { (char *)proc_ringside(), "run", "--help", NULL };
@@ -307,7 +322,9 @@ static char *stats_of(const char *kernel, const char *mode)
  * deterministic kernel (no timer): the same guest instructions; every
  * IN/OUT of the kernel (counted natively) trapped; two world switches per
  * visit; native_equiv equal to the native run's cycles (the cost model's
- * overhead is exactly what the VMM added).
+ * overhead is exactly what the VMM added). A port access is charged once:
+ * the trap replaces the ISA bus (native_in), so an I/O-bound kernel may
+ * even run below native; the bound below fails if the bus is charged too.
  */
 static void check_trap_stats(const char *name)
 {
@@ -331,8 +348,11 @@ static void check_trap_stats(const char *name)
     CU_ASSERT(ws % 2 == 0 && ws >= 2 * traps);
     CU_ASSERT(ws <= 2 * (traps + json_num(t, "\"reflected\": {\"total\"")));
     CU_ASSERT_EQUAL(json_num(t, "\"native_equiv\""), json_num_in(n, "\"cycles\"", "\"total\""));
-    CU_ASSERT(json_num_in(t, "\"cycles\"", "\"total\"") > json_num(t, "\"native_equiv\""));
-    CU_ASSERT(json_num(t, "\"overhead_pct\"") > 0);
+    /* default profile: trap_emulate 2030, reflect 1000, native_in 3209 */
+    long long total = json_num_in(t, "\"cycles\"", "\"total\"");
+    long long refl = json_num(t, "\"reflected\": {\"total\"");
+    CU_ASSERT(total != json_num(t, "\"native_equiv\""));
+    CU_ASSERT(total <= json_num(t, "\"native_equiv\"") + 2030 * traps + 3030 * refl - 3209 * io);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"mode\": \"trap\""));
     free(n);
     free(t);
@@ -411,6 +431,7 @@ void suite_samples_register(void)
     CU_add_test(e, "budget -> 8", test_exit_budget);
     CU_add_test(e, "bad input -> 2", test_exit_bad_input);
     CU_add_test(e, "--help -> 0", test_exit_help);
+    CU_add_test(e, "ringside alone runs the demo headless -> 0", test_demo_default);
     CU_add_test(e, "--stats-json", test_stats_json);
     CU_pSuite t = CU_add_suite("samples under --mode trap (golden output, leaks, stats)",
                                NULL, NULL);

@@ -44,7 +44,7 @@ static void dump_block(csh h, struct bt *bt, int i)
            " hits, chained to", bi.id, bi.guest_lin, bi.guest_len, bi.ninsns, bi.tc_lin,
            bi.tc_len, bi.hits);
     int chained = 0;
-    for (int k = 0; k < bi.nexits && k < 4; k++)
+    for (int k = 0; k < bi.nexits && k < BT_INFO_EXITS; k++)
         if (bi.chained_to[k] >= 0)
             printf(" %d", bi.chained_to[k]), chained++;
     printf("%s\n  guest:\n", chained ? "" : " -");

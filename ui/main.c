@@ -55,7 +55,7 @@ static void print_help(void)
          "Documentation: README.md and docs/ in the source tree.");
 }
 
-/* samples/bin/demo.elf beside the executable (source tree layout). */
+/* samples/bin/demo.elf in the source tree the executable was built in. */
 static int demo_path(const char *argv0, char *buf, size_t len)
 {
     char exe[PATH_MAX];
@@ -65,7 +65,12 @@ static int demo_path(const char *argv0, char *buf, size_t len)
         n = (ssize_t)strlen(exe);
     }
     exe[n] = 0;
-    snprintf(buf, len, "%s/samples/bin/demo.elf", dirname(exe));
+    const char *dir = dirname(exe);
+    /* ./ringside, or a build variant such as build/san/ringside */
+    snprintf(buf, len, "%s/../../samples/bin/demo.elf", dir);
+    if (access(buf, R_OK) == 0)
+        return 0;
+    snprintf(buf, len, "%s/samples/bin/demo.elf", dir);
     return access(buf, R_OK) == 0 ? 0 : -1;
 }
 

@@ -15,7 +15,12 @@
  *  4. a loop whose body increments the immediate of one of its own
  *     instructions on every iteration.
  *
- * Paging is off, so every byte of memory is writable and executable.
+ * The four tests run twice: with paging off (every byte of memory is
+ * writable and executable), then again with paging on (one page table
+ * identity-maps 0-4 MiB, read/write). The second round is for the VMMs: a
+ * binary translator must then keep pages holding translated code
+ * write-protected in the *shadow* page tables the hardware walks, not only
+ * in its own 1:1 map (Adams & Agesen 2006, §3.2 on tracing).
  */
 #include "kernel.h"
 
@@ -57,6 +62,8 @@ __asm__(".text\n"
         "    ret\n");
 
 static uint8_t code_buf[64] FIXED("30_code_buf");   /* at 0x203000 */
+static uint32_t smc_pd[1024] FIXED("40_smc_pd");
+static uint32_t smc_pt[1024] FIXED("41_smc_pt");
 
 /* sum(n): n + (n-1) + ... + 1, as bytes (offsets in the comments) */
 static const uint8_t sum_code[] = {
@@ -104,14 +111,32 @@ static void test_loop(void)
             *(volatile uint32_t *)smc_loop_imm);
 }
 
-int kmain(uint32_t magic, struct multiboot_info *mbi)
+/* Identity-map 0-4 MiB with 4 KiB pages (P|W, supervisor) and turn paging on. */
+static void paging_on(void)
 {
-    con_init();
-    kprintf("smc: self-modifying and generated code\n");
+    for (uint32_t i = 0; i < 1024; i++)
+        smc_pt[i] = (i << 12) | 0x3u;
+    smc_pd[0] = (uint32_t)smc_pt | 0x3u;
+    write_cr3((uint32_t)smc_pd);
+    write_cr0(read_cr0() | 0x80000000u);
+}
+
+static void run_tests(void)
+{
     test_patch_imm();
     test_patch_next();
     test_generated();
     test_loop();
+}
+
+int kmain(uint32_t magic, struct multiboot_info *mbi)
+{
+    con_init();
+    kprintf("smc: self-modifying and generated code\n");
+    run_tests();
+    paging_on();
+    kprintf("paging on (0-4 MiB identity-mapped, 4 KiB pages): the same again\n");
+    run_tests();
     kprintf("done\n");
     return EXIT_OK;
 }

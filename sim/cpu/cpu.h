@@ -183,9 +183,12 @@ struct cpu {
 
     uint64_t cycles;          /* modeled cycles retired so far */
     uint64_t insns;           /* instructions retired so far */
-    uint32_t class_cost[8];   /* modeled cycles per insn of each cost class
+    uint32_t class_cost[16];  /* modeled cycles per insn of each cost class
                                  (enum cost_class in optable.h); string insns
                                  pay per iteration. Default all 1. */
+    uint32_t port_cost;       /* modeled cycles per port access the CPU itself
+                                 makes (IN/OUT/INS/OUTS), charged before the
+                                 bus sees it. Default 0. */
 
     /* lazy flags: see flags.c */
     uint32_t lf_op, lf_res, lf_src, lf_dst, lf_aux;

@@ -56,7 +56,7 @@ int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
 {
     memset(cpu, 0, sizeof *cpu);
     cpu->bus = *bus;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < C_COUNT; i++)
         cpu->class_cost[i] = 1;
     cpu->icache = calloc(1, sizeof *cpu->icache);
     cpu->code_page_map = calloc((bus->ram_size >> 12) + 1, 1);
@@ -327,6 +327,15 @@ static int stop_at(struct cpu *cpu, enum cpu_stop why)
    port I/O (the only instructions whose device callbacks set stop_now). */
 #define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
 
+/* A near JMP/Jcc/CALL/RET/LOOP keeps the remembered code page: it changes
+   no CPL, CR3 or TLB entry, and a target on another page re-translates
+   (fetch_translate compares the page). Translated code is mostly such
+   branches, so this matters most under --mode bt. */
+static inline bool near_branch(const struct op_row *row)
+{
+    return (row->attr & (A_BRANCH | A_FAR)) == A_BRANCH && row->cost == C_BRANCH;
+}
+
 /* After the handler: hooks, stop conditions. */
 static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
                   struct fetch_page *fp)
@@ -338,7 +347,8 @@ static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
     if (unlikely(row->attr & A_SENSITIVE) && cpl > 0 && cpu->hooks.on_sensitive)
         cpu->hooks.on_sensitive(cpu->hooks.ctx, row, cpu->insn_eip);
     if (unlikely(row->attr & (A_BLOCK_END | A_FAR))) {
-        fp->valid = false;
+        if (!near_branch(row))
+            fp->valid = false;
         if (cpu->s.halted)
             return stop_at(cpu, CPU_STOP_HLT);
     }

@@ -273,6 +273,7 @@ bool io_allowed(struct cpu *cpu, uint16_t port, int size)
 
 uint32_t port_in(struct cpu *cpu, uint16_t port, int size)
 {
+    cpu->cycles += cpu->port_cost;      /* the bus access itself (native_in) */
     uint32_t v = cpu->bus.io_in ? cpu->bus.io_in(cpu->bus.ctx, port, size)
                                 : 0xffffffffu;
     if (size < 4)
@@ -284,6 +285,7 @@ uint32_t port_in(struct cpu *cpu, uint16_t port, int size)
 
 void port_out(struct cpu *cpu, uint16_t port, int size, uint32_t val)
 {
+    cpu->cycles += cpu->port_cost;
     if (cpu->bus.io_out)
         cpu->bus.io_out(cpu->bus.ctx, port, size, val);
     if (cpu->hooks.on_io)

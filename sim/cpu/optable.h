@@ -77,8 +77,9 @@ enum cost_class {
     C_MUL, C_DIV,
     C_STRING,     /* per iteration */
     C_SYSTEM,     /* descriptor-table, CR, far transfers, IRET */
-    C_IO,
-    C_COUNT
+    C_IO,         /* IN/OUT/INS/OUTS (each port access also pays cpu->port_cost) */
+    C_CLI,        /* CLI, STI: A&A06's cr8wr-class interrupt-flag writes */
+    C_COUNT       /* at most 16: cpu->class_cost */
 };
 
 struct op_row {

@@ -63,6 +63,14 @@ void pic_set_irq(struct pic *p, int irq, int level);
 /* The master's INT output: an unmasked request outranks what is in service. */
 bool pic_intr_pending(struct pic *p);
 
+/* Cheap pre-check the CPU can afford before every instruction: false means
+   the master has no unmasked request at all, so pic_intr_pending is false
+   (the slave's output reaches the master as its IR2 request). */
+static inline bool pic_maybe_pending(const struct pic *p)
+{
+    return (p->chip[0].irr & ~p->chip[0].imr) != 0;
+}
+
 /*
  * The CPU's INTA cycles: returns the vector and moves the request into
  * service. With nothing pending (the request went away) the chip answers

@@ -9,6 +9,7 @@
  * assumed.
  */
 #include "cost.h"
+#include "cpu/optable.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,8 +29,8 @@ static const struct {
     [COST_INSN_DIV]     = { "insn_div", 40, "model: P4 32-bit divide latency ~40" },
     [COST_INSN_STRING]  = { "insn_string", 1, "model: per string iteration" },
     [COST_INSN_SYSTEM]  = { "insn_system", 20, "model: serializing system instructions" },
-    [COST_INSN_IO]      = { "insn_io", 1, "model: charged through native_in instead" },
-    [COST_NATIVE_CLI]   = { "native_cli", 60, "A&A06 fig. 4 / sec. 6.1: native cr8wr-class cost (cli)" },
+    [COST_INSN_IO]      = { "insn_io", 1, "model: the instruction; each port access adds native_in" },
+    [COST_NATIVE_CLI]   = { "native_cli", 60, "A&A06 as quoted by issue 4 (native CLI 60; fig. 4 cr8wr native 150): prices the CLI/STI rows (cost class C_CLI)" },
     [COST_NATIVE_SYSCALL] = { "native_syscall", 242, "A&A06 fig. 4: syscall, native" },
     [COST_NATIVE_DIVZERO] = { "native_divzero", 889, "A&A06 fig. 4: divzero, native" },
     [COST_NATIVE_PGFAULT] = { "native_pgfault", 1093, "A&A06 fig. 4: pgfault, native" },
@@ -62,6 +63,16 @@ const char *cost_key_name(enum cost_key k)
 const char *cost_key_source(enum cost_key k)
 {
     return (unsigned)k < COST_COUNT ? cost_defaults[k].source : "?";
+}
+
+enum cost_key cost_class_key(int cost_class)
+{
+    static const enum cost_key keys[C_COUNT] = {
+        [C_SIMPLE] = COST_INSN_SIMPLE, [C_MEM] = COST_INSN_MEM, [C_BRANCH] = COST_INSN_BRANCH,
+        [C_MUL] = COST_INSN_MUL, [C_DIV] = COST_INSN_DIV, [C_STRING] = COST_INSN_STRING,
+        [C_SYSTEM] = COST_INSN_SYSTEM, [C_IO] = COST_INSN_IO, [C_CLI] = COST_NATIVE_CLI,
+    };
+    return cost_class >= 0 && cost_class < C_COUNT ? keys[cost_class] : COST_INSN_SIMPLE;
 }
 
 static char *trim(char *s)

@@ -16,16 +16,16 @@
 #include <stdint.h>
 
 enum cost_key {
-    /* native instruction classes (enum cost_class in cpu/optable.h order) */
+    /* native instruction classes (cost_class_key maps enum cost_class here) */
     COST_INSN_SIMPLE, COST_INSN_MEM, COST_INSN_BRANCH, COST_INSN_MUL, COST_INSN_DIV,
     COST_INSN_STRING, COST_INSN_SYSTEM, COST_INSN_IO,
     /* native events */
-    COST_NATIVE_CLI,          /* CLI/STI on bare hardware */
+    COST_NATIVE_CLI,          /* CLI/STI on bare hardware (cost class C_CLI) */
     COST_NATIVE_SYSCALL,      /* INT n round trip from ring 3 (delivery + IRET) */
     COST_NATIVE_DIVZERO,      /* #DE delivery and return */
     COST_NATIVE_PGFAULT,      /* #PF delivery and return */
     COST_NATIVE_EXCEPTION,    /* any other exception or interrupt delivery */
-    COST_NATIVE_IN,           /* IN/OUT to an ISA port */
+    COST_NATIVE_IN,           /* each port access made by the CPU (cpu.port_cost) */
     /* VMM events */
     COST_TRAP_EMULATE,        /* privileged instruction: trap, decode, emulate, resume */
     COST_CALLOUT_EMULATE,     /* BT callout into the VMM and back */
@@ -50,5 +50,8 @@ void cost_default(struct cost_profile *p);
 int cost_load(struct cost_profile *p, const char *path, char *err, size_t errlen);
 const char *cost_key_name(enum cost_key k);   /* "trap_emulate" */
 const char *cost_key_source(enum cost_key k); /* where the default comes from */
+/* The key pricing native instructions of a cost class (enum cost_class in
+   cpu/optable.h): C_CLI is priced by native_cli, the others by insn_*. */
+enum cost_key cost_class_key(int cost_class);
 
 #endif

@@ -170,6 +170,24 @@ static int io_size(const struct insn *in)
     return (in->row->attr & A_BYTE) ? 1 : in->opsize;
 }
 
+/* The guest's port access, made by the VMM. The bus charges nothing
+   (machine.c); the engine charges its own cost (trap_emulate, a callout),
+   while bare hardware would have paid native_in for this access: that is
+   this visit's native equivalent (docs/costs.md). */
+static uint32_t emu_port_in(struct vmm *v, uint16_t port, int size)
+{
+    struct cpu *c = v->cpu;
+    vmm_charge(v, 0, v->costs->v[COST_NATIVE_IN]);
+    return c->bus.io_in(c->bus.ctx, port, size);
+}
+
+static void emu_port_out(struct vmm *v, uint16_t port, int size, uint32_t val)
+{
+    struct cpu *c = v->cpu;
+    vmm_charge(v, 0, v->costs->v[COST_NATIVE_IN]);
+    c->bus.io_out(c->bus.ctx, port, size, val);
+}
+
 int emu_in(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     if (!emu_iopl_ok(v))
@@ -177,7 +195,7 @@ int emu_in(struct vmm *v, const struct insn *in, struct emu_fault *f)
     struct cpu *c = v->cpu;
     uint16_t port = in->row->opd[1] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
     int size = io_size(in);
-    emu_set_reg(v, R_EAX, size, c->bus.io_in(c->bus.ctx, port, size));
+    emu_set_reg(v, R_EAX, size, emu_port_in(v, port, size));
     return EMU_NEXT;
 }
 
@@ -188,7 +206,7 @@ int emu_out(struct vmm *v, const struct insn *in, struct emu_fault *f)
     struct cpu *c = v->cpu;
     uint16_t port = in->row->opd[0] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
     int size = io_size(in);
-    c->bus.io_out(c->bus.ctx, port, size, emu_reg(v, R_EAX, size));
+    emu_port_out(v, port, size, emu_reg(v, R_EAX, size));
     return EMU_NEXT;
 }
 
@@ -204,9 +222,9 @@ static int emu_string_io(struct vmm *v, const struct insn *in, bool out, struct 
     if (out) {
         rc = emu_mem_read(v, in->seg, off, &val, (uint32_t)size, f);
         if (rc == EMU_NEXT)
-            c->bus.io_out(c->bus.ctx, port, size, val);
+            emu_port_out(v, port, size, val);
     } else {
-        val = c->bus.io_in(c->bus.ctx, port, size);
+        val = emu_port_in(v, port, size);
         rc = emu_mem_write(v, S_ES, off, &val, (uint32_t)size, f);
     }
     if (rc != EMU_NEXT)

@@ -13,6 +13,10 @@
  * the guest PDE and PTE, minus write permission while the guest entry is
  * clean (so the first write sets D, SDM vol. 3, 4.8) or the frame is traced.
  *
+ * A frame holding translated code (BT) is never mapped writable either,
+ * so that self-modifying code still faults under guest paging; the
+ * translator reports new code pages through spt_code_page_added.
+ *
  * A traced frame is one the shadow is derived from: the guest page
  * directory of a cached root, a guest page table some shadow PT copies, the
  * guest GDT. tref[] counts the shadow structures derived from each frame.
@@ -20,6 +24,7 @@
  * shadow is only a cache of the guest's tables.
  */
 #include "shadow_pt_internal.h"
+#include "vmm/bt/bt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,12 @@ bool spt_traced(const struct vmm *v, uint32_t frame)
     const struct spt *s = v->spt;
     uint32_t n = frame >> 12;
     return (n < s->npages && s->tref[n]) || spt_is_gdt_frame(s, frame);
+}
+
+bool spt_code_frame(struct vmm *v, uint32_t frame)
+{
+    struct bt *bt = vmm_bt(v);
+    return bt && bt_page_has_code(bt, frame & ~0xFFFu);
 }
 
 /* ---- lifecycle ---- */
@@ -331,6 +342,13 @@ void spt_gdt_loaded(struct vmm *v)
     }
 }
 
+void spt_code_page_added(struct vmm *v, uint32_t guest_phys_page)
+{
+    uint32_t frame = guest_phys_page & ~0xFFFu;
+    if (spt_active(v) && frame < v->guest_ram)
+        spt_write_protect(v, frame);
+}
+
 /* ---- fill ---- */
 
 uint32_t *spt_shadow_pte(struct vmm *v, uint32_t lin)
@@ -373,7 +391,7 @@ static uint32_t spt_entry(struct vmm *v, const struct spt_gwalk *w, bool write, 
     uint32_t rights = w->large ? w->pde : w->pde & w->pte;
     bool dirty = ((w->large ? w->pde : w->pte) & SPT_D) != 0;
     uint32_t e = w->frame | SPT_P | SPT_A | SPT_D | (rights & SPT_U);
-    if (!dirty || spt_traced(v, w->frame))
+    if (!dirty || spt_traced(v, w->frame) || spt_code_frame(v, w->frame))
         return e;
     if (rights & SPT_W)
         return e | SPT_W;

@@ -14,6 +14,10 @@
  *     read-only, so a guest write to them is a tracing fault; the VMM lets
  *     the one instruction write (single-step) and updates the shadow from
  *     what changed;
+ *   - frames holding code the binary translator translated are mapped
+ *     read-only too (the hardware walks the shadow, not the VMM's 1:1 map,
+ *     once the guest pages): a guest write is a tracing fault that drops
+ *     the translations (bt_code_page_written) before the write completes;
  *   - the top 4 MiB (the VMM region) is always the VMM's.
  *
  * A hardware #PF is then either *hidden* (the guest's tables allow the
@@ -38,8 +42,10 @@ struct vmm;
 #define SPT_ROOTS      4u         /* cached shadow roots (one per guest CR3) */
 #define SPT_STEP_PAGES 4u         /* traced pages one instruction may write */
 
-/* Kinds of traced frames, word b of EV_SHADOW_TRACE. */
-enum spt_trace_kind { SPT_TRACE_PT = 1, SPT_TRACE_PD = 2, SPT_TRACE_GDT = 4 };
+/* Kinds of traced frames, word b of EV_SHADOW_TRACE (CODE: the frame held
+   code the binary translator had translated; its blocks were dropped). */
+enum spt_trace_kind { SPT_TRACE_PT = 1, SPT_TRACE_PD = 2, SPT_TRACE_GDT = 4,
+                      SPT_TRACE_CODE = 8 };
 
 /* What the monitor does with a hardware #PF (spt_page_fault). */
 enum spt_verdict {
@@ -64,6 +70,10 @@ bool spt_cr_written(struct vmm *v, int cr, uint32_t old);
 void spt_invlpg(struct vmm *v, uint32_t lin);
 /* The guest loaded a GDT: trace its frames (paging on). */
 void spt_gdt_loaded(struct vmm *v);
+/* The binary translator translated code on the guest-physical page holding
+   `guest_phys_page` (any address in it): map that frame read-only in every
+   shadow so that a guest write faults (self-modifying code, paging on). */
+void spt_code_page_added(struct vmm *v, uint32_t guest_phys_page);
 
 /* A hardware #PF at CR2 with the hardware error code. *err receives the
    guest's error code for SPT_TRUE. For SPT_TRACE the writing instruction

@@ -21,8 +21,14 @@
  *     copy from before: each changed entry invalidates the shadow derived
  *     from it. An instruction that writes two traced pages (MOVS) faults
  *     once per page; they stay open together until it completes.
+ *     A write to a frame holding translated code (BT) is handled the same
+ *     way after the translator dropped that page's blocks (self-modifying
+ *     code: bt_code_page_written); the writer is stepped on the hardware,
+ *     outside the TC, so a retranslation cannot protect the page again
+ *     before the write is done.
  */
 #include "shadow_pt_internal.h"
+#include "vmm/bt/bt.h"
 
 #include <string.h>
 
@@ -120,7 +126,7 @@ static struct spt_open *spt_open_find(struct spt *s, uint32_t lin)
 }
 
 /* Make the shadow PTE of a traced page writable for one instruction. */
-static bool spt_open_page(struct vmm *v, uint32_t lin, uint32_t frame)
+static bool spt_open_page(struct vmm *v, uint32_t lin, uint32_t frame, bool code)
 {
     struct spt *s = v->spt;
     struct spt_open *o = spt_open_find(s, lin);
@@ -130,12 +136,14 @@ static bool spt_open_page(struct vmm *v, uint32_t lin, uint32_t frame)
         o = &s->open[s->nopen++];
         o->lin = lin & ~0xFFFu;
         o->pa = frame;
+        o->code = false;
         memcpy(o->before, v->cpu->bus.ram + frame, 4096);
     }
     uint32_t *pte = spt_shadow_pte(v, lin);
     if (!pte)
         return false;
     *pte |= SPT_W;
+    o->code |= code;
     cpu_tlb_flush(v->cpu);
     s->stepping = true;
     return true;
@@ -148,7 +156,8 @@ static void spt_close_page(struct vmm *v, struct spt_open *o)
     if (pte)
         *pte &= ~SPT_W;
     const uint8_t *now = v->cpu->bus.ram + o->pa;
-    unsigned roles = spt_frame_roles(v, o->pa), changed = 0, dropped = 0;
+    unsigned roles = spt_frame_roles(v, o->pa) | (o->code ? SPT_TRACE_CODE : 0u);
+    unsigned changed = 0, dropped = 0;
     for (unsigned off = 0; off < 4096u; off += 4u) {
         if (memcmp(now + off, o->before + off, 4) != 0) {
             changed++;
@@ -212,11 +221,14 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
     if (w.frame >= v->guest_ram)
         return spt_stop(v, "guest mapped a page outside its RAM");
     uint32_t added = spt_set_ad(v, &w, write);
-    bool trace = write && spt_traced(v, w.frame);
+    bool code = write && spt_code_frame(v, w.frame);
+    if (code)
+        bt_code_page_written(vmm_bt(v), w.frame);   /* SMC: drop its translations */
+    bool trace = code || (write && spt_traced(v, w.frame));
     if (!spt_fill(v, lin, &w, write, user))
         return spt_stop(v, "shadow page-table pool exhausted");
     if (trace) {
-        if (!spt_open_page(v, lin, w.frame))
+        if (!spt_open_page(v, lin, w.frame, code))
             return spt_stop(v, "one instruction wrote more traced pages than the VMM tracks");
         return SPT_TRACE;
     }

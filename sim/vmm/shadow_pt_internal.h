@@ -41,6 +41,7 @@ struct spt_root {
 struct spt_open {
     uint32_t lin;       /* linear page the guest wrote through */
     uint32_t pa;        /* guest-physical frame */
+    bool code;          /* it held translated code (dropped on the fault) */
     uint8_t before[4096]; /* its contents before the instruction */
 };
 
@@ -72,6 +73,8 @@ struct spt_gwalk {
 uint32_t *spt_pool_ptr(struct vmm *v, unsigned idx);
 uint32_t spt_pool_pa(const struct vmm *v, unsigned idx);
 bool spt_traced(const struct vmm *v, uint32_t frame);
+/* Under BT: the translator has code translated from `frame`. */
+bool spt_code_frame(struct vmm *v, uint32_t frame);
 /* Fill the shadow PTE for `lin` from a successful guest walk. */
 bool spt_fill(struct vmm *v, uint32_t lin, const struct spt_gwalk *w, bool write, bool user);
 /* The shadow PTE for `lin` in the current root, or NULL. */

@@ -67,6 +67,8 @@ void bt_config_default(struct bt_config *c);
 
 /* ---- inspection ---- */
 
+#define BT_INFO_EXITS 8      /* exits a block can have (Jcc's inside, the last one) */
+
 /* One translated block, as tc-dump and the UI show it. */
 struct bt_block_info {
     int id;                 /* stable while the block lives */
@@ -78,7 +80,7 @@ struct bt_block_info {
     uint32_t tc_len;        /* TC bytes */
     uint64_t hits;          /* entries through the monitor (not via chains) */
     int nexits;             /* exits (direct branches, callouts, indirect) */
-    int chained_to[4];      /* block ids its direct exits jump to (-1: not chained) */
+    int chained_to[BT_INFO_EXITS]; /* block ids its exits jump to (-1: not chained) */
 };
 
 /* Number of live blocks, and the i-th (0..count-1) in TC order. */
@@ -93,6 +95,13 @@ uint32_t bt_block_tc_bytes(const struct bt *bt, int i, uint8_t *buf, uint32_t ma
 uint32_t bt_tc_to_guest(const struct bt *bt, uint32_t tc_lin);
 const struct bt_counters *bt_counters(const struct bt *bt);
 const struct bt_config *bt_get_config(const struct bt *bt);
+
+/* Self-modifying code under guest paging (shadow_pt*.c): does the guest-
+   physical page holding `guest_phys_page` hold translated code (its frame is
+   write-protected for BT)? And: the guest is writing that page: drop its
+   blocks (unchaining them) and its protection. */
+bool bt_page_has_code(struct bt *bt, uint32_t guest_phys_page);
+void bt_code_page_written(struct bt *bt, uint32_t guest_phys_page);
 
 /* The translator of a monitor (NULL unless it runs --mode bt). */
 struct bt *vmm_bt(struct vmm *v);

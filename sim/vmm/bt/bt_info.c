@@ -89,7 +89,7 @@ bool bt_block_get(const struct bt *bt, int i, struct bt_block_info *out)
                                    .guest_len = b->glen, .ninsns = b->ninsns,
                                    .tc_lin = tc_lin(b->tc_off), .tc_len = b->tc_len,
                                    .hits = b->hits, .nexits = b->nexits };
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < BT_INFO_EXITS; k++)
         out->chained_to[k] = k < b->nexits ? b->exits[k].to : -1;
     return true;
 }

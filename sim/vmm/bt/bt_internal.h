@@ -40,11 +40,18 @@
 #define VP_S0     (BT_OFF_VCPU + 0x10)  /* scratch for EAX, EBX, ECX */
 #define VP_S1     (BT_OFF_VCPU + 0x14)
 #define VP_S2     (BT_OFF_VCPU + 0x18)
+#define VP_NHWIF  (BT_OFF_VCPU + 0x1C)  /* minus the hardware IF in the TC: -0x200 or 0 */
 #define VP_SEL    (BT_OFF_VCPU + 0x20)  /* guest-visible selectors, dword per sreg */
 
 /* Shadow GDT slots of the translator's two segments (below the VMM's). */
 #define BT_SEL_TC   0xFFE1u  /* slot 8188: TC code, DPL 1, base 0, 4 GiB */
 #define BT_SEL_VMM  0xFFD9u  /* slot 8187: the region as data, DPL 1 (GS in the TC) */
+
+/* TC offset 0 holds the shared indirect-miss stub (restore ECX, leave
+   through gate BT_GATE_BASE + BT_MISS_SITE); blocks start after it. */
+#define BT_MISS_STUB   0u
+#define BT_MISS_SITE   7u         /* the stub's `jmp rel32` follows `mov ecx, gs:[S2]` */
+#define BT_TC_FIRST    16u        /* first block offset */
 
 #define BT_MAX_INSNS 64
 #define BT_MAX_BLOCK_BYTES 4096   /* bound on one block's translation */
@@ -76,7 +83,7 @@ struct bt_exit {
     uint32_t to_gen;       /* generation of that block when chained */
 };
 
-#define BT_MAX_EXITS 2
+#define BT_MAX_EXITS BT_INFO_EXITS  /* a block continues past a Jcc while room is left */
 
 struct bt_block {
     bool live;
@@ -84,7 +91,9 @@ struct bt_block {
     uint32_t lin, pa;      /* guest linear / physical address of the first byte */
     uint32_t mode;         /* the mode bits it was translated for (bt_mode_key) */
     uint32_t glen;         /* guest bytes */
-    uint32_t tc_off, tc_len; /* its bytes in the TC */
+    uint32_t tc_off, tc_len; /* its bytes in the TC (entry stub first) */
+    uint32_t body;         /* TC offset of the body from tc_off (after the stub) */
+    uint32_t key;          /* guest EIP its indirect-lookup entry is keyed by */
     uint16_t ninsns;
     uint16_t *map;         /* 2 per insn: guest offset, TC offset (block-relative) */
     uint8_t *how;          /* enum bt_how per insn */
@@ -141,7 +150,9 @@ void tc_protect_page(struct bt *bt, uint32_t pa);
 bool tc_page_protected(const struct bt *bt, uint32_t pa);
 /* The guest wrote [pa, pa+len): drop the blocks on those pages. */
 int tc_invalidate_range(struct bt *bt, uint32_t pa, uint32_t len, bool unprotect);
-void tc_table_fill(struct bt *bt, uint32_t lin, int id);
+void tc_table_fill(struct bt *bt, uint32_t eip, int id);
+/* TC linear address of a block's body (where chains and entries go). */
+uint32_t tc_body_lin(const struct bt *bt, int id);
 void tc_table_clear(struct bt *bt);
 
 /* ---- translate.c ---- */

@@ -138,6 +138,7 @@ static void to_guest(struct bt *bt, uint32_t guest_lin)
     c->s.seg[S_CS] = bt->gcs;
     c->s.seg[S_GS] = bt->ggs;
     c->s.eip = guest_lin - bt->gcs.base;
+    c->s.eflags |= FL_IF;                 /* guest state always runs with IF = 1 */
     c->gate_lo = c->gate_hi = 0;
     bt->in_tc = false;
 }
@@ -149,6 +150,20 @@ static void sync_vcpu_page(struct bt *bt)
     *vpage(bt, VP_VIOPL) = v->vc.iopl << 12;
     for (int i = 0; i < S_COUNT; i++)
         *vpage(bt, VP_SEL + 4u * (uint32_t)i) = guest_visible_sel(v->cpu->s.seg[i].sel);
+}
+
+/* In the TC the hardware IF is the virtual one at entry: with the guest's
+   interrupts off, the CPU then need not poll the PIC before every
+   translated instruction (a request waits in the PIC until a callout
+   - STI, POPF, IRET - turns the virtual IF on and the next entry sets the
+   hardware IF again). An in-TC CLI leaves the hardware IF at 1, which is
+   merely slower. PUSHFD's sequence corrects by VP_NHWIF. */
+static void hw_if_follows_vif(struct bt *bt)
+{
+    struct cpu *c = bt->v->cpu;
+    if (!bt->v->vc.vif)
+        c->s.eflags &= ~FL_IF;
+    *vpage(bt, VP_NHWIF) = (c->s.eflags & FL_IF) ? (uint32_t)-FL_IF : 0;
 }
 
 /* The block for guest linear `lin` in the current mode: hit or translate. */
@@ -185,7 +200,8 @@ static bool bt_enter(struct bt *bt)
     bt->ggs = c->s.seg[S_GS];
     c->s.seg[S_CS] = tc_code_seg();
     c->s.seg[S_GS] = vmm_data_seg();
-    c->s.eip = tc_lin(bt->blocks[id].tc_off);
+    c->s.eip = tc_body_lin(bt, id);
+    hw_if_follows_vif(bt);
     c->gate_lo = BT_GATE_BASE;
     c->gate_hi = BT_GATE_BASE + BT_OFF_TC;
     bt->in_tc = true;
@@ -338,7 +354,7 @@ static void chain(struct bt *bt, int from, uint32_t from_gen, uint32_t site, uin
         struct bt_exit *e = &b->exits[k];
         if (e->site != site || e->kind != EXIT_DIRECT)
             continue;
-        tc_patch_exit(bt, e, tc_lin(bt->blocks[to].tc_off));
+        tc_patch_exit(bt, e, tc_body_lin(bt, to));
         e->to = to;
         e->to_gen = bt->blocks[to].gen;
         bt->n.chains++;
@@ -350,13 +366,13 @@ static void chain(struct bt *bt, int from, uint32_t from_gen, uint32_t site, uin
 static enum cpu_stop indirect_miss(struct bt *bt)
 {
     struct vmm *v = bt->v;
-    uint32_t target = *vpage(bt, VP_T) + bt->gcs.base;
+    uint32_t eip = *vpage(bt, VP_T), target = eip + bt->gcs.base;
     to_guest(bt, target);
     bt->n.ind_misses++;
     vmm_charge(v, v->costs->v[COST_INDIRECT] + v->costs->v[COST_CALLOUT_EMULATE], 0);
     int id = block_for(bt, target);
     if (id >= 0)
-        tc_table_fill(bt, target, id);
+        tc_table_fill(bt, eip, id);
     return CPU_STOP_BUDGET;
 }
 
@@ -366,6 +382,12 @@ static enum cpu_stop bt_gate(struct bt *bt)
     struct vmm *v = bt->v;
     uint32_t site = v->cpu->stop_addr - BT_GATE_BASE;
     int from;
+    if (site == BT_MISS_SITE) {                /* the shared indirect-miss stub */
+        vmm_world_switch(v, true);
+        enum cpu_stop why = indirect_miss(bt);
+        vmm_world_switch(v, false);
+        return why;
+    }
     struct bt_exit *e = exit_at(bt, site, &from);
     if (!e) {
         v->cpu->stop_msg = "BT: fetch from a gate that is no exit (internal error)";
@@ -425,6 +447,8 @@ static bool bt_smc_fault(struct bt *bt, enum cpu_stop *why)
     struct vmm *v = bt->v;
     struct cpu *c = v->cpu;
     uint32_t pa;
+    if (spt_active(v))
+        return false;       /* guest paging: shadow_pt handles code-page writes */
     if (c->stop_vector != EXC_PF || (c->stop_error & (PF_P | PF_W)) != (PF_P | PF_W) ||
         !cpu_linear_to_phys(c, c->s.cr2, false, 1, &pa) || !tc_page_protected(bt, pa))
         return false;

@@ -91,16 +91,23 @@ void tc_free(struct bt *bt)
     free(bt->prot);
 }
 
+/*
+ * The indirect-branch table: 64 Ki x {guest EIP, TC address}, indexed by
+ * EIP & 0xFFFF. Translated code jumps through the TC half without a
+ * compare: an entry points at a block's entry stub (which checks the EIP,
+ * translate.c) or at the shared miss stub, so a stale or empty entry is
+ * always safe. The guest half is the monitor's bookkeeping.
+ */
 void tc_table_clear(struct bt *bt)
 {
     uint32_t *t = (uint32_t *)(void *)(region(bt) + BT_OFF_TABLE);
     for (uint32_t i = 0; i < BT_TABLE_SIZE; i++) {
         t[2 * i] = 0xFFFFFFFFu;        /* no guest address matches */
-        t[2 * i + 1] = 0;
+        t[2 * i + 1] = tc_lin(BT_MISS_STUB);
     }
 }
 
-void tc_table_fill(struct bt *bt, uint32_t lin, int id)
+void tc_table_fill(struct bt *bt, uint32_t eip, int id)
 {
     uint32_t *t = (uint32_t *)(void *)(region(bt) + BT_OFF_TABLE);
     uint32_t mode = bt_mode_key(bt->v);
@@ -108,17 +115,40 @@ void tc_table_fill(struct bt *bt, uint32_t lin, int id)
         tc_table_clear(bt);
         bt->table_mode = mode;
     }
-    uint32_t i = lin & (BT_TABLE_SIZE - 1);
-    t[2 * i] = lin;
+    if (bt->blocks[id].key != eip)
+        return;                        /* translated for another CS base */
+    uint32_t i = eip & (BT_TABLE_SIZE - 1);
+    t[2 * i] = eip;
     t[2 * i + 1] = tc_lin(bt->blocks[id].tc_off);
 }
 
 static void table_forget(struct bt *bt, const struct bt_block *b)
 {
     uint32_t *t = (uint32_t *)(void *)(region(bt) + BT_OFF_TABLE);
-    uint32_t i = b->lin & (BT_TABLE_SIZE - 1);
-    if (t[2 * i] == b->lin && t[2 * i + 1] == tc_lin(b->tc_off))
+    uint32_t i = b->key & (BT_TABLE_SIZE - 1);
+    if (t[2 * i + 1] == tc_lin(b->tc_off)) {
         t[2 * i] = 0xFFFFFFFFu;
+        t[2 * i + 1] = tc_lin(BT_MISS_STUB);
+    }
+}
+
+uint32_t tc_body_lin(const struct bt *bt, int id)
+{
+    return tc_lin(bt->blocks[id].tc_off + bt->blocks[id].body);
+}
+
+/* The shared miss stub at TC offset 0: `mov ecx, gs:[S2]` (the indirect
+   site saved ECX there) then `jmp` to its own gate. */
+static void write_miss_stub(struct bt *bt)
+{
+    uint8_t *p = tc_ptr(bt, BT_MISS_STUB);
+    uint32_t s2 = VP_S2;
+    int32_t rel = (int32_t)(BT_GATE_BASE + BT_MISS_SITE - (tc_lin(BT_MISS_SITE) + 5u));
+    p[0] = 0x65, p[1] = 0x8B, p[2] = 0x0D;
+    memcpy(p + 3, &s2, 4);
+    p[BT_MISS_SITE] = 0xE9;
+    memcpy(p + BT_MISS_SITE + 1, &rel, 4);
+    tc_written(bt, BT_MISS_STUB, BT_TC_FIRST);
 }
 
 /* Drop every block (policy FLUSH, or a reset). */
@@ -136,7 +166,8 @@ void tc_flush(struct bt *bt, bool count)
         bt->page_hash[i] = -1;
     for (uint32_t i = 0; i < BT_TC_SIZE_MAX / BT_ALIGN; i++)
         bt->gran[i] = -1;
-    bt->alloc = 0;
+    bt->alloc = BT_TC_FIRST;
+    write_miss_stub(bt);
     tc_table_clear(bt);
     if (count) {
         bt->n.flushes++;
@@ -184,7 +215,7 @@ uint32_t tc_reserve(struct bt *bt, uint32_t len)
         if (bt->cfg.policy == BT_POLICY_FLUSH)
             tc_flush(bt, true);
         else
-            bt->alloc = 0;                 /* FIFO: wrap to the oldest blocks */
+            bt->alloc = BT_TC_FIRST;       /* FIFO: wrap to the oldest blocks */
     }
     if (bt->cfg.policy == BT_POLICY_FIFO)
         evict_range(bt, bt->alloc, bt->alloc + len);
@@ -326,8 +357,21 @@ static void set_writable(struct bt *bt, uint32_t pa, bool w)
 
 void tc_protect_page(struct bt *bt, uint32_t pa)
 {
-    if ((pa >> 12) < bt->npages && !bt->prot[pa >> 12])
+    if ((pa >> 12) < bt->npages && !bt->prot[pa >> 12]) {
         set_writable(bt, pa, false);
+        spt_code_page_added(bt->v, pa);     /* the shadow too, if the guest pages */
+    }
+}
+
+bool bt_page_has_code(struct bt *bt, uint32_t guest_phys_page)
+{
+    return tc_page_protected(bt, guest_phys_page);
+}
+
+void bt_code_page_written(struct bt *bt, uint32_t guest_phys_page)
+{
+    bt->n.smc_faults++;
+    tc_invalidate_range(bt, guest_phys_page & ~0xFFFu, 1, true);
 }
 
 bool tc_page_protected(const struct bt *bt, uint32_t pa)

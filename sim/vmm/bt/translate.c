@@ -29,6 +29,9 @@ struct emit {
     uint8_t buf[BT_MAX_BLOCK_BYTES];
     uint32_t len;
     struct bt_block *b;
+    uint32_t miss_fix;     /* offset of the entry stub's jmp to the miss stub */
+    int n_left;            /* instructions the block may still take */
+    bool cont;             /* the last Jcc let the block go on */
     uint16_t map[2 * BT_MAX_INSNS + 2];
     uint8_t how[BT_MAX_INSNS + 1];
 };
@@ -203,13 +206,14 @@ static void emit_cli(struct emit *e)
     e32(e, 0);
 }
 
-/* PUSHFD: push the hardware flags (IF = 1, IOPL = 0 while the guest runs),
-   then replace IF and IOPL with the virtual ones without touching EFLAGS:
-   [esp] += VIF - 0x200 + VIOPL. Only the PUSHFD can fault (the stack). */
+/* PUSHFD: push the hardware flags (IOPL = 0 while the guest runs, IF as
+   set at TC entry), then replace IF and IOPL with the virtual ones without
+   touching EFLAGS: [esp] += VIF + NHWIF + VIOPL (NHWIF = minus the
+   hardware IF). Only the PUSHFD can fault (the stack). */
 static void emit_pushf(struct emit *e)
 {
     static const uint8_t load_top[] = { 0x8B, 0x04, 0x24 };        /* mov eax,[esp] */
-    static const uint8_t lea_if[] = { 0x8D, 0x84, 0x18, 0x00, 0xFE, 0xFF, 0xFF };
+    static const uint8_t lea_add[] = { 0x8D, 0x04, 0x18 };         /* lea eax,[eax+ebx] */
     static const uint8_t lea_iopl[] = { 0x8D, 0x04, 0x18 };        /* lea eax,[eax+ebx] */
     static const uint8_t store_top[] = { 0x89, 0x04, 0x24 };       /* mov [esp],eax */
     e8(e, 0x9C);
@@ -217,7 +221,9 @@ static void emit_pushf(struct emit *e)
     e_store_gs(e, R_EBX, VP_S1);
     ebytes(e, load_top, 3);
     e_load_gs(e, R_EBX, VP_VIF);
-    ebytes(e, lea_if, 7);                                          /* lea eax,[eax+ebx-0x200] */
+    ebytes(e, lea_add, 3);
+    e_load_gs(e, R_EBX, VP_NHWIF);
+    ebytes(e, lea_add, 3);
     e_load_gs(e, R_EBX, VP_VIOPL);
     ebytes(e, lea_iopl, 3);
     ebytes(e, store_top, 3);
@@ -259,55 +265,68 @@ static void emit_seq(struct emit *e, const struct insn *in)
 }
 
 /*
- * The indirect-branch lookup (guest target in VP_T, guest registers live):
- * probe the 64 Ki-entry table {guest, tc} at index target & 0xFFFF; on a
- * hit jump to the TC address, on a miss leave through an EXIT_INDIRECT
- * gate. The compare is flag-free: ecx = target - key via NOT and LEA, then
- * JECXZ.
+ * The indirect-branch lookup. The site leaves the guest target in ECX and
+ * in gs:[T] (guest ECX saved in gs:[S2]) and jumps through the TC half of
+ * the 64 Ki-entry table at index target & 0xFFFF: `movzx ecx, cx; jmp
+ * gs:[TABLE + 4 + ecx*8]`. The entry points at the entry stub of the block
+ * last filled for that index (emit_entry_stub checks the EIP) or at the
+ * shared miss stub, which leaves through a gate (tcache.c). 2 instructions
+ * here and 4 in the stub on a hit, none of which writes EFLAGS.
  */
-static void emit_lookup(struct emit *e)
+static void emit_table_jump(struct emit *e)
 {
-    static const uint8_t movzx[] = { 0x0F, 0xB7, 0xD8 };           /* movzx ebx,ax */
-    static const uint8_t notl[] = { 0xF7, 0xD1 };                  /* not ecx */
-    static const uint8_t lea[] = { 0x8D, 0x4C, 0x01, 0x01 };       /* lea ecx,[ecx+eax+1] */
-    e_store_gs(e, R_EAX, VP_S0);
-    e_store_gs(e, R_EBX, VP_S1);
-    e_store_gs(e, R_ECX, VP_S2);
-    e_load_gs(e, R_EAX, VP_T);
-    ebytes(e, movzx, 3);
-    e8(e, 0x65), e8(e, 0x8B), e8(e, 0x0C), e8(e, 0xDD), e32(e, BT_OFF_TABLE);
-    ebytes(e, notl, 2);
-    ebytes(e, lea, 4);
-    e8(e, 0xE3);                                                   /* jecxz hit */
-    uint32_t fix = e->len;
-    e8(e, 0);
-    e_load_gs(e, R_ECX, VP_S2);
-    e_load_gs(e, R_EBX, VP_S1);
-    e_load_gs(e, R_EAX, VP_S0);
-    e_exit(e, -1, EXIT_INDIRECT, 0, HOW_BRANCH);
-    e->buf[fix] = (uint8_t)(e->len - fix - 1);
-    e8(e, 0x65), e8(e, 0x8B), e8(e, 0x0C), e8(e, 0xDD), e32(e, BT_OFF_TABLE + 4);
-    e_store_gs(e, R_ECX, VP_T2);
-    e_load_gs(e, R_ECX, VP_S2);
-    e_load_gs(e, R_EBX, VP_S1);
-    e_load_gs(e, R_EAX, VP_S0);
-    e8(e, 0x65), e8(e, 0xFF);
-    e_gs_modrm(e, 4, VP_T2);                                       /* jmp gs:[T2] */
+    e8(e, 0x65), e8(e, 0xFF), e8(e, 0x24), e8(e, 0xCD);            /* jmp gs:[tab+4+ecx*8] */
+    e32(e, BT_OFF_TABLE + 4);
 }
 
-/* mov eax, r/m32 of an indirect JMP/CALL (same prefixes, ModRM reg = 0). */
+static void emit_lookup(struct emit *e)
+{
+    e_store_gs(e, R_ECX, VP_T);
+    e8(e, 0x0F), e8(e, 0xB7), e8(e, 0xC9);                         /* movzx ecx,cx */
+    emit_table_jump(e);
+}
+
+/* RET: `pop gs:[T]` (the only guest access), then the lookup from T. */
+static void emit_ret(struct emit *e, const struct insn *in)
+{
+    e8(e, 0x65), e8(e, 0x8F);
+    e_gs_modrm(e, 0, VP_T);                                        /* pop gs:[T] */
+    if (in->row->opcode == 0xC2) {
+        e8(e, 0x8D), e8(e, 0xA4), e8(e, 0x24);                     /* lea esp,[esp+imm] */
+        e32(e, in->imm & 0xFFFFu);
+    }
+    e_store_gs(e, R_ECX, VP_S2);
+    e8(e, 0x65), e8(e, 0x0F), e8(e, 0xB7);                         /* movzx ecx,word gs:[T] */
+    e_gs_modrm(e, R_ECX, VP_T);
+    emit_table_jump(e);
+}
+
+/*
+ * A block's entry stub, run only when it is entered through the lookup
+ * table (chains and the monitor enter at the body): ECX = target EIP -
+ * this block's EIP via LEA (flag-free), JECXZ to the body after restoring
+ * ECX; otherwise on to the shared miss stub (which restores ECX itself).
+ */
+static void emit_entry_stub(struct emit *e, uint32_t eip)
+{
+    e_load_gs(e, R_ECX, VP_T);
+    e8(e, 0x8D), e8(e, 0x89), e32(e, (uint32_t)-eip);             /* lea ecx,[ecx-eip] */
+    e8(e, 0xE3), e8(e, 5);                                         /* jecxz ok */
+    e->miss_fix = e->len;
+    e8(e, 0xE9), e32(e, 0);                                        /* jmp miss stub */
+    e_load_gs(e, R_ECX, VP_S2);                                    /* ok: */
+}
+
+/* mov ecx, r/m32 of an indirect JMP/CALL (same prefixes, ModRM reg = ECX),
+   after saving ECX; the target also goes to gs:[T]. */
 static void emit_load_target(struct emit *e, const struct insn *in, const uint8_t *bytes)
 {
     int np = prefix_count(bytes, in->len), m = np + 1;
-    e_store_gs(e, R_EAX, VP_S0);
+    e_store_gs(e, R_ECX, VP_S2);
     ebytes(e, bytes, np);
     e8(e, 0x8B);
-    e8(e, (uint8_t)(bytes[m] & 0xC7));
+    e8(e, (uint8_t)((bytes[m] & 0xC7) | (R_ECX << 3)));
     ebytes(e, bytes + m + 1, in->len - m - 1);
-    e8(e, 0x65);
-    e8(e, 0xA3);                                                   /* mov gs:[T], eax */
-    e32(e, VP_T);
-    e_load_gs(e, R_EAX, VP_S0);
 }
 
 /* LOOP/LOOPE/LOOPNE/JECXZ: `op +2; jmp +5; jmp taken; jmp fall`. */
@@ -326,6 +345,21 @@ static void emit_loop(struct emit *e, const struct insn *in, const uint8_t *byte
     e_exit(e, -1, EXIT_DIRECT, fall, HOW_BRANCH);
 }
 
+/*
+ * After a Jcc the block goes on with the fall-through instruction (an
+ * extended basic block, as QEMU and A&A06's translator do), so the
+ * not-taken path costs no extra jump. It needs room for two more exits
+ * (a LOOP's pair, or a Jcc and the final one) and the same guest page.
+ */
+static bool jcc_continues(struct emit *e, uint32_t next)
+{
+    if (e->b->nexits + 2 > BT_MAX_EXITS || e->n_left <= 1 ||
+        (next >> 12) != (e->b->lin >> 12) || (next & 0xFFFu) == 0)
+        return false;
+    e->cont = true;
+    return true;
+}
+
 static void emit_branch(struct emit *e, const struct insn *in, const uint8_t *bytes,
                         uint32_t lin, uint32_t cs_base)
 {
@@ -340,24 +374,24 @@ static void emit_branch(struct emit *e, const struct insn *in, const uint8_t *by
             e_exit(e, -1, EXIT_DIRECT, target, HOW_BRANCH);
         } else if (r->map == MAP_0F || (r->opcode & 0xF0) == 0x70) {
             e_exit(e, in->opcode & 0xF, EXIT_DIRECT, target, HOW_BRANCH);
-            e_exit(e, -1, EXIT_DIRECT, next, HOW_BRANCH);
+            if (!jcc_continues(e, next))
+                e_exit(e, -1, EXIT_DIRECT, next, HOW_BRANCH);
         } else {
             emit_loop(e, in, bytes, target, next);
         }
         return;
     }
     if (!strcmp(r->mnem, "ret")) {
-        e8(e, 0x65), e8(e, 0x8F);
-        e_gs_modrm(e, 0, VP_T);                                    /* pop gs:[T] */
-        if (r->opcode == 0xC2) {
-            e8(e, 0x8D), e8(e, 0xA4), e8(e, 0x24);                 /* lea esp,[esp+imm] */
-            e32(e, in->imm & 0xFFFFu);
-        }
+        emit_ret(e, in);
+        return;
     } else {
         emit_load_target(e, in, bytes);
-        if (!strcmp(r->mnem, "call")) {
+        if (!strcmp(r->mnem, "call")) {                            /* push can fault: */
+            e_store_gs(e, R_ECX, VP_T);                            /* ECX back first */
+            e_load_gs(e, R_ECX, VP_S2);
             e8(e, 0x68);
             e32(e, next - cs_base);
+            e_load_gs(e, R_ECX, VP_T);
         }
     }
     emit_lookup(e);
@@ -418,6 +452,9 @@ static int translate_body(struct bt *bt, struct emit *e, uint32_t lin, uint32_t 
     const struct seg *cs = &bt->v->cpu->s.seg[S_CS];
     uint32_t off = 0;
     int i = 0;
+    emit_entry_stub(e, lin - cs->base);
+    e->b->body = e->len;
+    e->b->key = lin - cs->base;
     for (; i < bt->cfg.block_insns; i++) {
         uint8_t bytes[16];
         struct insn in;
@@ -430,10 +467,12 @@ static int translate_body(struct bt *bt, struct emit *e, uint32_t lin, uint32_t 
             break;                               /* let the next block fault */
         enum bt_how how = fits ? bt_classify(&in, bytes) : HOW_STEP;
         record(e, i, off, how);
+        e->n_left = bt->cfg.block_insns - i;
+        e->cont = false;
         bool end = fits ? translate_one(e, &in, bytes, lin + off, cs->base, how)
                         : (e_exit(e, -1, EXIT_CALLOUT, lin + off, HOW_STEP), true);
         off += fits ? (uint32_t)len : 1u;
-        if (end) {
+        if (end && !e->cont) {
             i++;
             *glen = off;
             return i;
@@ -459,6 +498,9 @@ static int place(struct bt *bt, struct emit *e, struct bt_block *tmp)
     b->tc_len = e->len;
     memcpy(tc_ptr(bt, off), e->buf, e->len);
     tc_written(bt, off, e->len);
+    int32_t rel = (int32_t)(tc_lin(BT_MISS_STUB) - tc_lin(off + e->miss_fix + 5u));
+    memcpy(tc_ptr(bt, off + e->miss_fix + 1u), &rel, 4);
+    tc_written(bt, off + e->miss_fix + 1u, 4);
     for (int k = 0; k < b->nexits; k++) {
         b->exits[k].site += off;
         tc_patch_exit(bt, &b->exits[k], BT_GATE_BASE + b->exits[k].site);
@@ -496,6 +538,7 @@ int bt_translate(struct bt *bt, uint32_t lin, int *fault)
     memset(&tmp, 0, sizeof tmp);
     ep->len = 0;
     ep->b = &tmp;
+    tmp.lin = lin;
     int n = translate_body(bt, ep, lin, &glen);
     tmp.lin = lin, tmp.pa = pa, tmp.mode = bt_mode_key(v);
     tmp.glen = glen, tmp.ninsns = (uint16_t)n;
