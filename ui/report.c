@@ -96,10 +96,11 @@ static uint64_t native_equiv(const struct machine *m)
     return m->cpu.cycles - (uint64_t)m->stats.overhead_cycles;
 }
 
+/* Negative when the VMM is faster than native (e.g. emulated port I/O). */
 static double overhead_pct(const struct machine *m)
 {
     uint64_t ne = native_equiv(m);
-    return ne ? 100.0 * (double)(m->cpu.cycles - ne) / (double)ne : 0.0;
+    return ne ? 100.0 * (double)m->stats.overhead_cycles / (double)ne : 0.0;
 }
 
 /* Under a VMM: traps, world switches and the silent sensitive list (-v). */
