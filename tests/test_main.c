@@ -12,6 +12,7 @@
 
 void suite_decode_register(void);
 void suite_alu_register(void);
+void suite_exec_register(void);
 void suite_cpu_sys_register(void);
 void suite_devices_register(void);
 void suite_loader_register(void);
@@ -29,6 +30,7 @@ static const struct {
 } suites[] = {
     { "decode", suite_decode_register },
     { "alu", suite_alu_register },
+    { "exec", suite_exec_register },
     { "cpu_sys", suite_cpu_sys_register },
     { "devices", suite_devices_register },
     { "loader", suite_loader_register },
