@@ -75,7 +75,7 @@ fi
 # the same run (target: bt >= 0.85 x native speed), translations per second
 # of host time, TC bytes per guest byte, and the modeled overhead of every
 # sample under bt (paging needs guest paging under bt: skipped).
-jnum() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2" | head -1; }
+jnum() { sed -n "s/.*\"$1\": \(-\{0,1\}[0-9.]*\).*/\1/p" "$2" | head -1; }
 t10=$(now)
 ./ringside run --append "scale=$SCALE" "$K" > /dev/null || true
 t11=$(now)
