@@ -60,14 +60,16 @@ void vmm_charge(struct vmm *v, uint32_t vmm_cycles, uint32_t native)
     v->visit_overhead += (int64_t)vmm_cycles - (int64_t)native;
 }
 
+/* Overhead charged since the last return to the guest (in a visit, or
+   outside one, e.g. translating on a TC miss) rides on the next return. */
 void vmm_world_switch(struct vmm *v, bool in)
 {
     if (in) {
-        v->visit_overhead = 0;
         vmm_emit(v, EV_WORLD_SWITCH, PATH_EMULATED, 1, 0, 0, 0);
         return;
     }
     vmm_emit(v, EV_WORLD_SWITCH, PATH_EMULATED, 0, 0, (uint32_t)(int32_t)v->visit_overhead, 0);
+    v->visit_overhead = 0;
 }
 
 static int real_cpl(int vcpl)
