@@ -319,6 +319,22 @@ static void test_paper_orderings(void)
     proc_result_free(&r);
 }
 
+/* The mechanism lines count events per operation: a syscall is one INT n,
+   a trap-and-emulate pgfault one trap, one reflection, one true #PF. */
+static void test_paper_mechanisms(void)
+{
+    char *argv[] = { (char *)proc_ringside(), "paper", "--kernel",
+                     "samples/bin/nanobench.elf", NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  native  1.00 INT n delivered\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  trap    1.00 trap, 1.00 reflection, 1.00 true #PF, "
+                                         "1.00 exception delivered\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  trap    1.00 tracing fault\n"));
+    proc_result_free(&r);
+}
+
 /* ---- self-modifying code under guest paging (bt) ---- */
 
 /*
@@ -363,5 +379,6 @@ void suite_shadow_register(void)
     CU_add_test(s, "tracing a GDT write", test_trace_gdt);
     CU_add_test(s, "paging off: back to the 1:1 map", test_paging_off);
     CU_add_test(s, "nanobenchmark orderings (ringside paper)", test_paper_orderings);
+    CU_add_test(s, "nanobenchmark mechanisms: events per operation", test_paper_mechanisms);
     CU_add_test(s, "self-modifying code under guest paging (bt)", test_smc_paging_bt);
 }
