@@ -36,7 +36,8 @@ enum ev_kind {
     EV_SENSITIVE,     /* a sensitive instruction ran deprivileged: a = row index */
     EV_REFLECT,       /* VMM reflected a vector into the guest: a = vector,
                          b = 0 exception, 1 external interrupt, 2 INT n */
-    EV_TRANSLATE,     /* BT: a = guest bytes, b = TC bytes, c = guest insns */
+    EV_TRANSLATE,     /* BT: a = guest bytes, b = TC bytes, c = guest insns |
+                         IDENT (copied) insns << 16 (EV_XLAT_*), d = block id */
     EV_TC_HIT,
     EV_TC_MISS,
     EV_TC_CHAIN,
@@ -67,6 +68,9 @@ struct event {
 typedef void (*event_fn)(void *ctx, const struct event *ev);
 
 #define EVENT_MAX_SUBS 8
+/* EV_TRANSLATE's c word: guest instructions, and how many were IDENT. */
+#define EV_XLAT_INSNS(c) ((c) & 0xFFFFu)
+#define EV_XLAT_IDENT(c) ((c) >> 16)
 #define EV_BIT(k) (1u << (k))
 #define EV_ALL ((1u << EV_KIND_COUNT) - 1)
 

@@ -2,7 +2,7 @@
  * fuzz_bt.c - differential tests of the binary translator: the same ring-0
  * guest code run under `native` and under `bt` from the same state must end
  * in the same guest state (registers, guest-visible EFLAGS, EIP, the data
- * and stack pages). Golden answers come from the native engine (the CPU
+ * and stack pages) after the same number of guest instructions. Golden answers come from the native engine (the CPU
  * that passes the Capstone/host-CPU/QEMU tests), never from the translator.
  *
  *   - emitter unit tests: one tiny sequence per emitter (IDENT, CLI,
@@ -38,6 +38,7 @@ struct prog { struct unit u[MAX_UNITS]; int n; uint32_t seed; };
 
 struct final {
     uint32_t r[8], eflags, eip;
+    uint64_t insns;        /* guest instructions retired (cpu_guest_insns) */
     int end;
     uint8_t data[4096], stack[4096];
 };
@@ -158,7 +159,9 @@ static void run_one(int bt, const uint8_t *code, uint32_t len, uint32_t seed, st
     m->end = END_NONE;
     debugexit_reset(&m->dbg);
     machine_enter(m, CODE, 0x2BADB002u, 0);
+    uint64_t g0 = cpu_guest_insns(&m->cpu);
     machine_run(m, m->cpu.insns + 200000);
+    out->insns = cpu_guest_insns(&m->cpu) - g0;
     out->end = m->end;
     memcpy(out->r, m->cpu.s.r, sizeof out->r);
     out->eflags = guest_eflags(m);
@@ -181,6 +184,9 @@ static bool differ(const struct final *a, const struct final *b, char *why, size
         return snprintf(why, n, "eflags: native %08x bt %08x", a->eflags, b->eflags), true;
     if (a->eip != b->eip)
         return snprintf(why, n, "eip: native %08x bt %08x", a->eip, b->eip), true;
+    if (a->insns != b->insns)
+        return snprintf(why, n, "guest_insns: native %llu bt %llu",
+                        (unsigned long long)a->insns, (unsigned long long)b->insns), true;
     for (int i = 0; i < 4096; i++) {
         if (a->data[i] != b->data[i])
             return snprintf(why, n, "data[%#x]: native %02x bt %02x", i, a->data[i], b->data[i]), true;
@@ -442,6 +448,7 @@ static void test_emit_cli_sti_pushf(void)
 static void test_emit_segment_reads(void)
 {
     UNIT(0x0E, 0x58, 0x16, 0x5B, 0x8C, 0xC9, 0x66, 0x8C, 0xD2, 0x1E, 0x5E);
+    UNIT(0x0F, 0xA8, 0x58, 0x0F, 0xA0, 0x5B, 0x8C, 0xEA);   /* push gs; push fs; mov edx, gs */
 }
 
 static void test_emit_sensitive_reads(void)
@@ -451,6 +458,89 @@ static void test_emit_sensitive_reads(void)
          0x0F, 0x01, 0xE0, 0x0F, 0x00, 0xCB,                 /* smsw eax; str ebx */
          0xB9, 0x08, 0, 0, 0, 0x0F, 0x02, 0xC1, 0x0F, 0x03, 0xD1, /* lar; lsl */
          0x0F, 0x00, 0xE1, 0x0F, 0x00, 0xE9);                /* verr cx; verw cx */
+}
+
+/* In-TC SGDT/SIDT/SLDT/STR/SMSW: memory forms through base+index that
+   use EAX/EBX (the sequence's scratch registers), SS by EBP, ES/FS
+   overrides, 16-bit operand sizes; TR is loaded so STR shows a value. */
+static const uint8_t sysread_prog[] = {
+    0x66, 0xB8, 0x28, 0x00, 0x0F, 0x00, 0xD8,               /* mov ax, 0x28; ltr ax */
+    0xB8, 0x00, 0x03, 0x02, 0x00, 0xBB, 0x04, 0, 0, 0,      /* mov eax, 0x20300; mov ebx, 4 */
+    0x0F, 0x01, 0x44, 0x98, 0x08,                           /* sgdt [eax+ebx*4+8] */
+    0x0F, 0x01, 0x24, 0x03,                                 /* smsw [ebx+eax] */
+    0x26, 0x0F, 0x01, 0x4E, 0x40,                           /* sidt es:[esi+0x40] */
+    0x0F, 0x00, 0x0F,                                       /* str [edi] */
+    0x0F, 0x00, 0x05, 0x00, 0x04, 0x02, 0x00,               /* sldt [0x20400] */
+    0xBD, 0x00, 0xF0, 0x02, 0x00, 0x0F, 0x01, 0x45, 0xE0,   /* mov ebp, 0x2f000; sgdt [ebp-0x20] */
+    0x64, 0x0F, 0x01, 0xA6, 0x80, 0, 0, 0,                  /* smsw fs:[esi+0x80] */
+    0x66, 0x0F, 0x01, 0x4F, 0x10,                           /* o16 sidt [edi+0x10] */
+    0x66, 0x0F, 0x01, 0xE0, 0x66, 0x0F, 0x00, 0xC9,         /* smsw ax; str cx */
+    0x0F, 0x00, 0xC2, 0x0F, 0x01, 0xE6,                     /* sldt edx; smsw esi */
+};
+
+static void test_emit_sysread_in_tc(void)
+{
+    CU_ASSERT(check_units(sysread_prog, sizeof sysread_prog));
+}
+
+/* A fault inside an in-TC sequence is precise: SGDT/SMSW into the code
+   page being run (write-protected for BT: an SMC fault) must leave EAX and
+   EBX, the sequence's scratch registers, as the guest had them, and the
+   store then happens outside the TC. */
+static void test_sysread_fault_precise(void)
+{
+    static const uint8_t prog[] = {
+        0xB8, 0x00, 0x0F, 0x01, 0x00, 0xBB, 0, 0, 0, 0,     /* mov eax, 0x10f00; mov ebx, 0 */
+        0x0F, 0x01, 0x04, 0x18,                             /* sgdt [eax+ebx] */
+        0x8B, 0x0D, 0x00, 0x0F, 0x01, 0x00,                 /* mov ecx, [0x10f00] */
+        0x8B, 0x15, 0x02, 0x0F, 0x01, 0x00,                 /* mov edx, [0x10f02] */
+        0xBB, 0x10, 0x0F, 0x01, 0x00, 0x0F, 0x01, 0x23,     /* mov ebx, 0x10f10; smsw [ebx] */
+        0x0F, 0xB7, 0x35, 0x10, 0x0F, 0x01, 0x00,           /* movzx esi, word [0x10f10] */
+    };
+    CU_ASSERT(check_units(prog, sizeof prog));
+    CU_ASSERT(bt_counters(vmm_bt(fz_machine(1)->vmm))->smc_faults >= 2);
+}
+
+/* The in-TC sequences are no callouts: the program above makes exactly as
+   many as its LTR alone (the reads are answered inside the TC). */
+static void test_sysread_no_callouts(void)
+{
+    uint64_t n[2];
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT(check_units(sysread_prog, k ? sizeof sysread_prog : 7));
+        struct machine *m = fz_machine(1);
+        CU_ASSERT_FATAL(m != NULL && m->vmm != NULL);
+        n[k] = bt_counters(vmm_bt(m->vmm))->callouts;
+    }
+    CU_ASSERT_EQUAL(n[0], n[1]);
+    CU_ASSERT(n[0] > 0);
+}
+
+/* Port 0x80 in the TC: IN gives the POST device's 0xFF, OUT reaches the
+   device (last byte, number of writes) as natively, with no callout, and
+   the modeled cost drops far below native's port access. */
+static void test_emit_post_port(void)
+{
+    static const uint8_t prog[] = { 0xB0, 0x42, 0xE6, 0x80, 0xE4, 0x80, 0x88, 0xC3, /* out; in */
+                                    0xB0, 0x17, 0xE6, 0x80, 0xE6, 0x80 };           /* out; out */
+    static const uint8_t none[] = { 0xB0, 0x42, 0x90, 0xB0, 0xFF, 0x88, 0xC3, /* same count */
+                                    0xB0, 0x17, 0x90, 0x90 };
+    uint64_t cyc[2][2], callouts[2];                            /* [program][engine] */
+    for (int k = 0; k < 2; k++) {
+        uint64_t c0[2] = { fz_machine(0)->cpu.cycles, fz_machine(1)->cpu.cycles };
+        CU_ASSERT(check_units(k ? prog : none, k ? sizeof prog : sizeof none));
+        for (int bt = 0; bt < 2; bt++)
+            cyc[k][bt] = fz_machine(bt)->cpu.cycles - c0[bt];
+        callouts[k] = bt_counters(vmm_bt(fz_machine(1)->vmm))->callouts;
+    }
+    struct machine *n = fz_machine(0), *b = fz_machine(1);
+    CU_ASSERT_EQUAL(n->post.last, 0x17);
+    CU_ASSERT_EQUAL(b->post.last, 0x17);
+    CU_ASSERT_EQUAL(b->post.writes, n->post.writes);
+    CU_ASSERT_EQUAL(callouts[0], callouts[1]);
+    CU_ASSERT(cyc[1][0] - cyc[0][0] > 4 * 1000);                /* 4 native port accesses */
+    CU_ASSERT(cyc[1][1] - cyc[0][1] < 4 * 1000);                /* 4 tc_emulate */
+    CU_ASSERT(cyc[1][1] - cyc[0][1] >= 4 * 200);
 }
 
 static void test_emit_branches(void)
@@ -514,6 +604,10 @@ void suite_bt_fuzz_register(void)
     CU_add_test(s, "PUSH/MOV of CS and SS show the virtual RPL", test_emit_segment_reads);
     CU_add_test(s, "SGDT SIDT SMSW STR LAR LSL VERR VERW from virtual state",
                 test_emit_sensitive_reads);
+    CU_add_test(s, "in-TC SGDT SIDT SLDT STR SMSW, all operand forms", test_emit_sysread_in_tc);
+    CU_add_test(s, "in-TC sensitive reads make no callouts", test_sysread_no_callouts);
+    CU_add_test(s, "a fault in an in-TC read is precise", test_sysread_fault_precise);
+    CU_add_test(s, "port 0x80 IN/OUT in the TC", test_emit_post_port);
     CU_add_test(s, "Jcc, LOOP, CALL/RET, indirect CALL", test_emit_branches);
     CU_add_test(s, "INT n and IRET frames", test_emit_int_iret);
     CU_add_test(s, "REP string instructions", test_emit_string);

@@ -33,7 +33,8 @@
 /* ---- blocks ----
  *
  * The words BT emits (sim/vmm/bt): EV_TC_MISS a = guest linear address,
- * then EV_TRANSLATE (a guest bytes, b TC bytes, c guest insns, d block id);
+ * then EV_TRANSLATE (a guest bytes, b TC bytes, c guest insns | IDENT << 16,
+ * d block id);
  * EV_TC_CHAIN a = source block, b = target block (guest addresses); EV_TC_HIT
  * a = the block the monitor enters. Execution flows from the block entered
  * last to the next one entered: that transfer is a chain edge if the monitor
@@ -45,6 +46,7 @@
 struct block {
     uint32_t addr;            /* guest linear address */
     uint32_t guest_bytes, tc_bytes, insns; /* of its last translation */
+    uint32_t ident;           /* of those insns, copied unchanged (IDENT) */
     uint64_t hits, translations, callouts;
 };
 
@@ -114,7 +116,8 @@ static void block_translated(struct blocks_state *s, const struct event *ev)
         return;
     b->guest_bytes = ev->a;
     b->tc_bytes = ev->b;
-    b->insns = ev->c;
+    b->insns = EV_XLAT_INSNS(ev->c);
+    b->ident = EV_XLAT_IDENT(ev->c);
     b->translations++;
 }
 
@@ -244,13 +247,15 @@ static Agraph_t *blocks_build(const struct trace_reader *r, struct blocks_state 
         const struct block *b = &s->b[i];
         Agnode_t *n = node(g, "b%08" PRIx64, b->addr);
         where(r, b->addr, at, sizeof at);
-        setf(n, "label", "%s\n0x%08x: %u insns, %u -> %u bytes\n%" PRIu64 " entries, %"
-             PRIu64 " translation%s%s", at, b->addr, b->insns, b->guest_bytes, b->tc_bytes,
+        setf(n, "label", "%s\n0x%08x: %u insns (%u IDENT), %u -> %u bytes\n%" PRIu64
+             " entries, %" PRIu64 " translation%s%s", at, b->addr, b->insns, b->ident,
+             b->guest_bytes, b->tc_bytes,
              b->hits, b->translations, b->translations == 1 ? "" : "s",
              b->callouts ? ", calls out" : ", all IDENT/in-TC");
         setf(n, "hits", "%" PRIu64, b->hits);
         setf(n, "translations", "%" PRIu64, b->translations);
         setf(n, "callouts", "%" PRIu64, b->callouts);
+        setf(n, "ident", "%u", b->ident);
         set(n, "style", "filled");
         set(n, "fillcolor", b->callouts ? "lightsalmon" : "palegreen");
     }

@@ -67,7 +67,7 @@ static void detail_vmm(const struct trace_reader *r, const struct event *ev, cha
     char rb[24];
     static const char *const rk[] = { "exception", "interrupt", "int n" };
     static const char *const hows[] = { "ident", "in-TC", "branch", "emulate", "bt-emulate",
-                                        "step" };
+                                        "step", "adapted store" };
     switch (ev->kind) {
     case EV_TRAP:
         snprintf(d, n, "%s (vector %u)", trace_row_label(r, ev->a, rb, sizeof rb), ev->b);
@@ -85,11 +85,12 @@ static void detail_vmm(const struct trace_reader *r, const struct event *ev, cha
         snprintf(d, n, "vector %u %s (%s)", ev->a, exc_name(ev->a), ev->b < 3 ? rk[ev->b] : "?");
         break;
     case EV_TRANSLATE:
-        snprintf(d, n, "%u guest bytes, %u insns -> %u TC bytes", ev->a, ev->c, ev->b);
+        snprintf(d, n, "%u guest bytes, %u insns (%u IDENT) -> %u TC bytes", ev->a,
+                 EV_XLAT_INSNS(ev->c), EV_XLAT_IDENT(ev->c), ev->b);
         break;
     case EV_CALLOUT:
         snprintf(d, n, "%s (%s)", trace_row_label(r, ev->a, rb, sizeof rb),
-                 ev->b < 6 ? hows[ev->b] : "?");
+                 ev->b < sizeof hows / sizeof *hows ? hows[ev->b] : "?");
         break;
     case EV_TC_HIT:
         snprintf(d, n, "enter block 0x%08x (id %u)", ev->a, ev->b);

@@ -128,9 +128,10 @@ static void summary_vmm(FILE *f, const struct machine *m)
         fprintf(f, "  translator: %" PRIu64 " blocks (%" PRIu64 " guest bytes -> %" PRIu64
                 " TC bytes), %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " chains, %"
                 PRIu64 " callouts, %" PRIu64 " indirect misses, %" PRIu64 " invalidations, %"
-                PRIu64 " flushes, %" PRIu64 " evictions\n", n->translations, n->guest_bytes,
-                n->tc_bytes, n->hits, n->misses, n->chains, n->callouts, n->ind_misses,
-                n->invalidations, n->flushes, n->evictions);
+                PRIu64 " flushes, %" PRIu64 " evictions, %" PRIu64 " adaptations\n",
+                n->translations, n->guest_bytes, n->tc_bytes, n->hits, n->misses, n->chains,
+                n->callouts, n->ind_misses, n->invalidations, n->flushes, n->evictions,
+                n->adaptations);
     }
     summary_vectors(f, "reflected into the guest: vector", st->reflected, 256, false);
     uint64_t sens = by_label(f, st->sensitive_by_row, NULL);
@@ -156,7 +157,7 @@ void report_summary(FILE *f, const struct machine *m, const struct run_options *
     const struct cpu *c = &m->cpu;
     fprintf(f, "ringside: %s, mode %s: %s\n", o->kernel, o->mode, m->end_msg);
     fprintf(f, "  guest instructions: %" PRIu64 ", modeled cycles: %" PRIu64 "\n",
-            c->insns, c->cycles);
+            cpu_guest_insns(c), c->cycles);
     summary_vectors(f, "exceptions: vector", m->stats.exceptions, 32, true);
     summary_vectors(f, "interrupts: vector", m->stats.interrupts, 256, false);
     summary_vectors(f, "software interrupts: vector", m->stats.soft_ints, 256, false);
@@ -225,9 +226,9 @@ static void json_bt(FILE *f, const struct machine *m)
             ", \"tc_bytes\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
             ", \"chains\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"flushes\": %" PRIu64
             ", \"evictions\": %" PRIu64 ", \"indirect_misses\": %" PRIu64
-            ", \"smc_faults\": %" PRIu64 "},\n", n->translations, n->guest_bytes, n->tc_bytes,
-            n->hits, n->misses, n->chains, n->invalidations, n->flushes, n->evictions,
-            n->ind_misses, n->smc_faults);
+            ", \"smc_faults\": %" PRIu64 ", \"adaptations\": %" PRIu64 "},\n", n->translations,
+            n->guest_bytes, n->tc_bytes, n->hits, n->misses, n->chains, n->invalidations,
+            n->flushes, n->evictions, n->ind_misses, n->smc_faults, n->adaptations);
 }
 
 /* Shadow paging counters (docs/stats.md, docs/paging.md). */
@@ -251,13 +252,14 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     json_string(f, o->kernel);
     fprintf(f, ",\n  \"mode\": \"%s\",\n  \"end\": \"%s\",\n  \"exit_status\": %d,\n",
             o->mode, report_end_name(m->end), status);
-    fprintf(f, "  \"guest_insns\": %" PRIu64 ",\n", c->insns);
+    fprintf(f, "  \"guest_insns\": %" PRIu64 ",\n", cpu_guest_insns(c));
+    fprintf(f, "  \"retired_insns\": %" PRIu64 ",\n", c->insns);
     uint64_t emulated = m->stats.path_insns[PATH_EMULATED];
     uint64_t translated = m->stats.path_insns[PATH_TRANSLATED];
     if (m->vmm)
         fprintf(f, "  \"insns_by_path\": {\"native\": 0, \"direct\": %" PRIu64
                 ", \"translated\": %" PRIu64 ", \"emulated\": %" PRIu64 "},\n",
-                c->insns - emulated - translated, translated, emulated);
+                cpu_guest_insns(c) - emulated - translated, translated, emulated);
     else
         fprintf(f, "  \"insns_by_path\": {\"native\": %" PRIu64
                 ", \"direct\": 0, \"translated\": 0, \"emulated\": 0},\n", c->insns);

@@ -87,7 +87,7 @@ static void tui_track_tc(struct tui_session *s, const struct event *ev)
     case EV_TRANSLATE:
         s->tc_guest_bytes += ev->a;
         s->tc_bytes += ev->b;
-        s->tc_guest_insns += ev->c;
+        s->tc_guest_insns += EV_XLAT_INSNS(ev->c);
         /* fall through */
     case EV_TC_HIT:
     case EV_TC_MISS:

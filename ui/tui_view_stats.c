@@ -190,7 +190,8 @@ void tui_event_text(const struct event *ev, char *buf, size_t len)
         snprintf(buf, len, "%-10s vector %u eip %08x", name, ev->a, ev->eip);
         break;
     case EV_TRANSLATE:
-        snprintf(buf, len, "%-10s %08x: %u insns, %u B -> %u B", name, ev->eip, ev->c, ev->a, ev->b);
+        snprintf(buf, len, "%-10s %08x: %u insns (%u IDENT), %u B -> %u B", name, ev->eip,
+                 EV_XLAT_INSNS(ev->c), EV_XLAT_IDENT(ev->c), ev->a, ev->b);
         break;
     case EV_CALLOUT:   /* a: opcode-table row of the instruction, b: how (bt) */
         snprintf(buf, len, "%-10s callout: %s eip %08x", name,

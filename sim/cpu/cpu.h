@@ -183,6 +183,9 @@ struct cpu {
 
     uint64_t cycles;          /* modeled cycles retired so far */
     uint64_t insns;           /* instructions retired so far */
+    uint64_t tc_extra_insns;  /* of those, retired inside [boundary_lo, boundary_hi)
+                                 at no guest-instruction boundary (the extra
+                                 instructions of binary-translated code) */
     uint32_t class_cost[16];  /* modeled cycles per insn of each cost class
                                  (enum cost_class in optable.h); string insns
                                  pay per iteration. Default all 1. */
@@ -197,6 +200,11 @@ struct cpu {
     uint32_t intercept;       /* bit v: stop instead of delivering exception v (v < 32) */
     bool intercept_ext;       /* stop instead of delivering external interrupts */
     uint32_t gate_lo, gate_hi;/* [lo, hi): instruction fetch there stops the CPU */
+    const uint8_t *boundary_map; /* optional, NULL: 1 bit per byte of [boundary_lo,
+                                 boundary_hi), set where a guest instruction's
+                                 translation starts (the BT's TC); retiring
+                                 elsewhere in the range counts tc_extra_insns */
+    uint32_t boundary_lo, boundary_hi;
     bool single_step;         /* stop after every instruction */
     bool stop_now;            /* set by a port-I/O device callback (e.g. debug-exit):
                                  cpu_run returns CPU_STOP_BUDGET after that I/O
@@ -229,6 +237,13 @@ void cpu_free(struct cpu *cpu);
 /* Protected-mode state a multiboot loader leaves: flat 4 GiB code and data
    segments at CPL 0, paging and interrupts off. */
 void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t ebx);
+
+/* Guest instructions retired: all of them, less the extra instructions of
+   translated code (equal to insns unless a boundary map is set). */
+static inline uint64_t cpu_guest_insns(const struct cpu *cpu)
+{
+    return cpu->insns - cpu->tc_extra_insns;
+}
 
 /* Run until cpu->cycles >= cycle_limit or another stop reason. */
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit);

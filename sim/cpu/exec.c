@@ -48,6 +48,7 @@ struct fetch_page {
     bool gate;        /* the page overlaps [gate_lo, gate_hi): check each fetch */
     uint32_t lin;     /* linear page */
     uint32_t pa;      /* its physical page */
+    const uint8_t *bits; /* in the boundary map's range (cpu.h): the page's bits */
 };
 
 /* ---- life cycle ---- */
@@ -204,6 +205,8 @@ static bool fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin
     *pa = tlb_translate(cpu, lin, false, cpu->s.cpl == 3);
     fp->valid = true;
     fp->gate = page_has_gate(cpu, page);
+    fp->bits = cpu->boundary_map && page - cpu->boundary_lo < cpu->boundary_hi - cpu->boundary_lo
+               ? cpu->boundary_map + ((page - cpu->boundary_lo) >> 3) : NULL;
     fp->lin = page;
     fp->pa = *pa & ~0xfffu;
     return true;
@@ -361,6 +364,14 @@ static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
     return stop_at(cpu, CPU_STOP_STEP);
 }
 
+/* Translated code: an instruction at no guest-instruction boundary is
+   one of the extras a sequence adds (counted once it completed). */
+static inline void count_tc_extra(struct cpu *cpu, const uint8_t *bits)
+{
+    uint32_t off = (cpu->s.seg[S_CS].base + cpu->insn_eip) & 0xfffu;
+    cpu->tc_extra_insns += !((bits[off >> 3] >> (off & 7u)) & 1u);
+}
+
 static int exec_one(struct cpu *cpu, struct fetch_page *fp)
 {
     if (unlikely(cpu->s.inhibit_irq))
@@ -379,6 +390,8 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
         attr_checks(cpu, in);
     int cpl = cpu->s.cpl;
     row->fn(cpu, in);
+    if (fp->bits)            /* translated code (not unlikely: under bt it is most) */
+        count_tc_extra(cpu, fp->bits);
     return retire(cpu, row, cpl, fp);
 }
 
@@ -392,7 +405,7 @@ static bool halted_stays(struct cpu *cpu)
 
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit)
 {
-    struct fetch_page fp = { false, false, 0, 0 };
+    struct fetch_page fp = { false, false, 0, 0, NULL };
     cpu->stop = CPU_STOP_BUDGET;
     if (halted_stays(cpu))
         return cpu->stop = CPU_STOP_HLT;

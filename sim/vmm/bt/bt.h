@@ -58,6 +58,7 @@ struct bt_counters {
     uint64_t ind_misses;    /* indirect jmp/call/ret lookups that left the TC */
     uint64_t callouts;      /* callouts into the VMM */
     uint64_t smc_faults;    /* write faults on write-protected code pages */
+    uint64_t adaptations;   /* stores retranslated after repeated tracing faults */
 };
 
 /* Parse "flush" / "fifo"; -1 if neither. */

@@ -128,6 +128,25 @@ static int emu_group1(struct vmm *v, const struct insn *in, struct emu_fault *f)
     }
 }
 
+bool bt_adaptable(const struct insn *in)
+{
+    const struct op_row *r = in->row;
+    return r->map == MAP_1B && in->mod != 3 && !in->lock && !in->rep &&
+           (r->opcode == 0x88 || r->opcode == 0x89 || r->opcode == 0xC6 || r->opcode == 0xC7);
+}
+
+/* An adapted store (adaptive BT, bt_internal.h): MOV m, reg|imm written by
+   the VMM through the guest's segment and tables; gmem_write keeps traced
+   shadows (and translations of the page) coherent, so nothing faults. A
+   fault the guest's own tables or segment give is the guest's. */
+int bt_adapted_store(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    bool byte = in->opcode == 0x88 || in->opcode == 0xC6;
+    int size = byte ? 1 : in->opsize;
+    uint32_t val = in->opcode >= 0xC6 ? in->imm : emu_reg(v, in->reg, size);
+    return emu_mem_write(v, in->seg, emu_ea(v, in), &val, (uint32_t)size, f);
+}
+
 int bt_emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     const struct op_row *r = in->row;

@@ -42,6 +42,14 @@
 #define VP_S2     (BT_OFF_VCPU + 0x18)
 #define VP_NHWIF  (BT_OFF_VCPU + 0x1C)  /* minus the hardware IF in the TC: -0x200 or 0 */
 #define VP_SEL    (BT_OFF_VCPU + 0x20)  /* guest-visible selectors, dword per sreg */
+#define VP_GDTR   (BT_OFF_VCPU + 0x40)  /* guest GDTR as SGDT stores it: limit16, base32 */
+#define VP_IDTR   (BT_OFF_VCPU + 0x48)  /* guest IDTR, same 6-byte image */
+#define VP_LDTR   (BT_OFF_VCPU + 0x50)  /* guest LDTR selector, zero-extended dword */
+#define VP_TR     (BT_OFF_VCPU + 0x54)  /* guest TR selector, zero-extended dword */
+#define VP_CR0    (BT_OFF_VCPU + 0x58)  /* guest CR0 (SMSW) */
+#define VP_IN80   (BT_OFF_VCPU + 0x60)  /* in-TC `in al, 0x80` executed since the last exit */
+#define VP_OUT80  (BT_OFF_VCPU + 0x64)  /* in-TC `out 0x80, al` executed since the last exit */
+#define VP_OUT80V (BT_OFF_VCPU + 0x68)  /* the byte the last of those wrote */
 
 /* Shadow GDT slots of the translator's two segments (below the VMM's). */
 #define BT_SEL_TC   0xFFE1u  /* slot 8188: TC code, DPL 1, base 0, 4 GiB */
@@ -65,7 +73,13 @@ enum bt_how {
     HOW_EMU,         /* callout: the shared emulation library (emu_insn) */
     HOW_BTEMU,       /* callout: bt_emu.c (sensitive reads) */
     HOW_STEP,        /* callout: one step by direct execution in guest context */
+    HOW_ADAPT,       /* callout: a store that kept causing tracing faults (bt_emu.c) */
 };
+/* Flag or-ed into a block's how[] entry: the sequence saved EAX in VP_S0
+   and EBX in VP_S1 before its first guest access, so a fault there must
+   put them back (bt_run.c, bt_leave). */
+#define BT_HOW_RESTORE 0x80u
+#define BT_HOW_MASK    0x7Fu
 
 enum bt_exit_kind {
     EXIT_DIRECT = 1, /* branch/fall-through to a known guest address */
@@ -104,6 +118,32 @@ struct bt_block {
     uint64_t hits;
 };
 
+/*
+ * Adaptive BT (Adams & Agesen §3.3, "innocent until proven guilty"): a
+ * store in translated code that causes BT_ADAPT_AFTER tracing faults
+ * (shadow paging: its target is a traced guest page table) is retranslated
+ * as a callout that performs the write through the shadow code's coherent
+ * path (emu_mem_write -> gmem_write -> spt_gmem), no fault. The old block
+ * is dropped; the jumps chained into it fall back to their gates, which
+ * translate the new one and chain to it (the forwarding).
+ */
+#define BT_ADAPT_AFTER 4u     /* tracing faults before an instruction is adapted */
+#define BT_ADAPT_SLOTS 64u    /* direct-mapped by guest linear address */
+
+struct bt_adapt {
+    uint32_t lin;          /* guest linear address of the store */
+    uint32_t faults;       /* tracing faults it caused */
+    bool adapted;          /* translated as HOW_ADAPT from now on */
+};
+
+/* The last fault taken in the TC that may be a tracing fault. */
+struct bt_tcfault {
+    bool valid;
+    uint32_t lin;          /* guest instruction */
+    int id;                /* block it was in, and that block's generation */
+    uint32_t gen;
+};
+
 struct bt {
     struct vmm *v;
     struct bt_config cfg;
@@ -124,6 +164,10 @@ struct bt {
     bool in_tc;                /* the CPU is set up to run translated code */
     struct seg gcs, ggs;       /* the guest's CS and GS while in the TC */
     void *scratch;             /* the translator's emit buffer (translate.c) */
+    uint8_t *bmap;             /* 1 bit per TC byte: a guest instruction's translation
+                                  starts there (the CPU's boundary_map) */
+    struct bt_adapt adapt[BT_ADAPT_SLOTS];
+    struct bt_tcfault tcf;
 };
 
 #define BT_HASH  4096
@@ -154,6 +198,8 @@ void tc_table_fill(struct bt *bt, uint32_t eip, int id);
 /* TC linear address of a block's body (where chains and entries go). */
 uint32_t tc_body_lin(const struct bt *bt, int id);
 void tc_table_clear(struct bt *bt);
+/* Mark the guest-instruction boundaries of block `id` (cpu.h boundary_map). */
+void tc_mark_boundaries(struct bt *bt, int id);
 
 /* ---- translate.c ---- */
 /* Translate the block at guest linear `lin`; returns its id, or -1 with
@@ -163,6 +209,12 @@ enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes);
 
 /* ---- bt_emu.c ---- */
 int bt_emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
+/* Stores adaptive BT can take over (MOV r/m, reg|imm to memory), and the
+   callout doing one. */
+bool bt_adaptable(const struct insn *in);
+int bt_adapted_store(struct vmm *v, const struct insn *in, struct emu_fault *f);
+/* Has the instruction at guest linear `lin` been adapted (bt_run.c)? */
+bool bt_is_adapted(const struct bt *bt, uint32_t lin);
 
 /* ---- bt_run.c ---- */
 enum cpu_stop bt_run(struct vmm *v, uint64_t cycle_limit);

@@ -88,6 +88,9 @@ struct bt *bt_create(struct vmm *v, const struct bt_config *cfg)
         bt_destroy(bt);
         return NULL;
     }
+    v->cpu->boundary_map = bt->bmap;          /* guest_insns == native (tcache.c) */
+    v->cpu->boundary_lo = tc_lin(0);
+    v->cpu->boundary_hi = tc_lin(BT_TC_SIZE_MAX);
     return bt;
 }
 
@@ -95,6 +98,8 @@ void bt_destroy(struct bt *bt)
 {
     if (!bt)
         return;
+    if (bt->v->cpu->boundary_map == bt->bmap)
+        bt->v->cpu->boundary_map = NULL;
     tc_free(bt);
     free(bt->scratch);
     free(bt);
@@ -106,6 +111,8 @@ void bt_reset(struct bt *bt)
     bt->pt_used = 0;
     memset(bt->prot, 0, bt->npages + 1);
     memset(&bt->n, 0, sizeof bt->n);
+    memset(bt->adapt, 0, sizeof bt->adapt);
+    bt->tcf.valid = false;
     tc_flush(bt, false);
     memset(vpage(bt, BT_OFF_VCPU), 0, 4096);
     install_slots(bt);
@@ -131,9 +138,30 @@ void bt_guest_written(struct bt *bt, uint32_t pa, uint32_t len)
 
 /* ---- guest state <-> TC state ---- */
 
+/* The port-0x80 accesses the TC counted (translate.c, emit_post): each
+   costs tc_emulate (native would pay the I/O class and the port), and the
+   writes reach the device model now, the last value counted each time. */
+static void post_sync(struct bt *bt)
+{
+    struct vmm *v = bt->v;
+    struct cpu *c = v->cpu;
+    uint32_t n = *vpage(bt, VP_IN80) + *vpage(bt, VP_OUT80), outs = *vpage(bt, VP_OUT80);
+    if (n == 0)
+        return;
+    *vpage(bt, VP_IN80) = *vpage(bt, VP_OUT80) = 0;
+    for (uint32_t i = 0; i < outs; i++)
+        c->bus.io_out(c->bus.ctx, 0x80, 1, *vpage(bt, VP_OUT80V) & 0xFFu);
+    uint32_t native = c->class_cost[C_IO] + c->port_cost;
+    for (uint32_t done = 0, k; done < n; done += k) {
+        k = n - done < 1000u ? n - done : 1000u;
+        vmm_charge(v, k * v->costs->v[COST_TC_EMULATE], k * native);
+    }
+}
+
 static void to_guest(struct bt *bt, uint32_t guest_lin)
 {
     struct cpu *c = bt->v->cpu;
+    post_sync(bt);
     bt->v->vc.vif = *vpage(bt, VP_VIF) != 0;
     c->s.seg[S_CS] = bt->gcs;
     c->s.seg[S_GS] = bt->ggs;
@@ -143,6 +171,17 @@ static void to_guest(struct bt *bt, uint32_t guest_lin)
     bt->in_tc = false;
 }
 
+/* A descriptor-table register as SGDT/SIDT store it: limit, then base. */
+static void put_dtr(struct bt *bt, uint32_t off, const struct dtr *d)
+{
+    uint8_t *p = (uint8_t *)vpage(bt, off);
+    uint16_t limit = (uint16_t)d->limit;
+    memcpy(p, &limit, 2);
+    memcpy(p + 2, &d->base, 4);
+}
+
+/* The vcpu page as the in-TC sequences read it. Only callouts change the
+   values below, and every TC entry comes through here. */
 static void sync_vcpu_page(struct bt *bt)
 {
     struct vmm *v = bt->v;
@@ -150,6 +189,11 @@ static void sync_vcpu_page(struct bt *bt)
     *vpage(bt, VP_VIOPL) = v->vc.iopl << 12;
     for (int i = 0; i < S_COUNT; i++)
         *vpage(bt, VP_SEL + 4u * (uint32_t)i) = guest_visible_sel(v->cpu->s.seg[i].sel);
+    put_dtr(bt, VP_GDTR, &v->vc.gdtr);
+    put_dtr(bt, VP_IDTR, &v->vc.idtr);
+    *vpage(bt, VP_LDTR) = v->vc.ldtr;
+    *vpage(bt, VP_TR) = v->vc.tr;
+    *vpage(bt, VP_CR0) = v->vc.cr0;
 }
 
 /* In the TC the hardware IF is the virtual one at entry: with the guest's
@@ -210,7 +254,8 @@ static bool bt_enter(struct bt *bt)
 
 /* Guest linear address of the instruction starting at TC address `lin`
    (exactly a boundary), or of the one containing it (any). */
-static bool tc_guest_of(const struct bt *bt, uint32_t lin, bool exact, uint32_t *guest)
+static bool tc_guest_insn(const struct bt *bt, uint32_t lin, bool exact, uint32_t *guest,
+                          uint8_t *how)
 {
     uint32_t off = lin - tc_lin(0);
     int id = tc_block_at(bt, off);
@@ -224,7 +269,14 @@ static bool tc_guest_of(const struct bt *bt, uint32_t lin, bool exact, uint32_t 
     if (found < 0 || (exact && b->map[2 * found + 1] != rel))
         return false;
     *guest = b->lin + b->map[2 * found];
+    if (how)
+        *how = b->how[found];
     return true;
+}
+
+static bool tc_guest_of(const struct bt *bt, uint32_t lin, bool exact, uint32_t *guest)
+{
+    return tc_guest_insn(bt, lin, exact, guest, NULL);
 }
 
 uint32_t bt_tc_to_guest(const struct bt *bt, uint32_t tc_addr)
@@ -240,7 +292,7 @@ static enum cpu_stop roll_forward(struct bt *bt, uint32_t *guest)
     struct cpu *c = bt->v->cpu;
     bool (*pending)(void *) = c->bus.intr_pending;
     enum cpu_stop why = CPU_STOP_STEP;
-    uint64_t i0 = c->insns;
+    uint64_t i0 = cpu_guest_insns(c);
     c->bus.intr_pending = NULL;
     c->single_step = true;
     while (!tc_guest_of(bt, c->s.eip, true, guest)) {
@@ -250,22 +302,27 @@ static enum cpu_stop roll_forward(struct bt *bt, uint32_t *guest)
     }
     c->single_step = false;
     c->bus.intr_pending = pending;
-    if (c->insns > i0)
-        vmm_emit(bt->v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(c->insns - i0), 0, 0, 0);
+    if (cpu_guest_insns(c) > i0)
+        vmm_emit(bt->v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(cpu_guest_insns(c) - i0), 0, 0, 0);
     return why;
 }
 
 /* ---- callouts ---- */
 
-static bool decode_at(struct vmm *v, struct insn *in)
+static bool decode_lin(struct vmm *v, uint32_t lin, struct insn *in)
 {
     struct cpu *c = v->cpu;
     uint8_t buf[16];
-    uint32_t lin = c->s.seg[S_CS].base + c->s.eip;
     int n = 0;
     while (n < 15 && cpu_peek(c, lin + (uint32_t)n, buf + n, 1))
         n++;
     return n > 0 && decode(buf, n, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
+}
+
+static bool decode_at(struct vmm *v, struct insn *in)
+{
+    struct cpu *c = v->cpu;
+    return decode_lin(v, c->s.seg[S_CS].base + c->s.eip, in);
 }
 
 /* One guest instruction by direct execution, in guest state. */
@@ -303,7 +360,8 @@ static enum cpu_stop callout(struct vmm *v, enum bt_how how)
         return step_direct(v);
     v->bt->n.callouts++;
     vmm_emit(v, EV_CALLOUT, PATH_EMULATED, (uint32_t)(in.row - op_table), how, 0, 0);
-    int rc = how == HOW_EMU ? emu_insn(v, &in, &f) : bt_emu_insn(v, &in, &f);
+    int rc = how == HOW_EMU ? emu_insn(v, &in, &f)
+             : how == HOW_ADAPT ? bt_adapted_store(v, &in, &f) : bt_emu_insn(v, &in, &f);
     const uint32_t *k = v->costs->v;
     if (rc == EMU_FAULT) {
         vmm_charge(v, k[COST_CALLOUT_EMULATE] + k[COST_REFLECT],
@@ -411,6 +469,57 @@ static enum cpu_stop bt_gate(struct bt *bt)
     return why;
 }
 
+/* ---- adaptive BT (bt_internal.h) ---- */
+
+static struct bt_adapt *adapt_slot(struct bt *bt, uint32_t lin)
+{
+    return &bt->adapt[(lin * 2654435761u) >> 26 & (BT_ADAPT_SLOTS - 1u)];
+}
+
+bool bt_is_adapted(const struct bt *bt, uint32_t lin)
+{
+    const struct bt_adapt *a = adapt_slot((struct bt *)bt, lin);
+    return a->adapted && a->lin == lin;
+}
+
+/* A write fault in the TC under shadow paging may be a tracing fault:
+   remember where, for after_tc_fault. */
+static void note_tc_fault(struct bt *bt, uint32_t guest)
+{
+    struct cpu *c = bt->v->cpu;
+    int id = tc_block_at(bt, c->s.eip - tc_lin(0));
+    bt->tcf.valid = c->stop_vector == EXC_PF && (c->stop_error & PF_W) && id >= 0 &&
+                    spt_active(bt->v);
+    if (bt->tcf.valid)
+        bt->tcf = (struct bt_tcfault){ true, guest, id, bt->blocks[id].gen };
+}
+
+/* The monitor handled that fault. If it executed the store for the guest
+   (a tracing fault: the guest is now just past it), count it against the
+   instruction; at BT_ADAPT_AFTER drop its block so that it is translated
+   again as an adapted store. */
+static void after_tc_fault(struct bt *bt, enum cpu_stop why)
+{
+    struct vmm *v = bt->v;
+    struct bt_tcfault t = bt->tcf;
+    struct insn in;
+    bt->tcf.valid = false;
+    if (!t.valid || why != CPU_STOP_BUDGET || v->vc.cpl != 0 || !decode_lin(v, t.lin, &in) ||
+        v->cpu->s.seg[S_CS].base + v->cpu->s.eip != t.lin + in.len || !bt_adaptable(&in))
+        return;
+    struct bt_adapt *a = adapt_slot(bt, t.lin);
+    if (a->lin != t.lin)
+        *a = (struct bt_adapt){ t.lin, 0, false };
+    if (a->adapted || ++a->faults < BT_ADAPT_AFTER)
+        return;
+    a->adapted = true;
+    bt->n.adaptations++;
+    if (bt->blocks[t.id].live && bt->blocks[t.id].gen == t.gen) {
+        vmm_emit(v, EV_TC_INVALIDATE, PATH_EMULATED, 1, bt->blocks[t.id].pa, 0, 0);
+        tc_remove(bt, t.id);
+    }
+}
+
 /* Leave TC state after cpu_run stopped there; returns the stop to handle
    in guest state (BUDGET: nothing more to do). */
 static enum cpu_stop bt_leave(struct bt *bt, enum cpu_stop why)
@@ -420,10 +529,19 @@ static enum cpu_stop bt_leave(struct bt *bt, enum cpu_stop why)
     if (why == CPU_STOP_GATE)
         return bt_gate(bt);
     if (why == CPU_STOP_INTERCEPT && c->stop_vector >= 0) {
-        if (!tc_guest_of(bt, c->s.eip, false, &g)) {
+        uint8_t how;
+        if (!tc_guest_insn(bt, c->s.eip, false, &g, &how)) {
             c->stop_msg = "BT: fault outside any translated block (internal error)";
             return CPU_STOP_UNSUPPORTED;
         }
+        if (how & BT_HOW_RESTORE) {               /* the sequence's scratch registers */
+            c->s.r[R_EAX] = *vpage(bt, VP_S0);
+            c->s.r[R_EBX] = *vpage(bt, VP_S1);
+        }
+        note_tc_fault(bt, g);
+        uint32_t at;
+        if (!tc_guest_of(bt, c->s.eip, true, &at))
+            c->tc_extra_insns++;     /* the sequence's first insn retired, the guest's did not */
         to_guest(bt, g);
         return why;
     }
@@ -477,14 +595,14 @@ static enum cpu_stop run_once(struct vmm *v, uint64_t cycle_limit)
     if (v->vc.cpl == 0 && !bt_enter(bt))
         return step_direct(v);
     c->single_step = v->vc.sti_shadow;
-    uint64_t i0 = c->insns;
+    uint64_t i0 = cpu_guest_insns(c);
     enum cpu_stop why = cpu_run(c, cycle_limit);
     c->single_step = false;
     v->vc.sti_shadow = false;
     if (!bt->in_tc)
         return why;
-    if (c->insns > i0)
-        vmm_emit(v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(c->insns - i0), 0, 0, 0);
+    if (cpu_guest_insns(c) > i0)
+        vmm_emit(v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(cpu_guest_insns(c) - i0), 0, 0, 0);
     return bt_leave(bt, why);
 }
 
@@ -499,8 +617,10 @@ enum cpu_stop bt_run(struct vmm *v, uint64_t cycle_limit)
         if (why == CPU_STOP_STEP)
             continue;
         while (why == CPU_STOP_INTERCEPT) {     /* an SMC store may fault again */
-            if (!bt_smc_fault(v->bt, &why))
+            if (!bt_smc_fault(v->bt, &why)) {
                 why = mon_intercept(v);
+                after_tc_fault(v->bt, why);
+            }
         }
         if (why != CPU_STOP_BUDGET)
             return why;

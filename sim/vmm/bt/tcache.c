@@ -65,7 +65,8 @@ int tc_init(struct bt *bt)
     bt->gran = malloc((BT_TC_SIZE_MAX / BT_ALIGN) * sizeof *bt->gran);
     bt->npages = bt->v->guest_ram >> 12;
     bt->prot = calloc(bt->npages + 1, 1);
-    if (!bt->hash || !bt->page_hash || !bt->gran || !bt->prot)
+    bt->bmap = calloc(BT_TC_SIZE_MAX / 8, 1);
+    if (!bt->hash || !bt->page_hash || !bt->gran || !bt->prot || !bt->bmap)
         return -1;
     bt->free_head = -1;
     tc_flush(bt, false);
@@ -89,6 +90,28 @@ void tc_free(struct bt *bt)
     free(bt->page_hash);
     free(bt->gran);
     free(bt->prot);
+    free(bt->bmap);
+}
+
+/*
+ * Guest instructions retired under BT must equal native (stats
+ * guest_insns): the CPU counts an instruction fetched from the TC as a
+ * guest one only where a bit is set here, at the first TC instruction of
+ * each IDENT copy, sequence or branch. Callout sites stay clear (the VMM
+ * counts the instruction it executes), as do entry stubs, the jumps that
+ * leave a block and the miss stub.
+ */
+void tc_mark_boundaries(struct bt *bt, int id)
+{
+    const struct bt_block *b = &bt->blocks[id];
+    for (uint32_t o = b->tc_off; o < b->tc_off + b->tc_len; o++)
+        bt->bmap[o >> 3] &= (uint8_t)~(1u << (o & 7u));
+    for (int i = 0; i < b->ninsns; i++) {
+        if ((b->how[i] & BT_HOW_MASK) >= HOW_EMU)
+            continue;
+        uint32_t o = b->tc_off + b->map[2 * i + 1];
+        bt->bmap[o >> 3] |= (uint8_t)(1u << (o & 7u));
+    }
 }
 
 /*

@@ -32,6 +32,7 @@ struct emit {
     uint32_t miss_fix;     /* offset of the entry stub's jmp to the miss stub */
     int n_left;            /* instructions the block may still take */
     bool cont;             /* the last Jcc let the block go on */
+    bool restore;          /* the last sequence saved EAX/EBX (BT_HOW_RESTORE) */
     uint16_t map[2 * BT_MAX_INSNS + 2];
     uint8_t how[BT_MAX_INSNS + 1];
 };
@@ -147,9 +148,34 @@ static enum bt_how classify_branch(const struct insn *in, const uint8_t *bytes)
     return HOW_EMU;              /* INT n, INT3, INTO, IRET */
 }
 
+/*
+ * SGDT/SIDT (memory), SLDT/STR/SMSW (register or memory) run in the TC
+ * (emit_sysread) unless the operand needs what the sequence cannot give:
+ * 16-bit addressing, a CS or GS override (both are the VMM's in the TC),
+ * LOCK/REP (#UD, left to the callout). LAR/LSL/VERR/VERW stay callouts
+ * (docs/bt.md: their answer depends on guest descriptors the VMM does not
+ * watch).
+ */
+static bool sysread_in_tc(const struct insn *in, const uint8_t *bytes)
+{
+    const struct op_row *r = in->row;
+    int np = prefix_count(bytes, in->len);
+    for (int i = 0; i < np; i++)
+        if (bytes[i] != 0x66 && bytes[i] != 0x26 && bytes[i] != 0x36 &&
+            bytes[i] != 0x3E && bytes[i] != 0x64)
+            return false;
+    if (r->map != MAP_0F || in->adsize != 4)
+        return false;
+    if (r->opcode == 0x00)
+        return in->reg == 0 || in->reg == 1;             /* SLDT, STR */
+    if (r->opcode == 0x01)
+        return (in->reg <= 1 && in->mod != 3) || in->reg == 4; /* SGDT SIDT SMSW */
+    return false;
+}
+
 /* Sensitive but unprivileged (Robin & Irvine): never IDENT where it would
    show hardware state instead of virtual state. */
-static enum bt_how classify_sensitive(const struct insn *in)
+static enum bt_how classify_sensitive(const struct insn *in, const uint8_t *bytes)
 {
     const struct op_row *r = in->row;
     if (r->opd[0] == O_SEG && (r->attr & A_STACK) && !(r->attr & A_SEGLOAD)) {
@@ -165,7 +191,22 @@ static enum bt_how classify_sensitive(const struct insn *in)
     }
     if (r->attr & A_STACK)                       /* PUSHF / POPF */
         return (r->attr & A_BLOCK_END) || in->opsize != 4 ? HOW_EMU : HOW_SEQ;
-    return HOW_BTEMU;    /* SGDT SIDT SLDT STR SMSW LAR LSL VERR VERW */
+    return sysread_in_tc(in, bytes) ? HOW_SEQ : HOW_BTEMU;
+}
+
+/*
+ * `in al, 0x80` / `out 0x80, al`, the POST port used as an I/O delay
+ * (Adams & Agesen: `in` costs 216 cycles under BT against 3209 native,
+ * because the TC emulates it): in-TC sequences (emit_post) that count in
+ * the vcpu page; at the next exit bt_run.c charges tc_emulate per access
+ * and hands the writes to the device model. The charges reach the cycle
+ * counter at that exit, so RDTSC is stepped outside the TC (an exit, no
+ * modeled cost): a guest timing a loop of them sees them all.
+ */
+static bool post_port_byte(const struct insn *in, const uint8_t *bytes)
+{
+    return in->row->map == MAP_1B && (in->opcode == 0xE4 || in->opcode == 0xE6) &&
+           (in->imm & 0xFFu) == 0x80 && prefix_count(bytes, in->len) == 0;
 }
 
 enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes)
@@ -183,10 +224,14 @@ enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes)
             return HOW_STEP;                     /* SYSENTER/SYSEXIT */
         return HOW_EMU;
     }
+    if (post_port_byte(in, bytes))
+        return HOW_SEQ;                          /* port 0x80 in the TC (emit_post) */
+    if (r->map == MAP_0F && r->opcode == 0x31)
+        return HOW_STEP;                         /* RDTSC: see post_port_byte */
     if (a & (A_PRIV | A_IOPL | A_CALLOUT))
         return HOW_EMU;
     if (a & A_SENSITIVE)
-        return classify_sensitive(in);
+        return classify_sensitive(in, bytes);
     if ((a & A_BLOCK_END) && !(a & A_BRANCH))
         return HOW_STEP;                         /* CPUID, and the like */
     if (has_prefix(bytes, in->len, 0x65) || has_prefix(bytes, in->len, 0x2E))
@@ -251,10 +296,128 @@ static void emit_mov_from_sreg(struct emit *e, const struct insn *in)
     e_gs_modrm(e, in->rm, VP_SEL + 4u * in->reg);
 }
 
+/* Where the guest value of a sensitive read lives in the vcpu page. */
+static uint32_t sysread_src(const struct insn *in)
+{
+    if (in->opcode == 0x00)
+        return in->reg == 0 ? VP_LDTR : VP_TR;
+    return in->reg == 0 ? VP_GDTR : in->reg == 1 ? VP_IDTR : VP_CR0;
+}
+
+/* The segment override that makes `[ebx]` use the guest operand's segment
+   (none for DS, the default of [ebx]); CS and GS never get here. */
+static void e_seg(struct emit *e, const struct insn *in)
+{
+    static const uint8_t pfx[S_COUNT] = { 0x26, 0, 0x36, 0, 0x64, 0 };
+    if (pfx[in->seg])
+        e8(e, pfx[in->seg]);
+}
+
+/* lea ebx, [base + index*scale + disp32]: the guest's effective address,
+   from the decoded fields (reads guest registers, EBX not yet changed). */
+static void emit_lea_ebx(struct emit *e, const struct insn *in)
+{
+    e8(e, 0x8D);
+    if (in->base == 8 && in->index == 8) {
+        e8(e, 0x1D);                                               /* [disp32] */
+    } else {
+        e8(e, in->base == 8 ? 0x1C : 0x9C);                        /* SIB (+disp32) */
+        e8(e, (uint8_t)(in->scale << 6 | (in->index == 8 ? 4 : in->index) << 3 |
+                        (in->base == 8 ? 5 : in->base)));
+    }
+    e32(e, in->disp);
+}
+
+/* `not word seg:[ebx+off]` twice: a write access that changes nothing
+   (NOT leaves EFLAGS alone), so a fault there is precise. */
+static void emit_probe(struct emit *e, const struct insn *in, uint8_t off)
+{
+    for (int k = 0; k < 2; k++) {
+        e8(e, 0x66);
+        e_seg(e, in);
+        e8(e, 0xF7), e8(e, 0x53), e8(e, off);                      /* not word [ebx+off] */
+    }
+}
+
+/*
+ * SGDT/SIDT m, SLDT/STR/SMSW r/m: the guest's GDTR, IDTR, LDTR, TR or CR0
+ * from the vcpu page (bt_run.c keeps it current: only callouts change
+ * them, and every TC entry syncs the page), as op_sgdt ... op_smsw store
+ * them (SDM vol. 2: a register destination gets the operand size, 32 bits
+ * zero-extended for SLDT/STR and all of CR0 for SMSW; memory gets 16 bits,
+ * or the 6-byte limit+base image). EFLAGS untouched. Register forms are
+ * one `mov reg, gs:[src]`. Memory forms save EAX/EBX in S0/S1, take the
+ * guest address with LEA, and store through the guest's segment; the first
+ * guest access is the store (SMSW/SLDT/STR) or, for the 6-byte image, a
+ * NOT pair probing the first and the last word, as op_sgdt checks all six
+ * bytes before writing. A fault restores EAX/EBX (BT_HOW_RESTORE).
+ * Limit: the probe reads before it writes, so a not-present page reports a
+ * read (#PF error code W = 0) where the CPU reports a write.
+ */
+static void emit_sysread(struct emit *e, const struct insn *in)
+{
+    uint32_t src = sysread_src(in);
+    bool dtr = in->opcode == 0x01 && in->reg <= 1;
+    if (in->mod == 3) {
+        if (in->opsize == 2)
+            e8(e, 0x66);
+        e_load_gs(e, in->rm, src);
+        return;
+    }
+    e_store_gs(e, R_EAX, VP_S0);
+    e_store_gs(e, R_EBX, VP_S1);
+    emit_lea_ebx(e, in);
+    if (dtr)
+        emit_probe(e, in, 0), emit_probe(e, in, 4);
+    e_load_gs(e, R_EAX, src);
+    if (dtr) {
+        e_seg(e, in);
+        e8(e, 0x89), e8(e, 0x03);                                  /* mov [ebx], eax */
+        e_load_gs(e, R_EAX, src + 4);
+    }
+    e8(e, 0x66);
+    e_seg(e, in);
+    if (dtr)
+        e8(e, 0x89), e8(e, 0x43), e8(e, 4);                        /* mov [ebx+4], ax */
+    else
+        e8(e, 0x89), e8(e, 0x03);                                  /* mov [ebx], ax */
+    e_load_gs(e, R_EBX, VP_S1);
+    e_load_gs(e, R_EAX, VP_S0);
+    e->restore = true;
+}
+
+/* gs:[counter] += 1 without touching EFLAGS (EAX saved in S0). */
+static void emit_count(struct emit *e, uint32_t counter)
+{
+    e_store_gs(e, R_EAX, VP_S0);
+    e_load_gs(e, R_EAX, counter);
+    e8(e, 0x8D), e8(e, 0x40), e8(e, 1);                            /* lea eax,[eax+1] */
+    e_store_gs(e, R_EAX, counter);
+    e_load_gs(e, R_EAX, VP_S0);
+}
+
+/* Port 0x80 (post_port_byte): IN gives what the POST device returns
+   (0xFF, hw/post.c); OUT leaves AL in the vcpu page. No guest memory,
+   no fault, EFLAGS untouched. */
+static void emit_post(struct emit *e, const struct insn *in)
+{
+    if (in->opcode == 0xE6) {
+        e8(e, 0x65), e8(e, 0x88);
+        e_gs_modrm(e, R_EAX, VP_OUT80V);                           /* mov gs:[V], al */
+    }
+    emit_count(e, in->opcode == 0xE6 ? VP_OUT80 : VP_IN80);
+    if (in->opcode == 0xE4)
+        e8(e, 0xB0), e8(e, 0xFF);                                  /* mov al, 0xff */
+}
+
 static void emit_seq(struct emit *e, const struct insn *in)
 {
     const struct op_row *r = in->row;
-    if (r->map == MAP_1B && r->opcode == 0xFA)
+    if (r->map == MAP_0F && r->opcode <= 0x01)
+        emit_sysread(e, in);
+    else if (r->map == MAP_1B && (r->opcode == 0xE4 || r->opcode == 0xE6))
+        emit_post(e, in);
+    else if (r->map == MAP_1B && r->opcode == 0xFA)
         emit_cli(e);
     else if (r->map == MAP_1B && r->opcode == 0x9C)
         emit_pushf(e);
@@ -466,11 +629,16 @@ static int translate_body(struct bt *bt, struct emit *e, uint32_t lin, uint32_t 
         if (!fits && i > 0)
             break;                               /* let the next block fault */
         enum bt_how how = fits ? bt_classify(&in, bytes) : HOW_STEP;
+        if (how == HOW_IDENT && bt_is_adapted(bt, lin + off) && bt_adaptable(&in))
+            how = HOW_ADAPT;                     /* adaptive BT (bt_internal.h) */
         record(e, i, off, how);
         e->n_left = bt->cfg.block_insns - i;
         e->cont = false;
+        e->restore = false;
         bool end = fits ? translate_one(e, &in, bytes, lin + off, cs->base, how)
                         : (e_exit(e, -1, EXIT_CALLOUT, lin + off, HOW_STEP), true);
+        if (e->restore)
+            e->how[i] |= BT_HOW_RESTORE;
         off += fits ? (uint32_t)len : 1u;
         if (end && !e->cont) {
             i++;
@@ -551,12 +719,17 @@ int bt_translate(struct bt *bt, uint32_t lin, int *fault)
         return -1;
     }
     tc_insert(bt, id);
+    tc_mark_boundaries(bt, id);
     tc_protect_page(bt, pa);
     bt->n.translations++;
     bt->n.guest_bytes += glen;
     bt->n.tc_bytes += ep->len;
     bt->n.guest_insns += (uint64_t)n;
-    vmm_emit(v, EV_TRANSLATE, PATH_EMULATED, glen, ep->len, (uint32_t)n, (uint32_t)id);
+    uint32_t ident = 0;
+    for (int i = 0; i < n; i++)
+        ident += (tmp.how[i] & BT_HOW_MASK) == HOW_IDENT;
+    vmm_emit(v, EV_TRANSLATE, PATH_EMULATED, glen, ep->len, (uint32_t)n | ident << 16,
+             (uint32_t)id);
     vmm_charge(v, v->costs->v[COST_TRANSLATE_INSN] * (uint32_t)n, 0);
     return id;
 }
