@@ -57,6 +57,7 @@ const char *event_kind_name(enum ev_kind k)
         [EV_TC_INVALIDATE] = "tc-invalidate", [EV_TC_FLUSH] = "tc-flush",
         [EV_SHADOW_FILL] = "shadow-fill", [EV_PF_TRUE] = "pf-true",
         [EV_SHADOW_TRACE] = "shadow-trace", [EV_SHADOW_ROOT] = "shadow-root",
+        [EV_TC_EMULATE] = "tc-emulate",
     };
     return (unsigned)k < EV_KIND_COUNT && names[k] ? names[k] : "?";
 }

@@ -53,6 +53,8 @@ enum ev_kind {
                          e.g. ptemod), d = shadow entries invalidated */
     EV_SHADOW_ROOT,   /* guest CR3 switch under shadow paging: a = guest CR3,
                          b = 1 cached root reused / 0 built, c = 1 if a root was evicted */
+    EV_TC_EMULATE,    /* BT: operations emulated inside the TC since the last exit,
+                         reported at the exit: a = port (0x80), b = count */
     EV_KIND_COUNT
 };
 

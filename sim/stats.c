@@ -61,6 +61,13 @@ static void stats_count_vmm(struct stats *st, const struct event *ev)
         assert(ev->a < STATS_ROWS);
         st->sensitive_by_row[ev->a]++;
         break;
+    case EV_CALLOUT:
+        if (ev->a < STATS_ROWS)
+            st->callouts_by_row[ev->a]++;
+        break;
+    case EV_TC_EMULATE:
+        st->tc_emulated += ev->b;
+        break;
     case EV_REFLECT:
         st->reflected[ev->a & 255]++;
         break;

@@ -24,9 +24,11 @@ struct stats {
     uint64_t path_insns[PATH_COUNT];    /* EV_INSNS: instructions per path */
     uint64_t traps_by_row[STATS_ROWS];  /* EV_TRAP: by opcode-table row */
     uint64_t sensitive_by_row[STATS_ROWS]; /* EV_SENSITIVE: by opcode-table row */
+    uint64_t callouts_by_row[STATS_ROWS];  /* EV_CALLOUT: by opcode-table row */
     uint64_t reflected[256];            /* EV_REFLECT: by vector */
     uint64_t world_switches;            /* EV_WORLD_SWITCH, both directions */
     int64_t overhead_cycles;            /* sum of the visits' overhead (word c on leaving) */
+    uint64_t tc_emulated;               /* EV_TC_EMULATE: operations emulated in the TC */
     /* shadow paging (shadow_pt.h) */
     uint64_t pf_hidden;                 /* EV_SHADOW_FILL: hidden faults (shadow filled) */
     uint64_t pf_true;                   /* EV_PF_TRUE: true faults reflected */

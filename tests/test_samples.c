@@ -386,6 +386,17 @@ static void check_bt_native_equiv(const char *name)
     const char *pct = strstr(b, "\"overhead_pct\": ");
     CU_ASSERT_PTR_NOT_NULL_FATAL(pct);
     CU_ASSERT_DOUBLE_EQUAL(strtod(pct + 16, NULL), 100.0 * (total - ne) / ne, 0.01);
+    /* callouts by kind add up to the total */
+    long long callouts = json_num(b, "\"callouts\": {\"total\"");
+    const char *kind = strstr(b, "\"callouts\": {\"total\"");
+    kind = kind ? strstr(kind, "\"by_kind\": {") : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(kind);
+    long long sum = 0;
+    for (const char *p = kind + 13; *p && *p != '}'; p++)
+        if (*p == ':')
+            sum += strtoll(p + 1, NULL, 10);
+    CU_ASSERT(callouts > 0);
+    CU_ASSERT_EQUAL(sum, callouts);
     free(n);
     free(b);
 }

@@ -28,7 +28,8 @@ static int kind_word(const char *w, size_t n, uint32_t *mask)
     }
     if (n == 2 && !strncmp(w, "tc", 2)) {
         *mask |= EV_BIT(EV_TC_HIT) | EV_BIT(EV_TC_MISS) | EV_BIT(EV_TC_CHAIN) |
-                 EV_BIT(EV_TC_INVALIDATE) | EV_BIT(EV_TC_FLUSH) | EV_BIT(EV_TRANSLATE);
+                 EV_BIT(EV_TC_INVALIDATE) | EV_BIT(EV_TC_FLUSH) | EV_BIT(EV_TRANSLATE) |
+                 EV_BIT(EV_TC_EMULATE);
         return 0;
     }
     for (int k = 0; k < EV_KIND_COUNT; k++) {

@@ -141,12 +141,14 @@ static uint64_t get_translate(const struct stats *s) { return s->by_kind[EV_TRAN
 static uint64_t get_io(const struct stats *s) { return s->io_reads + s->io_writes; }
 static uint64_t get_exc(const struct stats *s) { return s->by_kind[EV_EXCEPTION]; }
 static uint64_t get_soft(const struct stats *s) { return s->by_kind[EV_SOFTINT]; }
+static uint64_t get_tcemu(const struct stats *s) { return s->tc_emulated; }
 
 static const struct paper_counter paper_counters[] = {
     { "trap", get_traps }, { "reflection", get_reflect }, { "true #PF", get_true },
     { "hidden #PF", get_hidden }, { "tracing fault", get_trace }, { "callout", get_callout },
     { "translation", get_translate }, { "port access", get_io },
     { "exception delivered", get_exc }, { "INT n delivered", get_soft },
+    { "in-TC emulation", get_tcemu },
 };
 
 /* samples/nanobench runs each operation twice per iteration count: an

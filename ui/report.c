@@ -49,33 +49,20 @@ static void summary_vectors(FILE *f, const char *title, const uint64_t *counts, 
 }
 
 /*
- * Per-row counters (traps, silent sensitive instructions) merged by label:
- * several table rows share a mnemonic ("in" has four forms). Calls fn for
- * each label with a non-zero total, in table order; returns the grand total.
+ * Per-row counters merged by label (vmm_counts_by_label): calls fn for each
+ * label with a non-zero total, in table order; returns the grand total.
  */
 typedef void (*label_fn)(FILE *f, const char *label, uint64_t n, bool first);
 
 static uint64_t by_label(FILE *f, const uint64_t *by_row, label_fn fn)
 {
+    struct label_count lc[STATS_ROWS];
+    int n = vmm_counts_by_label(by_row, STATS_ROWS, lc, STATS_ROWS);
     uint64_t total = 0;
-    bool first = true;
-    for (unsigned r = 0; r < op_table_len && r < STATS_ROWS; r++) {
-        if (!by_row[r])
-            continue;
-        const char *label = vmm_row_label(&op_table[r]);
-        bool seen = false;
-        for (unsigned q = 0; q < r && !seen; q++)
-            seen = by_row[q] && !strcmp(vmm_row_label(&op_table[q]), label);
-        total += by_row[r];
-        if (seen)
-            continue;
-        uint64_t n = 0;
-        for (unsigned q = r; q < op_table_len && q < STATS_ROWS; q++)
-            if (by_row[q] && !strcmp(vmm_row_label(&op_table[q]), label))
-                n += by_row[q];
+    for (int i = 0; i < n; i++) {
         if (fn)
-            fn(f, label, n, first);
-        first = false;
+            fn(f, lc[i].label, lc[i].n, i == 0);
+        total += lc[i].n;
     }
     return total;
 }
@@ -83,6 +70,11 @@ static uint64_t by_label(FILE *f, const uint64_t *by_row, label_fn fn)
 static void text_label(FILE *f, const char *label, uint64_t n, bool first)
 {
     fprintf(f, "%s%s: %" PRIu64, first ? "" : ", ", label, n);
+}
+
+static void list_label(FILE *f, const char *label, uint64_t n, bool first)
+{
+    fprintf(f, "    %-14s %" PRIu64 "\n", label, n);
 }
 
 static void json_label(FILE *f, const char *label, uint64_t n, bool first)
@@ -137,19 +129,7 @@ static void summary_vmm(FILE *f, const struct machine *m)
     uint64_t sens = by_label(f, st->sensitive_by_row, NULL);
     fprintf(f, "  silent sensitive instructions (ran at virtual CPL 0 without trapping): %"
             PRIu64 "\n", sens);
-    for (unsigned r = 0; r < op_table_len && r < STATS_ROWS; r++) {
-        const char *label = vmm_row_label(&op_table[r]);
-        bool seen = false;
-        for (unsigned q = 0; q < r && !seen; q++)
-            seen = st->sensitive_by_row[q] && !strcmp(vmm_row_label(&op_table[q]), label);
-        if (!st->sensitive_by_row[r] || seen)
-            continue;
-        uint64_t n = 0;
-        for (unsigned q = r; q < op_table_len && q < STATS_ROWS; q++)
-            if (!strcmp(vmm_row_label(&op_table[q]), label))
-                n += st->sensitive_by_row[q];
-        fprintf(f, "    %-14s %" PRIu64 "\n", label, n);
-    }
+    by_label(f, st->sensitive_by_row, list_label);
 }
 
 void report_summary(FILE *f, const struct machine *m, const struct run_options *o)
@@ -221,7 +201,9 @@ static void json_bt(FILE *f, const struct machine *m)
     static const struct bt_counters none;
     struct bt *bt = vmm_bt(m->vmm);
     const struct bt_counters *n = bt ? bt_counters(bt) : &none;
-    fprintf(f, "  \"callouts\": {\"total\": %" PRIu64 ", \"by_kind\": {}},\n", n->callouts);
+    fprintf(f, "  \"callouts\": {\"total\": %" PRIu64 ", \"by_kind\": {", n->callouts);
+    by_label(f, m->stats.callouts_by_row, json_label);
+    fputs("}},\n", f);
     fprintf(f, "  \"tc\": {\"translations\": %" PRIu64 ", \"guest_bytes\": %" PRIu64
             ", \"tc_bytes\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
             ", \"chains\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"flushes\": %" PRIu64

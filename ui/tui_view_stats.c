@@ -41,20 +41,21 @@ static uint64_t sum(const uint64_t *v, int n)
     return t;
 }
 
-/* The `max` rows with the largest counts, as "label count" lines. */
+/* The `max` labels with the largest counts (rows merged by label), as
+   "label count" lines. */
 static void top_rows(const uint64_t *by_row, int max, struct tui_text *out)
 {
-    bool shown[STATS_ROWS] = { false };
-    for (int k = 0; k < max; k++) {
-        int best = -1;
-        for (int i = 0; i < (int)op_table_len && i < STATS_ROWS; i++)
-            if (by_row[i] && !shown[i] && (best < 0 || by_row[i] > by_row[best]))
+    struct label_count lc[STATS_ROWS];
+    int n = vmm_counts_by_label(by_row, STATS_ROWS, lc, STATS_ROWS);
+    for (int k = 0; k < max && k < n; k++) {
+        int best = k;
+        for (int i = k + 1; i < n; i++)
+            if (lc[i].n > lc[best].n)
                 best = i;
-        if (best < 0)
-            return;
-        shown[best] = true;
-        tui_text_line(out, TS_DIM, "  %-14s %10" PRIu64, vmm_row_label(&op_table[best]),
-                      by_row[best]);
+        struct label_count t = lc[k];
+        lc[k] = lc[best];
+        lc[best] = t;
+        tui_text_line(out, TS_DIM, "  %-14s %10" PRIu64, lc[k].label, lc[k].n);
     }
 }
 

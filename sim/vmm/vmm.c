@@ -315,3 +315,24 @@ const char *vmm_row_label(const struct op_row *row)
     }
     return row->mnem;
 }
+
+int vmm_counts_by_label(const uint64_t *by_row, unsigned nrows, struct label_count *out,
+                        int max)
+{
+    int n = 0;
+    for (unsigned r = 0; r < nrows && r < op_table_len; r++) {
+        if (!by_row[r])
+            continue;
+        const char *label = vmm_row_label(&op_table[r]);
+        int i = 0;
+        while (i < n && strcmp(out[i].label, label) != 0)
+            i++;
+        if (i == n) {
+            if (n == max)
+                continue;
+            out[n++] = (struct label_count){ label, 0 };
+        }
+        out[i].n += by_row[r];
+    }
+    return n;
+}

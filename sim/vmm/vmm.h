@@ -69,4 +69,14 @@ uint16_t vmm_guest_sel(const struct vmm *v, int sreg);
 /* "mov cr", "mov sreg", "cli"...: a cause/insn label for a table row. */
 const char *vmm_row_label(const struct op_row *row);
 
+/* Per-row counters (traps, callouts, silent sensitive instructions) merged
+   by label, since several rows share one ("in" has four forms): the labels
+   with a non-zero total, in table order. Returns how many were written. */
+struct label_count {
+    const char *label;
+    uint64_t n;
+};
+int vmm_counts_by_label(const uint64_t *by_row, unsigned nrows, struct label_count *out,
+                        int max);
+
 #endif

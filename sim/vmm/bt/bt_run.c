@@ -149,6 +149,7 @@ static void post_sync(struct bt *bt)
     if (n == 0)
         return;
     *vpage(bt, VP_IN80) = *vpage(bt, VP_OUT80) = 0;
+    vmm_emit(v, EV_TC_EMULATE, PATH_TRANSLATED, 0x80, n, outs, 0);
     for (uint32_t i = 0; i < outs; i++)
         c->bus.io_out(c->bus.ctx, 0x80, 1, *vpage(bt, VP_OUT80V) & 0xFFu);
     uint32_t native = c->class_cost[C_IO] + c->port_cost;
