@@ -70,7 +70,9 @@ int cmd_run_configure_bt(struct machine *m, const struct run_options *o)
     return bt_configure(bt, &cfg);
 }
 
-static int load_kernel(struct machine *m, const struct run_options *o)
+/* Read o->kernel and load it (with o's command line and modules) into m;
+   one stderr line on failure. */
+int cmd_run_load_kernel(struct machine *m, const struct run_options *o)
 {
     uint8_t *image;
     size_t len;
@@ -142,7 +144,7 @@ int cmd_run_options(const struct run_options *o)
     m->out_ctx = interactive ? m : NULL;
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
-    if (load_kernel(m, o) == 0 && run_trace_begin(&rec, m, o) == 0) {
+    if (cmd_run_load_kernel(m, o) == 0 && run_trace_begin(&rec, m, o) == 0) {
         run_to_end(m, o, interactive, &rec);
         bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);

@@ -9,6 +9,9 @@
 /* Returns the process exit status (see options.h). */
 int cmd_run(int argc, char **argv);
 int cmd_run_options(const struct run_options *o);
+/* Read o->kernel and load it into m; 0, or -1 after one stderr line. */
+struct machine;
+int cmd_run_load_kernel(struct machine *m, const struct run_options *o);
 struct machine;
 /* Apply the --tc-* options to a machine running --mode bt (0, or -1). */
 int cmd_run_configure_bt(struct machine *m, const struct run_options *o);

@@ -71,24 +71,6 @@ static int dump(struct machine *m)
     return EXIT_OK;
 }
 
-static int load(struct machine *m, const struct run_options *o)
-{
-    uint8_t *image;
-    size_t len;
-    char err[256];
-    if (mb_read_file(o->kernel, &image, &len, err, sizeof err) != 0) {
-        fprintf(stderr, "ringside: %s\n", err);
-        return -1;
-    }
-    struct mb_options mo = { .cmdline = o->append, .kernel_path = o->kernel,
-                             .modules = o->modules, .nmodules = o->nmodules };
-    int rc = machine_load(m, image, len, &mo, err, sizeof err);
-    free(image);
-    if (rc != 0)
-        fprintf(stderr, "ringside: %s\n", err);
-    return rc;
-}
-
 int cmd_tcdump(int argc, char **argv)
 {
     struct run_options o;
@@ -105,7 +87,7 @@ int cmd_tcdump(int argc, char **argv)
     cmd_run_configure_bt(m, &o);
     m->out = discard;
     int status = EXIT_BAD_INPUT;
-    if (load(m, &o) == 0) {
+    if (cmd_run_load_kernel(m, &o) == 0) {
         uint64_t limit = o.max_insns ? o.max_insns : 2000000000ull;
         machine_run(m, limit);
         status = dump(m);
