@@ -34,6 +34,8 @@
 struct ic_entry {
     uint32_t pa;      /* physical address of the first byte */
     uint8_t mode;     /* 0: empty, 1: decoded for 16-bit CS, 2: 32-bit CS */
+    uint8_t extra;    /* translated code at no guest-instruction boundary
+                         (cpu.h boundary_map, read when decoded) */
     struct insn in;
 };
 
@@ -167,12 +169,14 @@ void cpu_flush_caches(struct cpu *cpu)
     tlb_flush_all(cpu);
 }
 
-static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *in)
+static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *in,
+                     bool extra)
 {
     struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
     uint32_t last = pa + in->len - 1;
     e->pa = pa;
     e->mode = d32 ? 2 : 1;
+    e->extra = extra;
     e->in = *in;
     cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((pa >> IC_CHUNK) & 7));
     cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((last >> IC_CHUNK) & 7));
@@ -224,8 +228,18 @@ static void fetch_bytes(struct cpu *cpu, uint32_t pa, uint8_t *buf, uint32_t n)
 
 /* Slow path: decode from memory, crossing into the next page only if the
    instruction needs bytes there (whose translation may fault). */
+/* Is the instruction at `lin` one of translated code's extras? (The
+   translator sets the boundary bits before the code first runs, and
+   rewriting TC bytes drops their decoded instructions, so the answer can be
+   cached with the decoded instruction.) */
+static bool tc_extra_at(const uint8_t *bits, uint32_t lin)
+{
+    uint32_t off = lin & 0xfffu;
+    return bits && !((bits[off >> 3] >> (off & 7u)) & 1u);
+}
+
 static const struct insn *fetch_decode(struct cpu *cpu, uint32_t lin, uint32_t pa,
-                                       bool d32, struct insn *tmp)
+                                       bool d32, struct insn *tmp, bool *extra)
 {
     uint8_t buf[16];
     uint32_t n = 0x1000u - (pa & 0xfffu);
@@ -245,12 +259,14 @@ static const struct insn *fetch_decode(struct cpu *cpu, uint32_t lin, uint32_t p
     if (len < 0)
         cpu_raise(cpu, EXC_UD, 0);
     if (!crossed && pa < cpu->bus.ram_size && (uint32_t)len <= cpu->bus.ram_size - pa)
-        ic_store(cpu, pa, d32, tmp);
+        ic_store(cpu, pa, d32, tmp, *extra);
     return tmp;
 }
 
-/* The decoded instruction at CS:EIP, or NULL when EIP is a gate address. */
-static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct insn *tmp)
+/* The decoded instruction at CS:EIP, or NULL when EIP is a gate address;
+   *extra says whether it is one of translated code's extra instructions. */
+static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct insn *tmp,
+                                bool *extra)
 {
     const struct seg *cs = &cpu->s.seg[S_CS];
     uint32_t eip = cpu->s.eip;
@@ -262,10 +278,13 @@ static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct i
     bool d32 = cs->flags & SEGF_DB;
     const struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
     const struct insn *in;
-    if (likely(e->pa == pa && e->mode == (d32 ? 2 : 1)))
+    if (likely(e->pa == pa && e->mode == (d32 ? 2 : 1))) {
         in = &e->in;
-    else
-        in = fetch_decode(cpu, lin, pa, d32, tmp);
+        *extra = fp->bits && e->extra;
+    } else {
+        *extra = tc_extra_at(fp->bits, lin);
+        in = fetch_decode(cpu, lin, pa, d32, tmp, extra);
+    }
     if ((uint64_t)eip + in->len - 1 > cs->limit)
         cpu_raise(cpu, EXC_GP, 0);
     return in;
@@ -364,14 +383,6 @@ static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
     return stop_at(cpu, CPU_STOP_STEP);
 }
 
-/* Translated code: an instruction at no guest-instruction boundary is
-   one of the extras a sequence adds (counted once it completed). */
-static inline void count_tc_extra(struct cpu *cpu, const uint8_t *bits)
-{
-    uint32_t off = (cpu->s.seg[S_CS].base + cpu->insn_eip) & 0xfffu;
-    cpu->tc_extra_insns += !((bits[off >> 3] >> (off & 7u)) & 1u);
-}
-
 static int exec_one(struct cpu *cpu, struct fetch_page *fp)
 {
     if (unlikely(cpu->s.inhibit_irq))
@@ -379,8 +390,9 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     else if (unlikely(irq_ready(cpu)))
         return take_interrupt(cpu, fp);
     struct insn tmp;
+    bool extra;
     cpu->insn_eip = cpu->s.eip;
-    const struct insn *in = fetch(cpu, fp, &tmp);
+    const struct insn *in = fetch(cpu, fp, &tmp, &extra);
     if (unlikely(!in))
         return stop_at(cpu, CPU_STOP_GATE);
     const struct op_row *row = in->row;
@@ -390,8 +402,7 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
         attr_checks(cpu, in);
     int cpl = cpu->s.cpl;
     row->fn(cpu, in);
-    if (fp->bits)            /* translated code (not unlikely: under bt it is most) */
-        count_tc_extra(cpu, fp->bits);
+    cpu->tc_extra_insns += extra;   /* counted once the instruction completed */
     return retire(cpu, row, cpl, fp);
 }
 
