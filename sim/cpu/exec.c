@@ -27,13 +27,19 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* Rows that need the pipeline's attribute checks before the handler. */
+#define A_CHECKED (A_UD | A_FPU | A_PRIV | A_IOPL | A_REGONLY)
+
+/* Rows after which retire() must look further: hooks, block ends, and
+   port I/O (the only instructions whose device callbacks set stop_now). */
+#define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
+
 #define IC_BITS 15
 #define IC_SIZE (1u << IC_BITS)
 #define IC_CHUNK 9                      /* log2 of the invalidation chunk */
 
 struct ic_entry {
-    uint32_t pa;      /* physical address of the first byte */
-    uint8_t mode;     /* 0: empty, 1: decoded for 16-bit CS, 2: 32-bit CS */
+    uint64_t key;     /* ic_key(physical address of the first byte, CS.D); 0: empty */
     uint8_t extra;    /* translated code at no guest-instruction boundary
                          (cpu.h boundary_map, read when decoded) */
     struct insn in;
@@ -52,6 +58,13 @@ struct fetch_page {
     uint32_t pa;      /* its physical page */
     const uint8_t *bits; /* in the boundary map's range (cpu.h): the page's bits */
 };
+
+/* A cache entry's key: the physical address and the code size it was
+   decoded for (the same bytes decode differently for a 16-bit CS). */
+static inline uint64_t ic_key(uint32_t pa, bool d32)
+{
+    return (uint64_t)pa << 2 | (d32 ? 2u : 1u);
+}
 
 /* ---- life cycle ---- */
 
@@ -138,8 +151,8 @@ static void ic_drop_chunk(struct cpu *cpu, uint32_t pa)
     uint32_t from = (start & 0xfffu) >= 14 ? start - 14 : start & ~0xfffu;
     for (uint32_t a = from; a < end; a++) {
         struct ic_entry *e = &cpu->icache->e[a & (IC_SIZE - 1)];
-        if (e->pa == a)
-            e->mode = 0;
+        if (e->key >> 2 == a)
+            e->key = 0;
     }
 }
 
@@ -163,7 +176,7 @@ void cpu_flush_caches(struct cpu *cpu)
 {
     if (cpu->icache)
         for (unsigned i = 0; i < IC_SIZE; i++)
-            cpu->icache->e[i].mode = 0;
+            cpu->icache->e[i].key = 0;
     if (cpu->code_page_map)
         memset(cpu->code_page_map, 0, ram_pages(cpu));
     tlb_flush_all(cpu);
@@ -174,8 +187,7 @@ static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *
 {
     struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
     uint32_t last = pa + in->len - 1;
-    e->pa = pa;
-    e->mode = d32 ? 2 : 1;
+    e->key = ic_key(pa, d32);
     e->extra = extra;
     e->in = *in;
     cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((pa >> IC_CHUNK) & 7));
@@ -258,6 +270,9 @@ static const struct insn *fetch_decode(struct cpu *cpu, uint32_t lin, uint32_t p
         cpu_raise(cpu, EXC_GP, 0);
     if (len < 0)
         cpu_raise(cpu, EXC_UD, 0);
+    uint32_t attr = tmp->row->attr;
+    tmp->pre_checks = (attr & A_CHECKED) || tmp->lock;
+    tmp->slow_retire = (attr & RETIRE_SLOW) != 0;
     if (!crossed && pa < cpu->bus.ram_size && (uint32_t)len <= cpu->bus.ram_size - pa)
         ic_store(cpu, pa, d32, tmp, *extra);
     return tmp;
@@ -278,7 +293,7 @@ static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct i
     bool d32 = cs->flags & SEGF_DB;
     const struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
     const struct insn *in;
-    if (likely(e->pa == pa && e->mode == (d32 ? 2 : 1))) {
+    if (likely(e->key == ic_key(pa, d32))) {
         in = &e->in;
         *extra = fp->bits && e->extra;
     } else {
@@ -292,7 +307,6 @@ static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct i
 
 /* ---- checks driven by the opcode table ---- */
 
-#define A_CHECKED (A_UD | A_FPU | A_PRIV | A_IOPL | A_REGONLY)
 
 static void attr_checks(struct cpu *cpu, const struct insn *in)
 {
@@ -345,9 +359,6 @@ static int stop_at(struct cpu *cpu, enum cpu_stop why)
     return cpu->stop = why;
 }
 
-/* Rows after which retire() must look further: hooks, block ends, and
-   port I/O (the only instructions whose device callbacks set stop_now). */
-#define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
 
 /* A near JMP/Jcc/CALL/RET/LOOP keeps the remembered code page: it changes
    no CPL, CR3 or TLB entry, and a target on another page re-translates
@@ -359,12 +370,12 @@ static inline bool near_branch(const struct op_row *row)
 }
 
 /* After the handler: hooks, stop conditions. */
-static int retire(struct cpu *cpu, const struct op_row *row, int cpl,
-                  struct fetch_page *fp)
+static int retire(struct cpu *cpu, const struct insn *in, int cpl, struct fetch_page *fp)
 {
+    const struct op_row *row = in->row;
     cpu->cycles += cpu->class_cost[row->cost];
     cpu->insns++;
-    if (likely(!(row->attr & RETIRE_SLOW) && !cpu->single_step))
+    if (likely(!in->slow_retire && !cpu->single_step))
         return RUN_ON;
     if (unlikely(row->attr & A_SENSITIVE) && cpl > 0 && cpu->hooks.on_sensitive)
         cpu->hooks.on_sensitive(cpu->hooks.ctx, row, cpu->insn_eip);
@@ -398,12 +409,12 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     const struct op_row *row = in->row;
     uint32_t next = cpu->s.eip + in->len;
     cpu->s.eip = (cpu->s.seg[S_CS].flags & SEGF_DB) ? next : next & 0xffffu;
-    if (unlikely((row->attr & A_CHECKED) || in->lock))
+    if (unlikely(in->pre_checks))
         attr_checks(cpu, in);
     int cpl = cpu->s.cpl;
     row->fn(cpu, in);
     cpu->tc_extra_insns += extra;   /* counted once the instruction completed */
-    return retire(cpu, row, cpl, fp);
+    return retire(cpu, in, cpl, fp);
 }
 
 /* A halted CPU stays halted until an interrupt it can take. */

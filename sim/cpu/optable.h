@@ -121,6 +121,9 @@ struct insn {
     uint32_t disp;      /* displacement (sign-extended) */
     uint32_t imm;       /* first immediate (sign- or zero-extended per kind) */
     uint32_t imm2;      /* second immediate: ENTER level, far pointer selector */
+    /* set by the run loop when it caches the instruction (decode() leaves 0) */
+    uint8_t pre_checks; /* attribute checks or LOCK rules apply (exec.c) */
+    uint8_t slow_retire;/* hooks, block end or port I/O after the handler */
 };
 
 /* Decoder result codes (besides a positive length). */
