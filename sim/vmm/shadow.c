@@ -123,6 +123,8 @@ void shadow_gdt_rebuild(struct vmm *v)
         shadow_write_slot(v, i, shadow_desc_from_guest(d));
     }
     cpu_notify_phys_write(v->cpu, v->region_pa + VMM_OFF_GDT, 0x10000u);
+    if (v->bt)                          /* BT's LAR/LSL/VERR/VERW table too */
+        v->bt->sel.valid = false;
 }
 
 /* Page directory: guest RAM 1:1 user/writable, the VMM region supervisor. */

@@ -96,6 +96,86 @@ static int emu_verify(struct vmm *v, const struct insn *in, bool write, struct e
     return EMU_NEXT;
 }
 
+/* ---- the selector table of the in-TC LAR/LSL/VERR/VERW ---- */
+
+/* What LAR, LSL, VERR and VERW answer for `sel` at virtual CPL 0 (have:
+   its descriptor `d` could be read within the GDT limit): the rules of
+   probe() and emu_verify() above, as a table entry (bt_internal.h). */
+static void seltab_entry(uint16_t sel, bool have, uint64_t d, uint32_t out[2])
+{
+    out[0] = out[1] = 0;
+    if (sel & 4u) {
+        out[0] = SELT_CALLOUT;                   /* LDT: not in the table */
+        return;
+    }
+    if (!(sel & 0xFFFCu) || !have || !visible(sel, d))
+        return;
+    bool sys = !desc_s(d);
+    unsigned t = desc_type(d);
+    if (!sys || ((0x1a3eu >> t) & 1u))
+        out[0] |= ((uint32_t)(d >> 32) & 0x00F0FF00u) | SELT_LAR;
+    if (!sys || ((0x0a0eu >> t) & 1u)) {
+        struct seg sg;
+        desc_to_seg(&sg, sel, d);
+        out[1] = sg.limit;
+        out[0] |= SELT_LSL;
+    }
+    if (!sys && (!desc_code(d) || (t & 2u)))
+        out[0] |= SELT_VERR;
+    if (!sys && !desc_code(d) && (t & 2u))
+        out[0] |= SELT_VERW;
+}
+
+/* traced: the GDT's pages are write-protected; if not, every entry is a
+   callout (an untraced table could go stale). */
+static void seltab_build(struct vmm *v, bool traced)
+{
+    uint8_t *tab = v->cpu->bus.ram + v->region_pa + BT_OFF_SELTAB;
+    for (uint32_t i = 0; i < BT_SELTAB_N / 8u; i++) {
+        uint64_t d = 0;
+        bool have = traced && i > 0 && guest_desc(v, (uint16_t)(i * 8u), &d);
+        for (uint32_t k = 0; k < 8u; k++) {
+            uint32_t e[2] = { SELT_CALLOUT, 0 };
+            if (traced)
+                seltab_entry((uint16_t)(i * 8u + k), have, d, e);
+            memcpy(tab + (i * 8u + k) * 8u, e, 8);
+        }
+    }
+}
+
+/* Write-protect the pages of the guest GDT (guest paging off: linear =
+   guest physical); a store there faults into bt_smc_fault, which drops
+   the protection and with it the table's validity (tcache.c). */
+static bool seltab_protect(struct bt *bt)
+{
+    const struct dtr *g = &bt->v->vc.gdtr;
+    uint32_t last = (uint32_t)(((uint64_t)g->base + g->limit) >> 12);
+    bool all = true;
+    for (uint32_t p = g->base >> 12; p <= last && p < 0x100000u; p++) {
+        tc_protect_gdt_page(bt, p << 12);
+        all = all && tc_page_protected(bt, p << 12);
+    }
+    return all;
+}
+
+void bt_seltab_sync(struct bt *bt)
+{
+    struct vmm *v = bt->v;
+    struct bt_seltab *t = &bt->sel;
+    uint32_t pg = v->vc.cr0 & CR0_PG;
+    if (!t->used || (t->valid && t->base == v->vc.gdtr.base && t->limit == v->vc.gdtr.limit &&
+                     t->pg == pg && t->cr3 == v->vc.cr3))
+        return;
+    t->base = v->vc.gdtr.base;
+    t->limit = v->vc.gdtr.limit;
+    t->pg = pg;
+    t->cr3 = v->vc.cr3;
+    /* shadow paging traces the GDT itself (spt_gdt_loaded, shadow_gdt_rebuild) */
+    bool traced = spt_active(v) || seltab_protect(bt);
+    t->valid = true;
+    seltab_build(v, traced);
+}
+
 /* PUSH sreg with the guest-visible selector (a 32-bit push zero-extends). */
 static int emu_push_sreg(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {

@@ -28,6 +28,8 @@
 #define BT_PT_COUNT    64u        /* 64 tables: 256 MiB of guest RAM can hold code */
 #define BT_OFF_TABLE   0x080000u  /* indirect-branch lookup: 64 Ki x {guest, tc} */
 #define BT_TABLE_SIZE  0x10000u
+#define BT_OFF_SELTAB  0x072000u  /* LAR/LSL/VERR/VERW answers, 8 bytes per selector */
+#define BT_SELTAB_N    2048u      /* selectors 0..2047 (GDT entries 0..255); more: callout */
 #define BT_OFF_TC      0x200000u  /* the translation cache, up to BT_TC_SIZE_MAX */
 #define BT_GATE_BASE   (VMM_REGION_BASE + 0x0u) /* gate = BT_GATE_BASE + exit site */
 /* (0x100000-0x200000 is the shadow page-table pool, shadow_pt.h) */
@@ -50,6 +52,15 @@
 #define VP_IN80   (BT_OFF_VCPU + 0x60)  /* in-TC `in al, 0x80` executed since the last exit */
 #define VP_OUT80  (BT_OFF_VCPU + 0x64)  /* in-TC `out 0x80, al` executed since the last exit */
 #define VP_OUT80V (BT_OFF_VCPU + 0x68)  /* the byte the last of those wrote */
+
+/* A selector table entry (bt_emu.c, bt_seltab_sync): dword 0 = the LAR
+   result (access rights & 0x00F0FF00, low byte always 0) or-ed with the
+   flags below, dword 1 = the LSL limit. Built at virtual CPL 0. */
+#define SELT_LAR     0x01u  /* LAR sets ZF and loads dword 0 & ~0xFF */
+#define SELT_LSL     0x02u  /* LSL sets ZF and loads dword 1 */
+#define SELT_VERR    0x04u  /* VERR sets ZF */
+#define SELT_VERW    0x08u  /* VERW sets ZF */
+#define SELT_CALLOUT 0x10u  /* TI = 1 (LDT): leave the TC, bt_emu.c answers */
 
 /* Shadow GDT slots of the translator's two segments (below the VMM's). */
 #define BT_SEL_TC   0xFFE1u  /* slot 8188: TC code, DPL 1, base 0, 4 GiB */
@@ -168,6 +179,12 @@ struct bt {
                                   starts there (the CPU's boundary_map) */
     struct bt_adapt adapt[BT_ADAPT_SLOTS];
     struct bt_tcfault tcf;
+    struct bt_seltab {     /* the selector table (BT_OFF_SELTAB) */
+        bool used;         /* a translated LAR/LSL/VERR/VERW reads it */
+        bool valid;        /* built, and the GDT traced since */
+        uint32_t base, limit, pg, cr3; /* the guest GDTR and paging it was built for */
+        uint32_t writes;   /* GDT rebuilds caused by writes (tests) */
+    } sel;
 };
 
 #define BT_HASH  4096
@@ -191,6 +208,8 @@ void tc_patch_exit(struct bt *bt, struct bt_exit *e, uint32_t target_lin);
 int tc_block_at(const struct bt *bt, uint32_t off);
 /* Write protection of guest pages that hold translated code. */
 void tc_protect_page(struct bt *bt, uint32_t pa);
+/* Write-protect a guest page that holds the GDT (no shadow-paging hook). */
+void tc_protect_gdt_page(struct bt *bt, uint32_t pa);
 bool tc_page_protected(const struct bt *bt, uint32_t pa);
 /* The guest wrote [pa, pa+len): drop the blocks on those pages. */
 int tc_invalidate_range(struct bt *bt, uint32_t pa, uint32_t len, bool unprotect);
@@ -208,6 +227,10 @@ int bt_translate(struct bt *bt, uint32_t lin, int *fault);
 enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes);
 
 /* ---- bt_emu.c ---- */
+/* Rebuild the selector table if the guest GDT may have changed, and
+   write-protect its pages (guest paging off; shadow paging traces them
+   itself). Called at every TC entry. */
+void bt_seltab_sync(struct bt *bt);
 int bt_emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
 /* Stores adaptive BT can take over (MOV r/m, reg|imm to memory), and the
    callout doing one. */

@@ -111,6 +111,7 @@ void bt_reset(struct bt *bt)
     bt->pt_used = 0;
     memset(bt->prot, 0, bt->npages + 1);
     memset(&bt->n, 0, sizeof bt->n);
+    memset(&bt->sel, 0, sizeof bt->sel);
     memset(bt->adapt, 0, sizeof bt->adapt);
     bt->tcf.valid = false;
     tc_flush(bt, false);
@@ -195,6 +196,7 @@ static void sync_vcpu_page(struct bt *bt)
     *vpage(bt, VP_LDTR) = v->vc.ldtr;
     *vpage(bt, VP_TR) = v->vc.tr;
     *vpage(bt, VP_CR0) = v->vc.cr0;
+    bt_seltab_sync(bt);                   /* LAR/LSL/VERR/VERW answers */
 }
 
 /* In the TC the hardware IF is the virtual one at entry: with the guest's
@@ -463,6 +465,10 @@ static enum cpu_stop bt_gate(struct bt *bt)
         why = indirect_miss(bt);
     } else {
         enum bt_how how = (enum bt_how)e->how;
+        uint32_t g;
+        if (!tc_guest_of(bt, tc_lin(site), true, &g))
+            v->cpu->tc_extra_insns++;     /* a callout from inside a sequence (LAR...):
+                                             its first insn was counted as the guest's */
         to_guest(bt, target);
         why = callout(v, how);
     }

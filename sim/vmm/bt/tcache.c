@@ -368,9 +368,21 @@ static uint32_t *pte_of(struct bt *bt, uint32_t pa)
     return &pt[(pa >> 12) & 1023u];
 }
 
+/* A page of the guest GDT the selector table was built from (paging off)? */
+static bool is_gdt_page(const struct bt *bt, uint32_t pa)
+{
+    const struct bt_seltab *t = &bt->sel;
+    uint32_t last = (uint32_t)(((uint64_t)t->base + t->limit) >> 12);
+    return t->valid && !t->pg && (pa >> 12) >= (t->base >> 12) && (pa >> 12) <= last;
+}
+
 static void set_writable(struct bt *bt, uint32_t pa, bool w)
 {
     uint32_t *pte = pte_of(bt, pa);
+    if (w && is_gdt_page(bt, pa)) {            /* the GDT is no longer traced */
+        bt->sel.valid = false;
+        bt->sel.writes++;
+    }
     if (!pte)
         return;
     *pte = w ? (*pte | 2u) : (*pte & ~2u);
@@ -384,6 +396,12 @@ void tc_protect_page(struct bt *bt, uint32_t pa)
         set_writable(bt, pa, false);
         spt_code_page_added(bt->v, pa);     /* the shadow too, if the guest pages */
     }
+}
+
+void tc_protect_gdt_page(struct bt *bt, uint32_t pa)
+{
+    if ((pa >> 12) < bt->npages && !bt->prot[pa >> 12])
+        set_writable(bt, pa, false);
 }
 
 bool bt_page_has_code(struct bt *bt, uint32_t guest_phys_page)

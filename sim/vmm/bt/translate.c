@@ -17,7 +17,9 @@
  * stops in the middle of a sequence (interrupts, budget) are rolled forward
  * to the next guest-instruction boundary (bt_run.c). The sequences use only
  * instructions that leave EFLAGS alone (MOV, LEA, NOT, MOVZX, JECXZ, PUSH),
- * so the guest's arithmetic flags live in the hardware flags throughout.
+ * so the guest's arithmetic flags live in the hardware flags throughout;
+ * the one exception, LAR/LSL/VERR/VERW (emit_selquery), keeps them with
+ * LAHF/SETO and puts them back with ADD/SAHF, changing only ZF.
  */
 #include "bt_internal.h"
 
@@ -152,9 +154,8 @@ static enum bt_how classify_branch(const struct insn *in, const uint8_t *bytes)
  * SGDT/SIDT (memory), SLDT/STR/SMSW (register or memory) run in the TC
  * (emit_sysread) unless the operand needs what the sequence cannot give:
  * 16-bit addressing, a CS or GS override (both are the VMM's in the TC),
- * LOCK/REP (#UD, left to the callout). LAR/LSL/VERR/VERW stay callouts
- * (docs/bt.md: their answer depends on guest descriptors the VMM does not
- * watch).
+ * LOCK/REP (#UD, left to the callout). LAR/LSL/VERR/VERW too
+ * (emit_selquery), from a table of the guest GDT kept in the vcpu area.
  */
 static bool sysread_in_tc(const struct insn *in, const uint8_t *bytes)
 {
@@ -167,10 +168,18 @@ static bool sysread_in_tc(const struct insn *in, const uint8_t *bytes)
     if (r->map != MAP_0F || in->adsize != 4)
         return false;
     if (r->opcode == 0x00)
-        return in->reg == 0 || in->reg == 1;             /* SLDT, STR */
+        return in->reg <= 1 || in->reg == 4 || in->reg == 5; /* SLDT STR VERR VERW */
     if (r->opcode == 0x01)
         return (in->reg <= 1 && in->mod != 3) || in->reg == 4; /* SGDT SIDT SMSW */
-    return false;
+    return r->opcode == 0x02 || r->opcode == 0x03;           /* LAR, LSL */
+}
+
+/* LAR, LSL, VERR, VERW: answered from the selector table (emit_selquery). */
+static bool is_selquery(const struct insn *in)
+{
+    const struct op_row *r = in->row;
+    return r->map == MAP_0F && (r->opcode == 0x02 || r->opcode == 0x03 ||
+                                (r->opcode == 0x00 && (in->reg == 4 || in->reg == 5)));
 }
 
 /* Sensitive but unprivileged (Robin & Irvine): never IDENT where it would
@@ -386,6 +395,114 @@ static void emit_sysread(struct emit *e, const struct insn *in)
     e->restore = true;
 }
 
+/* ---- LAR, LSL, VERR, VERW ---- */
+
+static void e_rel8(struct emit *e, uint8_t op, uint32_t *fix)     /* jcc/jmp rel8 */
+{
+    e8(e, op);
+    *fix = e->len;
+    e8(e, 0);
+}
+
+static void e_fix8(struct emit *e, uint32_t fix)                  /* aim it here */
+{
+    e->buf[fix] = (uint8_t)(e->len - fix - 1u);
+}
+
+/* test byte gs:[SELTAB + ebx*8], imm8 */
+static void e_test_tab(struct emit *e, uint8_t mask)
+{
+    e8(e, 0x65), e8(e, 0xF6), e8(e, 0x04), e8(e, 0xDD);
+    e32(e, BT_OFF_SELTAB);
+    e8(e, mask);
+}
+
+/* add al, 0x7F (OF = the saved one), sahf (SF ZF AF PF CF), EBX, EAX back */
+static void e_flags_back(struct emit *e)
+{
+    e8(e, 0x04), e8(e, 0x7F), e8(e, 0x9E);
+    e_load_gs(e, R_EBX, VP_S1);
+    e_load_gs(e, R_EAX, VP_S0);
+}
+
+/* LAR/LSL: dest = the table's dword (LAR: low byte cleared, `mov bl, 0`),
+   at the operand size; EAX and EBX are the sequence's, so for them the
+   value goes to their save slots and comes back with them. */
+static void e_selquery_result(struct emit *e, const struct insn *in, bool lar)
+{
+    e8(e, 0x65), e8(e, 0x8B), e8(e, 0x1C), e8(e, 0xDD);           /* mov ebx, gs:[tab+ebx*8+d] */
+    e32(e, BT_OFF_SELTAB + (lar ? 0u : 4u));
+    if (lar)
+        e8(e, 0xB3), e8(e, 0);                                     /* mov bl, 0 */
+    if (in->opsize == 2)
+        e8(e, 0x66);
+    if (in->reg == R_EAX || in->reg == R_EBX) {
+        e8(e, 0x65), e8(e, 0x89);
+        e_gs_modrm(e, R_EBX, in->reg == R_EAX ? VP_S0 : VP_S1);   /* mov gs:[S], ebx|bx */
+    } else {
+        e8(e, 0x89), e8(e, (uint8_t)(0xD8 | in->reg));             /* mov reg, ebx|bx */
+    }
+}
+
+static uint8_t selquery_mask(const struct insn *in)
+{
+    if (in->opcode == 0x02)
+        return SELT_LAR;
+    if (in->opcode == 0x03)
+        return SELT_LSL;
+    return in->reg == 4 ? SELT_VERR : SELT_VERW;
+}
+
+/*
+ * LAR/LSL r, r/m16 and VERR/VERW r/m16 from the selector table
+ * (BT_OFF_SELTAB, built at TC entry by bt_seltab_sync from the guest GDT,
+ * which is write-protected or shadow-traced so that it cannot go stale
+ * while the TC runs). Save EAX/EBX; EBX = the selector (memory forms: the
+ * load through the guest's segment is the first guest access, so a fault
+ * is precise and BT_HOW_RESTORE puts EAX/EBX back); LAHF + SETO AL keep
+ * the guest flags while CMP/TEST decide; selectors >= BT_SELTAB_N or with
+ * TI = 1 restore everything and leave through a callout exit (bt_emu.c
+ * answers). Otherwise ZF is set or cleared in AH, the destination written
+ * on success only, and `add al, 0x7F; sahf` restores OF, SF, AF, PF, CF
+ * exactly: the sequence changes only ZF and the destination, as the CPU.
+ */
+static void emit_selquery(struct emit *e, const struct insn *in, uint32_t lin)
+{
+    uint32_t j_big, j_out, j_fail, j_done, j_next;
+    bool val = in->opcode == 0x02 || in->opcode == 0x03;
+    e_store_gs(e, R_EAX, VP_S0);
+    e_store_gs(e, R_EBX, VP_S1);
+    if (in->mod == 3) {
+        e8(e, 0x0F), e8(e, 0xB7), e8(e, (uint8_t)(0xD8 | in->rm)); /* movzx ebx, r16 */
+    } else {
+        emit_lea_ebx(e, in);
+        e_seg(e, in);
+        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x1B);                     /* movzx ebx, word [ebx] */
+        e->restore = true;
+    }
+    e8(e, 0x9F), e8(e, 0x0F), e8(e, 0x90), e8(e, 0xC0);            /* lahf; seto al */
+    e8(e, 0x81), e8(e, 0xFB), e32(e, BT_SELTAB_N);                 /* cmp ebx, N */
+    e_rel8(e, 0x73, &j_big);                                       /* jae out */
+    e_test_tab(e, SELT_CALLOUT);
+    e_rel8(e, 0x75, &j_out);                                       /* jnz out */
+    e_test_tab(e, selquery_mask(in));
+    e_rel8(e, 0x74, &j_fail);                                      /* jz fail */
+    if (val)
+        e_selquery_result(e, in, in->opcode == 0x02);
+    e8(e, 0x80), e8(e, 0xCC), e8(e, 0x40);                         /* or ah, ZF */
+    e_rel8(e, 0xEB, &j_done);
+    e_fix8(e, j_fail);
+    e8(e, 0x80), e8(e, 0xE4), e8(e, 0xBF);                         /* fail: and ah, ~ZF */
+    e_fix8(e, j_done);
+    e_flags_back(e);
+    e_rel8(e, 0xEB, &j_next);
+    e_fix8(e, j_big);
+    e_fix8(e, j_out);
+    e_flags_back(e);                                               /* out: as on entry */
+    e_exit(e, -1, EXIT_CALLOUT, lin, HOW_BTEMU);
+    e_fix8(e, j_next);
+}
+
 /* gs:[counter] += 1 without touching EFLAGS (EAX saved in S0). */
 static void emit_count(struct emit *e, uint32_t counter)
 {
@@ -410,10 +527,12 @@ static void emit_post(struct emit *e, const struct insn *in)
         e8(e, 0xB0), e8(e, 0xFF);                                  /* mov al, 0xff */
 }
 
-static void emit_seq(struct emit *e, const struct insn *in)
+static void emit_seq(struct emit *e, const struct insn *in, uint32_t lin)
 {
     const struct op_row *r = in->row;
-    if (r->map == MAP_0F && r->opcode <= 0x01)
+    if (is_selquery(in))
+        emit_selquery(e, in, lin);
+    else if (r->map == MAP_0F && r->opcode <= 0x01)
         emit_sysread(e, in);
     else if (r->map == MAP_1B && (r->opcode == 0xE4 || r->opcode == 0xE6))
         emit_post(e, in);
@@ -590,7 +709,7 @@ static bool translate_one(struct emit *e, const struct insn *in, const uint8_t *
         ebytes(e, bytes, in->len);
         break;
     case HOW_SEQ:
-        emit_seq(e, in);
+        emit_seq(e, in, lin);
         break;
     case HOW_BRANCH:
         emit_branch(e, in, bytes, lin, cs_base);
@@ -631,6 +750,12 @@ static int translate_body(struct bt *bt, struct emit *e, uint32_t lin, uint32_t 
         enum bt_how how = fits ? bt_classify(&in, bytes) : HOW_STEP;
         if (how == HOW_IDENT && bt_is_adapted(bt, lin + off) && bt_adaptable(&in))
             how = HOW_ADAPT;                     /* adaptive BT (bt_internal.h) */
+        if (how == HOW_SEQ && is_selquery(&in)) {
+            if (e->b->nexits + 2 > BT_MAX_EXITS)
+                how = HOW_BTEMU;                 /* no room for its callout exit */
+            else
+                bt->sel.used = true;             /* bt_seltab_sync builds the table */
+        }
         record(e, i, off, how);
         e->n_left = bt->cfg.block_insns - i;
         e->cont = false;
