@@ -246,6 +246,11 @@ bool machine_guest_if(struct machine *m)
     return m->vmm ? vmm_guest_if(m->vmm) : (cpu_get_eflags(&m->cpu) & FL_IF) != 0;
 }
 
+uint64_t machine_native_equiv(const struct machine *m)
+{
+    return m->cpu.cycles - (uint64_t)m->stats.overhead_cycles;
+}
+
 bool machine_serial_input(struct machine *m, uint8_t byte)
 {
     if (!uart_rx_space(&m->uart))

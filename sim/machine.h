@@ -111,6 +111,11 @@ void machine_request_pause(struct machine *m);
 /* Use a cost profile (call before running). */
 void machine_set_costs(struct machine *m, const struct cost_profile *p);
 
+/* Modeled cycles the same guest work would have cost natively: the total
+   less the overhead the VMM carried on its events (equal to the total in
+   native mode). */
+uint64_t machine_native_equiv(const struct machine *m);
+
 /* Host input to COM1 (typed keys). Returns false if the FIFO is full. */
 bool machine_serial_input(struct machine *m, uint8_t byte);
 

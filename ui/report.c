@@ -82,16 +82,10 @@ static void json_label(FILE *f, const char *label, uint64_t n, bool first)
     fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", label, n);
 }
 
-/* Modeled cycles the same guest work would have cost natively. */
-static uint64_t native_equiv(const struct machine *m)
-{
-    return m->cpu.cycles - (uint64_t)m->stats.overhead_cycles;
-}
-
 /* Negative when the VMM is faster than native (e.g. emulated port I/O). */
 static double overhead_pct(const struct machine *m)
 {
-    uint64_t ne = native_equiv(m);
+    uint64_t ne = machine_native_equiv(m);
     return ne ? 100.0 * (double)m->stats.overhead_cycles / (double)ne : 0.0;
 }
 
@@ -263,7 +257,7 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     json_bt(f, m);
     json_shadow(f, &m->stats);
     fprintf(f, "  \"cycles\": {\"native_equiv\": %" PRIu64 ", \"total\": %" PRIu64 "},\n",
-            native_equiv(m), c->cycles);
+            machine_native_equiv(m), c->cycles);
     fprintf(f, "  \"overhead_pct\": %.2f,\n  \"exceptions\": {\"by_vector\": ",
             overhead_pct(m));
     json_by_vector(f, m->stats.exceptions, 32);

@@ -121,11 +121,9 @@ void tui_view_tcache(const struct tui_session *s, struct tui_text *out)
 double tui_speed_pct(const struct tui_session *s)
 {
     const struct machine *m = s->m;
-    int64_t total = (int64_t)m->cpu.cycles;
-    int64_t native = total - m->stats.overhead_cycles;
-    if (total <= 0 || !m->vmm)
+    if (m->cpu.cycles == 0 || !m->vmm)
         return 100.0;
-    return 100.0 * (double)native / (double)total;
+    return 100.0 * (double)machine_native_equiv(m) / (double)m->cpu.cycles;
 }
 
 static void overhead_row(struct tui_text *out, const char *name, uint64_t cyc, uint64_t total,
