@@ -99,15 +99,25 @@ static uint64_t far_target(struct cpu *cpu, uint16_t sel)
     return d;
 }
 
+/* JMP/CALL straight to a code segment (not through a gate): the SDM's
+   checks, then for CALL the return address, then CS:EIP at the same CPL. */
+static void far_direct(struct cpu *cpu, uint16_t sel, uint64_t d, uint32_t eip, int opsize,
+                       bool call)
+{
+    if (opsize == 2)
+        eip &= 0xffffu;
+    far_check_code(cpu, sel, d);
+    far_check_eip(cpu, d, eip);
+    if (call)
+        far_push_return(cpu, opsize);
+    far_commit(cpu, sel, d, eip, cpu->s.cpl);
+}
+
 static void far_jump(struct cpu *cpu, uint16_t sel, uint32_t eip, int opsize)
 {
     uint64_t d = far_target(cpu, sel);
     if (desc_s(d)) {
-        if (opsize == 2)
-            eip &= 0xffffu;
-        far_check_code(cpu, sel, d);
-        far_check_eip(cpu, d, eip);
-        far_commit(cpu, sel, d, eip, cpu->s.cpl);
+        far_direct(cpu, sel, d, eip, opsize, false);
         return;
     }
     struct gate_target t;
@@ -144,12 +154,7 @@ static void far_call(struct cpu *cpu, uint16_t sel, uint32_t eip, int opsize)
 {
     uint64_t d = far_target(cpu, sel);
     if (desc_s(d)) {
-        if (opsize == 2)
-            eip &= 0xffffu;
-        far_check_code(cpu, sel, d);
-        far_check_eip(cpu, d, eip);
-        far_push_return(cpu, opsize);
-        far_commit(cpu, sel, d, eip, cpu->s.cpl);
+        far_direct(cpu, sel, d, eip, opsize, true);
         return;
     }
     struct gate_target t;
