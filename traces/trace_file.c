@@ -16,6 +16,7 @@
  *  384 options[512]  896 start cycle (u64)  904..1023 reserved (zero)
  */
 #include "trace.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -24,30 +25,6 @@
 
 #include "cpu/optable.h"
 #include "vmm/vmm.h"
-
-/* ---- little-endian helpers ---- */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib's crc32). */
 uint32_t trace_crc32(uint32_t crc, const void *data, size_t len)
@@ -90,12 +67,12 @@ void trace_pack(uint8_t *p, const struct event *ev)
     p[1] = (uint8_t)(ev->kind >> 8);
     p[2] = ev->vm;
     p[3] = ev->path;
-    put32(p + 4, ev->eip);
-    put64(p + 8, ev->cycle);
-    put32(p + 16, ev->a);
-    put32(p + 20, ev->b);
-    put32(p + 24, ev->c);
-    put32(p + 28, ev->d);
+    le_put32(p + 4, ev->eip);
+    le_put64(p + 8, ev->cycle);
+    le_put32(p + 16, ev->a);
+    le_put32(p + 20, ev->b);
+    le_put32(p + 24, ev->c);
+    le_put32(p + 28, ev->d);
 }
 
 void trace_unpack(const uint8_t *p, struct event *ev)
@@ -103,12 +80,12 @@ void trace_unpack(const uint8_t *p, struct event *ev)
     ev->kind = (uint16_t)(p[0] | p[1] << 8);
     ev->vm = p[2];
     ev->path = p[3];
-    ev->eip = get32(p + 4);
-    ev->cycle = get64(p + 8);
-    ev->a = get32(p + 16);
-    ev->b = get32(p + 20);
-    ev->c = get32(p + 24);
-    ev->d = get32(p + 28);
+    ev->eip = le_get32(p + 4);
+    ev->cycle = le_get64(p + 8);
+    ev->a = le_get32(p + 16);
+    ev->b = le_get32(p + 20);
+    ev->c = le_get32(p + 24);
+    ev->d = le_get32(p + 28);
 }
 
 /* ---- header ---- */
@@ -124,24 +101,24 @@ void trace_encode_header(uint8_t *h, const struct trace_meta *m, uint32_t nsyms,
 {
     memset(h, 0, TRACE_HDR_SIZE);
     memcpy(h, TRACE_MAGIC, 8);
-    put32(h + 8, TRACE_VERSION);
-    put32(h + 12, TRACE_REC_SIZE);
-    put32(h + 16, TRACE_HDR_SIZE);
-    put32(h + 20, nsyms);
-    put64(h + 24, m->kernel_hash);
-    put32(h + 32, m->event_mask);
-    put32(h + 36, m->flags);
-    put32(h + 40, m->optable_hash);
-    put32(h + 44, EV_KIND_COUNT);
-    put32(h + 48, sym_bytes);
-    put32(h + 52, sym_crc);
+    le_put32(h + 8, TRACE_VERSION);
+    le_put32(h + 12, TRACE_REC_SIZE);
+    le_put32(h + 16, TRACE_HDR_SIZE);
+    le_put32(h + 20, nsyms);
+    le_put64(h + 24, m->kernel_hash);
+    le_put32(h + 32, m->event_mask);
+    le_put32(h + 36, m->flags);
+    le_put32(h + 40, m->optable_hash);
+    le_put32(h + 44, EV_KIND_COUNT);
+    le_put32(h + 48, sym_bytes);
+    le_put32(h + 52, sym_crc);
     put_str(h + 64, 16, m->ringside);
     put_str(h + 80, 16, m->mode);
     put_str(h + 96, 32, m->costs);
     put_str(h + 128, 256, m->kernel);
     put_str(h + 384, 512, m->options);
-    put64(h + 896, m->start_cycle);
-    put32(h + 60, trace_crc32(0, h, TRACE_HDR_SIZE));
+    le_put64(h + 896, m->start_cycle);
+    le_put32(h + 60, trace_crc32(0, h, TRACE_HDR_SIZE));
 }
 
 static void get_str(char *dst, const uint8_t *p, size_t size)
@@ -164,20 +141,20 @@ static int fail(struct trace_reader *r, long off, const char *fmt, ...)
 
 static int check_header_fields(struct trace_reader *r, const uint8_t *h)
 {
-    if (get32(h + 12) != TRACE_REC_SIZE)
+    if (le_get32(h + 12) != TRACE_REC_SIZE)
         return fail(r, 12, "record size %u, expected %u (corrupted header)",
-                    get32(h + 12), TRACE_REC_SIZE);
-    if (get32(h + 16) != TRACE_HDR_SIZE)
+                    le_get32(h + 12), TRACE_REC_SIZE);
+    if (le_get32(h + 16) != TRACE_HDR_SIZE)
         return fail(r, 16, "header size %u, expected %u (corrupted header)",
-                    get32(h + 16), TRACE_HDR_SIZE);
-    if (get32(h + 20) > TRACE_MAX_SYMS)
-        return fail(r, 20, "%u symbols, more than the limit of %u", get32(h + 20),
+                    le_get32(h + 16), TRACE_HDR_SIZE);
+    if (le_get32(h + 20) > TRACE_MAX_SYMS)
+        return fail(r, 20, "%u symbols, more than the limit of %u", le_get32(h + 20),
                     TRACE_MAX_SYMS);
-    if (get32(h + 44) == 0 || get32(h + 44) > 32)
-        return fail(r, 44, "event kind count %u out of range 1..32", get32(h + 44));
-    if (get32(h + 48) > get32(h + 20) * (9u + 63u))
+    if (le_get32(h + 44) == 0 || le_get32(h + 44) > 32)
+        return fail(r, 44, "event kind count %u out of range 1..32", le_get32(h + 44));
+    if (le_get32(h + 48) > le_get32(h + 20) * (9u + 63u))
         return fail(r, 48, "symbol section of %u bytes is too large for %u symbols",
-                    get32(h + 48), get32(h + 20));
+                    le_get32(h + 48), le_get32(h + 20));
     return 0;
 }
 
@@ -186,28 +163,28 @@ static int decode_header(struct trace_reader *r, const uint8_t *h)
     struct trace_meta *m = &r->meta;
     if (memcmp(h, TRACE_MAGIC, 8) != 0)
         return fail(r, 0, "not a ringside trace (bad magic)");
-    m->version = get32(h + 8);
+    m->version = le_get32(h + 8);
     if (m->version != TRACE_VERSION)
         return fail(r, 8, "trace format version %u; this ringside reads version %u",
                     m->version, TRACE_VERSION);
     uint8_t copy[TRACE_HDR_SIZE];
     memcpy(copy, h, sizeof copy);
-    put32(copy + 60, 0);
-    if (trace_crc32(0, copy, sizeof copy) != get32(h + 60))
+    le_put32(copy + 60, 0);
+    if (trace_crc32(0, copy, sizeof copy) != le_get32(h + 60))
         return fail(r, 60, "header checksum mismatch (corrupted header)");
     if (check_header_fields(r, h))
         return -1;
-    m->kernel_hash = get64(h + 24);
-    m->event_mask = get32(h + 32);
-    m->flags = get32(h + 36);
-    m->optable_hash = get32(h + 40);
-    m->kind_count = get32(h + 44);
+    m->kernel_hash = le_get64(h + 24);
+    m->event_mask = le_get32(h + 32);
+    m->flags = le_get32(h + 36);
+    m->optable_hash = le_get32(h + 40);
+    m->kind_count = le_get32(h + 44);
     get_str(m->ringside, h + 64, 16);
     get_str(m->mode, h + 80, 16);
     get_str(m->costs, h + 96, 32);
     get_str(m->kernel, h + 128, 256);
     get_str(m->options, h + 384, 512);
-    m->start_cycle = get64(h + 896);
+    m->start_cycle = le_get64(h + 896);
     return 0;
 }
 
@@ -223,8 +200,8 @@ static int decode_syms(struct trace_reader *r, const uint8_t *p, uint32_t len, u
         if (len - off < 9 || p[off + 8] > 63 || len - off - 9 < p[off + 8])
             return fail(r, (long)(TRACE_HDR_SIZE + off), "symbol %u runs past the symbol section", i);
         struct trace_sym *s = &r->syms[i];
-        s->addr = get32(p + off);
-        s->size = get32(p + off + 4);
+        s->addr = le_get32(p + off);
+        s->size = le_get32(p + off + 4);
         memcpy(s->name, p + off + 9, p[off + 8]);
         s->name[p[off + 8]] = 0;
         if (i && s->addr < r->syms[i - 1].addr)
@@ -244,8 +221,8 @@ uint32_t trace_encode_syms(uint8_t *out, const struct trace_sym *syms, uint32_t 
     uint32_t off = 0;
     for (uint32_t i = 0; i < nsyms; i++) {
         size_t n = strnlen(syms[i].name, 63);
-        put32(out + off, syms[i].addr);
-        put32(out + off + 4, syms[i].size);
+        le_put32(out + off, syms[i].addr);
+        le_put32(out + off + 4, syms[i].size);
         out[off + 8] = (uint8_t)n;
         memcpy(out + off + 9, syms[i].name, n);
         off += 9u + (uint32_t)n;
@@ -255,14 +232,14 @@ uint32_t trace_encode_syms(uint8_t *out, const struct trace_sym *syms, uint32_t 
 
 static int read_syms(struct trace_reader *r, const uint8_t *h)
 {
-    uint32_t n = get32(h + 20), len = get32(h + 48);
+    uint32_t n = le_get32(h + 20), len = le_get32(h + 48);
     uint8_t *p = malloc(len ? len : 1);
     if (!p)
         return fail(r, TRACE_HDR_SIZE, "out of memory for the symbol section");
     int rc = 0;
     if (fread(p, 1, len, r->f) != len)
         rc = fail(r, TRACE_HDR_SIZE, "truncated: the symbol section needs %u bytes", len);
-    else if (trace_crc32(0, p, len) != get32(h + 52))
+    else if (trace_crc32(0, p, len) != le_get32(h + 52))
         rc = fail(r, TRACE_HDR_SIZE, "symbol section checksum mismatch (corrupted)");
     else
         rc = decode_syms(r, p, len, n);
@@ -282,7 +259,7 @@ int trace_open(struct trace_reader *r, const char *path)
     size_t got = fread(h, 1, sizeof h, r->f);
     if (got >= 8 && memcmp(h, TRACE_MAGIC, 8) != 0)
         return fail(r, 0, "not a ringside trace (bad magic)");
-    if (got >= 12 && get32(h + 8) != TRACE_VERSION)
+    if (got >= 12 && le_get32(h + 8) != TRACE_VERSION)
         return decode_header(r, h);
     if (got < sizeof h)
         return fail(r, 0, "truncated: the header needs %u bytes, the file has %zu",
@@ -322,11 +299,11 @@ static int read_trailer(struct trace_reader *r, const uint8_t *magic, long off)
     memcpy(t, magic, 4);
     if (fread(t + 4, 1, sizeof t - 4, r->f) != sizeof t - 4)
         return fail(r, off, "truncated trailer (the recording was interrupted?)");
-    if (trace_crc32(0, t, 44) != get32(t + 44))
+    if (trace_crc32(0, t, 44) != le_get32(t + 44))
         return fail(r, off, "trailer checksum mismatch (corrupted)");
-    r->end = (struct trace_end){ .records = get64(t + 4), .chunks = get64(t + 12),
-                                 .cycles = get64(t + 20), .insns = get64(t + 28),
-                                 .end = get32(t + 36), .exit_code = get32(t + 40) };
+    r->end = (struct trace_end){ .records = le_get64(t + 4), .chunks = le_get64(t + 12),
+                                 .cycles = le_get64(t + 20), .insns = le_get64(t + 28),
+                                 .end = le_get32(t + 36), .exit_code = le_get32(t + 40) };
     if (r->end.records != r->index || r->end.chunks != r->nchunks)
         return fail(r, off, "the trailer counts %llu records but the file holds %llu",
                     (unsigned long long)r->end.records, (unsigned long long)r->index);
@@ -362,12 +339,12 @@ static int read_chunk(struct trace_reader *r)
                     (unsigned long long)r->index);
     if (fread(h + 4, 1, TRACE_CHUNK_HDR - 4, r->f) != TRACE_CHUNK_HDR - 4)
         return fail(r, off, "truncated chunk header");
-    uint32_t n = get32(h + 4);
+    uint32_t n = le_get32(h + 4);
     if (n == 0 || n > TRACE_CHUNK_RECS)
         return fail(r, off, "chunk of %u records (limit %u): corrupted", n, TRACE_CHUNK_RECS);
     if (fread(r->chunk, TRACE_REC_SIZE, n, r->f) != n)
         return fail(r, off, "truncated: a chunk of %u records ends early", n);
-    if (trace_crc32(0, r->chunk, (size_t)n * TRACE_REC_SIZE) != get32(h + 8))
+    if (trace_crc32(0, r->chunk, (size_t)n * TRACE_REC_SIZE) != le_get32(h + 8))
         return fail(r, off, "chunk checksum mismatch (corrupted records)");
     r->chunk_n = n;
     r->chunk_i = 0;

@@ -10,6 +10,7 @@
  * remembered and reported once, at close, instead of stopping the guest.
  */
 #include "trace.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -68,25 +69,13 @@ static void rec_write(struct trace_recorder *r, const void *p, size_t n)
         r->failed = true;
 }
 
-static void put32le(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64le(uint8_t *p, uint64_t v)
-{
-    put32le(p, (uint32_t)v);
-    put32le(p + 4, (uint32_t)(v >> 32));
-}
-
 static void rec_flush(struct trace_recorder *r)
 {
     if (!r->nbuf)
         return;
     uint8_t h[TRACE_CHUNK_HDR] = { 'R', 'S', 'C', 'K' };
-    put32le(h + 4, r->nbuf);
-    put32le(h + 8, trace_crc32(0, r->buf, (size_t)r->nbuf * TRACE_REC_SIZE));
+    le_put32(h + 4, r->nbuf);
+    le_put32(h + 8, trace_crc32(0, r->buf, (size_t)r->nbuf * TRACE_REC_SIZE));
     rec_write(r, h, sizeof h);
     rec_write(r, r->buf, (size_t)r->nbuf * TRACE_REC_SIZE);
     r->chunks++;
@@ -158,13 +147,13 @@ void trace_rec_detach(struct trace_recorder *r)
 static void rec_trailer(struct trace_recorder *r, const struct trace_end *e)
 {
     uint8_t t[TRACE_TRAILER_SIZE] = { 'R', 'S', 'E', 'N' };
-    put64le(t + 4, r->records);
-    put64le(t + 12, r->chunks);
-    put64le(t + 20, e->cycles);
-    put64le(t + 28, e->insns);
-    put32le(t + 36, e->end);
-    put32le(t + 40, e->exit_code);
-    put32le(t + 44, trace_crc32(0, t, 44));
+    le_put64(t + 4, r->records);
+    le_put64(t + 12, r->chunks);
+    le_put64(t + 20, e->cycles);
+    le_put64(t + 28, e->insns);
+    le_put32(t + 36, e->end);
+    le_put32(t + 40, e->exit_code);
+    le_put32(t + 44, trace_crc32(0, t, 44));
     rec_write(r, t, sizeof t);
 }
 

@@ -10,6 +10,7 @@
  * file with p_filesz > p_memsz is rejected.
  */
 #include "hw/elf.h"
+#include "le.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,13 +25,6 @@
 #define ELF_STT_FUNC   2u
 #define ELF_SHN_UNDEF  0u
 #define ELF_MAX_SYMS   (1 << 20) /* sanity bound on symbols kept */
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
 
 /* Does [off, off + size) lie inside a file of len bytes? No wrap-around. */
 static bool in_file(uint64_t off, uint64_t size, size_t len)
@@ -81,15 +75,15 @@ static int check_ident(const uint8_t *image, size_t len, char *err, size_t errle
 
 static void read_ehdr(const uint8_t *image, struct elf_ehdr *eh)
 {
-    eh->type = rd16(image + 16);
-    eh->machine = rd16(image + 18);
-    eh->entry = rd32(image + 24);
-    eh->phoff = rd32(image + 28);
-    eh->shoff = rd32(image + 32);
-    eh->phentsize = rd16(image + 42);
-    eh->phnum = rd16(image + 44);
-    eh->shentsize = rd16(image + 46);
-    eh->shnum = rd16(image + 48);
+    eh->type = le_get16(image + 16);
+    eh->machine = le_get16(image + 18);
+    eh->entry = le_get32(image + 24);
+    eh->phoff = le_get32(image + 28);
+    eh->shoff = le_get32(image + 32);
+    eh->phentsize = le_get16(image + 42);
+    eh->phnum = le_get16(image + 44);
+    eh->shentsize = le_get16(image + 46);
+    eh->shnum = le_get16(image + 48);
 }
 
 int elf_parse_header(const uint8_t *image, size_t len, struct elf_ehdr *eh,
@@ -118,13 +112,13 @@ void elf_get_phdr(const uint8_t *image, const struct elf_ehdr *eh, int i,
                   struct elf_phdr *ph)
 {
     const uint8_t *p = image + eh->phoff + (size_t)i * eh->phentsize;
-    ph->type = rd32(p + 0);
-    ph->offset = rd32(p + 4);
-    ph->vaddr = rd32(p + 8);
-    ph->paddr = rd32(p + 12);
-    ph->filesz = rd32(p + 16);
-    ph->memsz = rd32(p + 20);
-    ph->flags = rd32(p + 24);
+    ph->type = le_get32(p + 0);
+    ph->offset = le_get32(p + 4);
+    ph->vaddr = le_get32(p + 8);
+    ph->paddr = le_get32(p + 12);
+    ph->filesz = le_get32(p + 16);
+    ph->memsz = le_get32(p + 20);
+    ph->flags = le_get32(p + 24);
 }
 
 /* Describe a RAM size for messages: "32 MiB", or "1500 KiB". */
@@ -226,19 +220,19 @@ static int get_shdr(const uint8_t *image, size_t len, const struct elf_ehdr *eh,
     if (i >= eh->shnum || !in_file(off, ELF_SHDR_SIZE, len))
         return -1;
     const uint8_t *p = image + off;
-    sh->type = rd32(p + 4);
-    sh->offset = rd32(p + 16);
-    sh->size = rd32(p + 20);
-    sh->link = rd32(p + 24);
-    sh->entsize = rd32(p + 36);
+    sh->type = le_get32(p + 4);
+    sh->offset = le_get32(p + 16);
+    sh->size = le_get32(p + 20);
+    sh->link = le_get32(p + 24);
+    sh->entsize = le_get32(p + 36);
     return 0;
 }
 
 static bool sym_wanted(const uint8_t *s)
 {
     unsigned type = s[12] & 0xf;
-    uint16_t shndx = rd16(s + 14);
-    return shndx != ELF_SHN_UNDEF && rd32(s) != 0 &&
+    uint16_t shndx = le_get16(s + 14);
+    return shndx != ELF_SHN_UNDEF && le_get32(s) != 0 &&
            (type == ELF_STT_FUNC || type == ELF_STT_OBJECT || type == ELF_STT_NOTYPE);
 }
 
@@ -282,10 +276,10 @@ static int read_symtab(const uint8_t *image, const struct elf_shdr *tab,
         const uint8_t *s = image + tab->offset + (size_t)i * ELF_SYM_SIZE;
         if (!sym_wanted(s))
             continue;
-        char *name = sym_name(image, str, rd32(s));
+        char *name = sym_name(image, str, le_get32(s));
         if (!name)
             continue;
-        out->syms[out->count++] = (struct elf_sym){ rd32(s + 4), rd32(s + 8), name };
+        out->syms[out->count++] = (struct elf_sym){ le_get32(s + 4), le_get32(s + 8), name };
     }
     qsort(out->syms, (size_t)out->count, sizeof *out->syms, sym_cmp);
     return 0;

@@ -21,6 +21,7 @@
  * instead of being overwritten. Spec references are to Multiboot 0.6.96.
  */
 #include "hw/multiboot.h"
+#include "le.h"
 #include "hw/elf.h"
 
 #include <assert.h>
@@ -46,20 +47,6 @@ struct mb_header {
     uint32_t flags;
     uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 static uint64_t page_up(uint64_t a) { return (a + MB_PAGE - 1) & ~(uint64_t)(MB_PAGE - 1); }
 
@@ -90,14 +77,14 @@ static void read_header(const uint8_t *image, size_t len, uint32_t i, struct mb_
 {
     memset(h, 0, sizeof *h);
     h->offset = i;
-    h->flags = rd32(image + i + 4);
+    h->flags = le_get32(image + i + 4);
     if ((size_t)i + 32 > len)
         return;                   /* address fields absent; checked by caller */
-    h->header_addr = rd32(image + i + 12);
-    h->load_addr = rd32(image + i + 16);
-    h->load_end_addr = rd32(image + i + 20);
-    h->bss_end_addr = rd32(image + i + 24);
-    h->entry_addr = rd32(image + i + 28);
+    h->header_addr = le_get32(image + i + 12);
+    h->load_addr = le_get32(image + i + 16);
+    h->load_end_addr = le_get32(image + i + 20);
+    h->bss_end_addr = le_get32(image + i + 24);
+    h->entry_addr = le_get32(image + i + 28);
 }
 
 /*
@@ -109,9 +96,9 @@ static int find_header(const uint8_t *image, size_t len, struct mb_header *h, lo
 {
     *bad_at = -1;
     for (uint32_t i = 0; (size_t)i + 12 <= len && i + 12 <= MB_SEARCH_LIMIT; i += 4) {
-        if (rd32(image + i) != MB_HEADER_MAGIC)
+        if (le_get32(image + i) != MB_HEADER_MAGIC)
             continue;
-        uint32_t flags = rd32(image + i + 4), sum = rd32(image + i + 8);
+        uint32_t flags = le_get32(image + i + 4), sum = le_get32(image + i + 8);
         if ((uint32_t)(MB_HEADER_MAGIC + flags + sum) == 0) {
             read_header(image, len, i, h);
             return 1;
@@ -271,10 +258,10 @@ static int load_modules(uint8_t *ram, uint32_t ram_size, const struct mb_layout 
         if (load_module(ram, ram_size, i, &at, &start, &stop, opt, res) < 0)
             return -1;
         uint8_t *m = ram + l->mods_addr + MB_MOD_SIZE * (uint32_t)i;
-        wr32(m + 0, start);
-        wr32(m + 4, stop);
-        wr32(m + 8, put_string(ram, strp, opt->modules[i]));
-        wr32(m + 12, 0);
+        le_put32(m + 0, start);
+        le_put32(m + 4, stop);
+        le_put32(m + 8, put_string(ram, strp, opt->modules[i]));
+        le_put32(m + 12, 0);
     }
     *end = at;
     return 0;
@@ -283,12 +270,12 @@ static int load_modules(uint8_t *ram, uint32_t ram_size, const struct mb_layout 
 /* One 24-byte memory map entry: size (20), base, length, type (spec 3.3). */
 static void put_mmap(uint8_t *p, uint32_t base, uint32_t length, uint32_t type)
 {
-    wr32(p + 0, 20);
-    wr32(p + 4, base);
-    wr32(p + 8, 0);
-    wr32(p + 12, length);
-    wr32(p + 16, 0);
-    wr32(p + 20, type);
+    le_put32(p + 0, 20);
+    le_put32(p + 4, base);
+    le_put32(p + 8, 0);
+    le_put32(p + 12, length);
+    le_put32(p + 16, 0);
+    le_put32(p + 20, type);
 }
 
 /* SeaBIOS's e820 map under QEMU; returns its length in bytes. */
@@ -311,17 +298,17 @@ static void build_info(uint8_t *ram, uint32_t ram_size, const struct mb_layout *
 {
     uint8_t *mbi = ram + MB_INFO_ADDR;
     memset(mbi, 0, MB_INFO_SIZE);
-    wr32(mbi + 0, MB_INFO_MEMORY | MB_INFO_BOOTDEV | MB_INFO_CMDLINE | MB_INFO_MODS |
+    le_put32(mbi + 0, MB_INFO_MEMORY | MB_INFO_BOOTDEV | MB_INFO_CMDLINE | MB_INFO_MODS |
                   MB_INFO_MMAP | MB_INFO_LOADER);
-    wr32(mbi + 4, MB_LOW_MEM / 1024);                              /* mem_lower */
-    wr32(mbi + 8, (ram_size - MB_TOP_RESERVED - 0x100000) / 1024); /* mem_upper */
-    wr32(mbi + 12, 0x8000ffffu);                /* boot_device: BIOS disk 0x80 */
-    wr32(mbi + 16, cmdline);
-    wr32(mbi + 20, (uint32_t)nmods);
-    wr32(mbi + 24, l->mods_addr);
-    wr32(mbi + 44, build_mmap(ram, ram_size));   /* mmap_length */
-    wr32(mbi + 48, MB_MMAP_ADDR);
-    wr32(mbi + 64, loader);
+    le_put32(mbi + 4, MB_LOW_MEM / 1024);                              /* mem_lower */
+    le_put32(mbi + 8, (ram_size - MB_TOP_RESERVED - 0x100000) / 1024); /* mem_upper */
+    le_put32(mbi + 12, 0x8000ffffu);                /* boot_device: BIOS disk 0x80 */
+    le_put32(mbi + 16, cmdline);
+    le_put32(mbi + 20, (uint32_t)nmods);
+    le_put32(mbi + 24, l->mods_addr);
+    le_put32(mbi + 44, build_mmap(ram, ram_size));   /* mmap_length */
+    le_put32(mbi + 48, MB_MMAP_ADDR);
+    le_put32(mbi + 64, loader);
 }
 
 /* Refuse layouts that do not fit in RAM or that overlap the low info area. */

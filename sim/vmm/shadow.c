@@ -19,6 +19,7 @@
  * monitor; BT and shadow paging write-protect the GDT page, later issues).
  */
 #include "vmm_internal.h"
+#include "le.h"
 #include "vmm/bt/bt_internal.h"
 
 #include <string.h>
@@ -26,11 +27,6 @@
 static uint8_t *region(struct vmm *v)
 {
     return v->cpu->bus.ram + v->region_pa;
-}
-
-static void put32(uint8_t *p, uint32_t val)
-{
-    memcpy(p, &val, 4);
 }
 
 /* A code/data/system descriptor (SDM vol. 3, figure 3-8); `limit` in bytes. */
@@ -133,17 +129,17 @@ static void shadow_build_paging(struct vmm *v)
     uint8_t *pd = region(v) + VMM_OFF_PD;
     uint32_t big = v->guest_ram >> 22, i;
     for (i = 0; i < big; i++)
-        put32(pd + i * 4u, (i << 22) | 0x87u);          /* PS | U | W | P */
+        le_put32(pd + i * 4u, (i << 22) | 0x87u);          /* PS | U | W | P */
     if (v->guest_ram & 0x3FFFFFu) {
         uint8_t *pt = region(v) + VMM_OFF_PT_TAIL;
-        put32(pd + i * 4u, (v->region_pa + VMM_OFF_PT_TAIL) | 7u);
+        le_put32(pd + i * 4u, (v->region_pa + VMM_OFF_PT_TAIL) | 7u);
         for (uint32_t j = 0; (i << 22) + (j << 12) < v->guest_ram; j++)
-            put32(pt + j * 4u, ((i << 22) + (j << 12)) | 7u);
+            le_put32(pt + j * 4u, ((i << 22) + (j << 12)) | 7u);
     }
     uint8_t *ptv = region(v) + VMM_OFF_PT_VMM;
-    put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);   /* W | P, supervisor */
+    le_put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);   /* W | P, supervisor */
     for (uint32_t j = 0; j < 1024u; j++)
-        put32(ptv + j * 4u, (v->region_pa + (j << 12)) | 3u);
+        le_put32(ptv + j * 4u, (v->region_pa + (j << 12)) | 3u);
 }
 
 /* The VMM's TSS: ring-0 stack in the region; I/O bitmap offset past the
@@ -152,9 +148,9 @@ static void shadow_build_tss(struct vmm *v)
 {
     uint8_t *t = region(v) + VMM_OFF_TSS;
     memset(t, 0, 104);
-    put32(t + 4, VMM_REGION_BASE + VMM_OFF_STACK + 0x10000u);
-    put32(t + 8, VMM_SEL_DATA);
-    put32(t + 0x64, 104u << 16);
+    le_put32(t + 4, VMM_REGION_BASE + VMM_OFF_STACK + 0x10000u);
+    le_put32(t + 8, VMM_SEL_DATA);
+    le_put32(t + 0x64, 104u << 16);
 }
 
 void shadow_build_region(struct vmm *v)
