@@ -27,7 +27,7 @@ static void out_stdout(void *ctx, uint8_t byte)
         fflush(stdout);
 }
 
-static int exit_status_for(const struct machine *m)
+int cmd_run_exit_status(const struct machine *m)
 {
     switch (m->end) {
     case END_GUEST_EXIT:   return m->exit_code;
@@ -148,7 +148,7 @@ int cmd_run_options(const struct run_options *o)
         run_to_end(m, o, interactive, &rec);
         bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);
-        status = exit_status_for(m);
+        status = cmd_run_exit_status(m);
         if (m->end != END_GUEST_EXIT)
             fprintf(stderr, "ringside: %s\n", m->end_msg);
         if (o->verbose)

@@ -12,6 +12,9 @@ int cmd_run_options(const struct run_options *o);
 /* Read o->kernel and load it into m; 0, or -1 after one stderr line. */
 struct machine;
 int cmd_run_load_kernel(struct machine *m, const struct run_options *o);
+/* The exit status for how a machine's run ended (options.h); EXIT_INTERNAL
+   if it has not ended. */
+int cmd_run_exit_status(const struct machine *m);
 struct machine;
 /* Apply the --tc-* options to a machine running --mode bt (0, or -1). */
 int cmd_run_configure_bt(struct machine *m, const struct run_options *o);

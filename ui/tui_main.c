@@ -21,6 +21,7 @@
 #include <curses.h>
 
 #include "cpu/optable.h"
+#include "cmd_run.h"
 #include "trace_run.h"
 #include "tui_ui.h"
 #include "tui_view.h"
@@ -517,18 +518,6 @@ static int split_args(int argc, char **argv, struct tui_args *a, char **rest, in
     return 0;
 }
 
-static int exit_status(const struct machine *m)
-{
-    switch (m->end) {
-    case END_GUEST_EXIT:   return m->exit_code;
-    case END_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
-    case END_HALTED:       return EXIT_HALTED;
-    case END_BUDGET:       return EXIT_BUDGET;
-    case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
-    default:               return EXIT_OK;
-    }
-}
-
 static int tui_start(const struct run_options *o, const struct tui_args *a)
 {
     static struct tui_session s;     /* large (event log, marks): not on the stack */
@@ -546,7 +535,7 @@ static int tui_start(const struct run_options *o, const struct tui_args *a)
     trace_end(&u);
     double secs = (double)(now_ns() - t0) * 1e-9;
     tui_draw_end();
-    int status = ended && a->exit_at_end ? exit_status(s.m) : EXIT_OK;
+    int status = ended && a->exit_at_end ? cmd_run_exit_status(s.m) : EXIT_OK;
     if (a->exit_at_end)
         fprintf(stderr, "ringside tui: %u frames in %.2f s (%.1f fps, drawing %.1f%% of the "
                 "time), %llu guest instructions (%.1f MIPS)\n", u.frames, secs,
