@@ -248,13 +248,5 @@ int trace_export_chrome(struct trace_reader *r, FILE *out, char *err, size_t err
         fprintf(out, "\n]}\n");
     }
     free(c);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s", r->err);
-        return -1;
-    }
-    if (fflush(out) != 0 || ferror(out)) {
-        snprintf(err, errlen, "write error on the output");
-        return -1;
-    }
-    return 0;
+    return trace_export_finish(r, rc, out, err, errlen);
 }

@@ -181,7 +181,7 @@ void trace_print_info(FILE *out, const struct trace_reader *r, const struct trac
                     c->by_kind[k]);
 }
 
-static int finish(struct trace_reader *r, int rc, FILE *out, char *err, size_t errlen)
+int trace_export_finish(struct trace_reader *r, int rc, FILE *out, char *err, size_t errlen)
 {
     if (rc < 0) {
         snprintf(err, errlen, "%s", r->err);
@@ -211,7 +211,7 @@ int trace_dump(struct trace_reader *r, FILE *out, uint32_t mask, uint64_t limit,
         }
         index++;
     }
-    return finish(r, limit && shown >= limit ? 0 : rc, out, err, errlen);
+    return trace_export_finish(r, limit && shown >= limit ? 0 : rc, out, err, errlen);
 }
 
 int trace_export_csv(struct trace_reader *r, FILE *out, char *err, size_t errlen)
@@ -224,5 +224,5 @@ int trace_export_csv(struct trace_reader *r, FILE *out, char *err, size_t errlen
         fprintf(out, "%" PRIu64 ",%" PRIu64 ",%u,%s,%s,0x%08x,%u,%u,%u,%u\n", index++, ev.cycle,
                 ev.vm, event_kind_name((enum ev_kind)ev.kind),
                 event_path_name((enum ev_path)ev.path), ev.eip, ev.a, ev.b, ev.c, ev.d);
-    return finish(r, rc, out, err, errlen);
+    return trace_export_finish(r, rc, out, err, errlen);
 }

@@ -33,6 +33,10 @@ const char *trace_row_label(const struct trace_reader *r, uint32_t row, char *bu
 /* "a machine_end" word: guest_exit, triple_fault, ... */
 const char *trace_end_name(uint32_t end);
 
+/* The end of an export: rc < 0 is the reader's error; else report a failed
+   write to `out`. Returns 0 or -1 with err set. */
+int trace_export_finish(struct trace_reader *r, int rc, FILE *out, char *err, size_t errlen);
+
 /* `trace info`: header, symbols, counts by kind, the trailer. */
 void trace_print_info(FILE *out, const struct trace_reader *r, const struct trace_counts *c);
 /* `trace dump`: one line per event of the kinds in mask, at most limit (0: all). */
