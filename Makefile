@@ -50,8 +50,8 @@ SAMPLES := hello compute rings sensitive exceptions paging smc
 B  := build
 BS := build/san
 
-.PHONY: all run test deps samples bench fuzz clean golden check-deps
-all: ringside
+.PHONY: all run test test-build deps samples bench fuzz clean golden check-deps
+all: ringside samples
 
 # ---- dependencies -------------------------------------------------------
 check-deps:
@@ -108,24 +108,37 @@ tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
 	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/end_$*.o -o $@
 
 # ---- entry points --------------------------------------------------------
-run: check-deps ringside samples
+# Each entry point installs the packages first and only then builds, in a
+# second make: the Graphviz flags above come from pkg-config when a Makefile
+# is read, so on a fresh machine they must be read after libgraphviz-dev is
+# there (a single make would read them empty and fail at cgraph.h).
+SUBMAKE = $(MAKE) --no-print-directory
+
+run: check-deps
+	@$(SUBMAKE) ringside samples
 	./ringside
 
-test: check-deps samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
+test: check-deps
+	@$(SUBMAKE) test-build
 	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
 
-bench: check-deps ringside samples
+test-build: samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
+
+bench: check-deps
+	@$(SUBMAKE) ringside samples
 	sh scripts/bench.sh
 
 # More of the BT differential fuzzer than `make test` runs (BT_FUZZ_N=N).
-fuzz: check-deps samples $(BS)/tests/run_tests
+fuzz: check-deps
+	@$(SUBMAKE) samples $(BS)/tests/run_tests
 	BT_FUZZ_N=$${BT_FUZZ_N:-200000} ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests bt_fuzz
 
 # Example pictures for docs/traces.md: rings.elf traced (under bt when that
 # engine exists, else trap), each graph rendered to docs/img/*.svg (not
 # committed: they are regenerated), and the Perfetto JSON in build/docs/.
 .PHONY: docs
-docs: ringside samples
+docs: check-deps
+	@$(SUBMAKE) ringside samples
 	@mkdir -p $(B)/docs docs/img
 	mode=bt; ./ringside run --mode bt --help > /dev/null 2>&1 || mode=trap; \
 	./ringside run --mode $$mode --trace $(B)/docs/rings.rtrace samples/bin/rings.elf > /dev/null; \
