@@ -24,6 +24,7 @@ void suite_traces_register(void);
 void suite_bt_register(void);
 void suite_bt_fuzz_register(void);
 void suite_vm_register(void);
+void suite_compare_register(void);
 
 static const struct {
     const char *name;
@@ -43,6 +44,7 @@ static const struct {
     { "bt", suite_bt_register },
     { "bt_fuzz", suite_bt_fuzz_register },
     { "vm", suite_vm_register },
+    { "compare", suite_compare_register },
 };
 
 int main(int argc, char **argv)
