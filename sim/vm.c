@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "vmm/bt/bt.h"
 
@@ -52,6 +53,8 @@ static int vm_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t
     }
     struct mb_options mo = { .cmdline = cfg->cmdline, .kernel_path = cfg->kernel_path,
                              .modules = cfg->modules, .nmodules = cfg->nmodules };
+    vm->kernel_size = len;
+    vm->kernel_crc = (uint32_t)crc32(0, image, (uInt)len);
     int rc = machine_load(&vm->m, image, len, &mo, err, errlen);
     free(owned);
     return rc;
@@ -73,7 +76,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     machine_set_vm_id(&vm->m, cfg->id);
     if (cfg->costs)
         machine_set_costs(&vm->m, cfg->costs);
-    if (vm_configure_bt(vm, cfg, err, errlen) != 0 || vm_load(vm, cfg, err, errlen) != 0) {
+    snprintf(vm->kernel_path, sizeof vm->kernel_path, "%s", cfg->kernel_path ? cfg->kernel_path : "");
+    bool load = cfg->image || cfg->kernel_path;
+    if (vm_configure_bt(vm, cfg, err, errlen) != 0 || (load && vm_load(vm, cfg, err, errlen) != 0)) {
         vm_destroy(vm);
         return NULL;
     }

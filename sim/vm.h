@@ -19,7 +19,8 @@
 struct vm_config {
     const char *name;             /* for messages and the UI; NULL: the kernel path */
     uint8_t id;                   /* stamped on every event of this VM */
-    const char *kernel_path;      /* as typed (the multiboot cmdline starts with it) */
+    const char *kernel_path;      /* as typed (the multiboot cmdline starts with it);
+                                     NULL with no image: an empty VM for a restore */
     const uint8_t *image;         /* the kernel file's bytes; NULL: read kernel_path */
     size_t image_len;
     const char *cmdline;          /* multiboot command line, NULL = "" */
@@ -36,6 +37,9 @@ struct vm_config {
 struct vm {
     struct machine m;             /* the hardware, its engine, events, stats, costs */
     char name[64];
+    char kernel_path[256];        /* as given (empty: built without a kernel) */
+    uint64_t kernel_size;         /* the kernel file's size and zlib CRC-32: */
+    uint32_t kernel_crc;          /*   a snapshot names the kernel it was taken of */
 };
 
 /* Build, configure and load a VM. NULL with a one-line reason in err (bad

@@ -25,6 +25,7 @@ void suite_bt_register(void);
 void suite_bt_fuzz_register(void);
 void suite_vm_register(void);
 void suite_compare_register(void);
+void suite_snapshot_register(void);
 
 static const struct {
     const char *name;
@@ -45,6 +46,7 @@ static const struct {
     { "bt_fuzz", suite_bt_fuzz_register },
     { "vm", suite_vm_register },
     { "compare", suite_compare_register },
+    { "snapshot", suite_snapshot_register },
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "run_vm.h"
+#include "snapshot.h"
 #include "report.h"
 #include "cmd_trace.h"
 #include "vmm/bt/bt.h"
@@ -51,33 +52,90 @@ static void feed_stdin(struct machine *m)
     }
 }
 
-static void run_to_end(struct machine *m, const struct run_options *o, bool interactive,
+/* ---- snapshots during a run (--snapshot-at, --snapshot-every) ---- */
+
+/* The next guest-instruction count at which a snapshot is due, after `now`;
+   UINT64_MAX if none. */
+static uint64_t snap_next(const struct run_options *o, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    for (int i = 0; i < o->nsnap_at; i++)
+        if (o->snap_at[i].at > now && o->snap_at[i].at < next)
+            next = o->snap_at[i].at;
+    if (o->snap_every) {
+        uint64_t k = (now / o->snap_every + 1) * o->snap_every;
+        next = k < next ? k : next;
+    }
+    return next;
+}
+
+/* Save every snapshot due at exactly `now` guest instructions. */
+static int snap_take(struct vm *vm, const struct run_options *o, uint64_t now)
+{
+    char err[256], path[4096];
+    for (int i = 0; i <= o->nsnap_at; i++) {
+        if (i < o->nsnap_at && o->snap_at[i].at == now)
+            snprintf(path, sizeof path, "%s", o->snap_at[i].file);
+        else if (i == o->nsnap_at && o->snap_every && now % o->snap_every == 0)
+            snprintf(path, sizeof path, "%s/snap-%012llu.rsnap", o->snap_dir,
+                     (unsigned long long)now);
+        else
+            continue;
+        if (snapshot_save(vm, path, err, sizeof err) != 0) {
+            fprintf(stderr, "ringside: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Retired-instruction limit for the next slice: never past the next
+   snapshot's guest-instruction count (retired >= guest instructions). */
+static uint64_t slice_limit(const struct machine *m, const struct run_options *o, uint64_t limit)
+{
+    uint64_t guest = cpu_guest_insns(&m->cpu), due = snap_next(o, guest);
+    if (due != UINT64_MAX && m->cpu.insns + (due - guest) < limit)
+        limit = m->cpu.insns + (due - guest);
+    return limit;
+}
+
+/* Runs until the guest's run ends; false if a snapshot could not be written. */
+static bool run_to_end(struct vm *vm, const struct run_options *o, bool interactive,
                        struct trace_recorder *rec)
 {
     const uint64_t slice = 2000000;
+    struct machine *m = &vm->m;
     for (;;) {
         uint64_t limit = m->cpu.insns + slice;
         if (o->max_insns && limit > o->max_insns)
             limit = o->max_insns;
+        limit = slice_limit(m, o, limit);
         if (interactive)
             feed_stdin(m);
+        uint64_t before = cpu_guest_insns(&m->cpu);
         if (run_trace_slice(rec, m, o, limit) != END_NONE)
-            return;
+            return true;
+        uint64_t now = cpu_guest_insns(&m->cpu);
+        if (snap_next(o, before) == now && snap_take(vm, o, now) != 0)
+            return false;
         if (o->max_insns && m->cpu.insns >= o->max_insns) {
             m->end = END_BUDGET;
             snprintf(m->end_msg, sizeof m->end_msg,
                      "instruction budget of %llu exhausted",
                      (unsigned long long)o->max_insns);
-            return;
+            return true;
         }
     }
 }
 
-int cmd_run_options(const struct run_options *o)
+int cmd_run_options(const struct run_options *given)
 {
-    struct vm *vm = run_vm_create(o, -1);
+    struct vm *vm = run_vm_create(given, -1);
     if (!vm)
         return EXIT_BAD_INPUT;
+    struct run_options opts = *given, *o = &opts;  /* reports name the VM's kernel and engine */
+    o->kernel = vm->kernel_path;
+    o->mode = machine_mode_name(vm->m.mode);
     struct machine *m = &vm->m;
     bool interactive = isatty(0) && isatty(1);
     m->out = out_stdout;
@@ -85,17 +143,17 @@ int cmd_run_options(const struct run_options *o)
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
     if (run_trace_begin(&rec, m, o) == 0) {
-        run_to_end(m, o, interactive, &rec);
+        bool snaps_ok = run_to_end(vm, o, interactive, &rec);
         bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);
         status = cmd_run_exit_status(m);
-        if (m->end != END_GUEST_EXIT)
+        if (m->end != END_GUEST_EXIT && snaps_ok)
             fprintf(stderr, "ringside: %s\n", m->end_msg);
         if (o->verbose)
             report_summary(stderr, m, o);
         if (o->stats_json && report_stats_json(o->stats_json, m, o, status) != 0)
             status = EXIT_BAD_INPUT;
-        if (!trace_ok)
+        if (!trace_ok || !snaps_ok)
             status = EXIT_BAD_INPUT;
     }
     vm_destroy(vm);

@@ -21,11 +21,12 @@
 
 #include "cmd_compare.h"
 #include "cmd_paper.h"
+#include "cmd_snapshot.h"
 #include "cmd_run.h"
 #include "cmd_trace.h"
 #include "tui.h"
 
-#define RINGSIDE_VERSION "0.1"
+#include "version.h"
 
 static void print_help(void)
 {
@@ -48,6 +49,8 @@ static void print_help(void)
          "  ringside compare [run options] KERNEL\n"
          "                            KERNEL under every engine, phase by phase: speed as %% of\n"
          "                            native and what the overhead paid for (samples/bin/lecture.elf)\n"
+         "  ringside snapshot info FILE\n"
+         "                            check a snapshot (run --snapshot-at N FILE) and show it\n"
          "  ringside tc-dump [run options] KERNEL\n"
          "                            run KERNEL under --mode bt, then print every translated\n"
          "                            block: guest code beside its translation (Capstone)\n"
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
         return cmd_tui(argc - 2, argv + 2);
     if (!strcmp(cmd, "tc-dump"))
         return cmd_tcdump(argc - 2, argv + 2);
+    if (!strcmp(cmd, "snapshot"))
+        return cmd_snapshot(argc - 2, argv + 2);
     if (!strcmp(cmd, "compare"))
         return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "paper"))

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "snapshot.h"
+
 int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
                   struct cost_profile *prof, char *err, size_t errlen)
 {
@@ -27,13 +29,39 @@ int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
     return 0;
 }
 
+/* --restore FILE: a VM shaped like the snapshot (its RAM size; its engine
+   unless --mode says otherwise), then the snapshot's state put into it. */
+static struct vm *run_vm_restore(const struct run_options *o, int mode, char *err, size_t errlen)
+{
+    struct snap_file f;
+    struct cost_profile prof;
+    struct vm_config cfg;
+    if (snap_read(o->restore, &f, err, errlen) != 0)
+        return NULL;
+    if (mode < 0 && !o->mode_given)
+        mode = machine_mode_name((int)f.h.engine) ? (int)f.h.engine : MODE_NATIVE;
+    struct vm *vm = NULL;
+    if (run_vm_config(o, mode, &cfg, &prof, err, errlen) == 0) {
+        cfg.mem_mib = f.h.ram_size >> 20;
+        vm = vm_create(&cfg, err, errlen);
+    }
+    if (vm && snapshot_restore(vm, &f, err, errlen) != 0) {
+        vm_destroy(vm);
+        vm = NULL;
+    }
+    snap_free(&f);
+    return vm;
+}
+
 struct vm *run_vm_create(const struct run_options *o, int mode)
 {
     char err[256];
     struct cost_profile prof;
     struct vm_config cfg;
     struct vm *vm = NULL;
-    if (run_vm_config(o, mode, &cfg, &prof, err, sizeof err) == 0)
+    if (o->restore)
+        vm = run_vm_restore(o, mode, err, sizeof err);
+    else if (run_vm_config(o, mode, &cfg, &prof, err, sizeof err) == 0)
         vm = vm_create(&cfg, err, sizeof err);
     if (!vm)
         fprintf(stderr, "ringside: %s\n", err);
