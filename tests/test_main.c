@@ -26,6 +26,7 @@ void suite_bt_fuzz_register(void);
 void suite_vm_register(void);
 void suite_compare_register(void);
 void suite_snapshot_register(void);
+void suite_host_register(void);
 
 static const struct {
     const char *name;
@@ -47,6 +48,7 @@ static const struct {
     { "vm", suite_vm_register },
     { "compare", suite_compare_register },
     { "snapshot", suite_snapshot_register },
+    { "host", suite_host_register },
 };
 
 int main(int argc, char **argv)

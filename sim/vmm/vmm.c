@@ -161,6 +161,11 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
     return v;
 }
 
+void vmm_set_hosted(struct vmm *v, bool hosted)
+{
+    v->hosted = hosted;
+}
+
 void vmm_set_vm_id(struct vmm *v, uint8_t id)
 {
     v->vm_id = id;

@@ -62,6 +62,10 @@ int vmm_settle(struct vmm *v, char *err, size_t errlen);
    rebuild the shadow structures and deprivilege. 0 or -1 + err. */
 int vmm_adopt_state(struct vmm *v, char *err, size_t errlen);
 
+/* A Type II (hosted) hypervisor: every emulated device access pays a world
+   switch to the host OS (cost hosted_io, overhead cause hosted-io). */
+void vmm_set_hosted(struct vmm *v, bool hosted);
+
 /* The VM id stamped on the monitor's events (vm.c sets it after creation). */
 void vmm_set_vm_id(struct vmm *v, uint8_t id);
 void vmm_destroy(struct vmm *v);

@@ -34,6 +34,7 @@ struct vmm {
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
+    bool hosted;                /* Type II host: device accesses go through the host OS */
 };
 
 /* ---- vmm.c: events and accounting ---- */
