@@ -158,7 +158,7 @@ static enum cpu_stop mon_exception(struct vmm *v)
     }
     if (mon_is_trap(v, &in, vec))
         return mon_trap(v, &in);
-    if (!(in.row->attr & (A_PRIV | A_IOPL | A_FAR))) {
+    if (!(in.row->attr & (A_PRIV | A_IOPL | A_FAR)) && !v->trunc_step) {
         enum cpu_stop why;
         if (shadow_trunc_fault(v, &why))    /* an access the truncation cut */
             return why;
