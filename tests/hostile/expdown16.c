@@ -19,6 +19,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     *low = 0x10111213u;
     kprintf("expdown16: B=0 base 0xffc00000 limit 0 (the shadow GDT)\n");
     hx_gdt[6] = hx_desc(0xFFC00000u, 0, ACC_DATA_DOWN, 0);
+    hx_gdt_lgdt();
     hx_show_load("region 64K", 0x30);
     hx_show_read("offset 0", 0);
     hx_show_read("gdt slot 1", 0x0008);
@@ -31,6 +32,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     hx_show_read("gdt slot 1", 0x0008);
     kprintf("expdown16: B=0 base 0xffff8000 limit 0xfff (wraps to 0..0x7fff)\n");
     hx_gdt[7] = hx_desc(0xFFFF8000u, 0xFFF, ACC_DATA_DOWN, 0);
+    hx_gdt_lgdt();
     hx_show_load("wrapping 16-bit", 0x38);
     hx_show_read("below limit", 0x0800);
     hx_show_read("region part", 0x1000);
@@ -40,6 +42,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     kprintf("  marker now 0x%08x\n", *low);
     kprintf("expdown16: B=0 base 0xffbff000 limit 0x7ff (straddles the region)\n");
     hx_gdt[8] = hx_desc(0xFFBFF000u, 0x7FF, ACC_DATA_DOWN, 0);
+    hx_gdt_lgdt();
     hx_show_load("straddling", 0x40);
     hx_show_read("below limit", 0x0700);
     hx_show_read("first inside", 0x1000);

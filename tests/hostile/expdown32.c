@@ -20,6 +20,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     hx_gdt_init(16);
     kprintf("expdown32: expand-down B=1 base 0 limit 0xffbfffff\n");
     hx_gdt[6] = hx_desc(0, 0xFFBFF, ACC_DATA_DOWN, FL_G | FL_DB);
+    hx_gdt_lgdt();
     hx_show_load("top 4 MiB", 0x30);
     hx_show_read("below limit", 0x00100000u);
     hx_show_read("shadow gdt", 0xFFC00008u);
@@ -49,6 +50,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
 
     kprintf("expdown32: expand-down B=1 base 0x10000000 limit 0 (wraps)\n");
     hx_gdt[7] = hx_desc(0x10000000u, 0, ACC_DATA_DOWN, FL_DB);
+    hx_gdt_lgdt();
     hx_show_load("wrapping", 0x38);
     hx_show_read("region via wrap", 0xEFC00000u);
     hx_show_read("tc via wrap", 0xEFE00000u);

@@ -42,6 +42,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     for (unsigned i = 0; i < 5; i++)
         hx_gdt[8187 + i] = hx_desc((uint32_t)bufs[i], 15, ACC_DATA_RW, FL_DB);
     hx_gdt[8188] = hx_desc(0x100000u, 0xFFFFF, ACC_CODE_RX, FL_DB);  /* code */
+    hx_gdt_lgdt();
     kprintf("gdt8192: 8192 entries, slots 8187-8191 the guest's\n");
     static const uint16_t sels[5] = { 0xFFD8, 0xFFE0, 0xFFE8, 0xFFF0, 0xFFF8 };
     for (unsigned i = 0; i < 5; i++) {

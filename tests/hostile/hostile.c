@@ -19,12 +19,21 @@ struct hx_dtr {
     uint32_t base;
 } __attribute__((packed));
 
+static uint16_t hx_gdt_limit;
+
+void hx_gdt_lgdt(void)
+{
+    struct hx_dtr p = { hx_gdt_limit, (uint32_t)hx_gdt };
+    __asm__ volatile("lgdt %0" : : "m"(p) : "memory");
+}
+
 void hx_gdt_init(unsigned entries)
 {
     /* the library's GDT is at its fixed address (link.ld); SGDT would show
        the VMM's shadow under trap (a sensitive instruction) */
     struct hx_dtr p = { (uint16_t)(entries * 8u - 1u), (uint32_t)hx_gdt };
     memcpy(hx_gdt, (const void *)0x200000, 6 * 8);
+    hx_gdt_limit = p.limit;
     __asm__ volatile("lgdt %0" : : "m"(p) : "memory");
 }
 

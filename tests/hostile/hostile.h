@@ -39,6 +39,9 @@ static inline uint64_t hx_desc(uint32_t base, uint32_t raw_limit, uint8_t access
    the first six and loads it with n entries. */
 extern uint64_t hx_gdt[8192];
 void hx_gdt_init(unsigned entries);
+/* LGDT again (after writing entries: a VMM rebuilds its shadow on LGDT, so
+   the attack does not depend on the VMM following GDT writes). */
+void hx_gdt_lgdt(void);
 /* Make `entries` entries at `table` an LDT, described by GDT slot `slot`,
    and load it. */
 void hx_ldt_load(unsigned slot, uint64_t *table, unsigned entries);

@@ -32,6 +32,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     hx_gdt_init(16);
     hx_gdt[6] = hx_desc(0, 0xFFBFF, ACC_DATA_DOWN, FL_G | FL_DB);
     hx_gdt[8189] = 0;
+    hx_gdt_lgdt();
     hx_show_load("top 4 MiB", 0x30);
     uint32_t off = (uint32_t)evil;
     uint32_t lo = (off & 0xFFFFu) | 0xFFE8u << 16;
