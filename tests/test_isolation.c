@@ -7,7 +7,7 @@
  * down windows over the top 4 MiB in 32- and 16-bit form, segments that
  * wrap past 4 GiB, an 8192-entry GDT naming the VMM's old slots, a gate
  * planted in the hardware IDT, a GDT entry rewritten then reloaded, the
- * same through an LDT) and prints what it observes. The checks:
+ * same through an LDT, and from ring 3) and prints what it observes. The checks:
  *   - no run dies from a signal or a sanitizer report (the host is intact);
  *   - trap's and bt's output equal native's byte for byte, with the same
  *     exit status (the guest sees what bare hardware shows: open bus in
@@ -202,6 +202,14 @@ static void test_ldt(void)
     free(out);
 }
 
+static void test_ring3(void)
+{
+    char *out = check_kernel("ring3");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "read buf+4                       -> 0x33330001"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "guest handler ran 0 times"));
+    free(out);
+}
+
 void suite_isolation_register(void)
 {
     CU_pSuite s = CU_add_suite("isolation", NULL, NULL);
@@ -212,4 +220,5 @@ void suite_isolation_register(void)
     CU_add_test(s, "gate planted in the hardware IDT", test_idtgate);
     CU_add_test(s, "GDT entry rewritten, then reloaded", test_gdtrewrite);
     CU_add_test(s, "the same tricks through an LDT", test_ldt);
+    CU_add_test(s, "the same tricks from ring 3", test_ring3);
 }

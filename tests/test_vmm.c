@@ -231,6 +231,9 @@ static void test_shadow_system_and_inside(void)
     CU_ASSERT_EQUAL(inside, mkdesc(0xFFC01000, 0xFFFFF, 0xB7, 0xC));
     uint64_t code = shadow_desc_from_guest(mkdesc(0xFFC01000, 0xFFF, 0x9B, 0x4));
     CU_ASSERT_FALSE(desc_present(code));
+    CU_ASSERT_FALSE(shadow_code_ok(mkdesc(0xFFC01000, 0xFFF, 0x9B, 0x4)));  /* never CS */
+    CU_ASSERT_TRUE(shadow_code_ok(mkdesc(0, 0xFFFFF, 0x9B, 0xC)));
+    CU_ASSERT_TRUE(shadow_code_ok(mkdesc(0xFFC01000, 0xFFF, 0x93, 0x4)));   /* data: empty */
 }
 
 /* Expand-down segments (issue 11: they used to be copied untruncated). */

@@ -1,6 +1,7 @@
 /*
  * shadow.c - the VMM region: page directory, shadow GDT, the monitor's IDT
- * and TSS; guest memory and guest descriptors as the monitor sees them.
+ * and TSS; guest memory and guest descriptors as the monitor sees them;
+ * segment truncation and truncation faults.
  *
  * The VMM occupies the top 4 MiB of the linear address space (0xFFC00000
  * up), backed by the 4 MiB of frames the machine allocates above guest RAM
@@ -9,14 +10,15 @@
  * same linear addresses with user access (4 MiB PSE pages where aligned), and
  * the VMM region is supervisor-only. The guest kernel runs at ring 1, which
  * paging counts as supervisor, so it is segment *truncation* that keeps it out
- * of the region: every guest code/data descriptor appears in the shadow GDT
- * with its limit cut below 0xFFC00000, and DPL 0 compressed to 1 (ring
- * compression). System descriptors (TSS, LDT, gates) are not present in the
- * shadow: the guest's TSS is only read by the monitor, never by the hardware.
- *
- * The shadow is rebuilt from guest memory on every LGDT (which traps); later
- * guest writes to its GDT are not traced (a limitation shared with a naive
- * monitor; BT and shadow paging write-protect the GDT page, later issues).
+ * of the region: every guest code/data segment reaches a hardware segment
+ * register with its accepted offsets cut below 0xFFC00000, whatever its form
+ * (expand-up or -down, 16- or 32-bit, wrapping), and DPL 0 compressed to 1
+ * (ring compression). What the cut removes is re-executed with the guest's
+ * own segments and the region unmapped (shadow_trunc_fault), so the guest
+ * sees open bus there, as natively. All 8192 shadow GDT slots are the
+ * guest's; the VMM's own segments live only in hidden caches. Segment loads
+ * re-read the guest's descriptor (hw_load_seg). The invariants are stated in
+ * docs/isolation.md.
  */
 #include "vmm_internal.h"
 #include "le.h"
@@ -163,6 +165,11 @@ uint64_t shadow_desc_from_guest(uint64_t g)
     return shadow_truncate_seg(&s) ? seg_to_desc(&s) : g;
 }
 
+bool shadow_code_ok(uint64_t g)
+{
+    return !desc_code(g) || !desc_present(g) || desc_present(shadow_desc_from_guest(g));
+}
+
 /* What a shadow GDT slot holds: data descriptors not present, so that
    every hardware load of a data or stack segment faults and is emulated
    (hw_load_seg then reads the guest's descriptor again: a rewritten GDT
@@ -225,7 +232,12 @@ void shadow_gdt_sync(struct vmm *v)
 {
     if (spt_active(v))
         return;
-    uint32_t n = ((uint32_t)v->vc.gdtr.limit + 1u) / 8u;
+    uint32_t n = ((uint32_t)v->vc.gdtr.limit + 1u) / 8u, base = v->vc.gdtr.base;
+    if (n < 2)
+        return;
+    if ((uint64_t)base + n * 8u <= v->guest_ram &&        /* the common case: no change */
+        memcmp(v->cpu->bus.ram + base + 8u, &v->gsrc[1], (n - 1u) * 8u) == 0)
+        return;
     for (unsigned i = 1; i < n && i < VMM_GUEST_SLOTS; i++) {
         uint64_t d = guest_gdt_entry(v, i);
         if (d != v->gsrc[i])

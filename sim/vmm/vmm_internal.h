@@ -59,6 +59,9 @@ void shadow_build_region(struct vmm *v);           /* PD, page tables, IDT, TSS,
 void shadow_gdt_rebuild(struct vmm *v);            /* from vc.gdtr (guest memory) */
 void shadow_gdt_sync(struct vmm *v);               /* slots whose guest entry changed */
 /* Truncate a code/data hidden cache below the VMM region; false if it was safe. */
+/* False for a present code descriptor truncation leaves nothing of (based
+   in the VMM region): it must never reach the hardware CS. */
+bool shadow_code_ok(uint64_t guest);
 bool shadow_truncate_seg(struct seg *s);
 /* The guest's hidden caches as the hardware ones after a reset (vmm_reset). */
 void shadow_reset_segs(struct vmm *v);
@@ -73,8 +76,9 @@ bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
 bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
 /* The guest's descriptor for `sel` from its GDT or LDT; false if past the limit. */
 bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc);
-/* Load hardware segment register `sreg` from the shadow GDT slot of `sel`,
-   with selector RPL `rpl` (CS: also sets the hardware CPL). */
+/* Load hardware segment register `sreg` for `sel` from the guest's own
+   descriptor (read again), truncated, with selector RPL `rpl` (CS: also
+   sets the hardware CPL); refreshes the shadow GDT slot. */
 void hw_load_seg(struct vmm *v, int sreg, uint16_t sel, int rpl);
 /* Guest-visible selector of a hardware one (RPL 1 shows as 0). */
 uint16_t guest_visible_sel(uint16_t hw_sel);

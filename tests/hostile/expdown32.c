@@ -10,13 +10,15 @@
  */
 #include "hostile.h"
 
-static volatile uint32_t marker = 0x600DF00Du;
+/* at a fixed address (link.ld): its address is printed in the probes */
+static volatile uint32_t marker FIXED("50_hx_marker");
 
 int kmain(uint32_t magic, struct multiboot_info *mbi)
 {
     con_init();
     desc_init();
     hx_catch_init();
+    marker = 0x600DF00Du;
     hx_gdt_init(16);
     kprintf("expdown32: expand-down B=1 base 0 limit 0xffbfffff\n");
     hx_gdt[6] = hx_desc(0, 0xFFBFF, ACC_DATA_DOWN, FL_G | FL_DB);

@@ -6,13 +6,15 @@
  */
 #include "hostile.h"
 
-static volatile uint32_t marker = 0x0DDBA11u;
+/* at a fixed address (link.ld): its address is printed in the probes */
+static volatile uint32_t marker FIXED("50_hx_marker");
 
 int kmain(uint32_t magic, struct multiboot_info *mbi)
 {
     con_init();
     desc_init();
     hx_catch_init();
+    marker = 0x0DDBA11u;
     hx_gdt_init(16);
     kprintf("expup_wrap: base 0x10000000 limit 4G (wraps)\n");
     hx_gdt[6] = hx_desc(0x10000000u, 0xFFFFF, ACC_DATA_RW, FL_G | FL_DB);

@@ -133,3 +133,14 @@ void hx_show_load(const char *name, uint16_t sel)
     else
         kprintf("ok\n");
 }
+
+int hx_int41(void)
+{
+    hx_vec = 0;
+    __asm__ volatile("movl $1f, hx_resume\n\t"
+                     "int $0x41\n"
+                     "1:\n\t"
+                     "movl $0, hx_resume"
+                     : : : "memory");
+    return (int)hx_vec;
+}

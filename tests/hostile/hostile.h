@@ -59,5 +59,7 @@ void hx_show_read(const char *name, uint32_t off);
 void hx_show_write(const char *name, uint32_t off, uint32_t val);
 void hx_show_load(const char *name, uint16_t sel);
 void hx_catch_init(void);   /* #GP, #SS, #NP, #PF, #UD handlers that resume */
+/* int $0x41 with faults caught: 0 or the vector (a handler for 0x41 runs as usual). */
+int hx_int41(void);
 
 #endif
