@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "machine.h"
+#include "run_vm.h"
 #include "report.h"
 #include "cmd_trace.h"
 #include "vmm/bt/bt.h"
@@ -51,45 +51,6 @@ static void feed_stdin(struct machine *m)
     }
 }
 
-/* --tc-size, --tc-policy, --tc-block-insns (--mode bt; ignored otherwise). */
-int cmd_run_configure_bt(struct machine *m, const struct run_options *o)
-{
-    struct bt *bt = vmm_bt(m->vmm);
-    if (!bt)
-        return 0;
-    struct bt_config cfg;
-    bt_config_default(&cfg);
-    if (o->tc_size_kib)
-        cfg.tc_size = o->tc_size_kib * 1024u;
-    if (cfg.tc_size > BT_TC_SIZE_MAX)
-        cfg.tc_size = BT_TC_SIZE_MAX;
-    if (o->tc_policy)
-        cfg.policy = (enum bt_policy)bt_policy_parse(o->tc_policy);
-    if (o->tc_block_insns)
-        cfg.block_insns = o->tc_block_insns;
-    return bt_configure(bt, &cfg);
-}
-
-/* Read o->kernel and load it (with o's command line and modules) into m;
-   one stderr line on failure. */
-int cmd_run_load_kernel(struct machine *m, const struct run_options *o)
-{
-    uint8_t *image;
-    size_t len;
-    char err[256];
-    if (mb_read_file(o->kernel, &image, &len, err, sizeof err) != 0) {
-        fprintf(stderr, "ringside: %s\n", err);
-        return -1;
-    }
-    struct mb_options mo = { .cmdline = o->append, .kernel_path = o->kernel,
-                             .modules = o->modules, .nmodules = o->nmodules };
-    int rc = machine_load(m, image, len, &mo, err, sizeof err);
-    free(image);
-    if (rc != 0)
-        fprintf(stderr, "ringside: %s\n", err);
-    return rc;
-}
-
 static void run_to_end(struct machine *m, const struct run_options *o, bool interactive,
                        struct trace_recorder *rec)
 {
@@ -114,37 +75,16 @@ static void run_to_end(struct machine *m, const struct run_options *o, bool inte
 
 int cmd_run_options(const struct run_options *o)
 {
-    struct machine *m = malloc(sizeof *m);
-    char err[256];
-    if (!m) {
-        fprintf(stderr, "ringside: out of memory\n");
-        return EXIT_INTERNAL;
-    }
-    int mode = machine_mode_parse(o->mode);   /* options_parse_run checked it */
-    if (mode < 0)
-        mode = MODE_NATIVE;
-    if (machine_init_mode(m, o->mem_mib, (enum machine_mode)mode, err, sizeof err) != 0) {
-        fprintf(stderr, "ringside: %s\n", err);
-        free(m);
+    struct vm *vm = run_vm_create(o, -1);
+    if (!vm)
         return EXIT_BAD_INPUT;
-    }
-    cmd_run_configure_bt(m, o);
-    if (o->costs) {
-        struct cost_profile prof;
-        if (cost_load(&prof, o->costs, err, sizeof err) != 0) {
-            fprintf(stderr, "ringside: --costs %s\n", err);
-            machine_free(m);
-            free(m);
-            return EXIT_BAD_INPUT;
-        }
-        machine_set_costs(m, &prof);
-    }
+    struct machine *m = &vm->m;
     bool interactive = isatty(0) && isatty(1);
     m->out = out_stdout;
     m->out_ctx = interactive ? m : NULL;
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
-    if (cmd_run_load_kernel(m, o) == 0 && run_trace_begin(&rec, m, o) == 0) {
+    if (run_trace_begin(&rec, m, o) == 0) {
         run_to_end(m, o, interactive, &rec);
         bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);
@@ -158,8 +98,7 @@ int cmd_run_options(const struct run_options *o)
         if (!trace_ok)
             status = EXIT_BAD_INPUT;
     }
-    machine_free(m);
-    free(m);
+    vm_destroy(vm);
     return status;
 }
 

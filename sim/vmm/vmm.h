@@ -53,6 +53,8 @@ struct vmm;
 struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
                        struct event_bus *ev, const struct cost_profile *costs,
                        uint8_t vm_id, char *err, size_t errlen);
+/* The VM id stamped on the monitor's events (vm.c sets it after creation). */
+void vmm_set_vm_id(struct vmm *v, uint8_t id);
 void vmm_destroy(struct vmm *v);
 
 /* Take the CPU's current (multiboot entry) state as the guest's and
