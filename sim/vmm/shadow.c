@@ -466,7 +466,7 @@ bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
     for (int i = 0; i < S_COUNT; i++)
         if (seg_same(&c->s.seg[i], &full[i]))
             c->s.seg[i] = saved[i];
-    vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], 0);
+    vmm_charge(v, OV_TRAP, v->costs->v[COST_TRAP_EMULATE], 0);   /* a truncation fault */
     if (r == CPU_STOP_STEP) {
         *why = CPU_STOP_BUDGET;
         return true;
