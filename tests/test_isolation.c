@@ -7,7 +7,8 @@
  * down windows over the top 4 MiB in 32- and 16-bit form, segments that
  * wrap past 4 GiB, an 8192-entry GDT naming the VMM's old slots, a gate
  * planted in the hardware IDT, a GDT entry rewritten then reloaded, the
- * same through an LDT, and from ring 3) and prints what it observes. The checks:
+ * same through an LDT, from ring 3, and with guest paging on) and prints
+ * what it observes. The checks:
  *   - no run dies from a signal or a sanitizer report (the host is intact);
  *   - trap's and bt's output equal native's byte for byte, with the same
  *     exit status (the guest sees what bare hardware shows: open bus in
@@ -210,6 +211,13 @@ static void test_ring3(void)
     free(out);
 }
 
+static void test_pagingtop(void)
+{
+    char *out = check_kernel("pagingtop");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "fault #PF page fault(0x2) cr2=0xffc12000"));
+    free(out);
+}
+
 void suite_isolation_register(void)
 {
     CU_pSuite s = CU_add_suite("isolation", NULL, NULL);
@@ -221,4 +229,5 @@ void suite_isolation_register(void)
     CU_add_test(s, "GDT entry rewritten, then reloaded", test_gdtrewrite);
     CU_add_test(s, "the same tricks through an LDT", test_ldt);
     CU_add_test(s, "the same tricks from ring 3", test_ring3);
+    CU_add_test(s, "the window with guest paging on: the guest's #PF", test_pagingtop);
 }

@@ -23,6 +23,7 @@
 #include "vmm_internal.h"
 #include "le.h"
 #include "vmm/bt/bt_internal.h"
+#include "shadow_pt_internal.h"
 
 #include <string.h>
 
@@ -415,6 +416,29 @@ static uint8_t *hw_top_pde(struct vmm *v)
     return v->cpu->bus.ram + (v->cpu->s.cr3 & ~0xFFFu) + 1023u * 4u;
 }
 
+/* The step touched the top 4 MiB with guest paging on. If the guest's own
+   tables do not map the address, native raises #PF there: reflect it with
+   the guest's error code and CR2. If they do, the run stops (guest
+   mappings of the top 4 MiB are not supported under a VMM). */
+static enum cpu_stop trunc_top_fault(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    uint32_t lin = c->s.cr2, hw = c->stop_error;
+    struct spt_gwalk w;
+    if (spt_gwalk(v, lin, (hw & PF_W) != 0, (hw & PF_U) != 0, &w)) {
+        c->stop_msg = "guest mapping of the top 4 MiB (not supported under a VMM)";
+        return CPU_STOP_UNSUPPORTED;
+    }
+    v->vc.cr2 = lin;
+    vmm_charge(v, OV_REFLECT, v->costs->v[COST_REFLECT],
+               reflect_native_cost(v, EXC_PF, RK_EXC));
+    switch (reflect_vector(v, EXC_PF, w.err, true, RK_EXC, c->s.eip)) {
+    case EMU_STOP: c->stop_msg = v->stop_msg; return CPU_STOP_UNSUPPORTED;
+    case EMU_TRIPLE: c->stop_msg = v->stop_msg; return CPU_STOP_TRIPLE;
+    default: return CPU_STOP_BUDGET;
+    }
+}
+
 /*
  * A #GP(0) or #SS(0) while some segment register is truncated may be an
  * access native would have allowed: to the part of the guest's segment the
@@ -423,9 +447,10 @@ static uint8_t *hw_top_pde(struct vmm *v)
  * caches in the segment registers and the VMM region unmapped from the
  * hardware: with guest paging off the top 4 MiB is mapped instead to the
  * physical addresses native would reach there (no RAM: open bus, reads
- * all ones, writes dropped), with guest paging on it is not present and an
- * access there stops the run (guest mappings of the top 4 MiB are not
- * supported under a VMM). External interrupts are held for the step. The
+ * all ones, writes dropped), with guest paging on it is not present: the
+ * guest gets its own #PF if its tables do not map the address, else the
+ * run stops (guest mappings of the top 4 MiB are not supported under a
+ * VMM, trunc_top_fault). External interrupts are held for the step. The
  * truncated caches come back afterwards. A fault of the step is the
  * guest's (native raises it too) and is left in the CPU's stop fields for
  * the monitor to reflect; trunc_step keeps it from being stepped again.
@@ -473,9 +498,7 @@ bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
     }
     if (r == CPU_STOP_INTERCEPT && c->stop_vector == EXC_PF && spt_active(v) &&
         c->s.cr2 >= VMM_REGION_BASE) {
-        c->stop_msg = "guest access to the top 4 MiB with guest paging on "
-                      "(not supported under a VMM)";
-        *why = CPU_STOP_UNSUPPORTED;
+        *why = trunc_top_fault(v);
         return true;
     }
     if (r != CPU_STOP_INTERCEPT) {

@@ -10,7 +10,7 @@
 #include "hostile.h"
 
 uint64_t hx_gdt[8192] __attribute__((aligned(4096)));
-volatile uint32_t hx_err;
+volatile uint32_t hx_err, hx_cr2;
 static volatile uint32_t hx_vec;
 volatile uint32_t hx_resume;
 
@@ -52,6 +52,8 @@ static void on_fault(struct trap_frame *tf)
     }
     hx_vec = tf->vector;
     hx_err = tf->err;
+    if (tf->vector == 14)
+        hx_cr2 = read_cr2();
     tf->eip = hx_resume;
     hx_resume = 0;
 }
@@ -100,7 +102,10 @@ int hx_write32(uint32_t off, uint32_t val)
 
 static void show_fault(int vec)
 {
-    kprintf("fault %s(0x%x)\n", trap_name(vec), hx_err);
+    if (vec == 14)
+        kprintf("fault %s(0x%x) cr2=0x%08x\n", trap_name(vec), hx_err, hx_cr2);
+    else
+        kprintf("fault %s(0x%x)\n", trap_name(vec), hx_err);
 }
 
 void hx_show_read(const char *name, uint32_t off)

@@ -49,7 +49,7 @@ void hx_ldt_load(unsigned slot, uint64_t *table, unsigned entries);
 /* Probes through FS (the library never uses FS): load `sel` into FS and
    access fs:off. Return 0 or the vector of the fault (error code in
    hx_err). A fault while loading FS is reported the same way. */
-extern volatile uint32_t hx_err;
+extern volatile uint32_t hx_err, hx_cr2;   /* of the last caught fault */
 int hx_load_fs(uint16_t sel);
 int hx_read32(uint32_t off, uint32_t *val);    /* FS as it is loaded */
 int hx_write32(uint32_t off, uint32_t val);

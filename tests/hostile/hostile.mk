@@ -6,7 +6,7 @@
 #   make golden-hostile  runs each under QEMU into tests/golden/hostile/
 #                        <name>.out and <name>.status (part of `make golden`)
 
-HOSTILE_ALL := expdown32 expdown16 expup_wrap gdt8192 idtgate gdtrewrite ldt ring3
+HOSTILE_ALL := expdown32 expdown16 expup_wrap gdt8192 idtgate gdtrewrite ldt ring3 pagingtop
 HOSTILE_OUT := build/hostile
 HOSTILE_ELFS := $(foreach k,$(HOSTILE_ALL),tests/bin/hostile/$(k).elf)
 
