@@ -27,6 +27,7 @@ void suite_vm_register(void);
 void suite_compare_register(void);
 void suite_snapshot_register(void);
 void suite_host_register(void);
+void suite_isolation_register(void);
 
 static const struct {
     const char *name;
@@ -49,6 +50,7 @@ static const struct {
     { "compare", suite_compare_register },
     { "snapshot", suite_snapshot_register },
     { "host", suite_host_register },
+    { "isolation", suite_isolation_register },
 };
 
 int main(int argc, char **argv)

@@ -420,9 +420,23 @@ int emu_lldt(struct vmm *v, const struct insn *in, struct emu_fault *f)
     int rc = emu_rm_read(v, in, 2, &sel, f);
     if (rc != EMU_NEXT)
         return rc;
-    if ((sel & 0xFFFCu) != 0)
-        return emu_stop(v, "guest LDTs are not supported under a VMM");
-    v->vc.ldtr = 0;
+    uint64_t d;
+    if ((sel & 0xFFFCu) == 0) {
+        v->vc.ldtr = 0;
+        return EMU_NEXT;
+    }
+    /* An LDT descriptor in the GDT (SDM vol. 2, LLDT). The hardware LDTR
+       stays null: every load of an LDT selector faults and is emulated
+       from the guest's LDT (guest_desc), truncated like a GDT entry. */
+    if ((sel & 4u) || !guest_desc(v, (uint16_t)sel, &d) || desc_s(d) || desc_type(d) != 2u)
+        return emu_fault(f, EXC_GP, sel & 0xFFFCu);
+    if (!desc_present(d))
+        return emu_fault(f, EXC_NP, sel & 0xFFFCu);
+    struct seg s;
+    desc_to_seg(&s, (uint16_t)sel, d);
+    v->vc.ldtr = (uint16_t)sel;
+    v->vc.ldt_base = s.base;
+    v->vc.ldt_limit = s.limit;
     return EMU_NEXT;
 }
 

@@ -53,10 +53,17 @@ static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_er
     return -1;
 }
 
+/* Segment loads trap at any CPL with #GP, #NP or #SS: data descriptors
+   are not present in the shadow GDT and the hardware LDT is empty, so
+   every hardware data-segment or LDT load faults and is emulated against
+   the guest's own tables (shadow.c, docs/isolation.md). */
 static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
 {
-    return vec == EXC_GP && v->vc.cpl == 0 &&
-           (in->row->attr & (A_PRIV | A_IOPL | A_SEGLOAD));
+    bool sys = in->map == MAP_0F && (in->opcode == 0x34 || in->opcode == 0x35);
+    if ((in->row->attr & A_SEGLOAD) && !sys &&
+        (vec == EXC_GP || vec == EXC_NP || vec == EXC_SS))
+        return true;
+    return vec == EXC_GP && v->vc.cpl == 0 && (in->row->attr & (A_PRIV | A_IOPL));
 }
 
 static enum cpu_stop mon_status(struct vmm *v, int rc)
@@ -152,6 +159,16 @@ static enum cpu_stop mon_exception(struct vmm *v)
     }
     if (mon_is_trap(v, &in, vec))
         return mon_trap(v, &in);
+    if (!(in.row->attr & (A_PRIV | A_IOPL | A_FAR)) && !v->trunc_step) {
+        enum cpu_stop why;
+        if (shadow_trunc_fault(v, &why))    /* an access the truncation cut */
+            return why;
+        if (v->trunc_step) {                /* re-executed, and it faulted */
+            why = mon_exception(v);
+            v->trunc_step = false;
+            return why;
+        }
+    }
     if (vec == EXC_PF)
         return mon_page_fault(v);
     return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
@@ -184,6 +201,7 @@ static void mon_sync_cpl(struct vmm *v)
 enum cpu_stop mon_intercept(struct vmm *v)
 {
     mon_sync_cpl(v);
+    shadow_gdt_sync(v);             /* follow untraced guest GDT writes */
     vmm_world_switch(v, true);
     enum cpu_stop why = v->cpu->stop_vector < 0 ? mon_external(v) : mon_exception(v);
     vmm_world_switch(v, false);

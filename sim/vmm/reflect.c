@@ -92,6 +92,8 @@ static int check_code(struct vmm *v, struct target *t, struct emu_fault *f)
         return emu_fault(f, EXC_GP, err);
     if (!desc_present(d))
         return emu_fault(f, EXC_NP, err);
+    if (!shadow_code_ok(d))          /* never a CS cache inside the region */
+        return reflect_stop(v, "a handler code segment based in the VMM region is not supported");
     t->cpl = (desc_type(d) & 4u) ? v->vc.cpl : (int)desc_dpl(d);
     if (t->cpl == 1 || t->cpl == 2)
         return reflect_stop(v, "guest rings 1 and 2 are not supported under a VMM");
