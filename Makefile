@@ -94,6 +94,7 @@ $(B)/tests/alu_ref.o: tests/alu_ref.c
 
 # ---- guest kernels -------------------------------------------------------
 include samples/samples.mk
+include tests/hostile_mem/hostile_mem.mk
 
 # ---- test kernels: one per way a run can end (tests/kernels/endings.S) ----
 TEST_KERNELS := tests/bin/end_exit.elf tests/bin/end_triple.elf tests/bin/end_halt.elf \
@@ -122,7 +123,7 @@ test: check-deps
 	@$(SUBMAKE) test-build
 	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
 
-test-build: samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
+test-build: samples hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
 bench: check-deps
 	@$(SUBMAKE) ringside samples

@@ -37,8 +37,11 @@ static bool mon_decode(struct vmm *v, struct insn *in)
     return n > 0 && decode(buf, n, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
 }
 
-/* INT n / INT3 / INTO that the hardware turned into a stop: returns n or -1. */
-static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_err)
+/* INT n / INT3 / INTO that the hardware turned into a stop: returns n or -1.
+   `soft`: the CPU reported the stop as a software interrupt (cpu->stop_soft);
+   only that tells `int $14` from a #PF, or `int $1` after a single-step
+   trap from the #DB itself. */
+static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_err, bool soft)
 {
     if (in->map != MAP_1B)
         return -1;
@@ -46,8 +49,8 @@ static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_er
           : in->opcode == 0xCC ? EXC_BP : in->opcode == 0xCE ? EXC_OF : -1;
     if (n < 0)
         return -1;
-    if (vec == n && !has_err)
-        return n;                                   /* intercepted directly */
+    if (soft)
+        return vec == n ? n : -1;                   /* intercepted directly */
     if (vec == EXC_GP && has_err && err == (uint32_t)n * 8u + 2u)
         return n;                                   /* the empty hardware IDT */
     return -1;
@@ -136,11 +139,17 @@ static enum cpu_stop mon_exception(struct vmm *v)
     uint32_t err = c->stop_error;
     bool has_err = c->stop_has_error;
     struct insn in;
-    if (vec == EXC_PF && spt_active(v))
+    bool soft = c->stop_soft;
+    if (vec == EXC_PF && !soft && spt_active(v))
         return mon_page_fault(v);       /* before decoding: the fetch may be what faulted */
-    if (!mon_decode(v, &in))
+    if (!mon_decode(v, &in)) {
+        if (soft) {                     /* the INT was fetched: it cannot vanish */
+            return mon_internal(v, "monitor: cannot decode an intercepted INT n "
+                                   "(internal error)");
+        }
         return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
-    int n = soft_vector(&in, vec, err, has_err);
+    }
+    int n = soft_vector(&in, vec, err, has_err, soft);
     if (n >= 0) {
         c->insns++;
         vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
@@ -151,7 +160,7 @@ static enum cpu_stop mon_exception(struct vmm *v)
     }
     if (mon_is_trap(v, &in, vec))
         return mon_trap(v, &in);
-    if (vec == EXC_PF)
+    if (vec == EXC_PF && !soft)
         return mon_page_fault(v);
     return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
 }
@@ -180,8 +189,32 @@ static void mon_sync_cpl(struct vmm *v)
         v->vc.vif = true;
 }
 
+enum cpu_stop mon_internal(struct vmm *v, const char *msg)
+{
+    v->internal = true;
+    v->stop_msg = msg;
+    v->cpu->stop_msg = msg;
+    return CPU_STOP_UNSUPPORTED;
+}
+
+bool mon_no_progress(struct vmm *v)
+{
+    uint64_t done = cpu_guest_insns(v->cpu);
+    if (done != v->wd_insns) {
+        v->wd_insns = done;
+        v->wd_visits = 0;
+    }
+    if (++v->wd_visits <= VMM_NO_PROGRESS_VISITS)
+        return false;
+    mon_internal(v, "no progress: the monitor was entered 100000 times in a row "
+                    "without a guest instruction retiring (watchdog)");
+    return true;
+}
+
 enum cpu_stop mon_intercept(struct vmm *v)
 {
+    if (mon_no_progress(v))
+        return CPU_STOP_UNSUPPORTED;
     mon_sync_cpl(v);
     vmm_world_switch(v, true);
     enum cpu_stop why = v->cpu->stop_vector < 0 ? mon_external(v) : mon_exception(v);
@@ -220,6 +253,7 @@ bool mon_wake(struct vmm *v)
         return false;
     v->vc.halted = false;
     c->stop_vector = -1;
+    c->stop_soft = false;
     v->pending_stop = mon_intercept(v);
     return true;
 }

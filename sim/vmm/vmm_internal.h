@@ -34,6 +34,9 @@ struct vmm {
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
+    bool internal;              /* the monitor stopped the run on its own error */
+    uint64_t wd_insns;          /* watchdog: guest instructions at the last progress */
+    uint32_t wd_visits;         /* watchdog: monitor visits since then */
 };
 
 /* ---- vmm.c: events and accounting ---- */
@@ -79,6 +82,11 @@ static inline bool desc_code(uint64_t d) { return desc_s(d) && (desc_type(d) & 8
 
 /* ---- monitor.c ---- */
 enum cpu_stop mon_intercept(struct vmm *v);
+/* End the run as an internal error (status 12) with `msg`. */
+enum cpu_stop mon_internal(struct vmm *v, const char *msg);
+/* One more monitor visit: true (and the run stopped, as mon_internal) once
+   VMM_NO_PROGRESS_VISITS came in a row with no guest instruction retired. */
+bool mon_no_progress(struct vmm *v);
 /* Deliver queued interrupts if virtual IF allows. */
 void mon_deliver_pending(struct vmm *v);
 /* Halted vcpu: deliver a deliverable interrupt and return true, else false. */
