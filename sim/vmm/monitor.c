@@ -108,6 +108,55 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
     return mon_status(v, rc);
 }
 
+/* The flat segment SYSENTER/SYSEXIT load without reading the GDT (SDM
+   vol. 2), as the hardware must hold it: ring 0 compressed to ring 1 (RPL
+   and DPL 1), the limit below the VMM region. */
+static void mon_flat_seg(struct seg *s, uint16_t guest_sel, int vcpl, bool code)
+{
+    int ring = vcpl == 0 ? 1 : 3;
+    s->sel = (uint16_t)((guest_sel & 0xFFFCu) | (unsigned)ring);
+    s->base = 0;
+    s->limit = VMM_REGION_BASE - 1u;
+    s->flags = SEGF_G | SEGF_DB | SEGF_P | SEGF_S | ((uint32_t)ring << 5) | (code ? 0xBu : 0x3u);
+}
+
+/*
+ * SYSENTER (from any virtual CPL) and SYSEXIT (virtual CPL 0) against the
+ * guest's SYSENTER MSRs: the hardware's MSRs are the VMM's (SYSENTER_CS =
+ * 0), so both raise #GP(0) on the hardware and arrive here. With the
+ * guest's SYSENTER_CS = 0 the #GP is the guest's, as natively.
+ */
+static enum cpu_stop mon_sysenter(struct vmm *v, const struct insn *in, bool enter)
+{
+    struct cpu *c = v->cpu;
+    uint16_t cs = (uint16_t)(v->vc.sysenter_cs & 0xFFFCu);
+    if (cs == 0 || (!enter && v->vc.cpl != 0))
+        return mon_reflect(v, EXC_GP, 0, true, RK_EXC, c->s.eip, 0);
+    vmm_emit(v, EV_TRAP, PATH_EMULATED, (uint32_t)(in->row - op_table), EXC_GP, 0, 0);
+    int to = enter ? 0 : 3;
+    uint16_t ncs = enter ? cs : (uint16_t)((cs + 16u) | 3u);
+    uint16_t nss = enter ? (uint16_t)(cs + 8u) : (uint16_t)((cs + 24u) | 3u);
+    mon_flat_seg(&c->s.seg[S_CS], ncs, to, true);
+    mon_flat_seg(&c->s.seg[S_SS], nss, to, false);
+    v->vc.sel[S_CS] = ncs;
+    v->vc.sel[S_SS] = nss;
+    if (enter) {
+        cpu_set_eflags(c, cpu_get_eflags(c) & ~(FL_VM | FL_RF));
+        v->vc.vif = false;
+        c->s.r[R_ESP] = v->vc.sysenter_esp;
+        c->s.eip = v->vc.sysenter_eip;
+    } else {
+        c->s.r[R_ESP] = c->s.r[R_ECX];
+        c->s.eip = c->s.r[R_EDX];
+    }
+    c->s.cpl = to == 0 ? 1 : 3;
+    vmm_set_cpl(v, to);
+    c->insns++;
+    vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
+    vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
+    return CPU_STOP_BUDGET;
+}
+
 /* Guest #PF. With guest paging off only an access outside guest RAM (a
    hole in the VMM's 1:1 map) faults; bare hardware would read open bus.
    With guest paging on the shadow refused the access: hidden (filled),
@@ -158,6 +207,8 @@ static enum cpu_stop mon_exception(struct vmm *v)
         return mon_reflect(v, n, 0, false, RK_SOFT, c->s.eip + in.len,
                            c->class_cost[in.row->cost]);
     }
+    if (vec == EXC_GP && in.map == MAP_0F && (in.opcode == 0x34 || in.opcode == 0x35))
+        return mon_sysenter(v, &in, in.opcode == 0x34);
     if (mon_is_trap(v, &in, vec))
         return mon_trap(v, &in);
     if (vec == EXC_PF && !soft)
@@ -165,10 +216,23 @@ static enum cpu_stop mon_exception(struct vmm *v)
     return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
 }
 
-/* An external interrupt: INTA now; deliver or hold. */
+/*
+ * An external interrupt. With the virtual IF clear it is left at the PIC,
+ * unacknowledged, and the hardware IF is held at 0 until the virtual IF is
+ * set again (mon_irq_window): the 8259A then keeps one IRR bit however many
+ * edges come, as it does natively. Acknowledging it early and queueing it
+ * let the PIC latch a second edge behind it (two timer interrupts after a
+ * long CLI, issue 11). Otherwise INTA now; deliver, or queue behind
+ * interrupts already queued (STI shadow).
+ */
 static enum cpu_stop mon_external(struct vmm *v)
 {
     struct cpu *c = v->cpu;
+    if (!vcpu_if(&v->vc)) {
+        cpu_set_eflags(c, cpu_get_eflags(c) & ~FL_IF);
+        v->irq_held = true;
+        return CPU_STOP_BUDGET;
+    }
     int vec = c->bus.intr_ack(c->bus.ctx);
     if (vcpu_if(&v->vc) && !v->vc.sti_shadow && v->vc.npending == 0)
         return mon_reflect(v, vec, 0, false, RK_EXT, c->s.eip, 0);
@@ -224,8 +288,19 @@ enum cpu_stop mon_intercept(struct vmm *v)
 
 /* Queued interrupts, oldest first, once the virtual IF allows (and not in
    the STI shadow). One per call: the handler may run with IF clear. */
+/* The virtual IF is set again (and no STI shadow): let the hardware take
+   the interrupt held at the PIC (mon_external). */
+static void mon_irq_window(struct vmm *v)
+{
+    if (v->irq_held && vcpu_if(&v->vc) && !v->vc.sti_shadow) {
+        cpu_set_eflags(v->cpu, cpu_get_eflags(v->cpu) | FL_IF);
+        v->irq_held = false;
+    }
+}
+
 void mon_deliver_pending(struct vmm *v)
 {
+    mon_irq_window(v);
     if (!vcpu_if(&v->vc) || v->vc.sti_shadow || v->vc.npending == 0)
         return;
     mon_sync_cpl(v);
@@ -242,6 +317,7 @@ void mon_deliver_pending(struct vmm *v)
 bool mon_wake(struct vmm *v)
 {
     struct cpu *c = v->cpu;
+    mon_irq_window(v);
     if (!vcpu_if(&v->vc))
         return false;
     if (v->vc.npending) {

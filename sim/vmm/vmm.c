@@ -204,6 +204,7 @@ void vmm_reset(struct vmm *v)
     }
     spt_reset(v);
     v->internal = false;
+    v->irq_held = false;
     v->wd_visits = 0;
     shadow_build_region(v);
     shadow_gdt_rebuild(v);

@@ -35,6 +35,8 @@ struct vmm {
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
     bool internal;              /* the monitor stopped the run on its own error */
+    bool irq_held;              /* an interrupt waits at the PIC for virtual IF:
+                                   hardware IF held at 0 until then (monitor.c) */
     uint64_t wd_insns;          /* watchdog: guest instructions at the last progress */
     uint32_t wd_visits;         /* watchdog: monitor visits since then */
 };
