@@ -14,7 +14,7 @@
 # under QEMU: the engines are compared with native only.
 
 HM_KERNELS := hm_int14 hm_beyond hm_pgoff hm_vmmframes hm_lowmem hm_clitimer hm_sysenter
-HM_NOGOLDEN := hm_farpt
+HM_NOGOLDEN := hm_noprog hm_farpt
 HM_OUT := $(SAMPLES_OUT)/hostile_mem
 HM_ELFS := $(foreach k,$(HM_KERNELS) $(HM_NOGOLDEN),tests/bin/hostile_mem/$(k).elf)
 
