@@ -231,6 +231,7 @@ static enum cpu_stop mon_external(struct vmm *v)
     if (!vcpu_if(&v->vc)) {
         cpu_set_eflags(c, cpu_get_eflags(c) & ~FL_IF);
         v->irq_held = true;
+        vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], 0);   /* the visit, as queueing cost */
         return CPU_STOP_BUDGET;
     }
     int vec = c->bus.intr_ack(c->bus.ctx);
