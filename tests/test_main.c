@@ -28,6 +28,7 @@ void suite_compare_register(void);
 void suite_snapshot_register(void);
 void suite_host_register(void);
 void suite_isolation_register(void);
+void suite_isolation_mem_register(void);
 
 static const struct {
     const char *name;
@@ -51,6 +52,7 @@ static const struct {
     { "snapshot", suite_snapshot_register },
     { "host", suite_host_register },
     { "isolation", suite_isolation_register },
+    { "isolation_mem", suite_isolation_mem_register },
 };
 
 int main(int argc, char **argv)

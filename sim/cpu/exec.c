@@ -338,6 +338,7 @@ static int take_interrupt(struct cpu *cpu, struct fetch_page *fp)
     if (cpu->intercept_ext) {
         cpu->stop_vector = -1;
         cpu->stop_has_error = false;
+        cpu->stop_soft = false;
         return cpu->stop = CPU_STOP_INTERCEPT;
     }
     int vector = cpu->bus.intr_ack(cpu->bus.ctx);

@@ -209,6 +209,9 @@ void vmm_reset(struct vmm *v)
         v->vc.cr0 &= ~CR0_PG;       /* multiboot never enters with paging on */
     }
     spt_reset(v);
+    v->internal = false;
+    v->irq_held = false;
+    v->wd_visits = 0;
     shadow_build_region(v);
     shadow_gdt_rebuild(v);
     for (int i = 0; i < S_COUNT; i++)
@@ -256,10 +259,9 @@ enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
         v->vc.sti_shadow = false;
         if (why == CPU_STOP_STEP)
             continue;
-        if (why == CPU_STOP_GATE) {
-            c->stop_msg = "instruction fetch from a VMM gate in trap mode";
-            return CPU_STOP_UNSUPPORTED;
-        }
+        if (why == CPU_STOP_GATE)
+            return mon_internal(v, "instruction fetch from a VMM gate in trap mode "
+                                   "(internal error)");
         if (why != CPU_STOP_INTERCEPT)
             return why;
         why = mon_intercept(v);
@@ -274,6 +276,11 @@ enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
 }
 
 /* ---- accessors ---- */
+
+bool vmm_internal_error(const struct vmm *v)
+{
+    return v->internal;
+}
 
 bool vmm_guest_if(const struct vmm *v)
 {

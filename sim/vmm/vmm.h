@@ -80,6 +80,20 @@ void vmm_reset(struct vmm *v);
 /* Run the guest until cpu->cycles >= cycle_limit or another stop reason. */
 enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit);
 
+/*
+ * The no-progress watchdog: a run whose monitor visits (intercepts, hidden
+ * or tracing faults, reflections, BT gate exits) keep coming while no guest
+ * instruction retires would never reach --max-insns. After this many
+ * consecutive visits without a retired guest instruction the monitor ends
+ * the run as an internal error (exit status 12); the native engine counts
+ * vector deliveries the same way (machine.c).
+ */
+#define VMM_NO_PROGRESS_VISITS 100000u
+
+/* The monitor ended the run on its own error (an internal inconsistency or
+   the watchdog) rather than on something the guest did: status 12. */
+bool vmm_internal_error(const struct vmm *v);
+
 /* The guest's virtual IF and halted state (the machine's idle logic). */
 bool vmm_guest_if(const struct vmm *v);
 bool vmm_guest_halted(const struct vmm *v);

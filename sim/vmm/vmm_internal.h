@@ -39,6 +39,11 @@ struct vmm {
     struct seg gseg[S_COUNT];   /* guest hidden cache per sreg as hw_load_seg loaded it */
     struct seg hseg[S_COUNT];   /* the truncated cache it put in the hardware */
     bool trunc_step;            /* shadow_trunc_fault is stepping an instruction */
+    bool internal;              /* the monitor stopped the run on its own error */
+    bool irq_held;              /* an interrupt waits at the PIC for virtual IF:
+                                   hardware IF held at 0 until then (monitor.c) */
+    uint64_t wd_insns;          /* watchdog: guest instructions at the last progress */
+    uint32_t wd_visits;         /* watchdog: monitor visits since then */
 };
 
 /* ---- vmm.c: events and accounting ---- */
@@ -98,6 +103,11 @@ static inline bool desc_code(uint64_t d) { return desc_s(d) && (desc_type(d) & 8
 
 /* ---- monitor.c ---- */
 enum cpu_stop mon_intercept(struct vmm *v);
+/* End the run as an internal error (status 12) with `msg`. */
+enum cpu_stop mon_internal(struct vmm *v, const char *msg);
+/* One more monitor visit: true (and the run stopped, as mon_internal) once
+   VMM_NO_PROGRESS_VISITS came in a row with no guest instruction retired. */
+bool mon_no_progress(struct vmm *v);
 /* Deliver queued interrupts if virtual IF allows. */
 void mon_deliver_pending(struct vmm *v);
 /* Halted vcpu: deliver a deliverable interrupt and return true, else false. */

@@ -430,6 +430,8 @@ static enum cpu_stop bt_gate(struct bt *bt)
     struct vmm *v = bt->v;
     uint32_t site = v->cpu->stop_addr - BT_GATE_BASE;
     int from;
+    if (mon_no_progress(v))
+        return CPU_STOP_UNSUPPORTED;
     if (site == BT_MISS_SITE) {                /* the shared indirect-miss stub */
         vmm_world_switch(v, true);
         enum cpu_stop why = indirect_miss(bt);
@@ -437,10 +439,8 @@ static enum cpu_stop bt_gate(struct bt *bt)
         return why;
     }
     struct bt_exit *e = exit_at(bt, site, &from);
-    if (!e) {
-        v->cpu->stop_msg = "BT: fetch from a gate that is no exit (internal error)";
-        return CPU_STOP_UNSUPPORTED;
-    }
+    if (!e)
+        return mon_internal(v, "BT: fetch from a gate that is no exit (internal error)");
     vmm_world_switch(v, true);
     enum cpu_stop why = CPU_STOP_BUDGET;
     uint32_t target = e->target, gen = bt->blocks[from].gen;
@@ -524,10 +524,9 @@ static enum cpu_stop bt_leave(struct bt *bt, enum cpu_stop why)
         return bt_gate(bt);
     if (why == CPU_STOP_INTERCEPT && c->stop_vector >= 0) {
         uint8_t how;
-        if (!tc_guest_insn(bt, c->s.eip, false, &g, &how)) {
-            c->stop_msg = "BT: fault outside any translated block (internal error)";
-            return CPU_STOP_UNSUPPORTED;
-        }
+        if (!tc_guest_insn(bt, c->s.eip, false, &g, &how))
+            return mon_internal(bt->v, "BT: fault outside any translated block "
+                                       "(internal error)");
         if (how & BT_HOW_RESTORE) {               /* the sequence's scratch registers */
             c->s.r[R_EAX] = *vpage(bt, VP_S0);
             c->s.r[R_EBX] = *vpage(bt, VP_S1);
@@ -540,10 +539,12 @@ static enum cpu_stop bt_leave(struct bt *bt, enum cpu_stop why)
         return why;
     }
     int vec = c->stop_vector;
+    bool soft = c->stop_soft;
     enum cpu_stop w = tc_guest_of(bt, c->s.eip, true, &g) ? CPU_STOP_STEP : roll_forward(bt, &g);
     if (w == CPU_STOP_STEP) {
         to_guest(bt, g);
         c->stop_vector = vec;
+        c->stop_soft = soft;
         return why;
     }
     return w == CPU_STOP_GATE || w == CPU_STOP_INTERCEPT ? bt_leave(bt, w) : w;
