@@ -161,7 +161,7 @@ static enum cpu_stop mon_sysenter(struct vmm *v, const struct insn *in, bool ent
     vmm_set_cpl(v, to);
     c->insns++;
     vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
-    vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
+    vmm_charge(v, OV_TRAP, v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
     return CPU_STOP_BUDGET;
 }
 
@@ -249,7 +249,7 @@ static enum cpu_stop mon_external(struct vmm *v)
     if (!vcpu_if(&v->vc)) {
         cpu_set_eflags(c, cpu_get_eflags(c) & ~FL_IF);
         v->irq_held = true;
-        vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], 0);   /* the visit, as queueing cost */
+        vmm_charge(v, OV_REFLECT, v->costs->v[COST_TRAP_EMULATE], 0);   /* the visit, as queueing cost */
         return CPU_STOP_BUDGET;
     }
     int vec = c->bus.intr_ack(c->bus.ctx);
