@@ -20,6 +20,8 @@ int emu_fault(struct emu_fault *f, int vector, uint32_t err)
 {
     f->vector = vector;
     f->err = err;
+    f->has_err = intr_has_err(vector);
+    f->cr2 = 0;
     return EMU_FAULT;
 }
 
@@ -65,35 +67,44 @@ void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val)
         r[reg - 4] = (r[reg - 4] & 0xFFFF00FFu) | (val & 0xFFu) << 8;
 }
 
-/* Limit check of seg:off..off+len-1 (expand-up segments; SDM vol. 3, 5.3). */
-static bool emu_seg_ok(const struct seg *s, uint32_t off, uint32_t len)
+/* Type and limit check of seg:off..off+len-1 (SDM vol. 3, 5.3 and 5.4),
+   as the hardware's (mem.c): a null or system segment, a write to code or
+   read-only data, a read of execute-only code, and offsets outside the
+   segment (above the limit, or for expand-down at or below it) fail. */
+static bool emu_seg_ok(const struct seg *s, uint32_t off, uint32_t len, bool write)
 {
-    if (!(s->flags & SEGF_P))
+    uint32_t type = SEGF_TYPE(s->flags), last = off + len - 1u;
+    if (!(s->flags & SEGF_P) || !(s->flags & SEGF_S))
         return false;
-    return off <= s->limit && len - 1u <= s->limit - off;
+    if ((type & 8u) ? (write || !(type & 2u)) : (write && !(type & 2u)))
+        return false;
+    if (!(type & 8u) && (type & 4u)) {              /* expand-down data */
+        uint32_t upper = (s->flags & SEGF_DB) ? 0xFFFFFFFFu : 0xFFFFu;
+        return off > s->limit && last >= off && last <= upper;
+    }
+    return last >= off && last <= s->limit;
+}
+
+static int emu_mem_access(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
+                          bool write, struct emu_fault *f)
+{
+    const struct seg *s = &v->cpu->s.seg[sreg];
+    if (!emu_seg_ok(s, off, len, write))
+        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
+    unsigned how = (write ? GMEM_WRITE : 0u) | (v->vc.cpl == 3 ? GMEM_USER : 0u);
+    return gmem_access(v, s->base + off, buf, len, how, f);
 }
 
 int emu_mem_read(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
                  struct emu_fault *f)
 {
-    const struct seg *s = &v->cpu->s.seg[sreg];
-    if (!emu_seg_ok(s, off, len))
-        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
-    if (!gmem_read(v, s->base + off, buf, len))
-        return emu_fault(f, EXC_GP, 0);
-    return EMU_NEXT;
+    return emu_mem_access(v, sreg, off, buf, len, false, f);
 }
 
 int emu_mem_write(struct vmm *v, int sreg, uint32_t off, const void *buf, uint32_t len,
                   struct emu_fault *f)
 {
-    const struct seg *s = &v->cpu->s.seg[sreg];
-    if (!emu_seg_ok(s, off, len) || (!(SEGF_TYPE(s->flags) & 2u) ||
-                                     (SEGF_TYPE(s->flags) & 8u)))
-        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
-    if (!gmem_write(v, s->base + off, buf, len))
-        return emu_fault(f, EXC_GP, 0);
-    return EMU_NEXT;
+    return emu_mem_access(v, sreg, off, (void *)buf, len, true, f);
 }
 
 int emu_rm_read(struct vmm *v, const struct insn *in, int size, uint32_t *val,
@@ -437,7 +448,9 @@ int emu_ltr(struct vmm *v, const struct insn *in, struct emu_fault *f)
     if (!desc_present(d))
         return emu_fault(f, EXC_NP, sel & 0xFFFCu);
     d |= 2ull << 40;                                   /* busy */
-    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u), &d, 8);
+    rc = gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u), &d, 8, f);
+    if (rc != EMU_NEXT)
+        return rc;
     struct seg s;
     desc_to_seg(&s, (uint16_t)sel, d);
     v->vc.tr = (uint16_t)sel;

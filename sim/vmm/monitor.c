@@ -93,8 +93,11 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
     uint32_t row = (uint32_t)(in->row - op_table);
     vmm_emit(v, EV_TRAP, PATH_EMULATED, row, EXC_GP, 0, 0);
     int rc = emu_insn(v, in, &f);
-    if (rc == EMU_FAULT)
-        return mon_reflect(v, f.vector, f.err, intr_has_err(f.vector), RK_EXC, c->s.eip, 0);
+    if (rc == EMU_FAULT) {
+        if (f.vector == EXC_PF)
+            v->vc.cr2 = f.cr2;                  /* a fault record: CR2 with the #PF */
+        return mon_reflect(v, f.vector, f.err, f.has_err, RK_EXC, c->s.eip, 0);
+    }
     if (rc == EMU_NEXT || rc == EMU_HALT)
         c->s.eip += in->len;
     if (rc == EMU_NEXT || rc == EMU_HALT || rc == EMU_JUMP) {

@@ -56,9 +56,17 @@ void shadow_gdt_rebuild(struct vmm *v);            /* from vc.gdtr (guest memory
 uint64_t shadow_desc_from_guest(uint64_t guest);   /* one descriptor, compressed */
 uint64_t shadow_read_slot(struct vmm *v, unsigned index);
 /* Guest linear memory: guest-physical while guest paging is off, else
-   through the guest's page tables (shadow_pt.h). */
-bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
-bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
+   through the guest's page tables (shadow_pt.h). EMU_NEXT, or EMU_FAULT
+   with *f the fault native would raise (#PF, error code, CR2); outside
+   guest RAM reads are 0 and writes are dropped (QEMU's unassigned memory).
+   gmem_read/gmem_write are supervisor accesses (descriptor tables, TSS,
+   interrupt frames); gmem_access takes GMEM_* bits. */
+enum { GMEM_WRITE = 1u, GMEM_USER = 2u };
+int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
+                struct emu_fault *f);
+int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f);
+int gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len,
+               struct emu_fault *f);
 /* The guest's descriptor for `sel` from its GDT; false if past the limit
    or in an LDT (guest LDTs are not supported). */
 bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc);
@@ -94,6 +102,8 @@ enum reflect_kind { RK_EXC, RK_EXT, RK_SOFT };
  */
 int reflect_vector(struct vmm *v, int vector, uint32_t err, bool has_err,
                    enum reflect_kind kind, uint32_t ret_eip);
+/* Deliver a fault record from the emulation library (#PF: CR2 first). */
+int reflect_fault(struct vmm *v, const struct emu_fault *f, uint32_t ret_eip);
 uint32_t reflect_native_cost(struct vmm *v, int vector, enum reflect_kind kind);
 bool intr_has_err(int vector);   /* vectors that push an error code */
 
