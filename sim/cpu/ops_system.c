@@ -529,6 +529,16 @@ void op_int3(struct cpu *cpu, const struct insn *in)
     intr_soft(cpu, EXC_BP);
 }
 
+/* INT1 / ICEBP (F1): a #DB trap through vector 1 that behaves as a hardware
+   exception - no DPL check against the gate, the frame's EIP is the next
+   instruction - as QEMU delivers it (helper_icebp: exception_is_int = 0,
+   next EIP) and the SDM describes it (vol. 3, 17.3.1.1: "INT1 ... generates
+   a debug exception"; vol. 2, INTn/INTO/INT3/INT1: no IOPL or DPL check). */
+void op_int1(struct cpu *cpu, const struct insn *in)
+{
+    intr_trap(cpu, EXC_DB);
+}
+
 void op_into(struct cpu *cpu, const struct insn *in)
 {
     if (flags_get(cpu) & FL_OF)

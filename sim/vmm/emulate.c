@@ -174,7 +174,31 @@ int emu_hlt(struct vmm *v, const struct insn *in, struct emu_fault *f)
     return EMU_HALT;
 }
 
-/* ---- port I/O (the guest TSS I/O bitmap is not consulted) ---- */
+/* ---- port I/O ---- */
+
+/* CPL <= IOPL, else the guest TSS's I/O permission bitmap decides (SDM
+   vol. 1, 19.5.2), as io_allowed() does natively: a bitmap past the TSS
+   limit, or a set bit for any byte of the access, is #GP(0). The TSS is
+   read with supervisor rights (a #PF there is reflected as one). */
+static int emu_io_ok(struct vmm *v, uint16_t port, int size, struct emu_fault *f)
+{
+    if ((uint32_t)v->vc.cpl <= v->vc.iopl)
+        return EMU_NEXT;
+    uint16_t map = 0, bits = 0;
+    if ((v->vc.tr & 0xFFFCu) == 0 || v->vc.tss_limit < 0x67u)
+        return emu_fault(f, EXC_GP, 0);
+    int rc = gmem_read(v, v->vc.tss_base + 0x66u, &map, 2, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t off = map + port / 8u;
+    if (off + 1u > v->vc.tss_limit)
+        return emu_fault(f, EXC_GP, 0);
+    rc = gmem_read(v, v->vc.tss_base + off, &bits, 2, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t want = ((1u << size) - 1u) << (port & 7u);
+    return (bits & want) ? emu_fault(f, EXC_GP, 0) : EMU_NEXT;
+}
 
 static int io_size(const struct insn *in)
 {
@@ -201,22 +225,24 @@ static void emu_port_out(struct vmm *v, uint16_t port, int size, uint32_t val)
 
 int emu_in(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
-    if (!emu_iopl_ok(v))
-        return emu_fault(f, EXC_GP, 0);
     struct cpu *c = v->cpu;
     uint16_t port = in->row->opd[1] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
     int size = io_size(in);
+    int rc = emu_io_ok(v, port, size, f);
+    if (rc != EMU_NEXT)
+        return rc;
     emu_set_reg(v, R_EAX, size, emu_port_in(v, port, size));
     return EMU_NEXT;
 }
 
 int emu_out(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
-    if (!emu_iopl_ok(v))
-        return emu_fault(f, EXC_GP, 0);
     struct cpu *c = v->cpu;
     uint16_t port = in->row->opd[0] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
     int size = io_size(in);
+    int rc = emu_io_ok(v, port, size, f);
+    if (rc != EMU_NEXT)
+        return rc;
     emu_port_out(v, port, size, emu_reg(v, R_EAX, size));
     return EMU_NEXT;
 }
@@ -247,9 +273,10 @@ static int emu_string_io(struct vmm *v, const struct insn *in, bool out, struct 
 
 static int emu_rep_io(struct vmm *v, const struct insn *in, bool out, struct emu_fault *f)
 {
-    if (!emu_iopl_ok(v))
-        return emu_fault(f, EXC_GP, 0);
     struct cpu *c = v->cpu;
+    int rc = emu_io_ok(v, (uint16_t)c->s.r[R_EDX], io_size(in), f);
+    if (rc != EMU_NEXT)
+        return rc;
     if (!in->rep)
         return emu_string_io(v, in, out, f);
     uint32_t amask = in->adsize == 4 ? 0xFFFFFFFFu : 0xFFFFu;
@@ -534,6 +561,8 @@ static const struct {
 
 int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
+    if (!insn_lock_ok(in))
+        return emu_fault(f, EXC_UD, 0);         /* LOCK on a non-RMW form */
     for (unsigned i = 0; i < sizeof emu_table / sizeof *emu_table; i++) {
         if (emu_table[i].map != in->map || emu_table[i].opcode != in->opcode)
             continue;

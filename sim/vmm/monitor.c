@@ -53,10 +53,16 @@ static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_er
     return -1;
 }
 
+/* Port I/O traps at any virtual CPL: the hardware IOPL is always 0 and the
+   VMM's TSS has no bitmap, so the virtual IOPL and the guest's bitmap are
+   checked by the emulation library (at CPL 3 with IOPL 3 it is allowed). */
 static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
 {
-    return vec == EXC_GP && v->vc.cpl == 0 &&
-           (in->row->attr & (A_PRIV | A_IOPL | A_SEGLOAD));
+    if (vec != EXC_GP)
+        return false;
+    if (in->row->attr & A_IO)
+        return true;
+    return v->vc.cpl == 0 && (in->row->attr & (A_PRIV | A_IOPL | A_SEGLOAD));
 }
 
 static enum cpu_stop mon_status(struct vmm *v, int rc)
