@@ -11,7 +11,7 @@
  * QEMU 7.2 for ICEBP and memory outside RAM) by explicit expected values.
  *
  * Guest layout (4 MiB): GDT 0x1000 (null, ring-0 code 0x08 / data 0x10,
- * ring-3 code 0x1b / data 0x23, TSS 0x28), IDT 0x2000 with every gate going
+ * ring-3 code 0x1b / data 0x23, TSS 0x28, a 4 KiB data segment 0x30), IDT 0x2000 with every gate going
  * to a stub at 0x20000 + 16 * vector that reads CR2 into EAX and halts, TSS
  * 0x3000 (ESP0 0x80000, SS0 0x10, an I/O bitmap at +0x68 denying port
  * 0x61), page directory 0x5000 / table 0x6000 (identity, user/writable,
@@ -169,6 +169,7 @@ static void guest_tables(uint8_t *ram)
     put64(ram, GDT + 0x18, mkdesc(0, 0xFFFFF, 0xFB, 0xC));
     put64(ram, GDT + 0x20, mkdesc(0, 0xFFFFF, 0xF3, 0xC));
     put64(ram, GDT + 0x28, mkdesc(TSS, 0x68 + 0x2000, 0x89, 0));
+    put64(ram, GDT + 0x30, mkdesc(0, 0xFFF, 0x93, 0x4));      /* data, limit 4 KiB */
     for (uint32_t v = 0; v < 256; v++) {
         uint32_t off = STUBS + 16u * v;
         uint32_t access = v == 0x80 ? 0xEEu : 0x8Eu;  /* 0x80: DPL 3 */
@@ -181,7 +182,7 @@ static void guest_tables(uint8_t *ram)
     put32(ram, TSS + 0x64, 0x68u << 16);            /* I/O bitmap at +0x68 */
     ram[TSS + 0x68 + 0x61 / 8] = 1u << (0x61 % 8);  /* port 0x61 denied */
     ram[TSS + 0x68 + 0x2000] = 0xFF;
-    put32(ram, 0x4000, 0x2Fu | GDT << 16);
+    put32(ram, 0x4000, 0x37u | GDT << 16);
     put32(ram, 0x4004, 0);
     put32(ram, 0x4008, 0x7FFu | IDT << 16);
     put32(ram, 0x400c, 0);
@@ -429,6 +430,30 @@ static void test_emulated_access_page_faults(void)
     check_pf(c_lret, sizeof c_lret, "lret frame", 0, UNMAPPED);
 }
 
+/* Interrupt frames the VMM builds honour the stack segment's limit: #SS
+   (then #DF, then a triple fault, all on the same bad stack) as native. */
+static void test_frame_push_stack_limit(void)
+{
+    /* mov $0x30,%ax; mov %ax,%ss; mov $0x2000,%esp; int $0x30 (ESP above the limit) */
+    static const uint8_t bad[] = { 0x66, 0xb8, 0x30, 0x00, 0x8e, 0xd0, 0xbc, 0x00, 0x20,
+                                   0x00, 0x00, 0xcd, 0x30 };
+    /* the same with ESP = 0xff0: delivered */
+    static const uint8_t good[] = { 0x66, 0xb8, 0x30, 0x00, 0x8e, 0xd0, 0xbc, 0xf0, 0x0f,
+                                    0x00, 0x00, 0xcd, 0x30 };
+    struct scenario sb = { .code = bad, .len = sizeof bad };
+    struct scenario sg = { .code = good, .len = sizeof good };
+    for (int e = 0; e < 3; e++) {
+        struct outcome o = run(engines[e], &sb);
+        if (o.end != END_TRIPLE_FAULT)
+            fprintf(stderr, "\n  frame above SS limit under %s: end %d vector %d\n",
+                    engine_names[e], o.end, o.vector);
+        CU_ASSERT_EQUAL(o.end, END_TRIPLE_FAULT);
+        o = run(engines[e], &sg);
+        CU_ASSERT_EQUAL(o.vector, 0x30);
+        CU_ASSERT_EQUAL(o.esp, 0xff0u - 12u);
+    }
+}
+
 /* ---- 7. port I/O at CPL 3 ---- */
 
 /* IOPL 3: all of them allowed, the run reaches int $0x80 (native and bt:
@@ -458,5 +483,6 @@ void suite_cpu_fix_register(void)
     CU_add_test(s, "ICEBP is a #DB trap (QEMU)", test_icebp);
     CU_add_test(s, "memory outside RAM reads 0 natively (QEMU)", test_outside_ram_native);
     CU_add_test(s, "emulated accesses raise #PF with CR2", test_emulated_access_page_faults);
+    CU_add_test(s, "interrupt frame above the SS limit: #SS", test_frame_push_stack_limit);
     CU_add_test(s, "port I/O at CPL 3: IOPL and bitmap", test_user_io);
 }

@@ -71,7 +71,7 @@ void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val)
    as the hardware's (mem.c): a null or system segment, a write to code or
    read-only data, a read of execute-only code, and offsets outside the
    segment (above the limit, or for expand-down at or below it) fail. */
-static bool emu_seg_ok(const struct seg *s, uint32_t off, uint32_t len, bool write)
+bool emu_seg_access_ok(const struct seg *s, uint32_t off, uint32_t len, bool write)
 {
     uint32_t type = SEGF_TYPE(s->flags), last = off + len - 1u;
     if (!(s->flags & SEGF_P) || !(s->flags & SEGF_S))
@@ -89,7 +89,7 @@ static int emu_mem_access(struct vmm *v, int sreg, uint32_t off, void *buf, uint
                           bool write, struct emu_fault *f)
 {
     const struct seg *s = &v->cpu->s.seg[sreg];
-    if (!emu_seg_ok(s, off, len, write))
+    if (!emu_seg_access_ok(s, off, len, write))
         return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
     unsigned how = (write ? GMEM_WRITE : 0u) | (v->vc.cpl == 3 ? GMEM_USER : 0u);
     return gmem_access(v, s->base + off, buf, len, how, f);

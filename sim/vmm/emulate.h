@@ -88,6 +88,9 @@ int emu_rm_read(struct vmm *v, const struct insn *in, int size, uint32_t *val,
 /* seg:off guest memory with the segment's type and limit checked as the
    hardware does (#GP(0), #SS(0) through SS), then #PF from the guest's
    page tables (user access at virtual CPL 3). */
+struct seg;
+/* The type and limit checks alone (false: #SS through SS, else #GP(0)). */
+bool emu_seg_access_ok(const struct seg *s, uint32_t off, uint32_t len, bool write);
 int emu_mem_read(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
                  struct emu_fault *f);
 int emu_mem_write(struct vmm *v, int sreg, uint32_t off, const void *buf, uint32_t len,

@@ -103,7 +103,7 @@ static int check_code(struct vmm *v, struct target *t, struct emu_fault *f)
 
 /* The inner stack from the guest TSS (ESP0 at +4, SS0 at +8). */
 static int tss_stack(struct vmm *v, struct target *t, uint16_t *ss, uint32_t *esp,
-                     uint32_t *base, struct emu_fault *f)
+                     struct seg *out, struct emu_fault *f)
 {
     const struct vcpu *vc = &v->vc;
     uint32_t s0 = 0;
@@ -121,9 +121,7 @@ static int tss_stack(struct vmm *v, struct target *t, uint16_t *ss, uint32_t *es
         return emu_fault(f, EXC_TS, err);
     if (!desc_present(d))
         return emu_fault(f, EXC_SS, err);
-    struct seg s;
-    desc_to_seg(&s, *ss, d);
-    *base = s.base;
+    desc_to_seg(out, *ss, d);
     return EMU_NEXT;
 }
 
@@ -132,11 +130,12 @@ static int push_frame(struct vmm *v, struct target *t, uint32_t err, bool has_er
                       enum reflect_kind kind, uint32_t ret_eip, struct emu_fault *f)
 {
     struct cpu *c = v->cpu;
-    uint32_t vals[6], n = 0, base = c->s.seg[S_SS].base, esp = c->s.r[R_ESP];
+    uint32_t vals[6], n = 0, esp = c->s.r[R_ESP];
+    struct seg stk = c->s.seg[S_SS];
     uint16_t ss = 0;
     bool inner = t->cpl < v->vc.cpl;
     if (inner) {
-        int rc = tss_stack(v, t, &ss, &esp, &base, f);
+        int rc = tss_stack(v, t, &ss, &esp, &stk, f);
         if (rc != EMU_NEXT)
             return rc;
         vals[n++] = guest_visible_sel(c->s.seg[S_SS].sel);
@@ -154,7 +153,9 @@ static int push_frame(struct vmm *v, struct target *t, uint32_t err, bool has_er
     for (uint32_t i = 0; i < n; i++)
         words[i] = vals[n - 1 - i];                  /* lowest address first */
     esp -= 4u * n;
-    if (gmem_write(v, base + esp, words, 4u * n, f) != EMU_NEXT)
+    if (!emu_seg_access_ok(&stk, esp, 4u * n, true))  /* #SS as intr_push natively */
+        return emu_fault(f, EXC_SS, (inner ? (ss & 0xFFFCu) : 0u) | t->ext);
+    if (gmem_write(v, stk.base + esp, words, 4u * n, f) != EMU_NEXT)
         return EMU_FAULT;
     if (inner) {
         hw_load_seg(v, S_SS, ss, 1);
