@@ -415,15 +415,26 @@ static void test_icebp(void)
 /* QEMU 7.2 (-m 32, a kernel loading from and storing to 32 MiB and up, and
    jumping there): unassigned memory reads 0 and ignores stores, and code
    there runs as zeros (a timer interrupt found it at 0x2001b8c, executing
-   `add %al,(%eax)`). Native only: the VMM engines stop on such an access
-   (status 10), see docs/vmm.md. */
-static void test_outside_ram_native(void)
+   `add %al,(%eax)`). Natively ringside does the same. The VMM engines have
+   no frames there: a load, a store or a fetch stops the run (status 10,
+   one message), never a #PF with CR2 = 0 (docs/vmm.md). */
+static void test_outside_ram(void)
 {
-    struct scenario sc = { .code = c_beyond, .len = sizeof c_beyond };
-    struct outcome o = run(MODE_NATIVE, &sc);
+    /* mov $0x500000,%eax; jmp *%eax */
+    static const uint8_t jump[] = { 0xb8, 0x00, 0x00, 0x50, 0x00, 0xff, 0xe0 };
+    struct scenario sd = { .code = c_beyond, .len = sizeof c_beyond };
+    struct scenario sf = { .code = jump, .len = sizeof jump };
+    struct outcome o = run(MODE_NATIVE, &sd);
     CU_ASSERT_EQUAL(o.end, END_HALTED);
     CU_ASSERT_EQUAL(o.r[R_EAX], 0);
     CU_ASSERT_EQUAL(o.r[R_EBX], 0);
+    o = run(MODE_NATIVE, &sf);
+    CU_ASSERT_EQUAL(o.end, END_NONE);                         /* zeros run on */
+    CU_ASSERT(o.eip > 0x500000u && o.eip < 0x800000u);
+    for (int e = 1; e < 3; e++) {
+        CU_ASSERT_EQUAL(run(engines[e], &sd).end, END_UNSUPPORTED);
+        CU_ASSERT_EQUAL(run(engines[e], &sf).end, END_UNSUPPORTED);
+    }
 }
 
 /* ---- 6. emulated accesses fault as native does ---- */
@@ -502,7 +513,7 @@ void suite_cpu_fix_register(void)
     CU_add_test(s, "xadd r,r same register (host CPU)", test_xadd_same_register);
     CU_add_test(s, "LOCK #UD in every engine", test_lock_ud_every_engine);
     CU_add_test(s, "ICEBP is a #DB trap (host CPU)", test_icebp);
-    CU_add_test(s, "memory outside RAM reads 0 natively (QEMU)", test_outside_ram_native);
+    CU_add_test(s, "memory outside RAM: zeros natively (QEMU), a stop under a VMM", test_outside_ram);
     CU_add_test(s, "emulated accesses raise #PF with CR2", test_emulated_access_page_faults);
     CU_add_test(s, "interrupt frame above the SS limit: #SS", test_frame_push_stack_limit);
     CU_add_test(s, "port I/O at CPL 3: IOPL and bitmap", test_user_io);

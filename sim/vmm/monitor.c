@@ -147,6 +147,8 @@ static enum cpu_stop mon_exception(struct vmm *v)
     struct insn in;
     if (vec == EXC_PF && spt_active(v))
         return mon_page_fault(v);       /* before decoding: the fetch may be what faulted */
+    if (vec == EXC_PF && has_err && !spt_active(v))
+        return mon_page_fault(v);       /* outside guest RAM, a fetch as a load: stop */
     if (!mon_decode(v, &in))
         return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
     int n = soft_vector(&in, vec, err, has_err);
