@@ -454,8 +454,14 @@ int emu_lldt(struct vmm *v, const struct insn *in, struct emu_fault *f)
     int rc = emu_rm_read(v, in, 2, &sel, f);
     if (rc != EMU_NEXT)
         return rc;
-    if ((sel & 0xFFFCu) != 0)
+    if ((sel & 0xFFFCu) != 0) {           /* op_lldt's checks first: #GP/#NP */
+        uint64_t d;
+        if ((sel & 4u) || !guest_desc(v, (uint16_t)sel, &d) || desc_s(d) || desc_type(d) != 2u)
+            return emu_fault(f, EXC_GP, sel & 0xFFFCu);
+        if (!desc_present(d))
+            return emu_fault(f, EXC_NP, sel & 0xFFFCu);
         return emu_stop(v, "guest LDTs are not supported under a VMM");
+    }
     v->vc.ldtr = 0;
     return EMU_NEXT;
 }
