@@ -201,6 +201,7 @@ struct outcome {
     enum machine_end end;
     int vector;             /* handler halted in, or -1 */
     uint32_t eip, esp, frame[6], r[8], mem;
+    bool pit_read_msb;      /* PIT channel 0's read flip-flop (a port read happened) */
 };
 
 struct scenario {
@@ -243,6 +244,7 @@ static struct outcome run(enum machine_mode mode, const struct scenario *sc)
     for (int i = 0; i < 6 && o.esp + 4u * (uint32_t)i + 4u <= (RAM_MIB << 20); i++)
         o.frame[i] = get32(m->ram, o.esp + 4u * (uint32_t)i);
     o.mem = get32(m->ram, sc->mem_at);
+    o.pit_read_msb = m->pit.ch[0].read_msb;
     machine_free(m);
     free(m);
     return o;
@@ -592,6 +594,22 @@ static void test_fault_vectors_agree_user(void)
     }
 }
 
+/* INS checks its destination before it reads the port (ops_string.c): a
+   #PF on the buffer leaves the device untouched. The witness is the PIT's
+   read flip-flop, which a read of port 0x40 toggles. */
+static void test_ins_checks_destination_first(void)
+{
+    /* mov $0x34,%al; out %al,$0x43; mov $0x300000,%edi; mov $0x40,%dx; insb */
+    static const uint8_t code[] = { 0xb0, 0x34, 0xe6, 0x43, 0xbf, 0x00, 0x00, 0x30, 0x00,
+                                    0x66, 0xba, 0x40, 0x00, 0x6c };
+    struct scenario sc = { .paging = true, .code = code, .len = sizeof code };
+    for (int e = 0; e < 3; e++) {
+        struct outcome o = run(engines[e], &sc);
+        CU_ASSERT_EQUAL(o.vector, EXC_PF);
+        CU_ASSERT_FALSE(o.pit_read_msb);
+    }
+}
+
 /* ---- 7. port I/O at CPL 3 ---- */
 
 /* IOPL 3: all of them allowed, the run reaches int $0x80 (native and bt:
@@ -624,5 +642,6 @@ void suite_cpu_fix_register(void)
     CU_add_test(s, "interrupt frame above the SS limit: #SS", test_frame_push_stack_limit);
     CU_add_test(s, "fault vectors agree across engines (CPL 0)", test_fault_vectors_agree);
     CU_add_test(s, "fault vectors agree across engines (CPL 3)", test_fault_vectors_agree_user);
+    CU_add_test(s, "INS: destination checked before the port read", test_ins_checks_destination_first);
     CU_add_test(s, "port I/O at CPL 3: IOPL and bitmap", test_user_io);
 }

@@ -85,13 +85,15 @@ bool emu_seg_access_ok(const struct seg *s, uint32_t off, uint32_t len, bool wri
     return last >= off && last <= s->limit;
 }
 
+/* buf NULL: check and translate only (a probe before a side effect). */
 static int emu_mem_access(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
                           bool write, struct emu_fault *f)
 {
     const struct seg *s = &v->cpu->s.seg[sreg];
     if (!emu_seg_access_ok(s, off, len, write))
         return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
-    unsigned how = (write ? GMEM_WRITE : 0u) | (v->vc.cpl == 3 ? GMEM_USER : 0u);
+    unsigned how = (write ? GMEM_WRITE : 0u) | (v->vc.cpl == 3 ? GMEM_USER : 0u) |
+                   (buf ? 0u : GMEM_PROBE);
     return gmem_access(v, s->base + off, buf, len, how, f);
 }
 
@@ -260,9 +262,12 @@ static int emu_string_io(struct vmm *v, const struct insn *in, bool out, struct 
         rc = emu_mem_read(v, in->seg, off, &val, (uint32_t)size, f);
         if (rc == EMU_NEXT)
             emu_port_out(v, port, size, val);
-    } else {
-        val = emu_port_in(v, port, size);
-        rc = emu_mem_write(v, S_ES, off, &val, (uint32_t)size, f);
+    } else {            /* the destination is checked before the port is read */
+        rc = emu_mem_access(v, S_ES, off, NULL, (uint32_t)size, true, f);
+        if (rc == EMU_NEXT) {
+            val = emu_port_in(v, port, size);
+            rc = emu_mem_write(v, S_ES, off, &val, (uint32_t)size, f);
+        }
     }
     if (rc != EMU_NEXT)
         return rc;

@@ -249,6 +249,8 @@ int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned h
         if (gmem_phys(v, lin + done, how, &pa, f) != EMU_NEXT)
             return EMU_FAULT;
     }
+    if (how & GMEM_PROBE)
+        return EMU_NEXT;
     for (uint32_t done = 0; done < len; done += n) {
         n = gmem_chunk(lin + done, len - done);
         gmem_phys(v, lin + done, how, &pa, f);

@@ -61,7 +61,7 @@ uint64_t shadow_read_slot(struct vmm *v, unsigned index);
    guest RAM reads are 0 and writes are dropped (QEMU's unassigned memory).
    gmem_read/gmem_write are supervisor accesses (descriptor tables, TSS,
    interrupt frames); gmem_access takes GMEM_* bits. */
-enum { GMEM_WRITE = 1u, GMEM_USER = 2u };
+enum { GMEM_WRITE = 1u, GMEM_USER = 2u, GMEM_PROBE = 4u /* translate only */ };
 int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
                 struct emu_fault *f);
 int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f);
