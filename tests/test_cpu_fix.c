@@ -11,7 +11,7 @@
  * ICEBP, QEMU 7.2 for memory outside RAM) by explicit expected values.
  *
  * Guest layout (4 MiB): GDT 0x1000 (null, ring-0 code 0x08 / data 0x10,
- * ring-3 code 0x1b / data 0x23, TSS 0x28, a 4 KiB data segment 0x30), IDT 0x2000 with every gate going
+ * ring-3 code 0x1b / data 0x23, TSS 0x28, a 4 KiB data segment 0x30, an expand-down one 0x38 valid from 4 KiB up), IDT 0x2000 with every gate going
  * to a stub at 0x20000 + 16 * vector that reads CR2 into EAX and halts, TSS
  * 0x3000 (ESP0 0x80000, SS0 0x10, an I/O bitmap at +0x68 denying port
  * 0x61), page directory 0x5000 / table 0x6000 (identity, user/writable,
@@ -173,6 +173,7 @@ static void guest_tables(uint8_t *ram)
     put64(ram, GDT + 0x20, mkdesc(0, 0xFFFFF, 0xF3, 0xC));
     put64(ram, GDT + 0x28, mkdesc(TSS, 0x68 + 0x2000, 0x89, 0));
     put64(ram, GDT + 0x30, mkdesc(0, 0xFFF, 0x93, 0x4));      /* data, limit 4 KiB */
+    put64(ram, GDT + 0x38, mkdesc(0, 0xFFF, 0x97, 0x4));      /* expand-down: 4 KiB up */
     for (uint32_t v = 0; v < 256; v++) {
         uint32_t off = STUBS + 16u * v;
         uint32_t access = v == 0x80 ? 0xEEu : 0x8Eu;  /* 0x80: DPL 3 */
@@ -185,7 +186,7 @@ static void guest_tables(uint8_t *ram)
     put32(ram, TSS + 0x64, 0x68u << 16);            /* I/O bitmap at +0x68 */
     ram[TSS + 0x68 + 0x61 / 8] = 1u << (0x61 % 8);  /* port 0x61 denied */
     ram[TSS + 0x68 + 0x2000] = 0xFF;
-    put32(ram, 0x4000, 0x37u | GDT << 16);
+    put32(ram, 0x4000, 0x3Fu | GDT << 16);
     put32(ram, 0x4004, 0);
     put32(ram, 0x4008, 0x7FFu | IDT << 16);
     put32(ram, 0x400c, 0);
@@ -610,6 +611,31 @@ static void test_ins_checks_destination_first(void)
     }
 }
 
+/* Emulated accesses check segments as mem.c does, expand-down included:
+   through DS = 0x38 (valid offsets 0x1000 up) LES of offset 0x800 is #GP(0)
+   and of 0x200000 works. */
+static void test_emulated_expand_down(void)
+{
+    /* mov $0x38,%ax; mov %ax,%ds; les 0x800,%eax */
+    static const uint8_t below[] = { 0x66, 0xb8, 0x38, 0x00, 0x8e, 0xd8, 0xc4, 0x05, 0x00,
+                                     0x08, 0x00, 0x00 };
+    /* movl $0x1234,0x200000; movw $0x10,0x200004; mov $0x38,%ax; mov %ax,%ds;
+       les 0x200000,%eax; hlt */
+    static const uint8_t above[] = {
+        0xc7, 0x05, 0x00, 0x00, 0x20, 0x00, 0x34, 0x12, 0x00, 0x00, 0x66, 0xc7, 0x05, 0x04,
+        0x00, 0x20, 0x00, 0x10, 0x00, 0x66, 0xb8, 0x38, 0x00, 0x8e, 0xd8, 0xc4, 0x05, 0x00,
+        0x00, 0x20, 0x00, 0xf4 };
+    struct scenario sb = { .code = below, .len = sizeof below };
+    struct outcome n = check_all(&sb, "les below an expand-down limit", EXC_GP, 3);
+    CU_ASSERT_EQUAL(n.frame[0], 0);
+    struct scenario sa = { .code = above, .len = sizeof above };
+    for (int e = 0; e < 3; e++) {
+        struct outcome o = run(engines[e], &sa);
+        CU_ASSERT_EQUAL(o.end, END_HALTED);
+        CU_ASSERT_EQUAL(o.r[R_EAX], 0x1234);
+    }
+}
+
 /* ---- 7. port I/O at CPL 3 ---- */
 
 /* IOPL 3: all of them allowed, the run reaches int $0x80 (native and bt:
@@ -643,5 +669,6 @@ void suite_cpu_fix_register(void)
     CU_add_test(s, "fault vectors agree across engines (CPL 0)", test_fault_vectors_agree);
     CU_add_test(s, "fault vectors agree across engines (CPL 3)", test_fault_vectors_agree_user);
     CU_add_test(s, "INS: destination checked before the port read", test_ins_checks_destination_first);
+    CU_add_test(s, "emulated accesses: expand-down segments", test_emulated_expand_down);
     CU_add_test(s, "port I/O at CPL 3: IOPL and bitmap", test_user_io);
 }
