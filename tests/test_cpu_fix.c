@@ -61,8 +61,6 @@ static const uint8_t c_paging[] = { 0xb8, 0x00, 0x50, 0x00, 0x00, 0x0f, 0x22, 0x
 static const uint8_t c_nopaging[] = { 0xe9, 0xfb, 0x00, 0x00, 0x00 };
 /* push $0x23; push $0x70000; push %ebx; push $0x1b; push $0x11200; iret */
 static const uint8_t c_to_user[] = { 0x6a, 0x23, 0x68, 0x00, 0x00, 0x07, 0x00, 0x53, 0x6a, 0x1b, 0x68, 0x00, 0x12, 0x01, 0x00, 0xcf };
-/* stc; adcb $0,0x200000; hlt */
-static const uint8_t c_hidden_adc[] = { 0xf9, 0x80, 0x15, 0x00, 0x00, 0x20, 0x00, 0x00, 0xf4 };
 /* mov $0x12345678,%eax; xadd %eax,%eax; mov $0x1234,%ebx; xadd %bx,%bx; mov $0x5a,%ecx; xadd %cl,%cl; mov $0x81,%edx; xadd %dh,%dh; hlt */
 static const uint8_t c_xadd[] = { 0xb8, 0x78, 0x56, 0x34, 0x12, 0x0f, 0xc1, 0xc0, 0xbb, 0x34, 0x12, 0x00, 0x00, 0x66, 0x0f, 0xc1, 0xdb, 0xb9, 0x5a, 0x00, 0x00, 0x00, 0x0f, 0xc0, 0xc9, 0xba, 0x81, 0x00, 0x00, 0x00, 0x0f, 0xc0, 0xf6, 0xf4 };
 /* .byte 0xf1; hlt */
@@ -321,18 +319,32 @@ static void test_rmw_fault_keeps_flags(void)
 
 /* The reproducer: under trap and bt the first write to a clean page is a
    hidden fault and the instruction restarts; `stc; adc byte [p],0` must
-   still store 1. */
+   still store 1 (and the other forms that read CF theirs). */
 static void test_rmw_hidden_fault_restart(void)
 {
-    struct scenario sc = { .paging = true, .code = c_hidden_adc, .len = sizeof c_hidden_adc,
-                           .mem_at = 0x200000 };
-    for (int e = 0; e < 3; e++) {
-        struct outcome o = run(engines[e], &sc);
-        CU_ASSERT_EQUAL(o.end, END_HALTED);
-        if (o.mem != 1)
-            fprintf(stderr, "\n  adc after a hidden fault under %s stored %u\n",
-                    engine_names[e], o.mem);
-        CU_ASSERT_EQUAL(o.mem, 1);
+    static const struct { struct bytes code; uint32_t want; } cases[] = {
+        { { "stc; adcb $0,0x200000; hlt", { 0xf9, 0x80, 0x15, 0x00, 0x00, 0x20, 0x00, 0x00,
+                                             0xf4 }, 9 }, 1 },
+        { { "stc; adcl $0,0x200000; hlt", { 0xf9, 0x83, 0x15, 0x00, 0x00, 0x20, 0x00, 0x00,
+                                             0xf4 }, 9 }, 1 },
+        { { "stc; sbbb $0,0x200000; hlt", { 0xf9, 0x80, 0x1d, 0x00, 0x00, 0x20, 0x00, 0x00,
+                                             0xf4 }, 9 }, 0xff },
+        { { "stc; rcrb $1,0x200000; hlt", { 0xf9, 0xd0, 0x1d, 0x00, 0x00, 0x20, 0x00, 0xf4 },
+            8 }, 0x80 },
+        { { "stc; rclb $1,0x200000; hlt", { 0xf9, 0xd0, 0x15, 0x00, 0x00, 0x20, 0x00, 0xf4 },
+            8 }, 1 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct scenario sc = { .paging = true, .code = cases[i].code.b,
+                               .len = (size_t)cases[i].code.len, .mem_at = 0x200000 };
+        for (int e = 0; e < 3; e++) {
+            struct outcome o = run(engines[e], &sc);
+            CU_ASSERT_EQUAL(o.end, END_HALTED);
+            if (o.mem != cases[i].want)
+                fprintf(stderr, "\n  %s after a hidden fault under %s stored %#x\n",
+                        cases[i].code.name, engine_names[e], o.mem);
+            CU_ASSERT_EQUAL(o.mem, cases[i].want);
+        }
     }
 }
 
