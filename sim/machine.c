@@ -67,10 +67,11 @@ static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
         m->cpu.stop_now = true;
 }
 
-/* Physical addresses above RAM: an open bus reads all ones, writes vanish. */
+/* Physical addresses above RAM: unassigned memory as QEMU has it (7.2, pc):
+   loads and instruction fetches read 0, stores vanish. */
 static uint32_t cb_mmio_read(void *ctx, uint32_t pa, int size)
 {
-    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    return 0;
 }
 
 static void cb_mmio_write(void *ctx, uint32_t pa, int size, uint32_t val)

@@ -60,8 +60,10 @@ static void first_difference(const char *name, const char *mode, const char *wan
 }
 
 /* One line of native output that may differ from QEMU's: the same probe
-   (text up to "->" or ':' equal), native showing a segment-limit fault or
-   open bus (only all-ones words after the probe). */
+   (text up to "->" or ':' equal), native showing a segment-limit fault
+   (QEMU does not check limits) or unassigned memory (only zero words: QEMU
+   reads unassigned memory as 0 too, but maps its BIOS ROM in the top
+   256 KiB of the address space, which ringside does not model). */
 static bool qemu_gap(const char *n, size_t nlen, const char *q, size_t qlen)
 {
     const char *arrow = memchr(n, '>', nlen);
@@ -79,7 +81,7 @@ static bool qemu_gap(const char *n, size_t nlen, const char *q, size_t qlen)
     if (strstr(rest, "fault #GP") || strstr(rest, "fault #SS"))
         return true;
     for (char *t = strtok(rest, " "); t; t = strtok(NULL, " "))
-        if (strcmp(t, "0xffffffff") != 0 && strcmp(t, "ffffffff") != 0)
+        if (strcmp(t, "0x00000000") != 0 && strcmp(t, "00000000") != 0)
             return false;
     return true;
 }
@@ -151,8 +153,8 @@ static char *check_kernel(const char *name)
 static void test_expdown32(void)
 {
     char *out = check_kernel("expdown32");
-    /* open bus where the VMM keeps its shadow GDT and TC; the write is lost */
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "shadow gdt slot 1  fs:0xffc00008 -> 0xffffffff"));
+    /* unassigned memory where the VMM keeps its shadow GDT and TC; the write is lost */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "shadow gdt slot 1  fs:0xffc00008 -> 0x00000000"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "marker now 0xcafe0001"));   /* the wrap reaches RAM */
     free(out);
 }

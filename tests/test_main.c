@@ -29,6 +29,7 @@ void suite_snapshot_register(void);
 void suite_host_register(void);
 void suite_isolation_register(void);
 void suite_isolation_mem_register(void);
+void suite_cpu_fix_register(void);
 
 static const struct {
     const char *name;
@@ -53,6 +54,7 @@ static const struct {
     { "host", suite_host_register },
     { "isolation", suite_isolation_register },
     { "isolation_mem", suite_isolation_mem_register },
+    { "cpu_fix", suite_cpu_fix_register },
 };
 
 int main(int argc, char **argv)

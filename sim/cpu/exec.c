@@ -312,7 +312,7 @@ static void attr_checks(struct cpu *cpu, const struct insn *in)
 {
     uint32_t a = in->row->attr;
     int cpl = cpu->s.cpl, iopl = (int)((cpu->s.eflags & FL_IOPL) >> 12);
-    if (in->lock && (!(a & A_LOCKABLE) || in->mod == 3))
+    if (!insn_lock_ok(in))
         cpu_raise(cpu, EXC_UD, 0);
     if (a & A_UD)
         cpu_raise(cpu, EXC_UD, 0);

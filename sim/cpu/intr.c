@@ -121,6 +121,20 @@ void intr_soft(struct cpu *cpu, int vector)
     intr_deliver(cpu, vector, 0, false, true, false);
 }
 
+/* The instruction completed (EIP is the next one): a fault while delivering,
+   or a stop for the owner, must not roll it back. Intercepted, it still
+   counts as retired, as INT n does under a monitor. */
+void intr_trap(struct cpu *cpu, int vector)
+{
+    cpu->insn_eip = cpu->s.eip;
+    if (vector < 32 && (cpu->intercept >> vector) & 1u) {
+        cpu->insns++;
+        intr_intercepted(cpu, vector, 0, false, false);
+        longjmp(cpu->fault_jmp, RAISE_STOP);
+    }
+    intr_deliver(cpu, vector, 0, false, false, false);
+}
+
 /* Where delivery goes: the gate and its checked target. */
 struct intr_target {
     uint64_t gate, code;   /* IDT gate and target code descriptor */

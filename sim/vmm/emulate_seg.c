@@ -67,7 +67,8 @@ static void set_accessed(struct vmm *v, uint16_t sel)
     if ((sel & 0xFFFCu) == 0 || !guest_desc(v, sel, &d) || (d & (1ull << 40)))
         return;
     uint8_t access = (uint8_t)(d >> 40) | 1u;
-    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u) + 5u, &access, 1);
+    struct emu_fault f;
+    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u) + 5u, &access, 1, &f);
 }
 
 static void seg_commit(struct vmm *v, int sreg, uint16_t sel)

@@ -59,14 +59,21 @@ static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_er
 /* Segment loads trap at any CPL with #GP, #NP or #SS: data descriptors
    are not present in the shadow GDT and the hardware LDT is empty, so
    every hardware data-segment or LDT load faults and is emulated against
-   the guest's own tables (shadow.c, docs/isolation.md). */
+   the guest's own tables (shadow.c, docs/isolation.md). Port I/O traps at
+   any virtual CPL: the hardware IOPL is always 0 and the VMM's TSS has no
+   bitmap, so the virtual IOPL and the guest's bitmap are checked by the
+   emulation library (at CPL 3 with IOPL 3 it is allowed). */
 static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
 {
     bool sys = in->map == MAP_0F && (in->opcode == 0x34 || in->opcode == 0x35);
     if ((in->row->attr & A_SEGLOAD) && !sys &&
         (vec == EXC_GP || vec == EXC_NP || vec == EXC_SS))
         return true;
-    return vec == EXC_GP && v->vc.cpl == 0 && (in->row->attr & (A_PRIV | A_IOPL));
+    if (vec != EXC_GP)
+        return false;
+    if (in->row->attr & A_IO)
+        return true;
+    return v->vc.cpl == 0 && (in->row->attr & (A_PRIV | A_IOPL));
 }
 
 static enum cpu_stop mon_status(struct vmm *v, int rc)
@@ -103,8 +110,11 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
     uint32_t row = (uint32_t)(in->row - op_table);
     vmm_emit(v, EV_TRAP, PATH_EMULATED, row, EXC_GP, 0, 0);
     int rc = emu_insn(v, in, &f);
-    if (rc == EMU_FAULT)
-        return mon_reflect(v, f.vector, f.err, intr_has_err(f.vector), RK_EXC, c->s.eip, 0);
+    if (rc == EMU_FAULT) {
+        if (f.vector == EXC_PF)
+            v->vc.cr2 = f.cr2;                  /* a fault record: CR2 with the #PF */
+        return mon_reflect(v, f.vector, f.err, f.has_err, RK_EXC, c->s.eip, 0);
+    }
     if (rc == EMU_NEXT || rc == EMU_HALT)
         c->s.eip += in->len;
     if (rc == EMU_NEXT || rc == EMU_HALT || rc == EMU_JUMP) {
@@ -199,6 +209,8 @@ static enum cpu_stop mon_exception(struct vmm *v)
     bool soft = c->stop_soft;
     if (vec == EXC_PF && !soft && spt_active(v))
         return mon_page_fault(v);       /* before decoding: the fetch may be what faulted */
+    if (vec == EXC_PF && !soft && has_err && !spt_active(v))
+        return mon_page_fault(v);       /* outside guest RAM, a fetch as a load: stop */
     if (!mon_decode(v, &in)) {
         if (soft) {                     /* the INT was fetched: it cannot vanish */
             return mon_internal(v, "monitor: cannot decode an intercepted INT n "

@@ -210,7 +210,8 @@ static uint64_t guest_gdt_entry(struct vmm *v, unsigned i)
 {
     const struct dtr *g = &v->vc.gdtr;
     uint64_t d = 0;
-    if (i == 0 || i * 8u + 7u > g->limit || !gmem_read(v, g->base + i * 8u, &d, 8))
+    struct emu_fault f;
+    if (i == 0 || i * 8u + 7u > g->limit || gmem_read(v, g->base + i * 8u, &d, 8, &f) != EMU_NEXT)
         return 0;
     return d;
 }
@@ -298,40 +299,111 @@ void shadow_build_region(struct vmm *v)
 
 /* ---- guest memory and descriptors ---- */
 
-bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len)
+/*
+ * The VMM's accesses to guest linear memory. A fault is data: the record
+ * the hardware would have delivered (#PF with its error code and CR2), for
+ * the caller to reflect. Guest-physical addresses outside guest RAM read as
+ * zeros and ignore writes, as QEMU's unassigned memory does (checked with
+ * qemu-system-i386 7.2 -m 32: loads from 32 MiB up return 0, stores vanish);
+ * they never reach the VMM region that lies above guest RAM. Every page is
+ * translated before any byte moves, so a fault on the second page of a
+ * crossing access leaves memory untouched.
+ */
+static int gmem_page_fault(struct emu_fault *f, uint32_t lin, uint32_t err)
 {
-    if (spt_active(v))                  /* guest paging: through its tables */
-        return spt_gmem(v, lin, buf, len, false);
-    if ((uint64_t)lin + len > v->guest_ram)
-        return false;
-    memcpy(buf, v->cpu->bus.ram + lin, len);
-    return true;
+    f->vector = EXC_PF;
+    f->err = err;
+    f->has_err = true;
+    f->cr2 = lin;
+    return EMU_FAULT;
 }
 
-bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
+/* Guest-physical address of `lin` (A/D set as the walk would), or a #PF. */
+static int gmem_phys(struct vmm *v, uint32_t lin, unsigned how, uint32_t *pa,
+                     struct emu_fault *f)
 {
+    if (!spt_active(v)) {
+        *pa = lin;
+        return EMU_NEXT;
+    }
+    struct spt_gwalk w;
+    bool write = (how & GMEM_WRITE) != 0;
+    if (!spt_gwalk(v, lin, write, (how & GMEM_USER) != 0, &w))
+        return gmem_page_fault(f, lin, w.err);
+    spt_gwalk_set_ad(v, &w, write);
+    *pa = w.frame | (lin & 0xFFFu);
+    return EMU_NEXT;
+}
+
+static uint32_t gmem_chunk(uint32_t lin, uint32_t len)
+{
+    uint32_t chunk = 0x1000u - (lin & 0xFFFu);
+    return chunk > len ? len : chunk;
+}
+
+/* One page-bounded piece at guest-physical `pa`. */
+static void gmem_move(struct vmm *v, uint32_t pa, uint8_t *p, uint32_t n, bool write)
+{
+    bool in_ram = (uint64_t)pa + n <= v->guest_ram;
+    if (!write) {
+        if (in_ram)
+            memcpy(p, v->cpu->bus.ram + pa, n);
+        else
+            memset(p, 0, n);                    /* unassigned: reads 0 */
+        return;
+    }
+    if (!in_ram)
+        return;
+    memcpy(v->cpu->bus.ram + pa, p, n);
+    cpu_notify_phys_write(v->cpu, pa, n);
     if (spt_active(v))
-        return spt_gmem(v, lin, (void *)buf, len, true);
-    if ((uint64_t)lin + len > v->guest_ram)
-        return false;
-    memcpy(v->cpu->bus.ram + lin, buf, len);
-    cpu_notify_phys_write(v->cpu, lin, len);
-    if (v->bt)                          /* the VMM wrote translated code? */
-        bt_guest_written(v->bt, lin, len);
-    return true;
+        spt_guest_written(v, pa, n);
+    else if (v->bt)                     /* the VMM wrote translated code? */
+        bt_guest_written(v->bt, pa, n);
+}
+
+int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
+                struct emu_fault *f)
+{
+    uint32_t pa, n;
+    for (uint32_t done = 0; done < len; done += n) {        /* faults first */
+        n = gmem_chunk(lin + done, len - done);
+        if (gmem_phys(v, lin + done, how, &pa, f) != EMU_NEXT)
+            return EMU_FAULT;
+    }
+    if (how & GMEM_PROBE)
+        return EMU_NEXT;
+    for (uint32_t done = 0; done < len; done += n) {
+        n = gmem_chunk(lin + done, len - done);
+        gmem_phys(v, lin + done, how, &pa, f);
+        gmem_move(v, pa, (uint8_t *)buf + done, n, (how & GMEM_WRITE) != 0);
+    }
+    return EMU_NEXT;
+}
+
+int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f)
+{
+    return gmem_access(v, lin, buf, len, 0, f);
+}
+
+int gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len,
+               struct emu_fault *f)
+{
+    return gmem_access(v, lin, (void *)buf, len, GMEM_WRITE, f);
 }
 
 bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc)
 {
     uint32_t off = sel & 0xFFF8u;
+    struct emu_fault f;
     if (sel & 4u) {                     /* the guest's LDT (emu_lldt) */
         if ((v->vc.ldtr & 0xFFFCu) == 0 || off + 7u > v->vc.ldt_limit)
             return false;
-        return gmem_read(v, v->vc.ldt_base + off, desc, 8);
+        return gmem_read(v, v->vc.ldt_base + off, desc, 8, &f) == EMU_NEXT;
     }
     if (off + 7u > v->vc.gdtr.limit)
         return false;
-    return gmem_read(v, v->vc.gdtr.base + off, desc, 8);
+    return gmem_read(v, v->vc.gdtr.base + off, desc, 8, &f) == EMU_NEXT;
 }
 
 /*
@@ -409,6 +481,12 @@ static bool guest_cache(struct vmm *v, int i, struct seg *full)
         return false;
     }
     return !seg_same(cur, full);
+}
+
+void shadow_guest_seg(struct vmm *v, int i, struct seg *out)
+{
+    if (!guest_cache(v, i, out))
+        *out = v->cpu->s.seg[i];
 }
 
 static uint8_t *hw_top_pde(struct vmm *v)

@@ -50,7 +50,7 @@ uint32_t spt_open_bus_pa(struct vmm *v)
 
 void spt_open_bus_refill(struct vmm *v)
 {
-    memset(v->cpu->bus.ram + spt_open_bus_pa(v), 0xFF, 4096);
+    memset(v->cpu->bus.ram + spt_open_bus_pa(v), 0, 4096);   /* unassigned reads 0 (QEMU) */
     cpu_notify_phys_write(v->cpu, spt_open_bus_pa(v), 4096);
 }
 

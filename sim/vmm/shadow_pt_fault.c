@@ -33,10 +33,11 @@
 #include <string.h>
 
 /* A guest page-table entry. Above guest RAM the guest's hardware would read
-   open bus (all ones, as the native engine does): never the VMM's frames. */
+   unassigned memory (0, as QEMU and the native engine do): never the VMM's
+   frames. */
 static uint32_t gphys32(struct vmm *v, uint32_t pa)
 {
-    uint32_t val = 0xFFFFFFFFu;
+    uint32_t val = 0;
     if (pa <= v->guest_ram - 4u)
         memcpy(&val, v->cpu->bus.ram + pa, 4);
     return val;

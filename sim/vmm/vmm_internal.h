@@ -80,9 +80,20 @@ bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why);
 uint64_t shadow_desc_from_guest(uint64_t guest);   /* one descriptor, compressed */
 uint64_t shadow_read_slot(struct vmm *v, unsigned index);
 /* Guest linear memory: guest-physical while guest paging is off, else
-   through the guest's page tables (shadow_pt.h). */
-bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
-bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
+   through the guest's page tables (shadow_pt.h). EMU_NEXT, or EMU_FAULT
+   with *f the fault native would raise (#PF, error code, CR2); outside
+   guest RAM reads are 0 and writes are dropped (QEMU's unassigned memory).
+   gmem_read/gmem_write are supervisor accesses (descriptor tables, TSS,
+   interrupt frames); gmem_access takes GMEM_* bits. */
+enum { GMEM_WRITE = 1u, GMEM_USER = 2u, GMEM_PROBE = 4u /* translate only */ };
+int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
+                struct emu_fault *f);
+int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f);
+int gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len,
+               struct emu_fault *f);
+/* The guest's own hidden cache of segment register i (the hardware's may be
+   truncated below the VMM region): what native would hold, DPL compressed. */
+void shadow_guest_seg(struct vmm *v, int i, struct seg *out);
 /* The guest's descriptor for `sel` from its GDT or LDT; false if past the limit. */
 bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc);
 /* Load hardware segment register `sreg` for `sel` from the guest's own
@@ -123,6 +134,8 @@ enum reflect_kind { RK_EXC, RK_EXT, RK_SOFT };
  */
 int reflect_vector(struct vmm *v, int vector, uint32_t err, bool has_err,
                    enum reflect_kind kind, uint32_t ret_eip);
+/* Deliver a fault record from the emulation library (#PF: CR2 first). */
+int reflect_fault(struct vmm *v, const struct emu_fault *f, uint32_t ret_eip);
 uint32_t reflect_native_cost(struct vmm *v, int vector, enum reflect_kind kind);
 bool intr_has_err(int vector);   /* vectors that push an error code */
 

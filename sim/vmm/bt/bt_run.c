@@ -356,8 +356,7 @@ static enum cpu_stop callout(struct vmm *v, enum bt_how how)
     if (rc == EMU_FAULT) {
         vmm_charge(v, OV_REFLECT, k[COST_CALLOUT_EMULATE] + k[COST_REFLECT],
                    reflect_native_cost(v, f.vector, RK_EXC));
-        return emu_status(v, reflect_vector(v, f.vector, f.err, intr_has_err(f.vector),
-                                            RK_EXC, c->s.eip));
+        return emu_status(v, reflect_fault(v, &f, c->s.eip));
     }
     if (rc == EMU_NEXT || rc == EMU_HALT)
         c->s.eip += in.len;
