@@ -201,13 +201,17 @@ static void vmm_capture(struct vmm *v)
         vc->sel[i] = s->seg[i].sel;
 }
 
-void vmm_reset(struct vmm *v)
+/* Take the state the CPU holds, as native hardware would hold it, as the
+   guest's, and deprivilege the hardware. At a multiboot entry paging is off;
+   a restored guest may have it on: shadow paging is then turned on the way
+   the guest's own MOV to CR0 would. False if the shadow could not be built. */
+bool vmm_take_state(struct vmm *v, bool entry)
 {
     struct cpu_state *s = &v->cpu->s;
+    bool halted = s->halted, shadow = s->inhibit_irq != 0;
     vmm_capture(v);
-    if (v->vc.cr0 & CR0_PG) {
-        v->vc.cr0 &= ~CR0_PG;       /* multiboot never enters with paging on */
-    }
+    uint32_t cr0 = v->vc.cr0;
+    v->vc.cr0 &= ~CR0_PG;
     spt_reset(v);
     v->internal = false;
     v->irq_held = false;
@@ -224,6 +228,19 @@ void vmm_reset(struct vmm *v)
     cpu_flush_caches(v->cpu);
     if (v->bt)
         bt_reset(v->bt);
+    if (entry)
+        return true;
+    v->vc.halted = halted;          /* a virtual HLT; the hardware runs on */
+    s->halted = false;
+    v->vc.sti_shadow = shadow;
+    s->inhibit_irq = 0;
+    v->vc.cr0 = cr0;
+    return !(cr0 & CR0_PG) || spt_cr_written(v, 0, cr0 & ~CR0_PG);
+}
+
+void vmm_reset(struct vmm *v)
+{
+    vmm_take_state(v, true);        /* multiboot never enters with paging on */
 }
 
 /* ---- the run loop ---- */

@@ -46,6 +46,9 @@ struct vmm {
     uint32_t wd_visits;         /* watchdog: monitor visits since then */
 };
 
+/* vmm.c: the CPU's (native-view) state becomes the guest's (reset, restore). */
+bool vmm_take_state(struct vmm *v, bool entry);
+
 /* ---- vmm.c: events and accounting ---- */
 void vmm_emit(struct vmm *v, enum ev_kind kind, enum ev_path path,
               uint32_t a, uint32_t b, uint32_t c, uint32_t d);
