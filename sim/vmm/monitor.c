@@ -181,9 +181,31 @@ static void mon_sync_cpl(struct vmm *v)
         v->vc.vif = true;
 }
 
+/* A fault (the instruction restarts) from ring 3 while an interrupt is
+   queued: the guest's IRET to ring 3 set IF in hardware (only hook_ring saw
+   it), and bare hardware takes the interrupt before the next instruction
+   runs, so it is older than this fault. Without this, a guest whose ways
+   into the monitor are all ring-3 faults (INT n, a skipped CLI) had the
+   fault reflected first, IF cleared again, and the interrupt held until a
+   slice happened to end in ring 3 (lecture's 20000-fault phase: never). */
+static bool mon_irq_before_fault(const struct vmm *v)
+{
+    static const uint32_t faults = 1u << EXC_DE | 1u << EXC_BR | 1u << EXC_UD |
+                                   1u << EXC_NM | 1u << EXC_TS | 1u << EXC_NP |
+                                   1u << EXC_SS | 1u << EXC_GP | 1u << EXC_PF |
+                                   1u << EXC_MF | 1u << EXC_AC;
+    int vec = v->cpu->stop_vector;
+    return vec >= 0 && vec < 32 && (faults >> vec & 1) && v->vc.cpl == 3 &&
+           v->vc.npending && !v->vc.sti_shadow;
+}
+
 enum cpu_stop mon_intercept(struct vmm *v)
 {
     mon_sync_cpl(v);
+    if (mon_irq_before_fault(v)) {
+        mon_deliver_pending(v);         /* the instruction faults again later */
+        return v->pending_stop;
+    }
     vmm_world_switch(v, true);
     enum cpu_stop why = v->cpu->stop_vector < 0 ? mon_external(v) : mon_exception(v);
     vmm_world_switch(v, false);
