@@ -415,6 +415,42 @@ static void test_irq_wakes_hlt(void)
     expect_same(&n, &t, 3);
 }
 
+/* IRQ 1 held (queued) while the guest kernel spins with IF=0, then an IRET
+   to ring 3 with IF=1 - under trap a hardware IRET from real CPL 1 that the
+   monitor does not see - to `user` (1 or 2 bytes at USER_INSN). Bare
+   hardware takes the interrupt before the first user instruction. */
+static void check_held_to_user(const uint8_t *user, size_t len)
+{
+    uint8_t pic[sizeof c_pic];
+    memcpy(pic, c_pic, sizeof pic);
+    pic[17] = 0xFD;                                      /* unmask IRQ 1 only */
+    struct piece p[] = { { SCENARIO, pic, sizeof pic }, { 0x11100, c_pending, 7 },
+                         { 0x11107, c_to_user, sizeof c_to_user }, { USER_INSN, user, len } };
+    struct outcome n = guest_run_irq(MODE_NATIVE, p, 4, 100);
+    struct outcome t = guest_run_irq(MODE_TRAP, p, 4, 100);
+    CU_ASSERT_EQUAL(t.held, 1);
+    CU_ASSERT_EQUAL(n.eip, handler_eip(0x21));
+    CU_ASSERT_EQUAL(n.frame[0], USER_INSN);              /* before the user instruction */
+    CU_ASSERT_EQUAL(n.frame[1], 0x1b);
+    expect_same(&n, &t, 5);                              /* EIP CS EFLAGS ESP SS */
+}
+
+/* ... also when the user instruction faults (cli at CPL 3: #GP): the queued
+   IRQ is older than the fault (the monitor used to reflect the #GP first). */
+static void test_irq_held_then_user_fault(void)
+{
+    static const uint8_t cli[] = { 0xFA };
+    check_held_to_user(cli, sizeof cli);
+}
+
+/* ... and when ring 3 never enters the monitor (jmp .): delivered at the
+   next slice boundary (hook_ring saw the IRET to ring 3: IF is 1). */
+static void test_irq_held_then_user_spin(void)
+{
+    static const uint8_t spin[] = { 0xEB, 0xFE };
+    check_held_to_user(spin, sizeof spin);
+}
+
 /* The queue itself: FIFO, bounded. */
 static void test_pending_queue(void)
 {
@@ -450,5 +486,7 @@ void suite_vmm_register(void)
     CU_add_test(s, "frame: fault from CPL 3", test_frame_fault_user);
     CU_add_test(s, "IRQ held while IF=0, delivered after STI shadow", test_irq_pending_until_sti);
     CU_add_test(s, "IRQ wakes HLT", test_irq_wakes_hlt);
+    CU_add_test(s, "IRQ held, IRET to ring 3, user fault: IRQ first", test_irq_held_then_user_fault);
+    CU_add_test(s, "IRQ held, IRET to ring 3, user spins: delivered", test_irq_held_then_user_spin);
     CU_add_test(s, "pending queue", test_pending_queue);
 }
