@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cmd_run.h"
+#include "host/ctlsock.h"
 #include "host/host.h"
 #include "options.h"
 #include "run_vm.h"
@@ -34,13 +35,19 @@ struct console {
     size_t len;
 };
 
+#define HOST_CONSOLES (4 * HOST_MAX_VMS)   /* VMs come and go under --control */
+
 struct host_cli {
     struct host host;
-    struct console cons[HOST_MAX_VMS];
+    struct console cons[HOST_CONSOLES];
+    int ncons;                      /* consoles handed out */
     char *vm_args[HOST_MAX_VMS];    /* the --vm strings, split in place */
     int nvm;
     const char *console_dir;
     const char *stats_json;
+    const char *control;            /* --control ADDR: serve the management protocol */
+    const char *token_file;
+    bool listen_any;
     bool verbose;
 };
 
@@ -48,6 +55,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ringside host [--hypervisor type1|type2] [--slice CYCLES] [--switch-cost CYCLES]\n"
           "                     [--console-dir DIR] [--stats-json FILE] [-v]\n"
+          "                     [--control SOCKET|127.0.0.1:PORT [--token-file F] [--listen-any]]\n"
           "                     --vm \"KERNEL [--mode trap|bt] [--mem MIB] [--shares N] [--name X]\n"
           "                           [--append S] [--max-insns N] [--tc-size KIB] ...\" ...\n"
           "  several VMs on one host, scheduled by proportional shares (docs/host.md);\n"
@@ -134,9 +142,9 @@ static const char *default_name(const char *kernel, char *buf, size_t len, int i
     return buf;
 }
 
-static int open_console(struct host_cli *cli, int i, const char *name)
+static int open_console(struct host_cli *cli, const char *name)
 {
-    struct console *c = &cli->cons[i];
+    struct console *c = &cli->cons[cli->ncons++];
     snprintf(c->name, sizeof c->name, "%s", name);
     if (!cli->console_dir)
         return 0;
@@ -174,11 +182,11 @@ static int add_vm(struct host_cli *cli, char *spec, int index)
         fprintf(stderr, "ringside host: %s\n", err);
         return -1;
     }
-    if (open_console(cli, index, name) != 0)
+    if (open_console(cli, name) != 0)
         return -1;
     struct machine *m = &cli->host.vms[index].vm->m;
     m->out = console_put;
-    m->out_ctx = &cli->cons[index];
+    m->out_ctx = &cli->cons[cli->ncons - 1];
     return 0;
 }
 
@@ -190,8 +198,8 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
             usage(stdout);
             return 1;
         }
-        if (!strcmp(a, "-v")) {
-            cli->verbose = true;
+        if (!strcmp(a, "-v") || !strcmp(a, "--listen-any")) {
+            *(a[1] == 'v' ? &cli->verbose : &cli->listen_any) = true;
             continue;
         }
         if (!v) {
@@ -215,12 +223,16 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
             cli->console_dir = v;
         else if (!strcmp(a, "--stats-json"))
             cli->stats_json = v;
+        else if (!strcmp(a, "--control"))
+            cli->control = v;
+        else if (!strcmp(a, "--token-file"))
+            cli->token_file = v;
         else {
             fprintf(stderr, "ringside host: bad option %s %s (see ringside host --help)\n", a, v);
             return -1;
         }
     }
-    if (cli->nvm == 0) {
+    if (cli->nvm == 0 && !cli->control) {
         fprintf(stderr, "ringside host: no --vm given (see ringside host --help)\n");
         return -1;
     }
@@ -277,9 +289,50 @@ static int write_stats(const char *path, const struct host *h)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static void close_consoles(struct host_cli *cli)
+/* VMs created over the protocol print to prefixed lines like the others. */
+static void attach_new_consoles(struct host_cli *cli)
 {
     for (int i = 0; i < cli->host.nvms; i++) {
+        struct machine *m = &cli->host.vms[i].vm->m;
+        if (m->out || cli->ncons == HOST_CONSOLES)
+            continue;
+        struct console *c = &cli->cons[cli->ncons++];
+        snprintf(c->name, sizeof c->name, "%s", cli->host.vms[i].name);
+        m->out = console_put;
+        m->out_ctx = c;
+    }
+}
+
+/* --control: run the VMs and answer the protocol until a client says quit. */
+static int serve(struct host_cli *cli)
+{
+    struct ctl_server *s = calloc(1, sizeof *s);
+    char err[300];
+    if (!s)
+        return EXIT_INTERNAL;
+    if (ctl_listen(s, &cli->host, cli->control, cli->token_file, cli->listen_any,
+                   err, sizeof err) != 0) {
+        fprintf(stderr, "ringside host: %s\n", err);
+        free(s);
+        return EXIT_BAD_INPUT;
+    }
+    fprintf(stderr, "ringside host: control on %s\n", cli->control);
+    while (!s->quit) {
+        bool busy = false;
+        for (int k = 0; k < 8 && host_step(&cli->host) >= 0; k++)
+            busy = true;
+        fflush(stdout);
+        ctl_poll(s, busy ? 0 : 50);
+        attach_new_consoles(cli);
+    }
+    ctl_close(s);
+    free(s);
+    return 0;
+}
+
+static void close_consoles(struct host_cli *cli)
+{
+    for (int i = 0; i < cli->ncons; i++) {
         struct console *c = &cli->cons[i];
         if (c->file)
             fclose(c->file);
@@ -304,13 +357,16 @@ int cmd_host(int argc, char **argv)
     for (int i = 0; i < cli->nvm && rc == 0; i++)
         rc = add_vm(cli, cli->vm_args[i], i);
     if (rc == 0) {
-        while (host_step(&cli->host) >= 0)
-            ;
+        if (cli->control)
+            rc = serve(cli);
+        else
+            while (host_step(&cli->host) >= 0)
+                ;
         close_consoles(cli);
         fflush(stdout);
         if (cli->verbose)
             report(stderr, &cli->host);
-        rc = host_status(&cli->host);
+        rc = rc ? rc : host_status(&cli->host);
         if (cli->stats_json && write_stats(cli->stats_json, &cli->host) != 0)
             rc = EXIT_BAD_INPUT;
     } else {

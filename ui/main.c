@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd_compare.h"
+#include "cmd_ctl.h"
 #include "cmd_host.h"
 #include "cmd_paper.h"
 #include "cmd_snapshot.h"
@@ -52,6 +53,8 @@ static void print_help(void)
          "                            native and what the overhead paid for (samples/bin/lecture.elf)\n"
          "  ringside host [options] --vm \"KERNEL [options]\" ...\n"
          "                            several VMs on one host: shares, consoles, isolation\n"
+         "  ringside ctl ADDR COMMAND [KEY=VALUE ...]\n"
+         "                            manage a ringside host --control ADDR (docs/control.md)\n"
          "  ringside snapshot info FILE\n"
          "                            check a snapshot (run --snapshot-at N FILE) and show it\n"
          "  ringside tc-dump [run options] KERNEL\n"
@@ -113,6 +116,8 @@ int main(int argc, char **argv)
         return cmd_tui(argc - 2, argv + 2);
     if (!strcmp(cmd, "tc-dump"))
         return cmd_tcdump(argc - 2, argv + 2);
+    if (!strcmp(cmd, "ctl"))
+        return cmd_ctl(argc - 2, argv + 2);
     if (!strcmp(cmd, "host"))
         return cmd_host(argc - 2, argv + 2);
     if (!strcmp(cmd, "snapshot"))

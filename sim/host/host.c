@@ -64,7 +64,7 @@ int host_add_vm(struct host *h, const struct vm_config *cfg, const char *name,
         return -1;
     }
     struct vm_config c = *cfg;
-    c.id = (uint8_t)h->nvms;
+    c.id = (uint8_t)h->next_id;
     c.name = name;
     struct vm *vm = vm_create(&c, err, errlen);
     if (!vm)
@@ -72,10 +72,40 @@ int host_add_vm(struct host *h, const struct vm_config *cfg, const char *name,
     if (h->cfg.type == HOST_TYPE2)
         vmm_set_hosted(vm->m.vmm, true);
     struct host_vm *hv = &h->vms[h->nvms];
-    *hv = (struct host_vm){ .vm = vm, .shares = shares ? shares : 1, .max_insns = max_insns,
-                            .pass = min_pass(h) };
+    *hv = (struct host_vm){ .vm = vm, .id = (uint8_t)h->next_id++, .shares = shares ? shares : 1,
+                            .max_insns = max_insns, .pass = min_pass(h), .mode = cfg->mode,
+                            .mem_mib = cfg->mem_mib };
     snprintf(hv->name, sizeof hv->name, "%s", name);
+    snprintf(hv->kernel, sizeof hv->kernel, "%s", cfg->kernel_path ? cfg->kernel_path : "");
+    snprintf(hv->cmdline, sizeof hv->cmdline, "%s", cfg->cmdline ? cfg->cmdline : "");
     return h->nvms++;
+}
+
+int host_reset(struct host *h, int i, char *err, size_t errlen)
+{
+    struct host_vm *hv = &h->vms[i];
+    struct vm_config c = { .kernel_path = hv->kernel, .cmdline = hv->cmdline, .mode = hv->mode,
+                           .mem_mib = hv->mem_mib, .id = hv->id, .name = hv->name };
+    struct vm *vm = vm_create(&c, err, errlen);
+    if (!vm)
+        return -1;
+    if (h->cfg.type == HOST_TYPE2)
+        vmm_set_hosted(vm->m.vmm, true);
+    vm->m.out = hv->vm->m.out;             /* the same console */
+    vm->m.out_ctx = hv->vm->m.out_ctx;
+    vm_destroy(hv->vm);
+    hv->vm = vm;
+    hv->state = HVM_RUNNABLE;
+    hv->pass = min_pass(h);
+    return 0;
+}
+
+int host_by_id(const struct host *h, uint8_t id)
+{
+    for (int i = 0; i < h->nvms; i++)
+        if (h->vms[i].id == id)
+            return i;
+    return -1;
 }
 
 int host_find(const struct host *h, const char *name)

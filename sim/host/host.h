@@ -47,6 +47,11 @@ struct host_config {
 struct host_vm {
     struct vm *vm;
     char name[32];
+    uint8_t id;                         /* stamped on its events; stable while it lives */
+    char kernel[256];                   /* what it was built from (host_reset) */
+    char cmdline[256];
+    enum machine_mode mode;
+    uint32_t mem_mib;
     uint32_t shares;                    /* proportional-share weight, >= 1 */
     uint64_t max_insns;                 /* budget (0: none): a runaway ends with END_BUDGET */
     enum host_vm_state state;
@@ -63,6 +68,7 @@ struct host {
     uint64_t host_cycles;               /* the CPU's time: guests' busy cycles + switches */
     uint64_t switches;                  /* VM switches made */
     uint64_t switch_cycles_total;       /* their cost */
+    unsigned next_id;                   /* id of the next VM added */
 };
 
 void host_init(struct host *h, const struct host_config *cfg);
@@ -76,6 +82,11 @@ int host_add_vm(struct host *h, const struct vm_config *cfg, const char *name,
 int host_find(const struct host *h, const char *name);    /* index or -1 */
 void host_pause(struct host *h, int i);
 void host_resume(struct host *h, int i);
+/* Rebuild VM i from its kernel, command line, engine and memory (a fresh
+   boot); its shares and name stay. 0, or -1 with err (the old VM is kept). */
+int host_reset(struct host *h, int i, char *err, size_t errlen);
+/* The VM whose events carry `id`, or -1. */
+int host_by_id(const struct host *h, uint8_t id);
 /* Remove (destroy) VM i; the indices of later VMs move down by one. */
 void host_remove(struct host *h, int i);
 
