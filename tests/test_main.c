@@ -27,6 +27,7 @@ void suite_vm_register(void);
 void suite_compare_register(void);
 void suite_snapshot_register(void);
 void suite_host_register(void);
+void suite_control_register(void);
 void suite_isolation_register(void);
 void suite_isolation_mem_register(void);
 void suite_cpu_fix_register(void);
@@ -52,6 +53,7 @@ static const struct {
     { "compare", suite_compare_register },
     { "snapshot", suite_snapshot_register },
     { "host", suite_host_register },
+    { "control", suite_control_register },
     { "isolation", suite_isolation_register },
     { "isolation_mem", suite_isolation_mem_register },
     { "cpu_fix", suite_cpu_fix_register },

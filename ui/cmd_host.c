@@ -297,7 +297,7 @@ static void attach_new_consoles(struct host_cli *cli)
         if (m->out || cli->ncons == HOST_CONSOLES)
             continue;
         struct console *c = &cli->cons[cli->ncons++];
-        snprintf(c->name, sizeof c->name, "%s", cli->host.vms[i].name);
+        memcpy(c->name, cli->host.vms[i].name, sizeof c->name);   /* both 32 bytes, NUL-ended */
         m->out = console_put;
         m->out_ctx = c;
     }
