@@ -35,13 +35,13 @@ SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP) $(SIM_HOST)
 TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
               traces/export_text.o traces/export_chrome.o traces/export_graph.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
-               tests/test_bt.o tests/fuzz_bt.o tests/test_vm.o tests/test_compare.o tests/test_snapshot.o tests/test_host.o tests/test_control.o \
+               tests/test_bt.o tests/fuzz_bt.o tests/test_vm.o tests/test_compare.o tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o \
                tests/test_traces.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o

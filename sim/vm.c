@@ -93,6 +93,69 @@ void vm_destroy(struct vm *vm)
     free(vm);
 }
 
+void vm_guest_state(struct vm *vm, struct cpu_state *out)
+{
+    if (vm->m.vmm) {
+        vmm_guest_state(vm->m.vmm, out, NULL);
+        return;
+    }
+    cpu_get_eflags(&vm->m.cpu);
+    *out = vm->m.cpu.s;
+}
+
+bool vm_set_guest_reg(struct vm *vm, int n, uint32_t value)
+{
+    struct cpu *c = &vm->m.cpu;
+    const uint32_t user_flags = 0x00000CD5u | 0x100u;   /* CF PF AF ZF SF TF DF OF */
+    if (n >= 0 && n < 8)
+        c->s.r[n] = value;
+    else if (n == 8)
+        c->s.eip = value;
+    else if (n == 9)
+        cpu_set_eflags(c, (cpu_get_eflags(c) & ~user_flags) | (value & user_flags));
+    else
+        return false;
+    return true;
+}
+
+/* Native: through the CPU's own page walk, without touching A/D bits. */
+static int native_linear(struct vm *vm, uint32_t lin, uint8_t *buf, uint32_t len, bool write)
+{
+    struct cpu *c = &vm->m.cpu;
+    while (len) {
+        uint32_t pa, n = 0x1000u - (lin & 0xFFFu);
+        n = n < len ? n : len;
+        if (!cpu_linear_to_phys(c, lin, false, 0, &pa) || pa >= vm->m.ram_size ||
+            n > vm->m.ram_size - pa)
+            return -1;
+        if (write) {
+            memcpy(vm->m.ram + pa, buf, n);
+            cpu_notify_phys_write(c, pa, n);
+        } else {
+            memcpy(buf, vm->m.ram + pa, n);
+        }
+        lin += n, buf += n, len -= n;
+    }
+    return 0;
+}
+
+int vm_read_linear(struct vm *vm, uint32_t lin, void *buf, uint32_t len)
+{
+    return vm->m.vmm ? vmm_guest_read(vm->m.vmm, lin, buf, len)
+                     : native_linear(vm, lin, buf, len, false);
+}
+
+int vm_write_linear(struct vm *vm, uint32_t lin, const void *buf, uint32_t len)
+{
+    return vm->m.vmm ? vmm_guest_write(vm->m.vmm, lin, buf, len)
+                     : native_linear(vm, lin, (uint8_t *)buf, len, true);
+}
+
+uint64_t vm_guest_insns(const struct vm *vm)
+{
+    return cpu_guest_insns(&vm->m.cpu);
+}
+
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit)
 {
     return machine_run(&vm->m, insn_limit);

@@ -47,6 +47,21 @@ struct vm {
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 
+/* ---- inspection: the guest as it sees itself, under any engine ---- */
+
+/* The guest's architectural state (under a VMM: the virtual CPU's view). */
+void vm_guest_state(struct vm *vm, struct cpu_state *out);
+/* Set a general register (0-7: EAX..EDI), EIP (8) or EFLAGS' arithmetic and
+   trap bits (9); false for any other. */
+bool vm_set_guest_reg(struct vm *vm, int n, uint32_t value);
+/* Guest linear memory through the guest's page tables: 0, or -1 when a
+   page is not mapped (or not RAM). Writes reach every cache that holds a
+   decoded or translated copy. */
+int vm_read_linear(struct vm *vm, uint32_t lin, void *buf, uint32_t len);
+int vm_write_linear(struct vm *vm, uint32_t lin, const void *buf, uint32_t len);
+/* Guest instructions retired (not the TC's extra instructions). */
+uint64_t vm_guest_insns(const struct vm *vm);
+
 /* Run until the VM ends or `insn_limit` total retired instructions (0: no
    limit); the stop reasons of machine_run. */
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit);

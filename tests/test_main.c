@@ -28,6 +28,7 @@ void suite_compare_register(void);
 void suite_snapshot_register(void);
 void suite_host_register(void);
 void suite_control_register(void);
+void suite_gdb_register(void);
 void suite_isolation_register(void);
 void suite_isolation_mem_register(void);
 void suite_cpu_fix_register(void);
@@ -54,6 +55,7 @@ static const struct {
     { "snapshot", suite_snapshot_register },
     { "host", suite_host_register },
     { "control", suite_control_register },
+    { "gdb", suite_gdb_register },
     { "isolation", suite_isolation_register },
     { "isolation_mem", suite_isolation_mem_register },
     { "cpu_fix", suite_cpu_fix_register },

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gdbstub.h"
 #include "run_vm.h"
 #include "snapshot.h"
 #include "report.h"
@@ -143,8 +144,12 @@ int cmd_run_options(const struct run_options *given)
     m->out_ctx = interactive ? m : NULL;
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
+    if (o->gdb_port && gdbstub_serve(vm, o->gdb_port) != 0) {
+        vm_destroy(vm);
+        return EXIT_BAD_INPUT;
+    }
     if (run_trace_begin(&rec, m, o) == 0) {
-        bool snaps_ok = run_to_end(vm, o, interactive, &rec);
+        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, interactive, &rec);
         bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);
         status = cmd_run_exit_status(m);

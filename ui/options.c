@@ -34,6 +34,7 @@ void options_print_run_help(void)
          "  --snapshot-at N FILE   save the VM after N guest instructions (repeatable)\n"
          "  --snapshot-every N DIR save the VM every N guest instructions into DIR\n"
          "  --restore FILE    continue from a snapshot (KERNEL optional; --mode may differ)\n"
+         "  --gdb PORT        wait for gdb on 127.0.0.1:PORT before the first instruction\n"
          "  --trace FILE      record the run's events to FILE (docs/traces.md)\n"
          "  --trace-events L  record only these kinds, e.g. trap,ring,tc (default: all)\n"
          "  --trace-insns     also record every instruction (slow; for short runs)\n"
@@ -142,6 +143,18 @@ static int parse_trace_opt(int argc, char **argv, int *i, struct run_options *o)
 static int parse_snap_opt(int argc, char **argv, int *i, struct run_options *o)
 {
     const char *arg = argv[*i];
+    if (option_is(arg, "--gdb")) {
+        const char *v = option_value(argc, argv, i, "--gdb");
+        uint64_t port;
+        if (!v || parse_u64("--gdb", v, 65535, &port))
+            return -1;
+        if (port < 1024) {
+            fprintf(stderr, "ringside: --gdb %s: use a port from 1024 to 65535\n", v);
+            return -1;
+        }
+        o->gdb_port = (int)port;
+        return 0;
+    }
     if (option_is(arg, "--restore")) {
         o->restore = option_value(argc, argv, i, "--restore");
         return o->restore ? 0 : -1;

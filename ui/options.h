@@ -36,6 +36,7 @@ struct run_options {
     const char *snap_dir;
     const char *restore;       /* --restore FILE: continue from a snapshot */
     bool mode_given;           /* --mode was on the command line */
+    int gdb_port;              /* --gdb PORT: wait for gdb on 127.0.0.1:PORT (0: none) */
     bool verbose;              /* -v: summary on stderr */
     const char *kernel;        /* the positional KERNEL */
 };

@@ -65,6 +65,11 @@ int vmm_settle(struct vmm *v, char *err, size_t errlen);
    rebuild the shadow structures and deprivilege. 0 or -1 + err. */
 int vmm_adopt_state(struct vmm *v, char *err, size_t errlen);
 
+/* A debugger's view of guest linear memory, through the guest's own page
+   tables (never the VMM's): 0, or -1 if a page is not mapped. */
+int vmm_guest_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
+int vmm_guest_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
+
 /* A Type II (hosted) hypervisor: every emulated device access pays a world
    switch to the host OS (cost hosted_io, overhead cause hosted-io). */
 void vmm_set_hosted(struct vmm *v, bool hosted);

@@ -52,6 +52,18 @@ void vmm_guest_state(struct vmm *v, struct cpu_state *out, struct pic *pic)
     out->inhibit_irq = vc->sti_shadow ? 1 : v->cpu->s.inhibit_irq;
 }
 
+int vmm_guest_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len)
+{
+    struct emu_fault f;
+    return gmem_read(v, lin, buf, len, &f) == EMU_NEXT ? 0 : -1;
+}
+
+int vmm_guest_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
+{
+    struct emu_fault f;
+    return gmem_write(v, lin, buf, len, &f) == EMU_NEXT ? 0 : -1;
+}
+
 int vmm_settle(struct vmm *v, char *err, size_t errlen)
 {
     const char *why = v->bt && v->bt->in_tc ? "the guest is inside translated code"
