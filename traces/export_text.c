@@ -170,9 +170,13 @@ void trace_print_info(FILE *out, const struct trace_reader *r, const struct trac
         if (m->event_mask & EV_BIT(k))
             fprintf(out, "%s ", event_kind_name((enum ev_kind)k));
     fprintf(out, "%s\n", m->flags & TRACE_FLAG_PER_INSN ? ", one record per instruction" : "");
-    fprintf(out, "end:        %s, exit status %u, %" PRIu64 " instructions, %" PRIu64
-            " modeled cycles\n", trace_end_name(r->end.end), r->end.exit_code, r->end.insns,
-            r->end.cycles);
+    /* the trailer counts what the hardware CPU retired (under bt: translated
+       code included), which `run -v` prints as "hardware instructions" */
+    fprintf(out, "end:        %s, exit status %u, %" PRIu64 " modeled cycles\n",
+            trace_end_name(r->end.end), r->end.exit_code, r->end.cycles);
+    fprintf(out, "retired:    %" PRIu64 " hardware instructions%s\n", r->end.insns,
+            strcmp(m->mode, "bt") ? "" : " (incl. translated code; run -v also prints "
+            "guest instructions)");
     fprintf(out, "records:    %" PRIu64 " in %" PRIu64 " chunks, cycles %" PRIu64 "..%" PRIu64
             "\n", c->records, r->end.chunks, c->first_cycle, c->last_cycle);
     for (int k = 0; k < 32; k++)
