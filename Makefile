@@ -43,7 +43,8 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
-               tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
+               tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o \
+               ui/cmd_run.o ui/cmd_trace.o ui/report.o ui/options.o
 TEST_HELPERS := tests/alu_ref.o
 
 SAMPLES := hello compute rings sensitive exceptions paging smc

@@ -499,6 +499,102 @@ static void test_tmux_bt_tcache(void)
     tmux_stop(&t);
 }
 
+/* ---- the TUI gives the figures of a headless run (issue 12, item 4) ---- */
+
+static long long json_field(const char *json, const char *after, const char *key)
+{
+    const char *p = after ? strstr(json, after) : json;
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    p = p ? strstr(p, k) : NULL;
+    return p ? atoll(p + strlen(k)) : -1;
+}
+
+/* `ringside run --stats-json` of DEMO with extra options; malloc'd JSON. */
+static char *headless_stats(const char *path, const char *mode, const char *tc_size)
+{
+    char *argv[12] = { (char *)proc_ringside(), "run", "--mode", (char *)mode, "--stats-json",
+                       (char *)path };
+    int n = 6;
+    if (tc_size) {
+        argv[n++] = "--tc-size";
+        argv[n++] = (char *)tc_size;
+    }
+    argv[n++] = DEMO;
+    argv[n] = NULL;
+    struct proc_result r;
+    if (proc_run(argv, 120, &r) != 0)
+        return NULL;
+    proc_result_free(&r);
+    return proc_read_file(path, NULL);
+}
+
+/* The session API run freely to the end (as the TUI runs, in frame-sized
+   requests) ends with the headless counters, and applies --tc-size. */
+static void test_session_matches_headless(void)
+{
+    static const char *const sizes[] = { NULL, "8" };
+    for (int k = 0; k < 2; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/rs_tui_h_%d_%d.json", (int)getpid(), k);
+        char *h = headless_stats(path, "bt", sizes[k]);
+        remove(path);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        struct run_options o = { .mode = "bt", .mem_mib = 32, .kernel = DEMO,
+                                 .tc_size_kib = sizes[k] ? 8 : 0 };
+        char err[256];
+        CU_ASSERT_EQUAL_FATAL(tui_session_open(&sess, &o, err, sizeof err), 0);
+        for (int i = 0; i < 100000 && tui_run(&sess, 10000 + 777 * (uint64_t)i) != TUI_STOP_END; i++)
+            ;
+        const struct bt_counters *n = bt_counters(tui_bt(&sess));
+        CU_ASSERT_EQUAL(sess.m->end, END_GUEST_EXIT);
+        CU_ASSERT_EQUAL((long long)cpu_guest_insns(&sess.m->cpu), json_field(h, NULL, "guest_insns"));
+        CU_ASSERT_EQUAL((long long)sess.m->cpu.cycles, json_field(h, "\"cycles\"", "total"));
+        CU_ASSERT_EQUAL((long long)n->translations, json_field(h, "\"tc\"", "translations"));
+        CU_ASSERT_EQUAL((long long)n->hits, json_field(h, "\"tc\"", "hits"));
+        CU_ASSERT_EQUAL((long long)n->flushes, json_field(h, "\"tc\"", "flushes"));
+        if (sizes[k]) {
+            CU_ASSERT(n->flushes > 0);          /* an 8 KiB TC fills: --tc-size applied */
+        } else {
+            CU_ASSERT_EQUAL(n->flushes, 0);
+        }
+        tui_session_close(&sess);
+        free(h);
+    }
+}
+
+/* Under tmux: `tui --run --exit-at-end --stats-json` writes byte for byte
+   the JSON `ringside run --stats-json` writes, under every engine. */
+static void test_tmux_stats_match_headless(void)
+{
+    static const char *const modes[] = { "native", "trap", "bt" };
+    for (int k = 0; k < 3; k++) {
+        if (k == 2 && !bt_available())
+            continue;
+        char hp[64], tp[64], args[256];
+        snprintf(hp, sizeof hp, "/tmp/rs_tui_hs_%d_%d.json", (int)getpid(), k);
+        snprintf(tp, sizeof tp, "/tmp/rs_tui_ts_%d_%d.json", (int)getpid(), k);
+        char *h = headless_stats(hp, modes[k], NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        snprintf(args, sizeof args, "--run --exit-at-end --stats-json %s --mode %s " DEMO, tp,
+                 modes[k]);
+        struct tmux t;
+        CU_ASSERT_FATAL(tmux_start(&t, args));
+        CU_ASSERT(tmux_wait(&t, "TUI EXIT 1", 300));
+        tmux_stop(&t);
+        char *j = proc_read_file(tp, NULL);
+        CU_ASSERT_PTR_NOT_NULL(j);
+        CU_ASSERT(j && !strcmp(h, j));
+        if (j && strcmp(h, j))
+            fprintf(stderr, "\n  --mode %s: TUI %lld blocks, headless %lld\n", modes[k],
+                    json_field(j, "\"tc\"", "translations"), json_field(h, "\"tc\"", "translations"));
+        free(h);
+        free(j);
+        remove(hp);
+        remove(tp);
+    }
+}
+
 void suite_tui_register(void)
 {
     CU_pSuite s = CU_add_suite("tui", NULL, NULL);
@@ -516,4 +612,7 @@ void suite_tui_register(void)
     CU_add_test(s, "tmux: Paths counts traps under --mode trap", test_tmux_trap_paths);
     CU_add_test(s, "tmux: Translation cache counts blocks under --mode bt", test_tmux_bt_tcache);
     CU_add_test(s, "tmux: T records a trace that ringside trace reads", test_tmux_trace_key);
+    CU_add_test(s, "session run to the end = headless counters, --tc-size applied",
+                test_session_matches_headless);
+    CU_add_test(s, "tmux: --exit-at-end stats JSON = ringside run's", test_tmux_stats_match_headless);
 }

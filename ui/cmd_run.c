@@ -93,7 +93,7 @@ int cmd_run_load_kernel(struct machine *m, const struct run_options *o)
 static void run_to_end(struct machine *m, const struct run_options *o, bool interactive,
                        struct trace_recorder *rec)
 {
-    const uint64_t slice = 2000000;
+    const uint64_t slice = CMD_RUN_SLICE;
     for (;;) {
         uint64_t limit = m->cpu.insns + slice;
         if (o->max_insns && limit > o->max_insns)

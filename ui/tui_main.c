@@ -22,6 +22,7 @@
 
 #include "cpu/optable.h"
 #include "cmd_run.h"
+#include "report.h"
 #include "trace_run.h"
 #include "tui_ui.h"
 #include "tui_view.h"
@@ -536,6 +537,11 @@ static int tui_start(const struct run_options *o, const struct tui_args *a)
     double secs = (double)(now_ns() - t0) * 1e-9;
     tui_draw_end();
     int status = ended && a->exit_at_end ? cmd_run_exit_status(s.m) : EXIT_OK;
+    /* --stats-json: the same file `ringside run` writes, for the engine on
+       screen at the end (tests/test_tui.c compares the two) */
+    if (o->stats_json && s.m->end != END_NONE &&
+        report_stats_json(o->stats_json, s.m, &s.opt, cmd_run_exit_status(s.m)) != 0)
+        status = EXIT_BAD_INPUT;
     if (a->exit_at_end)
         fprintf(stderr, "ringside tui: %u frames in %.2f s (%.1f fps, drawing %.1f%% of the "
                 "time), %llu guest instructions (%.1f MIPS)\n", u.frames, secs,
