@@ -259,12 +259,18 @@ static int sh(const char *fmt, ...)
     return system(cmd);
 }
 
-static bool tmux_start(struct tmux *t, const char *args)
+static bool tmux_start_size(struct tmux *t, int cols, int rows, const char *args)
 {
     static int seq;
     snprintf(t->sock, sizeof t->sock, "ringside-test-%d-%d", (int)getpid(), seq++);
-    return sh("tmux -L %s new-session -d -x 160 -y 48 \"sh -c '%s tui %s; "
-              "echo TUI EXIT \\$?; sleep 600'\" 2>/dev/null", t->sock, proc_ringside(), args) == 0;
+    return sh("tmux -L %s new-session -d -x %d -y %d \"sh -c '%s tui %s; "
+              "echo TUI EXIT \\$?; sleep 600'\" 2>/dev/null", t->sock, cols, rows,
+              proc_ringside(), args) == 0;
+}
+
+static bool tmux_start(struct tmux *t, const char *args)
+{
+    return tmux_start_size(t, 160, 48, args);
 }
 
 /* Kill the private server and remove its socket file. */
@@ -595,6 +601,139 @@ static void test_tmux_stats_match_headless(void)
     }
 }
 
+/* ---- presentation (issue 12, item 5) -------------------------------------- */
+
+/* The Narration box's text lines joined by spaces (borders stripped). */
+static void narration_text(const char *screen, char *out, size_t len)
+{
+    const char *p = strstr(screen, "Narration");
+    size_t n = 0;
+    out[0] = 0;
+    p = p ? strchr(p, '\n') : NULL;
+    while (p && p[1] == '|') {
+        const char *eol = strchr(p + 1, '\n');
+        const char *end = eol ? eol : p + strlen(p);
+        const char *a = p + 2, *b = end - 1;      /* inside the two '|' */
+        while (b > a && b[-1] == ' ')
+            b--;
+        n += (size_t)snprintf(out + n, len > n ? len - n : 0, "%s%.*s", n ? " " : "",
+                              (int)(b - a), a);
+        p = eol;
+    }
+}
+
+/* Narration wraps on words and is not clipped at 80x24 and 100x30. */
+static void test_tmux_narration_wraps(void)
+{
+    static const int sizes[][2] = { { 80, 24 }, { 100, 30 } };
+    static const char *const words[] = { " privileged ", " instruction ", " decoded ",
+                                         " emulated ", " virtual ", "(Adams & Agesen 2006)." };
+    for (int k = 0; k < 2; k++) {
+        struct tmux t;
+        char text[4096];
+        CU_ASSERT_FATAL(tmux_start_size(&t, sizes[k][0], sizes[k][1],
+                                        "--demo --demo-pause 60 --mode trap " DEMO));
+        CU_ASSERT(tmux_wait(&t, "TRAP.", 60));
+        narration_text(t.screen, text, sizeof text);
+        for (unsigned w = 0; w < sizeof words / sizeof *words; w++) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(text, words[w]));
+            if (!strstr(text, words[w]))
+                fprintf(stderr, "\n  %dx%d: no '%s' in: %s\n", sizes[k][0], sizes[k][1],
+                        words[w], text);
+        }
+        tmux_stop(&t);
+    }
+}
+
+/* 100x30: Guest code, Translated code, Paths and Overhead all on screen;
+   no dim attribute anywhere; the welcome line names the keys. */
+static void test_tmux_projector_layout(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start_size(&t, 100, 30, "--mode bt " DEMO));
+    CU_ASSERT(tmux_wait(&t, "mode bt | paused | Welcome! Press c to run, s to step", 30));
+    static const char *const panes[] = { "- Guest code", "- Translated code", "- Paths",
+                                         "- Overhead" };
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, panes[i]));
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -e -p | grep -c $(printf '\\033')'\\[2m'",
+             t.sock);
+    FILE *p = popen(cmd, "r");
+    int dim = -1;
+    if (p) {
+        if (fscanf(p, "%d", &dim) != 1)
+            dim = -1;
+        pclose(p);
+    }
+    CU_ASSERT_EQUAL(dim, 0);                 /* no SGR 2 (dim/faint) */
+    tmux_keys(&t, "s");                      /* any key: the welcome gives way to the status */
+    CU_ASSERT(tmux_wait(&t, "| EIP ", 30));
+    tmux_stop(&t);
+    CU_ASSERT_FATAL(tmux_start_size(&t, 80, 24, DEMO));
+    CU_ASSERT(tmux_wait(&t, "Press c run, s step", 30));
+    CU_ASSERT(tmux_wait(&t, "[Tab: next pane]", 10));
+    CU_ASSERT_PTR_NULL(strstr(t.screen, "- Overhead"));   /* compact: one pane at a time */
+    tmux_stop(&t);
+    CU_ASSERT_FATAL(tmux_start_size(&t, 160, 48, DEMO));
+    CU_ASSERT(tmux_wait(&t, "Welcome! Press c to run", 30));
+    static const char *const all[] = { "- Guest code", "- Translated code", "- Registers",
+                                       "- Paths", "- Translation cache", "- Overhead",
+                                       "- Events", "- Console" };
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, all[i]));
+    tmux_stop(&t);
+}
+
+/* With the Console focused keys go to the guest, but Esc comes back. */
+static void test_tmux_console_escape(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start_size(&t, 160, 48, DEMO));
+    CU_ASSERT(tmux_wait(&t, "Welcome", 30));
+    for (int i = 0; i < 7; i++)
+        tmux_keys(&t, "Tab");
+    CU_ASSERT(tmux_wait(&t, "typing goes to the guest; Esc: back to ringside", 10));
+    tmux_keys(&t, "q");                      /* the guest's key: the TUI stays */
+    usleep(300000);
+    CU_ASSERT_PTR_NULL(strstr(tmux_capture(&t), "TUI EXIT"));
+    tmux_keys(&t, "Escape");
+    CU_ASSERT(tmux_wait(&t, "keys go to ringside again", 10));
+    tmux_keys(&t, "q");
+    CU_ASSERT(tmux_wait(&t, "TUI EXIT 0", 10));
+    tmux_stop(&t);
+}
+
+/* The demo ends each engine with the comparison table, and after the last
+   engine it stops; the table's figures are the headless run's. */
+static void test_tmux_demo_closing_table(void)
+{
+    struct tmux t;
+    char hp[64];
+    snprintf(hp, sizeof hp, "/tmp/rs_tui_demo_%d.json", (int)getpid());
+    char *h = headless_stats(hp, "trap", NULL);
+    remove(hp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_FATAL(tmux_start_size(&t, 100, 30, "--demo --demo-pause 0 " DEMO));
+    CU_ASSERT(tmux_wait(&t, "the demo stops here", 300));
+    char line[160];
+    long long silent = json_field(h, "\"silent_sensitive\"", "total");
+    long long traps = json_field(h, "\"traps\"", "total");
+    snprintf(line, sizeof line, "%lld %18lld", traps, silent);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "  native "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "  trap "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, line));         /* trap: traps, silent */
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "100.0%"));      /* native */
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "silent sensitive"));
+    if (bt_available())
+        CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, " KiB"));    /* bt's TC memory */
+    sleep(2);                                                /* it does not loop */
+    CU_ASSERT_PTR_NOT_NULL(strstr(tmux_capture(&t), "the demo stops here"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "| exited |"));
+    tmux_stop(&t);
+    free(h);
+}
+
 void suite_tui_register(void)
 {
     CU_pSuite s = CU_add_suite("tui", NULL, NULL);
@@ -615,4 +754,9 @@ void suite_tui_register(void)
     CU_add_test(s, "session run to the end = headless counters, --tc-size applied",
                 test_session_matches_headless);
     CU_add_test(s, "tmux: --exit-at-end stats JSON = ringside run's", test_tmux_stats_match_headless);
+    CU_add_test(s, "tmux: narration wraps on words at 80x24 and 100x30", test_tmux_narration_wraps);
+    CU_add_test(s, "tmux: projector layout, no dim, welcome line (80x24, 100x30, 160x48)",
+                test_tmux_projector_layout);
+    CU_add_test(s, "tmux: Esc leaves the Console, q then quits", test_tmux_console_escape);
+    CU_add_test(s, "tmux: demo ends with the engine table and stops", test_tmux_demo_closing_table);
 }
