@@ -144,11 +144,11 @@ docs: check-deps
 	@mkdir -p $(B)/docs docs/img
 	mode=bt; ./ringside run --mode bt --help > /dev/null 2>&1 || mode=trap; \
 	./ringside run --mode $$mode --trace $(B)/docs/rings.rtrace samples/bin/rings.elf > /dev/null; \
-	for g in blocks rings traps; do \
+	for g in blocks functions rings traps; do \
 	    ./ringside trace export --format svg --graph $$g $(B)/docs/rings.rtrace \
 	        -o docs/img/$$g.svg || exit 1; done; \
 	./ringside trace export --format chrome $(B)/docs/rings.rtrace -o $(B)/docs/rings.json
-	@echo "docs/img/{blocks,rings,traps}.svg and $(B)/docs/rings.json written"
+	@echo "docs/img/{blocks,functions,rings,traps}.svg and $(B)/docs/rings.json written"
 
 clean:
 	rm -rf $(B) ringside samples/bin tests/bin

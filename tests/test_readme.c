@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 
@@ -112,7 +113,25 @@ static void test_success_and_counts_labelled(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "guest wrote 0 to isa-debug-exit: exit status 1 (success)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "  guest instructions: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "  hardware instructions (incl. translated code): "));
+    const char *hw = strstr(r.err, "(incl. translated code): ");
+    long long insns = hw ? atoll(hw + strlen("(incl. translated code): ")) : -1;
     proc_result_free(&r);
+    /* trace info's trailer count is the hardware one, and says so */
+    char path[] = "/tmp/rs_readme_trace_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    char *argv[] = { (char *)proc_ringside(), "run", "--mode", "bt", "--trace", path,
+                     "samples/bin/hello.elf", NULL };
+    CU_ASSERT_FATAL(proc_run(argv, 120, &r) == 0);
+    proc_result_free(&r);
+    CU_ASSERT_EQUAL(run_rs(&r, "trace", "info", path, NULL), 0);
+    char want[96];
+    snprintf(want, sizeof want, "retired:    %lld hardware instructions (incl. translated code",
+             insns);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, want));
+    proc_result_free(&r);
+    remove(path);
 }
 
 void suite_readme_register(void)

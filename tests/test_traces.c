@@ -601,6 +601,21 @@ static void test_blocks_graph_slide_sized(void)
     free(text);
     CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "rings", t,
                                    "--top", "5", NULL), 2);
+    /* the per-function view: every block and entry counted once, slide-sized */
+    const char *fdot = tmp("functions.dot"), *fpng = tmp("functions.png");
+    char *st = proc_read_file(tmp("bt-stats.json"), NULL);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "functions",
+                                   t, "-o", fdot, NULL), 0);
+    if (st) {                        /* written by test_bt_exports from the same run */
+        CU_ASSERT_EQUAL(dot_attr_sum(fdot, "hits", NULL), json_num(st, "\"tc\"", "hits"));
+        CU_ASSERT_EQUAL(dot_attr_sum(fdot, "blocks", NULL),
+                        json_num(st, "\"tc\"", "translations"));
+    }
+    free(st);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "png", "--graph", "functions",
+                                   t, "-o", fpng, NULL), 0);
+    png_size(fpng, &w, &h);
+    CU_ASSERT(w > 200 && w < 4000 && h < 4000);
 }
 
 /* --trace-insns: every record, per-instruction or not, in cycle order. */

@@ -8,9 +8,11 @@
  * trace's symbols, each node labelled by its offset in the function, and
  * only the N hottest blocks (most entries; --top N, default 20, 0 for all)
  * are drawn, with the edges among them. The graph's title says how many of
- * how many blocks it shows. A trace without translated blocks (recorded
- * under trap or native, or without the tc kinds) is an error, not an empty
- * picture.
+ * how many blocks it shows. The functions graph is the view from further
+ * away: one node per kernel function (its blocks and entries summed), one
+ * edge per pair of functions control went between, so a whole run fits a
+ * slide. A trace without translated blocks (recorded under trap or native,
+ * or without the tc kinds) is an error, not an empty picture.
  *
 The words BT emits (sim/vmm/bt): EV_TC_MISS a = guest linear address,
  * then EV_TRANSLATE (a guest bytes, b TC bytes, c guest insns | IDENT << 16,
@@ -247,5 +249,69 @@ Agraph_t *graph_blocks_build(const struct trace_reader *r, struct blocks_state *
         graph_set(e, "style", f->chain ? "solid" : "dashed");
         graph_set(e, "kind", f->chain ? "chain" : "lookup");
     }
+    return g;
+}
+
+/* ---- functions: the blocks graph one level up ---- */
+
+struct fn_node {
+    uint32_t sym;             /* symbol address (0xffffffff: no symbol) */
+    uint32_t blocks;
+    uint64_t hits, callouts;
+};
+
+static uint32_t fn_of(const struct trace_reader *r, uint32_t addr)
+{
+    const struct trace_sym *sym = trace_sym_at(r, addr, NULL);
+    return sym ? sym->addr : 0xffffffffu;
+}
+
+Agraph_t *graph_functions_build(const struct trace_reader *r, struct blocks_state *s,
+                                char *err, size_t errlen)
+{
+    struct gmap fm = { 0 }, em = { 0 };
+    struct fn_node *fn = NULL;
+    struct flow *fe = NULL;
+    uint32_t i, k;
+    if (s->nodes.n == 0) {
+        no_blocks(r, err, errlen);
+        return NULL;
+    }
+    blocks_callouts(s);
+    for (i = 0; i < s->nodes.n; i++) {
+        uint32_t f = fn_of(r, s->b[i].addr);
+        if (gmap_slot(&fm, f, &k, (void **)&fn, sizeof *fn) != 0)
+            continue;
+        fn[k].sym = f;
+        fn[k].blocks++;
+        fn[k].hits += s->b[i].hits;
+        fn[k].callouts += s->b[i].callouts;
+    }
+    for (i = 0; i < s->edges.n; i++) {
+        uint32_t a = fn_of(r, s->f[i].from), b = fn_of(r, s->f[i].to);
+        if (a == b || gmap_slot(&em, (uint64_t)a << 32 | b, &k, (void **)&fe, sizeof *fe))
+            continue;                 /* within a function: its node says enough */
+        fe[k].from = a, fe[k].to = b;
+        fe[k].count += s->f[i].count;
+    }
+    char what[128];
+    snprintf(what, sizeof what, "%u translated blocks in %u functions (edges: transfers "
+             "between functions)", s->nodes.n, fm.n);
+    Agraph_t *g = graph_open(r, "functions", what);
+    for (i = 0; i < fm.n; i++) {
+        Agnode_t *n = graph_node(g, "f%08" PRIx64, fn[i].sym);
+        const struct trace_sym *sym = trace_sym_at(r, fn[i].sym, NULL);
+        graph_setf(n, "label", "%s\n%u blocks, %" PRIu64 " entries",
+                   sym ? sym->name : "(no symbol)", fn[i].blocks, fn[i].hits);
+        graph_setf(n, "hits", "%" PRIu64, fn[i].hits);
+        graph_setf(n, "blocks", "%u", fn[i].blocks);
+        graph_set(n, "style", "filled");
+        graph_set(n, "fillcolor", fn[i].callouts ? "lightsalmon" : "palegreen");
+    }
+    for (i = 0; i < em.n; i++)
+        graph_count_edge(g, graph_node(g, "f%08" PRIx64, fe[i].from),
+                         graph_node(g, "f%08" PRIx64, fe[i].to), fe[i].count, NULL);
+    gmap_free(&fm, (void **)&fn);
+    gmap_free(&em, (void **)&fe);
     return g;
 }

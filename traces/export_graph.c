@@ -3,6 +3,7 @@
  * and rendered with gvc (no hand-written DOT: cgraph quotes and escapes).
  *
  *   blocks  the translated-block control-flow graph (export_blocks.c)
+ *   functions  the same, one node per kernel function (export_blocks.c)
  *   rings   the (virtual) CPL state machine: a node per CPL, one edge per
  *           (from, to, cause) labelled with the cause and its count: syscall
  *           (INT n), IRQ, exception, IRET (a return to a less privileged ring)
@@ -293,7 +294,8 @@ int trace_export_graph(struct trace_reader *r, const char *graph, const char *fo
     struct rings_state rs = { .pending = -1, .first = -1, .last = -1,
                               .real = { -1, -1, -1, -1 } };
     struct traps_state ts = { .rd = r };
-    int which = !strcmp(graph, "blocks") ? 0 : !strcmp(graph, "rings") ? 1 : 2;
+    bool functions = !strcmp(graph, "functions");
+    int which = !strcmp(graph, "blocks") || functions ? 0 : !strcmp(graph, "rings") ? 1 : 2;
     struct event ev;
     int rc;
     while ((rc = trace_next(r, &ev)) == 1) {
@@ -308,7 +310,8 @@ int trace_export_graph(struct trace_reader *r, const char *graph, const char *fo
     if (rc < 0)
         snprintf(err, errlen, "%s", r->err);
     else
-        g = which == 0 ? graph_blocks_build(r, &bs, top, err, errlen)
+        g = functions ? graph_functions_build(r, &bs, err, errlen)
+            : which == 0 ? graph_blocks_build(r, &bs, top, err, errlen)
             : which == 1 ? rings_build(r, &rs) : traps_build(r, &ts, err, errlen);
     int status = g ? render(g, format, out_path, err, errlen) : -1;
     if (g)

@@ -65,6 +65,9 @@ void graph_blocks_event(struct blocks_state *s, const struct event *ev);
    NULL with err when the trace holds no translated block. */
 Agraph_t *graph_blocks_build(const struct trace_reader *r, struct blocks_state *s,
                              unsigned top, char *err, size_t errlen);
+/* One node per function, edges between functions; NULL with err if no block. */
+Agraph_t *graph_functions_build(const struct trace_reader *r, struct blocks_state *s,
+                                char *err, size_t errlen);
 void graph_blocks_free(struct blocks_state *s);
 
 #endif

@@ -122,7 +122,8 @@ static void trace_help(void)
          "                            keeps those kinds (one kind: named columns)\n"
          "           --format chrome  Chrome trace-event JSON for https://ui.perfetto.dev\n"
          "                            (1 ns on the timeline = 1 modeled cycle)\n"
-         "           --format dot|svg|png|pdf --graph blocks|rings|traps   Graphviz graphs\n"
+         "           --format dot|svg|png|pdf --graph blocks|functions|rings|traps\n"
+         "                            Graphviz graphs\n"
          "           --top N  blocks graph: the N blocks entered most (default 20, 0: all)\n"
          "           -o OUT writes to OUT (required for png and pdf), else standard output\n"
          "exit status: 0 ok, 2 bad arguments or a bad trace file");
@@ -192,7 +193,7 @@ static bool one_of(const char *s, const char *const *list)
 static int check_export_args(const struct trace_args *t)
 {
     static const char *const formats[] = { "csv", "chrome", "dot", "svg", "png", "pdf", NULL };
-    static const char *const graphs[] = { "blocks", "rings", "traps", NULL };
+    static const char *const graphs[] = { "blocks", "functions", "rings", "traps", NULL };
     static const char *const graphic[] = { "dot", "svg", "png", "pdf", NULL };
     if (!t->format || !one_of(t->format, formats)) {
         fprintf(stderr, "ringside: trace export: --format %s (choose csv, chrome, dot, svg, "
@@ -201,8 +202,8 @@ static int check_export_args(const struct trace_args *t)
     }
     bool graph = one_of(t->format, graphic);
     if (graph && (!t->graph || !one_of(t->graph, graphs))) {
-        fprintf(stderr, "ringside: trace export: --format %s needs --graph blocks, rings or "
-                "traps\n", t->format);
+        fprintf(stderr, "ringside: trace export: --format %s needs --graph blocks, functions, "
+                "rings or traps\n", t->format);
         return -1;
     }
     if (!graph && t->graph) {
