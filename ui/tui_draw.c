@@ -226,7 +226,7 @@ static void layout_projector(struct tui_ui *u, int rows)
         y = caption_rows(u, COLS, 7);
         draw_caption(u, (struct rect){ 0, 0, y, COLS });
     }
-    int left = COLS * 56 / 100, right = COLS - left, avail = rows - y;
+    int left = COLS / 2, right = COLS - left, avail = rows - y;   /* Overhead needs ~50 */
     int gh = avail * 55 / 100, ph = avail / 2;
     draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, left }, "  [N D T E: path]");
     draw_pane(u, PANE_TC, (struct rect){ y + gh, 0, avail - gh, left }, "");
