@@ -205,6 +205,13 @@ int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mod
     return 0;
 }
 
+void machine_set_vm_id(struct machine *m, uint8_t id)
+{
+    m->vm_id = id;
+    if (m->vmm)
+        vmm_set_vm_id(m->vmm, id);
+}
+
 void machine_free(struct machine *m)
 {
     if (m->vmm)

@@ -108,6 +108,9 @@ enum machine_end machine_run(struct machine *m, uint64_t insn_limit);
    return END_NONE once the current instruction or monitor visit is done. */
 void machine_request_pause(struct machine *m);
 
+/* Which VM this machine is: stamped on every event, the engine's too. */
+void machine_set_vm_id(struct machine *m, uint8_t id);
+
 /* Use a cost profile (call before running). */
 void machine_set_costs(struct machine *m, const struct cost_profile *p);
 

@@ -23,6 +23,9 @@ void suite_tui_register(void);
 void suite_traces_register(void);
 void suite_bt_register(void);
 void suite_bt_fuzz_register(void);
+void suite_vm_register(void);
+void suite_compare_register(void);
+void suite_snapshot_register(void);
 void suite_readme_register(void);
 
 static const struct {
@@ -42,6 +45,9 @@ static const struct {
     { "traces", suite_traces_register },
     { "bt", suite_bt_register },
     { "bt_fuzz", suite_bt_fuzz_register },
+    { "vm", suite_vm_register },
+    { "compare", suite_compare_register },
+    { "snapshot", suite_snapshot_register },
     { "readme", suite_readme_register },
 };
 
