@@ -28,20 +28,22 @@ SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o si
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/bt_run.o \
            sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
-SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP)
+SIM_HOST := sim/host/host.o
+SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP) $(SIM_HOST)
 
 # traces/: trace file format, recorder, exporters (docs/traces.md)
 TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
-               tests/test_bt.o tests/fuzz_bt.o tests/test_vm.o tests/test_compare.o tests/test_snapshot.o \
+               tests/test_bt.o tests/fuzz_bt.o tests/test_vm.o tests/test_compare.o tests/test_snapshot.o tests/test_host.o \
+               tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
@@ -95,6 +97,8 @@ $(B)/tests/alu_ref.o: tests/alu_ref.c
 
 # ---- guest kernels -------------------------------------------------------
 include samples/samples.mk
+include tests/hostile/hostile.mk
+include tests/hostile_mem/hostile_mem.mk
 
 # ---- test kernels: one per way a run can end (tests/kernels/endings.S) ----
 TEST_KERNELS := tests/bin/end_exit.elf tests/bin/end_triple.elf tests/bin/end_halt.elf \
@@ -123,7 +127,7 @@ test: check-deps
 	@$(SUBMAKE) test-build
 	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
 
-test-build: samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
+test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
 bench: check-deps
 	@$(SUBMAKE) ringside samples

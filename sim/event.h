@@ -76,6 +76,7 @@ enum ev_ov_cause {
     OV_TRACE_FAULT,   /* shadow paging / BT: a write to a traced page */
     OV_TC_CODE,          /* BT: the TC's own instructions beyond the guest's (indirect-
                             branch lookups, in-TC emulation sequences) */
+    OV_HOSTED_IO,        /* Type II host: the world switch to the host OS per device access */
     OV_COUNT
 };
 

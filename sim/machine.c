@@ -67,10 +67,11 @@ static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
         m->cpu.stop_now = true;
 }
 
-/* Physical addresses above RAM: an open bus reads all ones, writes vanish. */
+/* Physical addresses above RAM: unassigned memory as QEMU has it (7.2, pc):
+   loads and instruction fetches read 0, stores vanish. */
 static uint32_t cb_mmio_read(void *ctx, uint32_t pa, int size)
 {
-    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    return 0;
 }
 
 static void cb_mmio_write(void *ctx, uint32_t pa, int size, uint32_t val)
@@ -120,6 +121,11 @@ static void hook_vector(void *ctx, int vector, uint32_t err, bool has_err,
 {
     struct machine *m = ctx;
     enum ev_kind k = soft ? EV_SOFTINT : ext ? EV_INTERRUPT : EV_EXCEPTION;
+    if (m->cpu.insns != m->wd_insns) {
+        m->wd_insns = m->cpu.insns;
+        m->wd_vectors = 0;
+    }
+    m->wd_vectors++;   /* each costs cycles: the slice ends, machine_after_slice checks */
     m->cpu.cycles += machine_vector_cost(m, vector, soft, m->cpu.s.cpl);
     machine_emit(m, k, (uint32_t)vector, err, has_err, 0);
 }
@@ -239,6 +245,8 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
 void machine_enter(struct machine *m, uint32_t entry, uint32_t eax, uint32_t ebx)
 {
     cpu_reset_multiboot(&m->cpu, entry, eax, ebx);
+    m->wd_insns = m->cpu.insns;
+    m->wd_vectors = 0;
     if (m->vmm)
         vmm_reset(m->vmm);
 }
@@ -321,8 +329,10 @@ static bool machine_idle(struct machine *m, unsigned *idle_skips)
     uint64_t next = pit_next_event(&m->pit, m->cpu.cycles);
     if (next == UINT64_MAX || ++*idle_skips > 100000)
         return false;
-    if (next > m->cpu.cycles)
+    if (next > m->cpu.cycles) {
+        m->idle_cycles += next - m->cpu.cycles;
         m->cpu.cycles = next;
+    }
     pit_advance(&m->pit, m->cpu.cycles);
     return true;
 }
@@ -352,11 +362,17 @@ static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why
                  m->dbg.value, m->exit_code, m->dbg.value ? "guest reported failure" : "success");
         return machine_finish(m, END_GUEST_EXIT, msg);
     }
+    if (m->wd_vectors > MACHINE_NO_PROGRESS_VECTORS)
+        return machine_finish(m, END_INTERNAL, "no progress: 100000 exceptions or "
+                              "interrupts in a row without a retired instruction (watchdog)");
     switch (why) {
     case CPU_STOP_TRIPLE:
         return machine_finish(m, END_TRIPLE_FAULT,
                               m->cpu.stop_msg ? m->cpu.stop_msg : "triple fault");
     case CPU_STOP_UNSUPPORTED:
+        if (m->vmm && vmm_internal_error(m->vmm))
+            return machine_finish(m, END_INTERNAL, m->cpu.stop_msg ? m->cpu.stop_msg
+                                                                   : "internal error");
         return machine_finish(m, END_UNSUPPORTED,
                               m->cpu.stop_msg ? m->cpu.stop_msg : "unsupported operation");
     case CPU_STOP_INTERCEPT:
@@ -369,9 +385,16 @@ static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why
 
 enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
 {
+    return machine_run_until(m, insn_limit, 0);
+}
+
+enum machine_end machine_run_until(struct machine *m, uint64_t insn_limit, uint64_t cycle_deadline)
+{
     unsigned idle_skips = 0;
     while (m->end == END_NONE) {
         if (insn_limit && m->cpu.insns >= insn_limit)
+            return END_NONE;
+        if (cycle_deadline && m->cpu.cycles >= cycle_deadline)
             return END_NONE;
         machine_sync(m);
         if (machine_guest_halted(m)) {
@@ -384,6 +407,8 @@ enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
             idle_skips = 0;
         }
         uint64_t end = machine_slice_end(m, insn_limit);
+        if (cycle_deadline && end > cycle_deadline)
+            end = cycle_deadline;
         enum cpu_stop why = m->vmm ? vmm_run(m->vmm, end) : cpu_run(&m->cpu, end);
         machine_after_slice(m, why);
         if (m->pause) {

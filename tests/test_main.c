@@ -26,6 +26,10 @@ void suite_bt_fuzz_register(void);
 void suite_vm_register(void);
 void suite_compare_register(void);
 void suite_snapshot_register(void);
+void suite_host_register(void);
+void suite_isolation_register(void);
+void suite_isolation_mem_register(void);
+void suite_cpu_fix_register(void);
 void suite_readme_register(void);
 
 static const struct {
@@ -48,6 +52,10 @@ static const struct {
     { "vm", suite_vm_register },
     { "compare", suite_compare_register },
     { "snapshot", suite_snapshot_register },
+    { "host", suite_host_register },
+    { "isolation", suite_isolation_register },
+    { "isolation_mem", suite_isolation_mem_register },
+    { "cpu_fix", suite_cpu_fix_register },
     { "readme", suite_readme_register },
 };
 

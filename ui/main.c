@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd_compare.h"
+#include "cmd_host.h"
 #include "cmd_paper.h"
 #include "cmd_snapshot.h"
 #include "cmd_run.h"
@@ -49,6 +50,8 @@ static void print_help(void)
          "  ringside compare [run options] KERNEL\n"
          "                            KERNEL under every engine, phase by phase: speed as %% of\n"
          "                            native and what the overhead paid for (samples/bin/lecture.elf)\n"
+         "  ringside host [options] --vm \"KERNEL [options]\" ...\n"
+         "                            several VMs on one host: shares, consoles, isolation\n"
          "  ringside snapshot info FILE\n"
          "                            check a snapshot (run --snapshot-at N FILE) and show it\n"
          "  ringside tc-dump [run options] KERNEL\n"
@@ -110,6 +113,8 @@ int main(int argc, char **argv)
         return cmd_tui(argc - 2, argv + 2);
     if (!strcmp(cmd, "tc-dump"))
         return cmd_tcdump(argc - 2, argv + 2);
+    if (!strcmp(cmd, "host"))
+        return cmd_host(argc - 2, argv + 2);
     if (!strcmp(cmd, "snapshot"))
         return cmd_snapshot(argc - 2, argv + 2);
     if (!strcmp(cmd, "compare"))
