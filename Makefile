@@ -33,7 +33,8 @@ SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP) $(SIM_HOST)
 
 # traces/: trace file format, recorder, exporters (docs/traces.md)
 TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
-              traces/export_text.o traces/export_chrome.o traces/export_graph.o
+              traces/export_text.o traces/export_chrome.o traces/export_graph.o \
+              traces/export_blocks.o
 
 UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
@@ -43,7 +44,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/test_vm.o tests/test_compare.o tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o \
-               tests/test_traces.o $(TRACE_OBJS) \
+               tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
 
@@ -146,11 +147,11 @@ docs: check-deps
 	@mkdir -p $(B)/docs docs/img
 	mode=bt; ./ringside run --mode bt --help > /dev/null 2>&1 || mode=trap; \
 	./ringside run --mode $$mode --trace $(B)/docs/rings.rtrace samples/bin/rings.elf > /dev/null; \
-	for g in blocks rings traps; do \
+	for g in blocks functions rings traps; do \
 	    ./ringside trace export --format svg --graph $$g $(B)/docs/rings.rtrace \
 	        -o docs/img/$$g.svg || exit 1; done; \
 	./ringside trace export --format chrome $(B)/docs/rings.rtrace -o $(B)/docs/rings.json
-	@echo "docs/img/{blocks,rings,traps}.svg and $(B)/docs/rings.json written"
+	@echo "docs/img/{blocks,functions,rings,traps}.svg and $(B)/docs/rings.json written"
 
 clean:
 	rm -rf $(B) ringside samples/bin tests/bin

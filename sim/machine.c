@@ -356,9 +356,10 @@ static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why
 {
     if (m->dbg.exited) {
         m->exit_code = m->dbg.code;
-        char msg[64];
-        snprintf(msg, sizeof msg, "guest wrote to isa-debug-exit: exit status %d",
-                 m->exit_code);
+        char msg[96];
+        /* the samples' convention (samples/lib/kernel.h): V = 0 is success */
+        snprintf(msg, sizeof msg, "guest wrote %u to isa-debug-exit: exit status %d (%s)",
+                 m->dbg.value, m->exit_code, m->dbg.value ? "guest reported failure" : "success");
         return machine_finish(m, END_GUEST_EXIT, msg);
     }
     if (m->wd_vectors > MACHINE_NO_PROGRESS_VECTORS)

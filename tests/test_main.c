@@ -32,6 +32,7 @@ void suite_gdb_register(void);
 void suite_isolation_register(void);
 void suite_isolation_mem_register(void);
 void suite_cpu_fix_register(void);
+void suite_readme_register(void);
 
 static const struct {
     const char *name;
@@ -59,6 +60,7 @@ static const struct {
     { "isolation", suite_isolation_register },
     { "isolation_mem", suite_isolation_mem_register },
     { "cpu_fix", suite_cpu_fix_register },
+    { "readme", suite_readme_register },
 };
 
 int main(int argc, char **argv)

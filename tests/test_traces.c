@@ -378,12 +378,14 @@ static long long dot_count_sum(const char *path)
     return s ? sum : -1;
 }
 
+static long long dot_attr_sum(const char *path, const char *attr, const char *filter);
+
 static void test_graphs(void)
 {
     const char *tr = rings_trace();
-    static const char *const graphs[] = { "rings", "traps", "blocks" };
+    static const char *const graphs[] = { "rings", "traps" };
     CU_ASSERT_PTR_NOT_NULL_FATAL(rings_stats);
-    for (int g = 0; g < 3; g++) {
+    for (int g = 0; g < 2; g++) {
         const char *dot = tmp(graphs[g]);
         CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", graphs[g],
                                        tr, "-o", dot, NULL), 0);
@@ -395,7 +397,22 @@ static void test_graphs(void)
     }
     CU_ASSERT_EQUAL(dot_count_sum(tmp("rings")),
                     json_num(rings_stats, "\"ring_transitions\"", "total"));
-    CU_ASSERT_EQUAL(dot_count_sum(tmp("traps")), json_num(rings_stats, "\"traps\"", "total"));
+    CU_ASSERT_EQUAL(dot_attr_sum(tmp("traps"), "count", "kind=trap"),
+                    json_num(rings_stats, "\"traps\"", "total"));
+    /* the silent sensitive instructions are in the traps graph too */
+    CU_ASSERT_EQUAL(dot_attr_sum(tmp("traps"), "count", "kind=silent"),
+                    json_num(rings_stats, "\"silent_sensitive\"", "total"));
+    CU_ASSERT_EQUAL(dot_count_sum(tmp("traps")),
+                    json_num(rings_stats, "\"traps\"", "total") +
+                    json_num(rings_stats, "\"silent_sensitive\"", "total"));
+    /* a trap trace has no translated blocks: a clear error, no empty picture */
+    struct proc_result e;
+    CU_ASSERT_EQUAL(ringside(&e, "trace", "export", "--format", "svg", "--graph", "blocks", tr,
+                             "-o", tmp("empty.svg"), NULL), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.err, "no translated blocks in this trace (recorded under "
+                                  "--mode trap"));
+    CU_ASSERT_NOT_EQUAL(access(tmp("empty.svg"), F_OK), 0);
+    proc_result_free(&e);
     CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "svg", "--graph", "rings", tr,
                                    "-o", tmp("rings.svg"), NULL), 0);
     char *svg = proc_read_file(tmp("rings.svg"), NULL);
@@ -523,7 +540,7 @@ static void test_bt_exports(void)
     char *st = proc_read_file(json, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
     CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "blocks", t,
-                                   "-o", dot, NULL), 0);
+                                   "--top", "0", "-o", dot, NULL), 0);
     CU_ASSERT_EQUAL(dot_attr_sum(dot, "hits", NULL), json_num(st, "\"tc\"", "hits"));
     CU_ASSERT_EQUAL(dot_attr_sum(dot, "translations", NULL),
                     json_num(st, "\"tc\"", "translations"));
@@ -545,6 +562,111 @@ static void test_bt_exports(void)
     free(st);
 }
 
+/* Width and height of a PNG file (its IHDR), or 0, 0. */
+static void png_size(const char *path, unsigned *w, unsigned *h)
+{
+    size_t len;
+    unsigned char *p = (unsigned char *)proc_read_file(path, &len);
+    *w = *h = 0;
+    if (p && len >= 24 && !memcmp(p + 1, "PNG", 3)) {
+        *w = (unsigned)p[16] << 24 | (unsigned)p[17] << 16 | (unsigned)p[18] << 8 | p[19];
+        *h = (unsigned)p[20] << 24 | (unsigned)p[21] << 16 | (unsigned)p[22] << 8 | p[23];
+    }
+    free(p);
+}
+
+/* The blocks graph of rings under bt fits a slide: clustered by function,
+   the 20 hottest blocks by default, under 4000 px on its longest side
+   (the flat graph of all 188 blocks was 22986x9909). */
+static void test_blocks_graph_slide_sized(void)
+{
+    const char *t = tmp("bt.rtrace"), *png = tmp("blocks.png"), *dot = tmp("blocks-top.dot");
+    if (ringside_quiet("run", "--mode", "bt", "--help", NULL) != 0)
+        return;
+    if (access(t, R_OK) != 0)
+        CU_ASSERT_EQUAL_FATAL(ringside_quiet("run", "--mode", "bt", "--trace", t,
+                                             "samples/bin/rings.elf", NULL), 1);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "png", "--graph", "blocks", t,
+                                   "-o", png, NULL), 0);
+    unsigned w, h;
+    png_size(png, &w, &h);
+    CU_ASSERT(w > 200 && h > 200);
+    CU_ASSERT(w < 4000 && h < 4000);
+    if (w >= 4000 || h >= 4000)
+        fprintf(stderr, "\n  blocks graph %ux%u px\n", w, h);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "blocks", t,
+                                   "--top", "5", "-o", dot, NULL), 0);
+    char *text = proc_read_file(dot, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    int nodes = 0;
+    for (const char *q = text; (q = strstr(q, "address=")); q++)
+        nodes++;
+    CU_ASSERT_EQUAL(nodes, 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "subgraph cluster_"));   /* boxes per function */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "label=trap_common"));   /* named from the symbols */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "the 5 of "));
+    free(text);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "rings", t,
+                                   "--top", "5", NULL), 2);
+    /* the per-function view: every block and entry counted once, slide-sized */
+    const char *fdot = tmp("functions.dot"), *fpng = tmp("functions.png");
+    char *st = proc_read_file(tmp("bt-stats.json"), NULL);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "functions",
+                                   t, "-o", fdot, NULL), 0);
+    if (st) {                        /* written by test_bt_exports from the same run */
+        CU_ASSERT_EQUAL(dot_attr_sum(fdot, "hits", NULL), json_num(st, "\"tc\"", "hits"));
+        CU_ASSERT_EQUAL(dot_attr_sum(fdot, "blocks", NULL),
+                        json_num(st, "\"tc\"", "translations"));
+    }
+    free(st);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "png", "--graph", "functions",
+                                   t, "-o", fpng, NULL), 0);
+    png_size(fpng, &w, &h);
+    CU_ASSERT(w > 200 && w < 4000 && h < 4000);
+}
+
+/* --trace-insns: every record, per-instruction or not, in cycle order. */
+static void test_per_insn_order(void)
+{
+    const char *t = tmp("order.rtrace");
+    CU_ASSERT_EQUAL_FATAL(ringside_quiet("run", "--mode", "trap", "--trace-insns", "--trace", t,
+                                         "--max-insns", "20000", "samples/bin/rings.elf", NULL), 8);
+    struct trace_reader r;
+    struct event ev;
+    uint64_t last = 0, n = 0, backwards = 0, io = 0;
+    CU_ASSERT_EQUAL_FATAL(trace_open(&r, t), 0);
+    while (trace_next(&r, &ev) == 1) {
+        backwards += ev.cycle < last;
+        last = ev.cycle;
+        n += ev.kind == EV_INSNS;
+        io += ev.kind == EV_IO;
+    }
+    trace_close(&r);
+    CU_ASSERT(n >= 20000 && io > 100);   /* the steps interleave with the I/O they do */
+    CU_ASSERT_EQUAL(backwards, 0);
+}
+
+/* CSV of one kind has named columns; several kinds keep a,b,c,d. */
+static void test_csv_named_columns(void)
+{
+    const char *tr = rings_trace(), *csv = tmp("io.csv");
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "csv", "--events", "io", tr,
+                                   "-o", csv, NULL), 0);
+    char *text = proc_read_file(csv, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT(!strncmp(text, "index,cycle,vm,kind,path,eip,port,size,write,value\n", 51));
+    long long rows = -1;
+    for (const char *q = text; (q = strchr(q, '\n')); q++)
+        rows++;
+    CU_ASSERT_EQUAL(rows, json_num(rings_stats, "\"io\"", "reads") +
+                          json_num(rings_stats, "\"io\"", "writes"));
+    CU_ASSERT_PTR_NULL(strstr(text, ",ring,"));               /* only the kind asked for */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, ",0x3f8,1,1,"));      /* a COM1 byte written */
+    free(text);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "chrome", "--events", "io",
+                                   tr, NULL), 2);
+}
+
 void suite_traces_register(void)
 {
     CU_pSuite s = CU_add_suite("traces", suite_init, suite_clean);
@@ -557,4 +679,7 @@ void suite_traces_register(void)
     CU_add_test(s, "chrome JSON and CSV counts = stats", test_chrome_and_csv);
     CU_add_test(s, "--trace-events filter", test_filtered_recording);
     CU_add_test(s, "bt: blocks graph and Chrome tracks = stats", test_bt_exports);
+    CU_add_test(s, "bt: blocks graph clustered, --top, under 4000 px", test_blocks_graph_slide_sized);
+    CU_add_test(s, "--trace-insns rows in cycle order", test_per_insn_order);
+    CU_add_test(s, "CSV of one kind: named columns", test_csv_named_columns);
 }

@@ -259,12 +259,18 @@ static int sh(const char *fmt, ...)
     return system(cmd);
 }
 
-static bool tmux_start(struct tmux *t, const char *args)
+static bool tmux_start_size(struct tmux *t, int cols, int rows, const char *args)
 {
     static int seq;
     snprintf(t->sock, sizeof t->sock, "ringside-test-%d-%d", (int)getpid(), seq++);
-    return sh("tmux -L %s new-session -d -x 160 -y 48 \"sh -c '%s tui %s; "
-              "echo TUI EXIT \\$?; sleep 600'\" 2>/dev/null", t->sock, proc_ringside(), args) == 0;
+    return sh("tmux -L %s new-session -d -x %d -y %d \"sh -c '%s tui %s; "
+              "echo TUI EXIT \\$?; sleep 600'\" 2>/dev/null", t->sock, cols, rows,
+              proc_ringside(), args) == 0;
+}
+
+static bool tmux_start(struct tmux *t, const char *args)
+{
+    return tmux_start_size(t, 160, 48, args);
 }
 
 /* Kill the private server and remove its socket file. */
@@ -499,6 +505,235 @@ static void test_tmux_bt_tcache(void)
     tmux_stop(&t);
 }
 
+/* ---- the TUI gives the figures of a headless run (issue 12, item 4) ---- */
+
+static long long json_field(const char *json, const char *after, const char *key)
+{
+    const char *p = after ? strstr(json, after) : json;
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    p = p ? strstr(p, k) : NULL;
+    return p ? atoll(p + strlen(k)) : -1;
+}
+
+/* `ringside run --stats-json` of DEMO with extra options; malloc'd JSON. */
+static char *headless_stats(const char *path, const char *mode, const char *tc_size)
+{
+    char *argv[12] = { (char *)proc_ringside(), "run", "--mode", (char *)mode, "--stats-json",
+                       (char *)path };
+    int n = 6;
+    if (tc_size) {
+        argv[n++] = "--tc-size";
+        argv[n++] = (char *)tc_size;
+    }
+    argv[n++] = DEMO;
+    argv[n] = NULL;
+    struct proc_result r;
+    if (proc_run(argv, 120, &r) != 0)
+        return NULL;
+    proc_result_free(&r);
+    return proc_read_file(path, NULL);
+}
+
+/* The session API run freely to the end (as the TUI runs, in frame-sized
+   requests) ends with the headless counters, and applies --tc-size. */
+static void test_session_matches_headless(void)
+{
+    static const char *const sizes[] = { NULL, "8" };
+    for (int k = 0; k < 2; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/rs_tui_h_%d_%d.json", (int)getpid(), k);
+        char *h = headless_stats(path, "bt", sizes[k]);
+        remove(path);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        struct run_options o = { .mode = "bt", .mem_mib = 32, .kernel = DEMO,
+                                 .tc_size_kib = sizes[k] ? 8 : 0 };
+        char err[256];
+        CU_ASSERT_EQUAL_FATAL(tui_session_open(&sess, &o, err, sizeof err), 0);
+        for (int i = 0; i < 100000 && tui_run(&sess, 10000 + 777 * (uint64_t)i) != TUI_STOP_END; i++)
+            ;
+        const struct bt_counters *n = bt_counters(tui_bt(&sess));
+        CU_ASSERT_EQUAL(sess.m->end, END_GUEST_EXIT);
+        CU_ASSERT_EQUAL((long long)cpu_guest_insns(&sess.m->cpu), json_field(h, NULL, "guest_insns"));
+        CU_ASSERT_EQUAL((long long)sess.m->cpu.cycles, json_field(h, "\"cycles\"", "total"));
+        CU_ASSERT_EQUAL((long long)n->translations, json_field(h, "\"tc\"", "translations"));
+        CU_ASSERT_EQUAL((long long)n->hits, json_field(h, "\"tc\"", "hits"));
+        CU_ASSERT_EQUAL((long long)n->flushes, json_field(h, "\"tc\"", "flushes"));
+        if (sizes[k]) {
+            CU_ASSERT(n->flushes > 0);          /* an 8 KiB TC fills: --tc-size applied */
+        } else {
+            CU_ASSERT_EQUAL(n->flushes, 0);
+        }
+        tui_session_close(&sess);
+        free(h);
+    }
+}
+
+/* Under tmux: `tui --run --exit-at-end --stats-json` writes byte for byte
+   the JSON `ringside run --stats-json` writes, under every engine. */
+static void test_tmux_stats_match_headless(void)
+{
+    static const char *const modes[] = { "native", "trap", "bt" };
+    for (int k = 0; k < 3; k++) {
+        if (k == 2 && !bt_available())
+            continue;
+        char hp[64], tp[64], args[256];
+        snprintf(hp, sizeof hp, "/tmp/rs_tui_hs_%d_%d.json", (int)getpid(), k);
+        snprintf(tp, sizeof tp, "/tmp/rs_tui_ts_%d_%d.json", (int)getpid(), k);
+        char *h = headless_stats(hp, modes[k], NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        snprintf(args, sizeof args, "--run --exit-at-end --stats-json %s --mode %s " DEMO, tp,
+                 modes[k]);
+        struct tmux t;
+        CU_ASSERT_FATAL(tmux_start(&t, args));
+        CU_ASSERT(tmux_wait(&t, "TUI EXIT 1", 300));
+        tmux_stop(&t);
+        char *j = proc_read_file(tp, NULL);
+        CU_ASSERT_PTR_NOT_NULL(j);
+        CU_ASSERT(j && !strcmp(h, j));
+        if (j && strcmp(h, j))
+            fprintf(stderr, "\n  --mode %s: TUI %lld blocks, headless %lld\n", modes[k],
+                    json_field(j, "\"tc\"", "translations"), json_field(h, "\"tc\"", "translations"));
+        free(h);
+        free(j);
+        remove(hp);
+        remove(tp);
+    }
+}
+
+/* ---- presentation (issue 12, item 5) -------------------------------------- */
+
+/* The Narration box's text lines joined by spaces (borders stripped). */
+static void narration_text(const char *screen, char *out, size_t len)
+{
+    const char *p = strstr(screen, "Narration");
+    size_t n = 0;
+    out[0] = 0;
+    p = p ? strchr(p, '\n') : NULL;
+    while (p && p[1] == '|') {
+        const char *eol = strchr(p + 1, '\n');
+        const char *end = eol ? eol : p + strlen(p);
+        const char *a = p + 2, *b = end - 1;      /* inside the two '|' */
+        while (b > a && b[-1] == ' ')
+            b--;
+        n += (size_t)snprintf(out + n, len > n ? len - n : 0, "%s%.*s", n ? " " : "",
+                              (int)(b - a), a);
+        p = eol;
+    }
+}
+
+/* Narration wraps on words and is not clipped at 80x24 and 100x30. */
+static void test_tmux_narration_wraps(void)
+{
+    static const int sizes[][2] = { { 80, 24 }, { 100, 30 } };
+    static const char *const words[] = { " privileged ", " instruction ", " decoded ",
+                                         " emulated ", " virtual ", "(Adams & Agesen 2006)." };
+    for (int k = 0; k < 2; k++) {
+        struct tmux t;
+        char text[4096];
+        CU_ASSERT_FATAL(tmux_start_size(&t, sizes[k][0], sizes[k][1],
+                                        "--demo --demo-pause 60 --mode trap " DEMO));
+        CU_ASSERT(tmux_wait(&t, "TRAP.", 60));
+        narration_text(t.screen, text, sizeof text);
+        for (unsigned w = 0; w < sizeof words / sizeof *words; w++) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(text, words[w]));
+            if (!strstr(text, words[w]))
+                fprintf(stderr, "\n  %dx%d: no '%s' in: %s\n", sizes[k][0], sizes[k][1],
+                        words[w], text);
+        }
+        tmux_stop(&t);
+    }
+}
+
+/* 100x30: Guest code, Translated code, Paths and Overhead all on screen;
+   no dim attribute anywhere; the welcome line names the keys. */
+static void test_tmux_projector_layout(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start_size(&t, 100, 30, "--mode bt " DEMO));
+    CU_ASSERT(tmux_wait(&t, "mode bt | paused | Welcome! Press c to run, s to step", 30));
+    static const char *const panes[] = { "- Guest code", "- Translated code", "- Paths",
+                                         "- Overhead" };
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, panes[i]));
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -e -p | grep -c $(printf '\\033')'\\[2m'",
+             t.sock);
+    FILE *p = popen(cmd, "r");
+    int dim = -1;
+    if (p) {
+        if (fscanf(p, "%d", &dim) != 1)
+            dim = -1;
+        pclose(p);
+    }
+    CU_ASSERT_EQUAL(dim, 0);                 /* no SGR 2 (dim/faint) */
+    tmux_keys(&t, "s");                      /* any key: the welcome gives way to the status */
+    CU_ASSERT(tmux_wait(&t, "| EIP ", 30));
+    tmux_stop(&t);
+    CU_ASSERT_FATAL(tmux_start_size(&t, 80, 24, DEMO));
+    CU_ASSERT(tmux_wait(&t, "Press c run, s step", 30));
+    CU_ASSERT(tmux_wait(&t, "[Tab: next pane]", 10));
+    CU_ASSERT_PTR_NULL(strstr(t.screen, "- Overhead"));   /* compact: one pane at a time */
+    tmux_stop(&t);
+    CU_ASSERT_FATAL(tmux_start_size(&t, 160, 48, DEMO));
+    CU_ASSERT(tmux_wait(&t, "Welcome! Press c to run", 30));
+    static const char *const all[] = { "- Guest code", "- Translated code", "- Registers",
+                                       "- Paths", "- Translation cache", "- Overhead",
+                                       "- Events", "- Console" };
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, all[i]));
+    tmux_stop(&t);
+}
+
+/* With the Console focused keys go to the guest, but Esc comes back. */
+static void test_tmux_console_escape(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start_size(&t, 160, 48, DEMO));
+    CU_ASSERT(tmux_wait(&t, "Welcome", 30));
+    for (int i = 0; i < 7; i++)
+        tmux_keys(&t, "Tab");
+    CU_ASSERT(tmux_wait(&t, "typing goes to the guest; Esc: back to ringside", 10));
+    tmux_keys(&t, "q");                      /* the guest's key: the TUI stays */
+    usleep(300000);
+    CU_ASSERT_PTR_NULL(strstr(tmux_capture(&t), "TUI EXIT"));
+    tmux_keys(&t, "Escape");
+    CU_ASSERT(tmux_wait(&t, "keys go to ringside again", 10));
+    tmux_keys(&t, "q");
+    CU_ASSERT(tmux_wait(&t, "TUI EXIT 0", 10));
+    tmux_stop(&t);
+}
+
+/* The demo ends each engine with the comparison table, and after the last
+   engine it stops; the table's figures are the headless run's. */
+static void test_tmux_demo_closing_table(void)
+{
+    struct tmux t;
+    char hp[64];
+    snprintf(hp, sizeof hp, "/tmp/rs_tui_demo_%d.json", (int)getpid());
+    char *h = headless_stats(hp, "trap", NULL);
+    remove(hp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_FATAL(tmux_start_size(&t, 100, 30, "--demo --demo-pause 0 " DEMO));
+    CU_ASSERT(tmux_wait(&t, "the demo stops here", 300));
+    char line[160];
+    long long silent = json_field(h, "\"silent_sensitive\"", "total");
+    long long traps = json_field(h, "\"traps\"", "total");
+    snprintf(line, sizeof line, "%lld %18lld", traps, silent);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "  native "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "  trap "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, line));         /* trap: traps, silent */
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "100.0%"));      /* native */
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "silent sensitive"));
+    if (bt_available())
+        CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, " KiB"));    /* bt's TC memory */
+    sleep(2);                                                /* it does not loop */
+    CU_ASSERT_PTR_NOT_NULL(strstr(tmux_capture(&t), "the demo stops here"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "| exited |"));
+    tmux_stop(&t);
+    free(h);
+}
+
 void suite_tui_register(void)
 {
     CU_pSuite s = CU_add_suite("tui", NULL, NULL);
@@ -516,4 +751,12 @@ void suite_tui_register(void)
     CU_add_test(s, "tmux: Paths counts traps under --mode trap", test_tmux_trap_paths);
     CU_add_test(s, "tmux: Translation cache counts blocks under --mode bt", test_tmux_bt_tcache);
     CU_add_test(s, "tmux: T records a trace that ringside trace reads", test_tmux_trace_key);
+    CU_add_test(s, "session run to the end = headless counters, --tc-size applied",
+                test_session_matches_headless);
+    CU_add_test(s, "tmux: --exit-at-end stats JSON = ringside run's", test_tmux_stats_match_headless);
+    CU_add_test(s, "tmux: narration wraps on words at 80x24 and 100x30", test_tmux_narration_wraps);
+    CU_add_test(s, "tmux: projector layout, no dim, welcome line (80x24, 100x30, 160x48)",
+                test_tmux_projector_layout);
+    CU_add_test(s, "tmux: Esc leaves the Console, q then quits", test_tmux_console_escape);
+    CU_add_test(s, "tmux: demo ends with the engine table and stops", test_tmux_demo_closing_table);
 }

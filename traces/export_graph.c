@@ -2,15 +2,14 @@
  * export_graph.c - the three graphs of a trace, built with Graphviz's cgraph
  * and rendered with gvc (no hand-written DOT: cgraph quotes and escapes).
  *
- *   blocks  the translated-block control-flow graph: a node per TC block
- *           (guest address, symbol, guest instructions, hits, translations),
- *           solid edges for chained jumps, dashed edges for transfers that
- *           went through the TC lookup; width grows with the count
+ *   blocks  the translated-block control-flow graph (export_blocks.c)
+ *   functions  the same, one node per kernel function (export_blocks.c)
  *   rings   the (virtual) CPL state machine: a node per CPL, one edge per
  *           (from, to, cause) labelled with the cause and its count: syscall
  *           (INT n), IRQ, exception, IRET (a return to a less privileged ring)
  *   traps   which guest instructions trapped (or called out) into which
- *           emulation routines, and how often
+ *           emulation routines, and how often; and which sensitive
+ *           instructions ran deprivileged without trapping (the x86 leak)
  *
  * Aggregation happens first, in small hash maps whose size is bounded by
  * distinct blocks/sites/edges (GRAPH_MAX_ITEMS), never by the event count;
@@ -28,171 +27,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmap.h"
-
-/* ---- blocks ----
- *
- * The words BT emits (sim/vmm/bt): EV_TC_MISS a = guest linear address,
- * then EV_TRANSLATE (a guest bytes, b TC bytes, c guest insns | IDENT << 16,
- * d block id);
- * EV_TC_CHAIN a = source block, b = target block (guest addresses); EV_TC_HIT
- * a = the block the monitor enters. Execution flows from the block entered
- * last to the next one entered: that transfer is a chain edge if the monitor
- * just patched exactly that jump, else a lookup edge (an exit through the
- * VMM: indirect branch, callout, unchained exit). Callouts (EV_CALLOUT at
- * the guest EIP) are attributed to the block whose bytes hold that EIP.
- */
-
-struct block {
-    uint32_t addr;            /* guest linear address */
-    uint32_t guest_bytes, tc_bytes, insns; /* of its last translation */
-    uint32_t ident;           /* of those insns, copied unchanged (IDENT) */
-    uint64_t hits, translations, callouts;
-};
-
-struct flow {                 /* an edge: from -> to, chain or lookup */
-    uint32_t from, to;
-    bool chain;
-    uint64_t count;
-};
-
-struct callsite {             /* a guest EIP that called out */
-    uint32_t eip;
-    uint64_t count;
-};
-
-struct blocks_state {
-    struct gmap nodes, edges, calls;
-    struct block *b;
-    struct flow *f;
-    struct callsite *cs;
-    uint32_t prev;            /* block entered last */
-    bool have_prev;
-    uint32_t chained_to;      /* target of a chain patched in this visit */
-    bool have_chain;
-    uint32_t miss;            /* address of the last TC miss */
-};
-
-static struct block *block_get(struct blocks_state *s, uint32_t addr)
-{
-    uint32_t i;
-    if (gmap_slot(&s->nodes, addr, &i, (void **)&s->b, sizeof *s->b) != 0)
-        return NULL;
-    s->b[i].addr = addr;
-    return &s->b[i];
-}
-
-static void flow_add(struct blocks_state *s, uint32_t from, uint32_t to, bool chain)
-{
-    uint32_t i;
-    uint64_t key = (uint64_t)from << 32 | to;
-    if (gmap_slot(&s->edges, key ^ (chain ? 1ull << 63 : 0), &i, (void **)&s->f, sizeof *s->f))
-        return;
-    s->f[i].from = from;
-    s->f[i].to = to;
-    s->f[i].chain = chain;
-    s->f[i].count++;
-}
-
-/* The monitor enters block `addr` (a TC hit): the flow from the last one. */
-static void block_enter(struct blocks_state *s, uint32_t addr)
-{
-    struct block *b = block_get(s, addr);
-    if (!b)
-        return;
-    b->hits++;
-    if (s->have_prev && !(s->have_chain && s->chained_to == addr))
-        flow_add(s, s->prev, addr, false);
-    s->prev = addr;
-    s->have_prev = true;
-    s->have_chain = false;
-}
-
-static void block_translated(struct blocks_state *s, const struct event *ev)
-{
-    struct block *b = block_get(s, s->miss ? s->miss : ev->eip);
-    s->miss = 0;
-    if (!b)
-        return;
-    b->guest_bytes = ev->a;
-    b->tc_bytes = ev->b;
-    b->insns = EV_XLAT_INSNS(ev->c);
-    b->ident = EV_XLAT_IDENT(ev->c);
-    b->translations++;
-}
-
-static void block_callout(struct blocks_state *s, uint32_t eip)
-{
-    uint32_t i;
-    if (gmap_slot(&s->calls, eip, &i, (void **)&s->cs, sizeof *s->cs) == 0) {
-        s->cs[i].eip = eip;
-        s->cs[i].count++;
-    }
-}
-
-static void blocks_event(struct blocks_state *s, const struct event *ev)
-{
-    switch (ev->kind) {
-    case EV_TC_MISS:
-        s->miss = ev->a;
-        break;
-    case EV_TRANSLATE:
-        block_translated(s, ev);
-        break;
-    case EV_TC_HIT:
-        block_enter(s, ev->a);
-        break;
-    case EV_TC_CHAIN:
-        if (block_get(s, ev->a) && block_get(s, ev->b))
-            flow_add(s, ev->a, ev->b, true);
-        s->chained_to = ev->b;
-        s->have_chain = true;
-        break;
-    case EV_CALLOUT:
-        block_callout(s, ev->eip);
-        break;
-    case EV_RING:
-    case EV_TC_FLUSH:
-        s->have_prev = s->have_chain = false;   /* left the TC */
-        break;
-    default:
-        break;
-    }
-}
-
-/* Attribute callout sites to the blocks holding them (bounded work). */
-static void blocks_callouts(struct blocks_state *s)
-{
-    if ((uint64_t)s->nodes.n * s->calls.n > 50000000u)
-        return;
-    for (uint32_t i = 0; i < s->nodes.n; i++) {
-        struct block *b = &s->b[i];
-        for (uint32_t k = 0; k < s->calls.n; k++)
-            if (s->cs[k].eip - b->addr < b->guest_bytes)
-                b->callouts += s->cs[k].count;
-    }
-}
+#include "export_graph.h"
 
 /* ---- shared graph helpers ---- */
 
-static void set(void *obj, const char *attr, const char *val)
+void graph_set(void *obj, const char *attr, const char *val)
 {
     agsafeset(obj, (char *)attr, (char *)val, "");
 }
 
-static void setf(void *obj, const char *attr, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void setf(void *obj, const char *attr, const char *fmt, ...)
+void graph_setf(void *obj, const char *attr, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    set(obj, attr, buf);
+    graph_set(obj, attr, buf);
 }
 
-static Agnode_t *node(Agraph_t *g, const char *fmt, uint64_t key)
+Agnode_t *graph_node(Agraph_t *g, const char *fmt, uint64_t key)
 {
     char name[64];
     snprintf(name, sizeof name, fmt, key);
@@ -200,19 +54,19 @@ static Agnode_t *node(Agraph_t *g, const char *fmt, uint64_t key)
 }
 
 /* A count as an edge: label, weight, pen width growing with log10. */
-static Agedge_t *count_edge(Agraph_t *g, Agnode_t *t, Agnode_t *h, uint64_t n, const char *what)
+Agedge_t *graph_count_edge(Agraph_t *g, Agnode_t *t, Agnode_t *h, uint64_t n, const char *what)
 {
     Agedge_t *e = agedge(g, t, h, NULL, 1);
     if (what)
-        setf(e, "label", "%s x%" PRIu64, what, n);
+        graph_setf(e, "label", "%s x%" PRIu64, what, n);
     else
-        setf(e, "label", "%" PRIu64, n);
-    setf(e, "count", "%" PRIu64, n);
-    setf(e, "penwidth", "%.1f", 1.0 + log10((double)n));
+        graph_setf(e, "label", "%" PRIu64, n);
+    graph_setf(e, "count", "%" PRIu64, n);
+    graph_setf(e, "penwidth", "%.1f", 1.0 + log10((double)n));
     return e;
 }
 
-static void where(const struct trace_reader *r, uint32_t addr, char *buf, size_t len)
+void graph_where(const struct trace_reader *r, uint32_t addr, char *buf, size_t len)
 {
     uint32_t off;
     const struct trace_sym *s = trace_sym_at(r, addr, &off);
@@ -224,48 +78,16 @@ static void where(const struct trace_reader *r, uint32_t addr, char *buf, size_t
         snprintf(buf, len, "%s", s->name);
 }
 
-static Agraph_t *graph_open(const struct trace_reader *r, const char *name, const char *what)
+Agraph_t *graph_open(const struct trace_reader *r, const char *name, const char *what)
 {
     Agraph_t *g = agopen((char *)name, Agdirected, NULL);
     const char *base = strrchr(r->meta.kernel, '/');
-    setf(g, "label", "%s: %s, --mode %s", base ? base + 1 : r->meta.kernel, what, r->meta.mode);
-    set(g, "labelloc", "t");
+    graph_setf(g, "label", "%s: %s, --mode %s", base ? base + 1 : r->meta.kernel, what, r->meta.mode);
+    graph_set(g, "labelloc", "t");
     agattr(g, AGNODE, "shape", "box");
     agattr(g, AGNODE, "fontname", "Helvetica");
     agattr(g, AGEDGE, "fontname", "Helvetica");
-    set(g, "fontname", "Helvetica");
-    return g;
-}
-
-static Agraph_t *blocks_build(const struct trace_reader *r, struct blocks_state *s)
-{
-    Agraph_t *g = graph_open(r, "blocks", "translated blocks (solid: chained jump, "
-                             "dashed: through the VMM)");
-    char at[96];
-    blocks_callouts(s);
-    for (uint32_t i = 0; i < s->nodes.n; i++) {
-        const struct block *b = &s->b[i];
-        Agnode_t *n = node(g, "b%08" PRIx64, b->addr);
-        where(r, b->addr, at, sizeof at);
-        setf(n, "label", "%s\n0x%08x: %u insns (%u IDENT), %u -> %u bytes\n%" PRIu64
-             " entries, %" PRIu64 " translation%s%s", at, b->addr, b->insns, b->ident,
-             b->guest_bytes, b->tc_bytes,
-             b->hits, b->translations, b->translations == 1 ? "" : "s",
-             b->callouts ? ", calls out" : ", all IDENT/in-TC");
-        setf(n, "hits", "%" PRIu64, b->hits);
-        setf(n, "translations", "%" PRIu64, b->translations);
-        setf(n, "callouts", "%" PRIu64, b->callouts);
-        setf(n, "ident", "%u", b->ident);
-        set(n, "style", "filled");
-        set(n, "fillcolor", b->callouts ? "lightsalmon" : "palegreen");
-    }
-    for (uint32_t i = 0; i < s->edges.n; i++) {
-        const struct flow *f = &s->f[i];
-        Agedge_t *e = count_edge(g, node(g, "b%08" PRIx64, f->from),
-                                 node(g, "b%08" PRIx64, f->to), f->count, NULL);
-        set(e, "style", f->chain ? "solid" : "dashed");
-        set(e, "kind", f->chain ? "chain" : "lookup");
-    }
+    graph_set(g, "fontname", "Helvetica");
     return g;
 }
 
@@ -323,34 +145,37 @@ static Agraph_t *rings_build(const struct trace_reader *r, struct rings_state *s
     for (int c = 0; c < 4; c++) {
         if (!s->seen[c])
             continue;
-        cpl[c] = node(g, "cpl%" PRIu64, (uint64_t)c);
-        set(cpl[c], "shape", "ellipse");
+        cpl[c] = graph_node(g, "cpl%" PRIu64, (uint64_t)c);
+        graph_set(cpl[c], "shape", "ellipse");
         if (vmm && s->real[c] >= 0 && s->real[c] != c)
-            setf(cpl[c], "label", "CPL %d%s\n(runs at real CPL %d)", c,
+            graph_setf(cpl[c], "label", "CPL %d%s\n(runs at real CPL %d)", c,
                  c == 0 ? " kernel" : c == 3 ? " user" : "", s->real[c]);
         else
-            setf(cpl[c], "label", "CPL %d%s", c, c == 0 ? " kernel" : c == 3 ? " user" : "");
+            graph_setf(cpl[c], "label", "CPL %d%s", c, c == 0 ? " kernel" : c == 3 ? " user" : "");
     }
     for (int f = 0; f < 4; f++)
         for (int t = 0; t < 4; t++)
             for (int k = 0; k < CAUSE_COUNT; k++)
                 if (s->edges[f][t][k])
-                    set(count_edge(g, cpl[f], cpl[t], s->edges[f][t][k], cause_names[k]),
+                    graph_set(graph_count_edge(g, cpl[f], cpl[t], s->edges[f][t][k], cause_names[k]),
                         "cause", cause_names[k]);
     Agnode_t *start = agnode(g, "start", 1), *end = agnode(g, "end", 1);
-    set(start, "shape", "point");
-    set(end, "shape", "doublecircle");
-    setf(end, "label", "%s", trace_end_name(r->end.end));
-    set(agedge(g, start, cpl[s->first], NULL, 1), "label", "multiboot entry");
-    set(agedge(g, cpl[s->last], end, NULL, 1), "style", "dotted");
+    graph_set(start, "shape", "point");
+    graph_set(end, "shape", "doublecircle");
+    graph_setf(end, "label", "%s", trace_end_name(r->end.end));
+    graph_set(agedge(g, start, cpl[s->first], NULL, 1), "label", "multiboot entry");
+    graph_set(agedge(g, cpl[s->last], end, NULL, 1), "style", "dotted");
     return g;
 }
 
 /* ---- traps ---- */
 
+#define WHAT_CALLOUT 0x10000u  /* site->what: a callout of kind (low 16 bits) */
+#define WHAT_SILENT  0x20000u  /* a silent sensitive instruction of row (low 16 bits) */
+
 struct site {
     uint32_t eip;
-    uint32_t what;            /* trap: row; callout: 0x10000 | kind */
+    uint32_t what;            /* trap: row; WHAT_CALLOUT | kind; WHAT_SILENT | row */
     uint32_t routine;         /* index of its routine node */
     uint64_t count;
 };
@@ -367,7 +192,7 @@ static uint64_t routine_key(const struct traps_state *t, uint32_t what)
 {
     char rb[24];
     const char *label = trace_row_label(t->rd, what & 0xffff, rb, sizeof rb);
-    return (trace_fnv1a(label, strlen(label)) >> 1) | (what & 0x10000 ? 1ull << 63 : 0);
+    return (trace_fnv1a(label, strlen(label)) >> 2) | (uint64_t)(what >> 16) << 62;
 }
 
 static void traps_event(struct traps_state *t, const struct event *ev)
@@ -376,7 +201,9 @@ static void traps_event(struct traps_state *t, const struct event *ev)
     if (ev->kind == EV_TRAP)
         what = ev->a & 0xffff;
     else if (ev->kind == EV_CALLOUT)
-        what = 0x10000 | (ev->a & 0xffff);
+        what = WHAT_CALLOUT | (ev->a & 0xffff);
+    else if (ev->kind == EV_SENSITIVE)
+        what = WHAT_SILENT | (ev->a & 0xffff);
     else
         return;
     if (gmap_slot(&t->sites, (uint64_t)ev->eip << 32 | what, &i, (void **)&t->s, sizeof *t->s) ||
@@ -392,29 +219,45 @@ static void traps_event(struct traps_state *t, const struct event *ev)
 static const char *routine_name(const struct trace_reader *r, uint32_t what, char *buf, size_t n)
 {
     char rb[24];
-    snprintf(buf, n, "%s: %s", what & 0x10000 ? "callout" : "trap, emulate",
-             trace_row_label(r, what & 0xffff, rb, sizeof rb));
+    const char *label = trace_row_label(r, what & 0xffff, rb, sizeof rb);
+    if (what & WHAT_SILENT)
+        snprintf(buf, n, "silent: %s\nran deprivileged, no trap", label);
+    else
+        snprintf(buf, n, "%s: %s", what & WHAT_CALLOUT ? "callout" : "trap, emulate", label);
     return buf;
 }
 
-static Agraph_t *traps_build(const struct trace_reader *r, struct traps_state *t)
+static Agraph_t *traps_build(const struct trace_reader *r, struct traps_state *t, char *err,
+                             size_t errlen)
 {
-    Agraph_t *g = graph_open(r, "traps", "guest instructions that trapped or called out");
+    if (t->sites.n == 0) {
+        snprintf(err, errlen, "nothing trapped, called out or ran as a silent sensitive "
+                 "instruction in this trace (recorded under --mode %s)", r->meta.mode);
+        return NULL;
+    }
+    Agraph_t *g = graph_open(r, "traps", "guest instructions that trapped, called out, or ran "
+                             "without trapping (silent sensitive, yellow)");
     char at[96], rn[64], rb[24];
-    set(g, "rankdir", "LR");
+    graph_set(g, "rankdir", "LR");
     for (uint32_t j = 0; j < t->routines.n; j++) {
-        Agnode_t *n = node(g, "r%" PRIu64, (uint64_t)j);
-        set(n, "label", routine_name(r, t->r[j], rn, sizeof rn));
-        set(n, "style", "rounded,filled");
-        set(n, "fillcolor", t->r[j] & 0x10000 ? "lightblue" : "lightsalmon");
+        Agnode_t *n = graph_node(g, "r%" PRIu64, (uint64_t)j);
+        graph_set(n, "label", routine_name(r, t->r[j], rn, sizeof rn));
+        graph_set(n, "style", "rounded,filled");
+        graph_set(n, "fillcolor", t->r[j] & WHAT_SILENT ? "gold"
+                                  : t->r[j] & WHAT_CALLOUT ? "lightblue" : "lightsalmon");
     }
     for (uint32_t i = 0; i < t->sites.n; i++) {
         const struct site *s = &t->s[i];
-        Agnode_t *n = node(g, "s%" PRIu64, (uint64_t)i);
-        where(r, s->eip, at, sizeof at);
-        setf(n, "label", "%s\n0x%08x: %s", at, s->eip,
+        Agnode_t *n = graph_node(g, "s%" PRIu64, (uint64_t)i);
+        graph_where(r, s->eip, at, sizeof at);
+        graph_setf(n, "label", "%s\n0x%08x: %s", at, s->eip,
              trace_row_label(r, s->what & 0xffff, rb, sizeof rb));
-        count_edge(g, n, node(g, "r%" PRIu64, (uint64_t)s->routine), s->count, NULL);
+        Agedge_t *e = graph_count_edge(g, n, graph_node(g, "r%" PRIu64, (uint64_t)s->routine),
+                                       s->count, NULL);
+        graph_set(e, "kind", s->what & WHAT_SILENT ? "silent" : s->what & WHAT_CALLOUT
+                                                   ? "callout" : "trap");
+        if (s->what & WHAT_SILENT)
+            graph_set(e, "style", "dotted");
     }
     return g;
 }
@@ -445,18 +288,19 @@ static int render(Agraph_t *g, const char *format, const char *path, char *err, 
 }
 
 int trace_export_graph(struct trace_reader *r, const char *graph, const char *format,
-                       const char *out_path, char *err, size_t errlen)
+                       const char *out_path, unsigned top, char *err, size_t errlen)
 {
     struct blocks_state bs = { 0 };
     struct rings_state rs = { .pending = -1, .first = -1, .last = -1,
                               .real = { -1, -1, -1, -1 } };
     struct traps_state ts = { .rd = r };
-    int which = !strcmp(graph, "blocks") ? 0 : !strcmp(graph, "rings") ? 1 : 2;
+    bool functions = !strcmp(graph, "functions");
+    int which = !strcmp(graph, "blocks") || functions ? 0 : !strcmp(graph, "rings") ? 1 : 2;
     struct event ev;
     int rc;
     while ((rc = trace_next(r, &ev)) == 1) {
         if (which == 0)
-            blocks_event(&bs, &ev);
+            graph_blocks_event(&bs, &ev);
         else if (which == 1)
             rings_event(&rs, &ev);
         else
@@ -466,14 +310,13 @@ int trace_export_graph(struct trace_reader *r, const char *graph, const char *fo
     if (rc < 0)
         snprintf(err, errlen, "%s", r->err);
     else
-        g = which == 0 ? blocks_build(r, &bs) : which == 1 ? rings_build(r, &rs)
-                                                           : traps_build(r, &ts);
+        g = functions ? graph_functions_build(r, &bs, err, errlen)
+            : which == 0 ? graph_blocks_build(r, &bs, top, err, errlen)
+            : which == 1 ? rings_build(r, &rs) : traps_build(r, &ts, err, errlen);
     int status = g ? render(g, format, out_path, err, errlen) : -1;
     if (g)
         agclose(g);
-    gmap_free(&bs.nodes, (void **)&bs.b);
-    gmap_free(&bs.edges, (void **)&bs.f);
-    gmap_free(&bs.calls, (void **)&bs.cs);
+    graph_blocks_free(&bs);
     gmap_free(&ts.sites, (void **)&ts.s);
     gmap_free(&ts.routines, (void **)&ts.r);
     return status;

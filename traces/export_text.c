@@ -170,9 +170,13 @@ void trace_print_info(FILE *out, const struct trace_reader *r, const struct trac
         if (m->event_mask & EV_BIT(k))
             fprintf(out, "%s ", event_kind_name((enum ev_kind)k));
     fprintf(out, "%s\n", m->flags & TRACE_FLAG_PER_INSN ? ", one record per instruction" : "");
-    fprintf(out, "end:        %s, exit status %u, %" PRIu64 " instructions, %" PRIu64
-            " modeled cycles\n", trace_end_name(r->end.end), r->end.exit_code, r->end.insns,
-            r->end.cycles);
+    /* the trailer counts what the hardware CPU retired (under bt: translated
+       code included), which `run -v` prints as "hardware instructions" */
+    fprintf(out, "end:        %s, exit status %u, %" PRIu64 " modeled cycles\n",
+            trace_end_name(r->end.end), r->end.exit_code, r->end.cycles);
+    fprintf(out, "retired:    %" PRIu64 " hardware instructions%s\n", r->end.insns,
+            strcmp(m->mode, "bt") ? "" : " (incl. translated code; run -v also prints "
+            "guest instructions)");
     fprintf(out, "records:    %" PRIu64 " in %" PRIu64 " chunks, cycles %" PRIu64 "..%" PRIu64
             "\n", c->records, r->end.chunks, c->first_cycle, c->last_cycle);
     for (int k = 0; k < 32; k++)
@@ -214,15 +218,105 @@ int trace_dump(struct trace_reader *r, FILE *out, uint32_t mask, uint64_t limit,
     return trace_export_finish(r, limit && shown >= limit ? 0 : rc, out, err, errlen);
 }
 
-int trace_export_csv(struct trace_reader *r, FILE *out, char *err, size_t errlen)
+/*
+ * Named CSV columns. With several kinds in one file the four argument words
+ * keep the generic names a,b,c,d (their meaning per kind: csv_fields below and
+ * docs/traces.md); exporting one kind (--events K) names them, drops the
+ * unused ones, prints addresses in hex and signed words signed. The
+ * translate event's packed c word becomes guest_insns and ident_insns.
+ */
+struct csv_field {
+    const char *name;         /* NULL: the word is unused for this kind */
+    char fmt;                 /* 'u' decimal, 'x' hex address, 'i' signed */
+};
+
+static const struct csv_field csv_fields[EV_KIND_COUNT][4] = {
+    [EV_INSNS] = { { "instructions", 'u' }, { 0 }, { "cpl", 'u' }, { "per_insn", 'u' } },
+    [EV_EXCEPTION] = { { "vector", 'u' }, { "error_code", 'x' }, { "has_error_code", 'u' } },
+    [EV_INTERRUPT] = { { "vector", 'u' } },
+    [EV_SOFTINT] = { { "vector", 'u' } },
+    [EV_RING] = { { "cpl_before", 'u' }, { "cpl_after", 'u' }, { "real_cpl_before", 'u' },
+                  { "real_cpl_after", 'u' } },
+    [EV_IO] = { { "port", 'x' }, { "size", 'u' }, { "write", 'u' }, { "value", 'x' } },
+    [EV_IO_UNMAPPED] = { { "port", 'x' }, { "size", 'u' }, { "write", 'u' }, { "value", 'x' } },
+    [EV_END] = { { "machine_end", 'u' }, { "exit_status", 'u' } },
+    [EV_TRAP] = { { "row", 'u' }, { "vector", 'u' } },
+    [EV_WORLD_SWITCH] = { { "into_vmm", 'u' }, { 0 }, { "overhead_cycles", 'i' } },
+    [EV_CALLOUT] = { { "callout_kind", 'u' } },
+    [EV_SENSITIVE] = { { "row", 'u' } },
+    [EV_REFLECT] = { { "vector", 'u' }, { "source", 'u' } },
+    [EV_TRANSLATE] = { { "guest_bytes", 'u' }, { "tc_bytes", 'u' }, { "guest_insns", 'u' },
+                       { "block_id", 'u' } },
+    [EV_TC_HIT] = { { "block", 'x' } },
+    [EV_TC_MISS] = { { "guest_address", 'x' } },
+    [EV_TC_CHAIN] = { { "from_block", 'x' }, { "to_block", 'x' } },
+    [EV_TC_INVALIDATE] = { { "blocks_dropped", 'u' } },
+    [EV_SHADOW_FILL] = { { "linear_address", 'x' }, { "error_code", 'x' }, { "guest_pte", 'x' },
+                         { "bits_set", 'x' } },
+    [EV_PF_TRUE] = { { "cr2", 'x' }, { "error_code", 'x' } },
+    [EV_SHADOW_TRACE] = { { "linear_address", 'x' }, { "roles", 'u' }, { "words_changed", 'u' },
+                          { "entries_invalidated", 'u' } },
+    [EV_SHADOW_ROOT] = { { "guest_cr3", 'x' }, { "reused", 'u' }, { "evicted", 'u' } },
+    [EV_TC_EMULATE] = { { "port", 'x' }, { "count", 'u' } },
+};
+
+static int single_kind(uint32_t mask)
+{
+    mask &= EV_ALL;
+    if (!mask || (mask & (mask - 1)))
+        return -1;
+    return __builtin_ctz(mask);
+}
+
+static void csv_named_header(FILE *out, int k)
+{
+    fprintf(out, "index,cycle,vm,kind,path,eip");
+    for (int w = 0; w < 4; w++) {
+        if (k == EV_TRANSLATE && w == 2)
+            fprintf(out, ",guest_insns,ident_insns");
+        else if (csv_fields[k][w].name)
+            fprintf(out, ",%s", csv_fields[k][w].name);
+    }
+    fputc('\n', out);
+}
+
+static void csv_named_row(FILE *out, const struct event *ev)
+{
+    const uint32_t words[4] = { ev->a, ev->b, ev->c, ev->d };
+    for (int w = 0; w < 4; w++) {
+        const struct csv_field *f = &csv_fields[ev->kind][w];
+        if (ev->kind == EV_TRANSLATE && w == 2)
+            fprintf(out, ",%u,%u", EV_XLAT_INSNS(ev->c), EV_XLAT_IDENT(ev->c));
+        else if (f->name && f->fmt == 'x')
+            fprintf(out, ",0x%x", words[w]);
+        else if (f->name && f->fmt == 'i')
+            fprintf(out, ",%d", (int32_t)words[w]);
+        else if (f->name)
+            fprintf(out, ",%u", words[w]);
+    }
+    fputc('\n', out);
+}
+
+int trace_export_csv(struct trace_reader *r, FILE *out, uint32_t mask, char *err, size_t errlen)
 {
     struct event ev;
     uint64_t index = 0;
-    int rc;
-    fprintf(out, "index,cycle,vm,kind,path,eip,a,b,c,d\n");
-    while ((rc = trace_next(r, &ev)) == 1)
-        fprintf(out, "%" PRIu64 ",%" PRIu64 ",%u,%s,%s,0x%08x,%u,%u,%u,%u\n", index++, ev.cycle,
-                ev.vm, event_kind_name((enum ev_kind)ev.kind),
-                event_path_name((enum ev_path)ev.path), ev.eip, ev.a, ev.b, ev.c, ev.d);
+    int rc, named = single_kind(mask);
+    if (named >= 0)
+        csv_named_header(out, named);
+    else
+        fprintf(out, "index,cycle,vm,kind,path,eip,a,b,c,d\n");
+    while ((rc = trace_next(r, &ev)) == 1) {
+        uint64_t i = index++;
+        if (!(mask & EV_BIT(ev.kind)))
+            continue;
+        fprintf(out, "%" PRIu64 ",%" PRIu64 ",%u,%s,%s,0x%08x", i, ev.cycle, ev.vm,
+                event_kind_name((enum ev_kind)ev.kind), event_path_name((enum ev_path)ev.path),
+                ev.eip);
+        if (named >= 0)
+            csv_named_row(out, &ev);
+        else
+            fprintf(out, ",%u,%u,%u,%u\n", ev.a, ev.b, ev.c, ev.d);
+    }
     return trace_export_finish(r, rc, out, err, errlen);
 }

@@ -65,7 +65,7 @@ struct trace_end {
     uint64_t records;          /* records in the file */
     uint64_t chunks;
     uint64_t cycles;           /* modeled cycles at the end of recording */
-    uint64_t insns;            /* guest instructions retired */
+    uint64_t insns;            /* instructions the hardware CPU retired (bt: TC's too) */
     uint32_t end;              /* enum machine_end (0: recording stopped early) */
     uint32_t exit_code;
 };

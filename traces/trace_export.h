@@ -42,14 +42,18 @@ void trace_print_info(FILE *out, const struct trace_reader *r, const struct trac
 /* `trace dump`: one line per event of the kinds in mask, at most limit (0: all). */
 int trace_dump(struct trace_reader *r, FILE *out, uint32_t mask, uint64_t limit,
                char *err, size_t errlen);
-/* One CSV row per event, with a header row. */
-int trace_export_csv(struct trace_reader *r, FILE *out, char *err, size_t errlen);
+/* One CSV row per event of the kinds in mask, with a header row; for a
+   single kind the argument columns are named (port,size,write,value...). */
+int trace_export_csv(struct trace_reader *r, FILE *out, uint32_t mask, char *err,
+                     size_t errlen);
 /* Chrome trace-event JSON (Perfetto): tracks per path, instants, counters. */
 int trace_export_chrome(struct trace_reader *r, FILE *out, char *err, size_t errlen);
 
 /* Graphs: "blocks", "rings" or "traps"; format "dot", "svg", "png" or "pdf";
-   out_path NULL writes DOT/SVG to stdout. */
+   out_path NULL writes DOT/SVG to stdout. top: the blocks graph draws only
+   the `top` blocks entered most (0: all). A graph with nothing to draw (no
+   translated block, nothing that trapped) is an error. */
 int trace_export_graph(struct trace_reader *r, const char *graph, const char *format,
-                       const char *out_path, char *err, size_t errlen);
+                       const char *out_path, unsigned top, char *err, size_t errlen);
 
 #endif

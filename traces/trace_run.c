@@ -7,7 +7,9 @@
  *
  * Per-instruction mode (--trace-insns) runs the machine one instruction at a
  * time and writes one EV_INSNS record per step straight into the recorder
- * (a = instructions retired by the step, c = real CPL, d = 1), bypassing the
+ * (a = instructions retired by the step, c = real CPL, d = 1, eip where the
+ * step began, cycle where it ended: after the step's own events, so the
+ * file stays in cycle order), bypassing the
  * event bus so that the statistics do not change. Stepping only moves the
  * boundaries of machine_run's slices; since time is the modeled cycle count
  * and slices never decide when an interrupt arrives, the run is the same
@@ -72,7 +74,12 @@ enum machine_end trace_step_run(struct trace_recorder *r, struct machine *m,
         uint64_t before = m->cpu.insns;
         enum machine_end e = machine_run(m, before + 1);
         if (m->cpu.insns > before && r->f) {
+            /* stamped when the step ends, like the bus's own insns events: the
+               events the step emitted (I/O, traps...) were written first with
+               their own, later-than-the-start cycles, so a start stamp made
+               these rows run backwards (357 of 8453 in a rings trace) */
             ev.a = (uint32_t)(m->cpu.insns - before);
+            ev.cycle = m->cpu.cycles;
             trace_rec_event(r, &ev);
         }
         if (e != END_NONE)

@@ -105,7 +105,7 @@ static uint64_t slice_limit(const struct machine *m, const struct run_options *o
 static bool run_to_end(struct vm *vm, const struct run_options *o, bool interactive,
                        struct trace_recorder *rec)
 {
-    const uint64_t slice = 2000000;
+    const uint64_t slice = CMD_RUN_SLICE;
     struct machine *m = &vm->m;
     for (;;) {
         uint64_t limit = m->cpu.insns + slice;

@@ -9,6 +9,11 @@
 struct machine;
 
 /* Returns the process exit status (see options.h). */
+/* Instructions per machine_run call of a headless run. The TUI's free runs
+   stop only at the same boundaries, so it leaves the translation cache where
+   a headless run does and gives the same figures (ui/tui_session.c). */
+#define CMD_RUN_SLICE 2000000ull
+
 int cmd_run(int argc, char **argv);
 int cmd_run_options(const struct run_options *o);
 /* The exit status for how a machine's run ended (options.h); EXIT_INTERNAL

@@ -11,6 +11,7 @@
  */
 #include <capstone/capstone.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,12 +73,48 @@ static int dump(struct machine *m)
     return EXIT_OK;
 }
 
+static void tcdump_help(void)
+{
+    puts("usage: ringside tc-dump [run options] KERNEL\n"
+         "\n"
+         "Run KERNEL under --mode bt to its end (its COM1 output is discarded), then\n"
+         "print every live translated block: guest address, size, hits, chain links,\n"
+         "the guest instructions beside their translation, disassembled (docs/bt.md).\n"
+         "\n"
+         "options: every `ringside run` option (see ringside run --help); --mode, if\n"
+         "given, must be bt. Useful ones: --max-insns N, --append STR, --tc-size KIB,\n"
+         "--tc-policy flush|fifo, --tc-block-insns N.\n"
+         "\n"
+         "exit status: 0 after the dump, 2 bad input, 12 internal error.");
+}
+
+/* --mode given as anything but bt: tc-dump has nothing to dump under it. */
+static bool tcdump_mode_ok(int argc, char **argv, const struct run_options *o)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--mode") || !strncmp(argv[i], "--mode=", 7)) {
+            if (strcmp(o->mode, "bt") == 0)
+                return true;
+            fprintf(stderr, "ringside: tc-dump: --mode %s: tc-dump shows the translation cache, "
+                    "which only --mode bt has\n", o->mode);
+            return false;
+        }
+    return true;
+}
+
 int cmd_tcdump(int argc, char **argv)
 {
     struct run_options o;
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            tcdump_help();
+            return EXIT_OK;
+        }
     int rc = options_parse_run(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    if (!tcdump_mode_ok(argc, argv, &o))
+        return EXIT_BAD_INPUT;
     struct vm *vm = run_vm_create(&o, MODE_BT);
     if (!vm)
         return EXIT_BAD_INPUT;

@@ -102,22 +102,29 @@ struct trace_args {
     const char *format;       /* export --format */
     const char *graph;        /* export --graph */
     const char *out;          /* export -o */
+    const char *top;          /* export --graph blocks --top N, as given */
 };
+
+/* Blocks drawn when --top is not given: a readable slide (docs/traces.md). */
+#define TRACE_TOP_DEFAULT 20
 
 static void trace_help(void)
 {
     puts("usage:\n"
          "  ringside trace info FILE\n"
          "  ringside trace dump [--events K1,K2] [--limit N] FILE\n"
-         "  ringside trace export --format F [--graph G] [-o OUT] FILE\n"
+         "  ringside trace export --format F [--graph G [--top N]] [--events K] [-o OUT] FILE\n"
          "\n"
          "Read a trace written by `ringside run --trace FILE` (docs/traces.md).\n"
          "  info     the header (kernel, mode, costs, options), event counts, how the run ended\n"
          "  dump     one line per event; --events keeps only these kinds, --limit stops after N\n"
-         "  export   --format csv     one row per event, with a header row\n"
+         "  export   --format csv     one row per event, with a header row; --events K\n"
+         "                            keeps those kinds (one kind: named columns)\n"
          "           --format chrome  Chrome trace-event JSON for https://ui.perfetto.dev\n"
          "                            (1 ns on the timeline = 1 modeled cycle)\n"
-         "           --format dot|svg|png|pdf --graph blocks|rings|traps   Graphviz graphs\n"
+         "           --format dot|svg|png|pdf --graph blocks|functions|rings|traps\n"
+         "                            Graphviz graphs\n"
+         "           --top N  blocks graph: the N blocks entered most (default 20, 0: all)\n"
          "           -o OUT writes to OUT (required for png and pdf), else standard output\n"
          "exit status: 0 ok, 2 bad arguments or a bad trace file");
 }
@@ -132,11 +139,11 @@ static int arg_value(int argc, char **argv, int *i, const char **out)
     return 0;
 }
 
-static int parse_limit(const char *s, uint64_t *out)
+static int parse_limit(const char *opt, const char *s, uint64_t *out)
 {
     char *end;
     if (!*s || *s == '-' || (*out = strtoull(s, &end, 10), *end)) {
-        fprintf(stderr, "ringside: trace: --limit %s: not a number\n", s);
+        fprintf(stderr, "ringside: trace: %s %s: not a number\n", opt, s);
         return -1;
     }
     return 0;
@@ -147,11 +154,15 @@ static int parse_trace_args(int argc, char **argv, struct trace_args *t)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--events") || !strcmp(a, "--format") || !strcmp(a, "--graph") ||
-            !strcmp(a, "-o") || !strcmp(a, "--limit")) {
+            !strcmp(a, "-o") || !strcmp(a, "--limit") || !strcmp(a, "--top")) {
             if (arg_value(argc, argv, &i, &v))
                 return -1;
-            if (!strcmp(a, "--limit") && parse_limit(v, &t->limit))
+            if (!strcmp(a, "--limit") && parse_limit("--limit", v, &t->limit))
                 return -1;
+            if (!strcmp(a, "--top")) {
+                t->top = v;
+                continue;
+            }
             *(a[2] == 'e' ? &t->events : a[2] == 'f' ? &t->format : a[2] == 'g' ? &t->graph
                  : a[1] == 'o' ? &t->out : &v) = v;
         } else if (a[0] == '-' && a[1]) {
@@ -182,7 +193,7 @@ static bool one_of(const char *s, const char *const *list)
 static int check_export_args(const struct trace_args *t)
 {
     static const char *const formats[] = { "csv", "chrome", "dot", "svg", "png", "pdf", NULL };
-    static const char *const graphs[] = { "blocks", "rings", "traps", NULL };
+    static const char *const graphs[] = { "blocks", "functions", "rings", "traps", NULL };
     static const char *const graphic[] = { "dot", "svg", "png", "pdf", NULL };
     if (!t->format || !one_of(t->format, formats)) {
         fprintf(stderr, "ringside: trace export: --format %s (choose csv, chrome, dot, svg, "
@@ -191,12 +202,27 @@ static int check_export_args(const struct trace_args *t)
     }
     bool graph = one_of(t->format, graphic);
     if (graph && (!t->graph || !one_of(t->graph, graphs))) {
-        fprintf(stderr, "ringside: trace export: --format %s needs --graph blocks, rings or "
-                "traps\n", t->format);
+        fprintf(stderr, "ringside: trace export: --format %s needs --graph blocks, functions, "
+                "rings or traps\n", t->format);
         return -1;
     }
     if (!graph && t->graph) {
         fprintf(stderr, "ringside: trace export: --graph goes with --format dot, svg, png or pdf\n");
+        return -1;
+    }
+    uint64_t top;
+    if (t->top && (!t->graph || strcmp(t->graph, "blocks") != 0)) {
+        fprintf(stderr, "ringside: trace export: --top goes with --graph blocks\n");
+        return -1;
+    }
+    if (t->top && parse_limit("--top", t->top, &top))
+        return -1;
+    if (t->top && top > 100000) {
+        fprintf(stderr, "ringside: trace export: --top %s: at most 100000\n", t->top);
+        return -1;
+    }
+    if (t->events && strcmp(t->format, "csv") != 0) {
+        fprintf(stderr, "ringside: trace export: --events goes with --format csv\n");
         return -1;
     }
     if ((!strcmp(t->format, "png") || !strcmp(t->format, "pdf")) && !t->out) {
@@ -210,13 +236,18 @@ static int do_export(struct trace_reader *r, const struct trace_args *t, char *e
 {
     bool graph = t->graph != NULL;
     if (graph)
-        return trace_export_graph(r, t->graph, t->format, t->out, err, len);
+        return trace_export_graph(r, t->graph, t->format, t->out,
+                                  t->top ? (unsigned)strtoul(t->top, NULL, 10) : TRACE_TOP_DEFAULT,
+                                  err, len);
     FILE *out = t->out ? fopen(t->out, "w") : stdout;
     if (!out) {
         snprintf(err, len, "cannot create %s", t->out);
         return -1;
     }
-    int rc = !strcmp(t->format, "csv") ? trace_export_csv(r, out, err, len)
+    uint32_t mask = EV_ALL;
+    int rc = t->events ? trace_parse_kinds(t->events, &mask, err, len) : 0;
+    if (rc == 0)
+        rc = !strcmp(t->format, "csv") ? trace_export_csv(r, out, mask, err, len)
                                        : trace_export_chrome(r, out, err, len);
     if (out != stdout && fclose(out) != 0 && rc == 0) {
         snprintf(err, len, "write error on %s", t->out);

@@ -157,6 +157,8 @@ void report_summary(FILE *f, const struct machine *m, const struct run_options *
     fprintf(f, "ringside: %s, mode %s: %s\n", o->kernel, o->mode, m->end_msg);
     fprintf(f, "  guest instructions: %" PRIu64 ", modeled cycles: %" PRIu64 "\n",
             cpu_guest_insns(c), c->cycles);
+    if (c->insns != cpu_guest_insns(c))    /* bt: the TC's own instructions count too */
+        fprintf(f, "  hardware instructions (incl. translated code): %" PRIu64 "\n", c->insns);
     summary_vectors(f, "exceptions: vector", m->stats.exceptions, 32, true);
     summary_vectors(f, "interrupts: vector", m->stats.interrupts, 256, false);
     summary_vectors(f, "software interrupts: vector", m->stats.soft_ints, 256, false);

@@ -2,13 +2,19 @@
  * tui_draw.c - the ncurses layer of the TUI: layout, borders, colours.
  *
  * Everything shown is produced as styled text by tui_view.c; this file only
- * decides where each pane goes and maps styles to attributes. Two layouts:
+ * decides where each pane goes and maps styles to attributes. Three layouts:
  * on a large terminal (at least 120x36) every pane has its place, code on the
  * left, counters on the right (as gdb's TUI keeps source beside registers,
- * and Blinkenlights keeps memory beside code); on a small one (80x24) the
+ * and Blinkenlights keeps memory beside code); on a projector (100x30 up: a
+ * terminal with a large font) the four panes a lecture points at, Guest code
+ * and Translated code on the left, Paths and Overhead on the right, with Tab
+ * showing any other pane in the Paths place; on a small one (80x24) the
  * Guest code stays on top and the other panes take turns below (Tab). Every
  * style has a monochrome form (bold, reverse, underline) and the path marks
- * are letters, so nothing depends on colour.
+ * are letters, so nothing depends on colour. Borders are drawn in normal
+ * intensity (dim lines wash out on a projector); the focused pane's title
+ * is in reverse video. The narration wraps on words and its box grows to
+ * hold it (up to a bound per layout).
  */
 #include "tui_ui.h"
 
@@ -32,7 +38,7 @@ static bool curses_on;
 static void styles_init(void)
 {
     static const struct { short fg; chtype mono; } map[TS_COUNT] = {
-        [TS_NORMAL] = { -1, A_NORMAL },        [TS_DIM] = { -1, A_DIM },
+        [TS_NORMAL] = { -1, A_NORMAL },        [TS_DIM] = { -1, A_NORMAL }, /* dim washes out */
         [TS_HEAD] = { -1, A_BOLD },            [TS_CURRENT] = { -1, A_REVERSE | A_BOLD },
         [TS_BREAK] = { COLOR_RED, A_BOLD },    [TS_NATIVE] = { -1, A_NORMAL },
         [TS_DIRECT] = { COLOR_GREEN, A_NORMAL }, [TS_TRANSLATED] = { COLOR_CYAN, A_NORMAL },
@@ -58,6 +64,7 @@ void tui_draw_begin(void)
     keypad(stdscr, TRUE);
     nodelay(stdscr, TRUE);
     curs_set(0);
+    set_escdelay(25);              /* Esc is a key here (leaves the Console) */
     styles_init();
     curses_on = true;
 }
@@ -73,7 +80,13 @@ void tui_draw_end(void)
 
 bool tui_draw_compact(void)
 {
-    return COLS < 120 || LINES < 36;
+    return COLS < 100 || LINES < 30;
+}
+
+/* 100x30 up to the full layout: the projector's four panes. */
+static bool projector(void)
+{
+    return !tui_draw_compact() && (COLS < 120 || LINES < 36);
 }
 
 /* ---- drawing text ------------------------------------------------------- */
@@ -97,7 +110,7 @@ static void draw_box(struct rect r, const char *title, bool focus)
 {
     if (r.h < 2 || r.w < 4)
         return;
-    attrset(focus ? A_BOLD : A_DIM);
+    attrset(focus ? A_BOLD : A_NORMAL);
     mvhline(r.y, r.x + 1, '-', r.w - 2);          /* ASCII: reads in any terminal, */
     mvhline(r.y + r.h - 1, r.x + 1, '-', r.w - 2);  /* locale and screen capture */
     mvvline(r.y + 1, r.x, '|', r.h - 2);
@@ -139,29 +152,33 @@ static void draw_pane(struct tui_ui *u, int p, struct rect r, const char *suffix
     char title[96];
     if (r.h < 3 || r.w < 8)
         return;
-    snprintf(title, sizeof title, "%s%s%s", pane_titles[p],
-             p == PANE_CONSOLE ? (u->vga ? " (VGA text, v: COM1)" : " (COM1, v: VGA)") : "",
+    const char *console = u->vga ? " (VGA text, v: COM1)" : " (COM1, v: VGA)";
+    if (p == PANE_CONSOLE && u->focus == PANE_CONSOLE)
+        console = " (typing goes to the guest; Esc: back to ringside)";
+    snprintf(title, sizeof title, "%s%s%s", pane_titles[p], p == PANE_CONSOLE ? console : "",
              suffix);
     draw_box(r, title, u->focus == p);
     pane_text(u, p, r.h - 2, r.w - 2, &t);
     draw_text(r, &t);
 }
 
+/* The narration wrapped for a box `width` wide: its height, at most max_rows
+   of text (+2 for the borders). */
+static int caption_rows(struct tui_ui *u, int width, int max_rows)
+{
+    static struct tui_text t;
+    tui_text_init(&t, width - 2);
+    int n = tui_text_wrap(&t, TS_HEAD, u->caption);
+    return (n < 1 ? 1 : n > max_rows ? max_rows : n) + 2;
+}
+
 static void draw_caption(struct tui_ui *u, struct rect r)
 {
+    static struct tui_text t;
     draw_box(r, TUI_T_CAPTION " (demo)", false);
-    int y = r.y + 1, x = 0, w = r.w - 2;
-    attrset(A_BOLD);
-    for (const char *p = u->caption; *p && y < r.y + r.h - 1; p++) {
-        if (*p == '\n' || x >= w) {
-            y++, x = 0;
-            if (*p == '\n')
-                continue;
-        }
-        if (y < r.y + r.h - 1)
-            mvaddch(y, r.x + 1 + x++, (chtype)(unsigned char)*p);
-    }
-    attrset(A_NORMAL);
+    tui_text_init(&t, r.w - 2);
+    tui_text_wrap(&t, TS_HEAD, u->caption);
+    draw_text(r, &t);
 }
 
 /* ---- layouts ------------------------------------------------------------ */
@@ -171,8 +188,8 @@ static void layout_full(struct tui_ui *u, int rows)
     int right = COLS * 55 / 100, left = COLS - right, half = right / 2;
     int y = 0;
     if (u->demo) {
-        draw_caption(u, (struct rect){ 0, 0, 7, left });
-        y = 7;
+        y = caption_rows(u, left, 10);
+        draw_caption(u, (struct rect){ 0, 0, y, left });
     }
     int avail = rows - y, gh = avail * 45 / 100, th = avail * 25 / 100;
     draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, left }, "  [N native D direct T translated E emulated]");
@@ -191,13 +208,33 @@ static void layout_compact(struct tui_ui *u, int rows)
 {
     int y = 0;
     if (u->demo) {
-        draw_caption(u, (struct rect){ 0, 0, 5, COLS });
-        y = 5;
+        y = caption_rows(u, COLS, 7);
+        draw_caption(u, (struct rect){ 0, 0, y, COLS });
     }
     int gh = (rows - y) * 45 / 100;
     draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, COLS }, "");
     int p = u->focus == PANE_GUEST ? PANE_REGS : u->focus;
     draw_pane(u, p, (struct rect){ y + gh, 0, rows - y - gh, COLS }, "  [Tab: next pane]");
+}
+
+/* Projector: Guest code over Translated code, Paths over Overhead; a pane
+   given focus with Tab (Registers, Events...) takes the Paths place. */
+static void layout_projector(struct tui_ui *u, int rows)
+{
+    int y = 0;
+    if (u->demo) {
+        y = caption_rows(u, COLS, 7);
+        draw_caption(u, (struct rect){ 0, 0, y, COLS });
+    }
+    int left = COLS / 2, right = COLS - left, avail = rows - y;   /* Overhead needs ~50 */
+    int gh = avail * 55 / 100, ph = avail / 2;
+    draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, left }, "  [N D T E: path]");
+    draw_pane(u, PANE_TC, (struct rect){ y + gh, 0, avail - gh, left }, "");
+    bool other = u->focus != PANE_GUEST && u->focus != PANE_TC && u->focus != PANE_PATHS &&
+                 u->focus != PANE_OVERHEAD;
+    draw_pane(u, other ? u->focus : PANE_PATHS, (struct rect){ y, left, ph, right },
+              other ? "  [Tab: next]" : "");
+    draw_pane(u, PANE_OVERHEAD, (struct rect){ y + ph, left, avail - ph, right }, "");
 }
 
 static void draw_help(void)
@@ -221,7 +258,10 @@ static void draw_status(struct tui_ui *u)
 {
     static struct tui_text t;
     tui_text_init(&t, COLS);
-    tui_view_status(u->s, tui_session_state(u->s, u->running), u->speed_text, u->msg, &t);
+    if (u->welcome)
+        tui_view_welcome(u->s, COLS, &t);
+    else
+        tui_view_status(u->s, tui_session_state(u->s, u->running), u->speed_text, u->msg, &t);
     move(LINES - 1, 0);
     attrset(style_attr[TS_STATUS]);
     hline(' ', COLS);
@@ -235,6 +275,8 @@ void tui_draw_frame(struct tui_ui *u)
     int rows = LINES - 1;
     if (tui_draw_compact())
         layout_compact(u, rows);
+    else if (projector())
+        layout_projector(u, rows);
     else
         layout_full(u, rows);
     draw_status(u);

@@ -13,6 +13,7 @@
  */
 #include "tui.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "cpu/optable.h"
 #include "cmd_run.h"
+#include "report.h"
 #include "trace_run.h"
 #include "tui_ui.h"
 #include "tui_view.h"
@@ -106,16 +108,33 @@ static const struct demo_step demo_steps[] = {
 };
 #define DEMO_STEPS ((int)(sizeof demo_steps / sizeof *demo_steps))
 
+#define DEMO_ENGINES 8
+
+/* One engine's result, for the closing table. */
+struct demo_result {
+    char mode[16];
+    double speed_pct;        /* % of native (tui_speed_pct) */
+    uint64_t traps, silent;  /* traps; silent sensitive instructions */
+    uint64_t tc_bytes;       /* translation cache bytes in use (bt) */
+    bool has_tc;
+};
+
 struct demo {
     bool on;
     double pause_s;
     uint32_t pending;        /* EV_BIT of kinds not narrated yet */
     int64_t resume_at;       /* ns: when the current pause ends (0: none) */
     bool ended;              /* the end has been narrated */
+    bool finished;           /* every engine has run: the demo stops */
+    char first[16];          /* the engine the demo began with */
+    struct demo_result res[DEMO_ENGINES];
+    int nres;
 };
 
 static void demo_intro(struct tui_ui *u, struct demo *d)
 {
+    if (!d->first[0])
+        snprintf(d->first, sizeof d->first, "%s", u->s->mode);
     d->pending = 0;
     for (int i = 0; i < DEMO_STEPS; i++)
         d->pending |= EV_BIT(demo_steps[i].kind);
@@ -163,6 +182,8 @@ static void demo_tick(struct tui_ui *u, struct demo *d)
     if (!d->on || !d->resume_at || now_ns() < d->resume_at)
         return;
     d->resume_at = 0;
+    if (d->finished)
+        return;
     if (d->ended) {                 /* next engine, from the start */
         char err[160];
         tui_session_restart(u->s, tui_next_mode(u->s->mode), err, sizeof err);
@@ -172,13 +193,59 @@ static void demo_tick(struct tui_ui *u, struct demo *d)
     u->running = true;
 }
 
+/* Keep the engine's figures (replacing an earlier run of the same engine). */
+static void demo_record(struct tui_ui *u, struct demo *d)
+{
+    const struct machine *m = u->s->m;
+    int i = 0;
+    while (i < d->nres && strcmp(d->res[i].mode, u->s->mode))
+        i++;
+    if (i == DEMO_ENGINES)
+        return;
+    if (i == d->nres)
+        d->nres++;
+    struct demo_result *r = &d->res[i];
+    snprintf(r->mode, sizeof r->mode, "%s", u->s->mode);
+    r->speed_pct = tui_speed_pct(u->s);
+    r->traps = m->stats.by_kind[EV_TRAP];
+    r->silent = m->stats.by_kind[EV_SENSITIVE];
+    r->has_tc = tui_bt(u->s) != NULL;
+    r->tc_bytes = u->s->tc_bytes;
+}
+
+/* The closing table: one row per engine run so far. */
+static size_t demo_table(const struct demo *d, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "  engine   speed (%% of native)   traps   "
+                                "silent sensitive   TC memory\n");
+    for (int i = 0; i < d->nres && n < len; i++) {
+        const struct demo_result *r = &d->res[i];
+        char tc[32] = "-";
+        if (r->has_tc)
+            snprintf(tc, sizeof tc, "%.1f KiB", (double)r->tc_bytes / 1024.0);
+        n += (size_t)snprintf(buf + n, len - n, "  %-8s %18.1f%% %7" PRIu64 " %18" PRIu64
+                              " %11s%s\n", r->mode, r->speed_pct, r->traps, r->silent, tc,
+                              r->silent ? " (wrong)" : "");
+    }
+    return n < len ? n : len;
+}
+
 static void demo_end(struct tui_ui *u, struct demo *d)
 {
-    snprintf(u->caption, sizeof u->caption, "THE END (mode %s): %s. The guest ran at %.1f%% "
-             "of native speed. Next: the same kernel under the next engine.",
-             u->s->mode, u->s->m->end_msg, tui_speed_pct(u->s));
+    char table[600];
+    demo_record(u, d);
+    demo_table(d, table, sizeof table);
+    const char *next = tui_next_mode(u->s->mode);
+    d->finished = !strcmp(next, d->first);
+    if (d->finished)
+        snprintf(u->caption, sizeof u->caption, "THE END (mode %s): %s.\n%sEvery engine has "
+                 "run the same kernel: the demo stops here. R runs this engine again, m the "
+                 "next one, q quits.", u->s->mode, u->s->m->end_msg, table);
+    else
+        snprintf(u->caption, sizeof u->caption, "THE END (mode %s): %s.\n%sNext: the same "
+                 "kernel under %s.", u->s->mode, u->s->m->end_msg, table, next);
     d->ended = true;
-    d->resume_at = now_ns() + (int64_t)(d->pause_s * 2e9);
+    d->resume_at = d->finished ? 0 : now_ns() + (int64_t)(d->pause_s * 2e9);
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -370,11 +437,18 @@ static void key_focus(struct tui_ui *u)
         u->focus = PANE_TC;
 }
 
-/* A key while the Console has focus goes to the guest (Tab leaves). */
+/* A key while the Console has focus goes to the guest; Tab and Esc always
+   reach ringside (Esc gives the focus back to the Guest code). */
 static bool key_console(struct tui_ui *u, int ch)
 {
     if (u->focus != PANE_CONSOLE || ch == '\t' || ch > 0xff)
         return false;
+    if (ch == 27) {
+        u->focus = tui_draw_compact() ? PANE_REGS : PANE_GUEST;
+        snprintf(u->msg, sizeof u->msg, "keys go to ringside again (Tab to the Console to type "
+                 "to the guest)");
+        return true;
+    }
     machine_serial_input(u->s->m, (uint8_t)(ch == '\n' ? '\r' : ch));
     return true;
 }
@@ -393,6 +467,7 @@ static void key_step(struct tui_ui *u, int ch)
 /* Returns false to quit. */
 static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo *d)
 {
+    u->welcome = false;
     if (u->help) {
         u->help = false;
         return ch != 'q';
@@ -526,8 +601,12 @@ static int tui_start(const struct run_options *o, const struct tui_args *a)
         fprintf(stderr, "ringside: %s\n", err);
         return EXIT_BAD_INPUT;
     }
-    struct tui_ui u = { .s = &s, .demo = a->demo, .focus = PANE_GUEST };
-    set_speed(&u, a->demo ? SPEED_FULL - 2 : SPEED_FULL);
+    struct tui_ui u = { .s = &s, .demo = a->demo, .focus = PANE_GUEST,
+                        .welcome = !a->demo && !a->autorun };
+    /* the demo runs at full speed between its narrated stops: a limited speed
+       steps every instruction, which leaves the translator mid-block and
+       changed the closing table (bt: 68 KiB of TC instead of 16) */
+    set_speed(&u, SPEED_FULL);
     signals_install();
     tui_draw_begin();
     int64_t t0 = now_ns();
@@ -536,6 +615,11 @@ static int tui_start(const struct run_options *o, const struct tui_args *a)
     double secs = (double)(now_ns() - t0) * 1e-9;
     tui_draw_end();
     int status = ended && a->exit_at_end ? cmd_run_exit_status(s.m) : EXIT_OK;
+    /* --stats-json: the same file `ringside run` writes, for the engine on
+       screen at the end (tests/test_tui.c compares the two) */
+    if (o->stats_json && s.m->end != END_NONE &&
+        report_stats_json(o->stats_json, s.m, &s.opt, cmd_run_exit_status(s.m)) != 0)
+        status = EXIT_BAD_INPUT;
     if (a->exit_at_end)
         fprintf(stderr, "ringside tui: %u frames in %.2f s (%.1f fps, drawing %.1f%% of the "
                 "time), %llu guest instructions (%.1f MIPS)\n", u.frames, secs,

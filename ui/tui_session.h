@@ -74,6 +74,9 @@ struct tui_session {
     char console[TUI_CONSOLE];      /* COM1 output ring */
     size_t con_len;                 /* bytes written ever */
 
+    uint64_t slice_end;             /* where the headless runner's slice ends
+                                       (CMD_RUN_SLICE): free runs stop there */
+
     struct cpu_state prev;          /* registers before the last step/run */
     uint32_t prev_vcr0, prev_vcr3;  /* guest CR0/CR3 (vcpu) before it */
     int prev_vcpl;
@@ -98,7 +101,12 @@ enum tui_stop tui_step(struct tui_session *s, uint64_t n);
 enum tui_stop tui_step_over(struct tui_session *s);
 /* `t`: to the end of the current block: a control transfer or 12 insns. */
 enum tui_stop tui_step_block(struct tui_session *s);
-/* Run up to `max_insns` instructions; stops at breakpoints and stop_mask. */
+/* Run about max_insns instructions; stops at breakpoints and stop_mask.
+   With breakpoints set or max_insns < 64, steps them one by one. Otherwise
+   runs whole slices of the headless runner (CMD_RUN_SLICE, at least one,
+   until max_insns are done), so that a free run from the start gives exactly
+   the figures of `ringside run` (same TC state, same counters); --max-insns
+   ends the run with END_BUDGET as the headless runner does. */
 enum tui_stop tui_run(struct tui_session *s, uint64_t max_insns);
 /* Remember the registers, so the view can show what the next step changed. */
 void tui_snapshot_regs(struct tui_session *s);

@@ -27,6 +27,7 @@ struct tui_ui {
     bool help;              /* ? overlay showing */
     bool demo;              /* --demo: the Narration pane shows */
     char msg[200];          /* one-off message in the status bar */
+    bool welcome;           /* the status bar says which keys to press (until one is) */
     char caption[1024];     /* demo narration */
     struct trace_recorder trace; /* T: recording the event stream */
     bool tracing;           /* trace is open */

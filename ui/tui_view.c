@@ -78,6 +78,42 @@ void tui_line_style(struct tui_line *l, enum tui_style style)
     memset(l->style, style, (size_t)l->len);
 }
 
+/*
+ * Word wrap: lines break at spaces, never inside a word (a word longer than
+ * the width is the only thing cut); '\n' forces a break, so a caption can
+ * hold a table whose rows stay rows. Leading spaces of a forced line are
+ * kept (table columns), those at a soft break are dropped.
+ */
+int tui_text_wrap(struct tui_text *t, enum tui_style style, const char *text)
+{
+    int w = t->width, lines = 0;
+    const char *p = text;
+    while (*p) {
+        const char *end = strchr(p, '\n');
+        size_t para = end ? (size_t)(end - p) : strlen(p);
+        do {
+            size_t n = para;
+            if ((int)n > w) {             /* break at the last space that fits */
+                n = (size_t)w;
+                while (n > 0 && p[n] != ' ')
+                    n--;
+                if (n == 0)
+                    n = (size_t)w;        /* one word wider than the pane */
+            }
+            tui_text_line(t, style, "%.*s", (int)n, p);
+            lines++;
+            p += n, para -= n;
+            while (para && *p == ' ')     /* soft break: drop the spaces */
+                p++, para--;
+        } while (para);
+        if (end)
+            p = end + 1;
+        if (end && !*p)
+            break;
+    }
+    return lines;
+}
+
 int tui_text_find(const struct tui_text *t, const char *needle)
 {
     for (int i = 0; i < t->n; i++)

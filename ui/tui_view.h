@@ -72,6 +72,9 @@ void tui_text_put(struct tui_text *t, enum tui_style style, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 /* Restyle a whole line. */
 void tui_line_style(struct tui_line *l, enum tui_style style);
+/* Append `text` wrapped on words to the width (\n: a forced break); returns
+   the lines added. */
+int tui_text_wrap(struct tui_text *t, enum tui_style style, const char *text);
 /* Index of the first line containing `needle`, or -1 (tests). */
 int tui_text_find(const struct tui_text *t, const char *needle);
 
@@ -97,6 +100,8 @@ void tui_view_console(const struct tui_session *s, int rows, bool vga, struct tu
 void tui_view_status(const struct tui_session *s, enum tui_state st, const char *speed,
                      const char *msg, struct tui_text *out);
 void tui_view_help(struct tui_text *out);
+/* The first status bar: which keys to press, fitted to `cols`. */
+void tui_view_welcome(const struct tui_session *s, int cols, struct tui_text *out);
 /* The guest's share of native speed, 100 * native_equiv / total (100 natively). */
 double tui_speed_pct(const struct tui_session *s);
 

@@ -325,13 +325,30 @@ static const char *const help_lines[] = {
     "  v        Console: toggle COM1 output / VGA text screen",
     "  T        start / stop recording a trace (ringside-N.rtrace; see ringside trace)",
     "  Tab      move focus (on a small screen: show the next pane)",
-    "           keys typed while the Console has focus go to the guest's COM1",
+    "           keys typed while the Console has focus go to the guest's COM1;",
+    "           Esc (or Tab) always comes back to ringside",
     "  ?        this help (any key closes it)",
     "  q        quit",
     "",
     "Guest code marks: N native  D direct  T translated  E emulated  * breakpoint",
     "Registers: guest (virtual) beside hardware (real); != differs, reverse = changed",
 };
+
+void tui_view_welcome(const struct tui_session *s, int cols, struct tui_text *out)
+{
+    char line[TUI_LINE_MAX + 1], sym[96];
+    uint32_t eip = tui_guest_eip(s);
+    snprintf(line, sizeof line, " ringside | mode %s | paused | EIP %08x %s | Welcome! Press c "
+             "to run, s to step, ? for every key, q to quit", s->mode, eip,
+             tui_symbolize(s, eip, sym, sizeof sym));
+    if ((int)strlen(line) > cols)
+        snprintf(line, sizeof line, " ringside | mode %s | paused | Welcome! Press c to run, "
+                 "s to step, ? for every key, q to quit", s->mode);
+    if ((int)strlen(line) > cols)
+        snprintf(line, sizeof line, " ringside | mode %s | paused | Press c run, s step, "
+                 "? keys, q quit", s->mode);
+    tui_text_line(out, TS_STATUS, "%s", line);
+}
 
 void tui_view_help(struct tui_text *out)
 {
