@@ -40,7 +40,8 @@ UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cm
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
-               tests/test_bt.o tests/fuzz_bt.o \
+               tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o \
+               tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
@@ -68,6 +69,11 @@ $(B)/%.o: %.c
 $(BS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
+
+# 32-bit guest code assembled into the test binary (the kernel fuzzer's runtime).
+$(BS)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests -c $< -o $@
 
 $(B)/traces/%.o $(BS)/traces/%.o: CPPFLAGS += $(GV_CFLAGS)
 
