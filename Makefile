@@ -134,10 +134,16 @@ bench: check-deps
 	@$(SUBMAKE) ringside samples
 	sh scripts/bench.sh
 
-# More of the BT differential fuzzer than `make test` runs (BT_FUZZ_N=N).
+# More of the differential fuzzers than `make test` runs (docs/fuzzing.md):
+# the BT sequence fuzzer (BT_FUZZ_N=N) and the kernel fuzzer with every
+# generator feature on, including those that wait for fixes (KFUZZ_N=N,
+# KFUZZ_FEATURES=..., KFUZZ_QEMU_N cases against QEMU).
 fuzz: check-deps
-	@$(SUBMAKE) samples $(BS)/tests/run_tests
+	@$(SUBMAKE) samples $(BS)/tests/run_tests $(BS)/ringside
 	BT_FUZZ_N=$${BT_FUZZ_N:-200000} ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests bt_fuzz
+	KFUZZ_N=$${KFUZZ_N:-1000000} KFUZZ_FEATURES=$${KFUZZ_FEATURES:-all} \
+	    KFUZZ_QEMU_N=$${KFUZZ_QEMU_N:-50} RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 \
+	    $(BS)/tests/run_tests kernel_fuzz
 
 # Example pictures for docs/traces.md: rings.elf traced (under bt when that
 # engine exists, else trap), each graph rendered to docs/img/*.svg (not

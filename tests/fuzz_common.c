@@ -53,10 +53,15 @@ void fuzz_disasm(FILE *f, const uint8_t *b, size_t n, uint32_t addr, bool one_li
         }
         done += ins[i].size;
     }
-    if (done < n && one_line)
-        fprintf(f, " (%zu undecodable bytes)", n - done);
-    else if (done < n)
-        fprintf(f, "%s(%zu undecodable bytes)\n", indent, n - done);
+    if (done < n) {
+        if (one_line)
+            fprintf(f, " .byte");
+        else
+            fprintf(f, "%s%08x: .byte", indent, addr + (uint32_t)done);
+        for (size_t i = done; i < n; i++)
+            fprintf(f, " %02x", b[i]);
+        fprintf(f, one_line ? " (not decoded by Capstone);" : "  (not decoded by Capstone)\n");
+    }
     if (k)
         cs_free(ins, k);
     cs_close(&h);
