@@ -256,12 +256,25 @@ static void fk_shrink(struct fk_prog *p, int mode, bool leak)
 {
     char why[200];
     bool l, bad;
-    for (int i = p->n - 1; i >= 0 && p->n > 1; i--) {
-        static struct fk_prog t;
+    static struct fk_prog t;
+    for (int i = p->n - 1; i >= 0; i--) {
         t = *p;
         memmove(&t.u[i], &t.u[i + 1], sizeof t.u[0] * (size_t)(t.n - i - 1));
         t.n--;
         if (fk_check(&t, mode, &l, &bad, why, sizeof why) && l == leak)
+            *p = t;
+    }
+    /* then the options: paging off, IOPL 0, ring 0 */
+    for (int k = 0; k < 3; k++) {
+        t = *p;
+        if (k == 0)
+            t.config &= ~(uint32_t)FKC_PAGING;
+        else if (k == 1)
+            t.eflags &= ~FL_IOPL;
+        else
+            t.config &= ~(uint32_t)FKC_RING3, t.eflags &= ~(FL_IOPL | FL_IF);
+        if (memcmp(&t, p, sizeof t) && fk_check(&t, mode, &l, &bad, why, sizeof why) &&
+            l == leak)
             *p = t;
     }
 }
@@ -284,6 +297,8 @@ static void fk_class_key(const struct fk_prog *p, int mode, const char *field, b
     size_t at = (size_t)snprintf(key, n, "%s: %s", machine_mode_name(mode),
                                  gated_only ? "(unshrunk) " : "");
     bool first = true;
+    if (!p->n && at + 1 < n)
+        at += (size_t)snprintf(key + at, n - at, "(no units)");
     for (int k = 0; k < K_COUNT && at + 1 < n; k++)
         if (seen[k]) {
             at += (size_t)snprintf(key + at, n - at, "%s%s", first ? "" : "+", fk_kind_info[k].name);
@@ -365,11 +380,12 @@ static void fk_record(struct fk_stats *st, const struct fk_prog *p, int mode, bo
     }
 }
 
-static void fk_summary(const struct fk_stats *st, double secs)
+static void fk_summary(const struct fk_stats *st, double secs, double cpu)
 {
-    fprintf(stderr, "\n  kernel fuzz: %u programs in %.1f s (%.0f programs/s, 3 engines each),"
-            " %u native runs not ending cleanly\n", st->programs, secs,
-            secs > 0 ? st->programs / secs : 0.0, st->native_bad);
+    fprintf(stderr, "\n  kernel fuzz: %u programs in %.1f s, %.1f s CPU (%.0f programs/s,"
+            " %.0f per CPU second, 3 engines each), %u native runs not ending cleanly\n",
+            st->programs, secs, cpu, secs > 0 ? st->programs / secs : 0.0,
+            cpu > 0 ? st->programs / cpu : 0.0, st->native_bad);
     fprintf(stderr, "    trap: %u bugs, %u intended leaks; bt: %u bugs, %u intended leaks\n",
             st->bugs[MODE_TRAP], st->leaks[MODE_TRAP], st->bugs[MODE_BT], st->leaks[MODE_BT]);
     for (int mode = MODE_TRAP; mode < FK_ENGINES; mode++)
@@ -636,8 +652,17 @@ static void fk_single(uint32_t seed, uint64_t features)
         char why[200];
         bool leak, bad;
         const char *f = fk_check(&p, mode, &leak, &bad, why, sizeof why);
-        fprintf(stderr, "  %s: %s%s%s\n", machine_mode_name(mode), bad ? "native run bad" :
-                f ? why : "agrees", leak ? " (intended leak)" : "", "");
+        fprintf(stderr, "  %s: %s%s\n", machine_mode_name(mode), bad ? "native run bad" :
+                f ? why : "agrees", leak ? " (intended leak)" : "");
+        if (f && !leak) {
+            static struct fk_prog sp;
+            sp = p;
+            fk_shrink(&sp, mode, false);
+            if (fk_check(&sp, mode, &leak, &bad, why, sizeof why)) {
+                fprintf(stderr, "  %s, shrunk: %s\n", machine_mode_name(mode), why);
+                fk_print_prog(stderr, &sp);
+            }
+        }
     }
     const char *elf = getenv("KFUZZ_ELF");
     if (elf)
@@ -660,9 +685,10 @@ static void test_fuzz(void)
     memset(&fk_st, 0, sizeof fk_st);
     signal(SIGALRM, fk_alarm);
     double t0 = fk_now();
+    clock_t c0 = clock();
     for (unsigned i = 1; i <= n; i++)
         fk_one(&fk_st, i, features);
-    fk_summary(&fk_st, fk_now() - t0);
+    fk_summary(&fk_st, fk_now() - t0, (double)(clock() - c0) / CLOCKS_PER_SEC);
     CU_ASSERT_EQUAL(fk_st.quick_bugs, 0);
     CU_ASSERT(fk_st.native_bad <= n / 50);                  /* the generator makes valid programs */
     if (features == fk_quick_mask())
