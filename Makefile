@@ -41,7 +41,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o \
-               tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_rt.o \
+               tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o

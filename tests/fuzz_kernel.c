@@ -358,7 +358,7 @@ static void fk_record(struct fk_stats *st, const struct fk_prog *p, int mode, bo
         snprintf(w, sizeof w, "%s", why);
     }
     fk_class_key(&sp, mode, fld, !shrunk, key, sizeof key);
-    st->quick_bugs += fk_quick_only(&sp);
+    st->quick_bugs += fk_quick_only(p);     /* the quick generator could have made it */
     for (unsigned i = 0; i < st->nclass; i++)
         if (!strcmp(st->cls[i].key, key)) {
             st->cls[i].count++;
