@@ -695,6 +695,36 @@ static void test_fuzz(void)
         CU_ASSERT_EQUAL(fk_st.bugs[MODE_TRAP] + fk_st.bugs[MODE_BT], 0);
 }
 
+/* Two COM1 dumps equal but for AF in the flag words (and so the checksum
+   of memory holding frames and PUSHF results)? AF is undefined after the
+   logic, shift and multiply instructions (SDM vol. 1 appendix A), where
+   ringside follows the host CPU and QEMU's TCG may not. */
+static bool fk_af_only(const char *a, const char *b)
+{
+    int line = 0, word = 0;
+    while (*a && *b) {
+        char *ea, *eb;
+        unsigned long x = strtoul(a, &ea, 16), y = strtoul(b, &eb, 16);
+        if (ea == a || eb == b)
+            return false;
+        bool flags = line == 0 ? word == FKD_EFL : word == FKL_EFL;
+        bool sum = line == 0 && word == FKD_SUM;
+        if (!sum && (flags ? (x ^ y) & ~0x10ul : x != y))
+            return false;
+        a = ea, b = eb;
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
+        word++;
+        if (*a == '\n' && *b == '\n')
+            a++, b++, line++, word = 0;
+        else if (*a == '\n' || *b == '\n')
+            return false;
+    }
+    return !*a && !*b;
+}
+
 static bool fk_have_qemu(void)
 {
     return system("command -v qemu-system-i386 >/dev/null 2>&1") == 0;
@@ -731,6 +761,11 @@ static void test_qemu_sample(void)
         CU_ASSERT_FATAL(proc_run(qargv, 60, &q) == 0);
         CU_ASSERT_FATAL(proc_run(rargv, 60, &r) == 0);
         bool same = !strcmp(q.out, r.out) && q.status == r.status && q.out_len > 0;
+        if (!same && q.status == r.status && fk_af_only(q.out, r.out)) {
+            fprintf(stderr, "\n  kernel fuzz: seed %u: native = QEMU but for AF (undefined"
+                    " after logic/shift/multiply ops)\n", p.seed);
+            same = true;
+        }
         if (!same) {
             bad += fk_quick_only(&p);     /* the others are listed, not failed */
             fprintf(stderr, "\n  kernel fuzz: native differs from QEMU (status %d vs %d)\n"
