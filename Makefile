@@ -11,8 +11,8 @@ WARN     := -Wall -Wextra -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CPPFLAGS := -Isim -Iui -Itraces -MMD -MP
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LIBS     := -lcapstone -lncurses
-TESTLIBS := -lcunit -lcapstone
+LIBS     := -lcapstone -lncurses -lz
+TESTLIBS := -lcunit -lcapstone -lz
 # Graphviz (trace exports): cgraph builds graphs, gvc lays out and renders.
 GV_CFLAGS := $(shell pkg-config --cflags libcgraph libgvc 2>/dev/null)
 GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgvc -lcgraph -lcdt) -lm
@@ -23,27 +23,29 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
-SIM_TOP := sim/machine.o sim/event.o sim/stats.o
-SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
+SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/event.o sim/stats.o
+SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/bt_run.o \
            sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
-SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP)
+SIM_HOST := sim/host/host.o
+SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP) $(SIM_HOST)
 
 # traces/: trace file format, recorder, exporters (docs/traces.md)
 TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
               traces/export_text.o traces/export_chrome.o traces/export_graph.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
-               tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o \
+               tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
+               tests/test_snapshot.o tests/test_host.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o $(TRACE_OBJS) \
-               tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
+               tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
 
 SAMPLES := hello compute rings sensitive exceptions paging smc

@@ -5,7 +5,7 @@
 # or through sudo, and is safe to run again.
 set -e
 PKGS="build-essential pkg-config libncurses-dev libcapstone-dev libcunit1-dev \
-libgraphviz-dev graphviz gcc-multilib qemu-system-x86 tmux"
+libgraphviz-dev graphviz gcc-multilib qemu-system-x86 tmux zlib1g-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -57,7 +57,7 @@ const char *event_kind_name(enum ev_kind k)
         [EV_TC_INVALIDATE] = "tc-invalidate", [EV_TC_FLUSH] = "tc-flush",
         [EV_SHADOW_FILL] = "shadow-fill", [EV_PF_TRUE] = "pf-true",
         [EV_SHADOW_TRACE] = "shadow-trace", [EV_SHADOW_ROOT] = "shadow-root",
-        [EV_TC_EMULATE] = "tc-emulate",
+        [EV_TC_EMULATE] = "tc-emulate", [EV_OVERHEAD] = "overhead",
     };
     return (unsigned)k < EV_KIND_COUNT && names[k] ? names[k] : "?";
 }
@@ -66,4 +66,16 @@ const char *event_path_name(enum ev_path p)
 {
     static const char *const names[PATH_COUNT] = { "native", "direct", "translated", "emulated" };
     return (unsigned)p < PATH_COUNT ? names[p] : "?";
+}
+
+const char *event_ov_cause_name(enum ev_ov_cause c)
+{
+    static const char *const names[OV_COUNT] = {
+        [OV_TRANSLATE] = "translate", [OV_TRAP] = "trap", [OV_IO] = "io",
+        [OV_CALLOUT] = "callout", [OV_INDIRECT] = "indirect",
+        [OV_TC_EMULATE] = "tc-emulate", [OV_REFLECT] = "reflect",
+        [OV_HIDDEN_FAULT] = "hidden-fault", [OV_TRACE_FAULT] = "trace-fault",
+        [OV_TC_CODE] = "tc-code", [OV_HOSTED_IO] = "hosted-io",
+    };
+    return (unsigned)c < OV_COUNT ? names[c] : "?";
 }

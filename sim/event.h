@@ -55,7 +55,29 @@ enum ev_kind {
                          b = 1 cached root reused / 0 built, c = 1 if a root was evicted */
     EV_TC_EMULATE,    /* BT: operations emulated inside the TC since the last exit,
                          reported at the exit: a = port (0x80), b = count */
+    EV_OVERHEAD,      /* VMM: modeled cycles charged: a = cause (enum ev_ov_cause),
+                         b = the VMM's cycles, c = overhead (int32: b minus the native
+                         cost of the same guest work), d = native cost */
     EV_KIND_COUNT
+};
+
+/* What an engine's overhead pays for (EV_OVERHEAD's a word): the split a
+   lecture needs between warm-up (translating code the first time) and the
+   steady state, and within the steady state the mechanism. */
+enum ev_ov_cause {
+    OV_TRANSLATE = 0, /* BT: translating guest code (warm-up) */
+    OV_TRAP,          /* a privileged instruction trapped and was emulated */
+    OV_IO,            /* port I/O emulated by the VMM (trapped or called out) */
+    OV_CALLOUT,       /* BT: a callout from the TC into the VMM (not I/O) */
+    OV_INDIRECT,      /* BT: an indirect branch whose target left the TC */
+    OV_TC_EMULATE,    /* BT: an operation emulated inside the TC */
+    OV_REFLECT,       /* an exception, interrupt or INT n reflected to the guest */
+    OV_HIDDEN_FAULT,  /* shadow paging: a #PF absorbed by filling the shadow */
+    OV_TRACE_FAULT,   /* shadow paging / BT: a write to a traced page */
+    OV_TC_CODE,          /* BT: the TC's own instructions beyond the guest's (indirect-
+                            branch lookups, in-TC emulation sequences) */
+    OV_HOSTED_IO,        /* Type II host: the world switch to the host OS per device access */
+    OV_COUNT
 };
 
 struct event {
@@ -107,5 +129,6 @@ static inline void event_emit(struct event_bus *eb, const struct event *ev)
 
 const char *event_kind_name(enum ev_kind k);   /* "trap", "tc-miss", ... */
 const char *event_path_name(enum ev_path p);   /* "native", "direct", ... */
+const char *event_ov_cause_name(enum ev_ov_cause c); /* "translate", "trap", "io", ... */
 
 #endif

@@ -205,6 +205,13 @@ int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mod
     return 0;
 }
 
+void machine_set_vm_id(struct machine *m, uint8_t id)
+{
+    m->vm_id = id;
+    if (m->vmm)
+        vmm_set_vm_id(m->vmm, id);
+}
+
 void machine_free(struct machine *m)
 {
     if (m->vmm)
@@ -314,8 +321,10 @@ static bool machine_idle(struct machine *m, unsigned *idle_skips)
     uint64_t next = pit_next_event(&m->pit, m->cpu.cycles);
     if (next == UINT64_MAX || ++*idle_skips > 100000)
         return false;
-    if (next > m->cpu.cycles)
+    if (next > m->cpu.cycles) {
+        m->idle_cycles += next - m->cpu.cycles;
         m->cpu.cycles = next;
+    }
     pit_advance(&m->pit, m->cpu.cycles);
     return true;
 }
@@ -361,9 +370,16 @@ static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why
 
 enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
 {
+    return machine_run_until(m, insn_limit, 0);
+}
+
+enum machine_end machine_run_until(struct machine *m, uint64_t insn_limit, uint64_t cycle_deadline)
+{
     unsigned idle_skips = 0;
     while (m->end == END_NONE) {
         if (insn_limit && m->cpu.insns >= insn_limit)
+            return END_NONE;
+        if (cycle_deadline && m->cpu.cycles >= cycle_deadline)
             return END_NONE;
         machine_sync(m);
         if (machine_guest_halted(m)) {
@@ -376,6 +392,8 @@ enum machine_end machine_run(struct machine *m, uint64_t insn_limit)
             idle_skips = 0;
         }
         uint64_t end = machine_slice_end(m, insn_limit);
+        if (cycle_deadline && end > cycle_deadline)
+            end = cycle_deadline;
         enum cpu_stop why = m->vmm ? vmm_run(m->vmm, end) : cpu_run(&m->cpu, end);
         machine_after_slice(m, why);
         if (m->pause) {

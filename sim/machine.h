@@ -77,6 +77,8 @@ struct machine {
     int exit_code;             /* END_GUEST_EXIT: (V << 1) | 1 */
     char end_msg[160];         /* one line describing how the run ended */
     bool pause;                /* machine_request_pause: return from machine_run */
+    uint64_t idle_cycles;      /* cycles skipped halted, waiting for the timer: the
+                                  guest's time passed, no CPU was used */
 };
 
 /* Allocate RAM (mem_mib MiB) and wire the devices. Returns 0, or -1 with err. */
@@ -103,10 +105,16 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
  * which the caller may turn into END_BUDGET or resume).
  */
 enum machine_end machine_run(struct machine *m, uint64_t insn_limit);
+/* The same, also returning END_NONE once the modeled cycle count reaches
+   `cycle_deadline` (0: none): a host's time slice. */
+enum machine_end machine_run_until(struct machine *m, uint64_t insn_limit, uint64_t cycle_deadline);
 
 /* From an event subscriber (the TUI's run-until-event): make machine_run
    return END_NONE once the current instruction or monitor visit is done. */
 void machine_request_pause(struct machine *m);
+
+/* Which VM this machine is: stamped on every event, the engine's too. */
+void machine_set_vm_id(struct machine *m, uint8_t id);
 
 /* Use a cost profile (call before running). */
 void machine_set_costs(struct machine *m, const struct cost_profile *p);

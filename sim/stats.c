@@ -68,13 +68,17 @@ static void stats_count_vmm(struct stats *st, const struct event *ev)
     case EV_TC_EMULATE:
         st->tc_emulated += ev->b;
         break;
+    case EV_OVERHEAD:
+        assert(ev->a < OV_COUNT);
+        st->overhead_by_cause[ev->a] += (int32_t)ev->c;
+        st->overhead_cycles += (int32_t)ev->c;
+        st->charges_by_cause[ev->a]++;
+        break;
     case EV_REFLECT:
         st->reflected[ev->a & 255]++;
         break;
     case EV_WORLD_SWITCH:
         st->world_switches++;
-        if (ev->a == 0)
-            st->overhead_cycles += (int32_t)ev->c;
         break;
     default:
         stats_count_shadow(st, ev);

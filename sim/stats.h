@@ -27,7 +27,10 @@ struct stats {
     uint64_t callouts_by_row[STATS_ROWS];  /* EV_CALLOUT: by opcode-table row */
     uint64_t reflected[256];            /* EV_REFLECT: by vector */
     uint64_t world_switches;            /* EV_WORLD_SWITCH, both directions */
-    int64_t overhead_cycles;            /* sum of the visits' overhead (word c on leaving) */
+    int64_t overhead_cycles;            /* EV_OVERHEAD: all the VMM's overhead (the same
+                                           sum the visits carry on leaving) */
+    int64_t overhead_by_cause[OV_COUNT];  /* EV_OVERHEAD: overhead per cause */
+    uint64_t charges_by_cause[OV_COUNT];  /* EV_OVERHEAD: how many charges per cause */
     uint64_t tc_emulated;               /* EV_TC_EMULATE: operations emulated in the TC */
     /* shadow paging (shadow_pt.h) */
     uint64_t pf_hidden;                 /* EV_SHADOW_FILL: hidden faults (shadow filled) */

@@ -23,6 +23,10 @@ void suite_tui_register(void);
 void suite_traces_register(void);
 void suite_bt_register(void);
 void suite_bt_fuzz_register(void);
+void suite_vm_register(void);
+void suite_compare_register(void);
+void suite_snapshot_register(void);
+void suite_host_register(void);
 void suite_kernel_fuzz_register(void);
 
 static const struct {
@@ -42,6 +46,10 @@ static const struct {
     { "traces", suite_traces_register },
     { "bt", suite_bt_register },
     { "bt_fuzz", suite_bt_fuzz_register },
+    { "vm", suite_vm_register },
+    { "compare", suite_compare_register },
+    { "snapshot", suite_snapshot_register },
+    { "host", suite_host_register },
     { "kernel_fuzz", suite_kernel_fuzz_register },
 };
 

@@ -372,8 +372,9 @@ static void check_trap_stats(const char *name)
 
 /*
  * Under bt, every cycle the translator adds (translation on a TC miss,
- * callouts) is overhead, so native_equiv stays the native run's cycles: here
- * within 5%, the share of extra instructions in-TC sequences retire. A
+ * callouts, the TC's own extra instructions) is overhead, so native_equiv
+ * is the native run's cycles: within 1% (a rewritten instruction's in-TC
+ * sequence is priced by its own instructions, e.g. cli 1 cycle, not 60). A
  * translation charged outside a monitor visit once went missing, leaving
  * native_equiv far below native.
  */
@@ -384,9 +385,9 @@ static void check_bt_native_equiv(const char *name)
     char *n = stats_of(kernel, "native"), *b = stats_of(kernel, "bt");
     double native = (double)json_num_in(n, "\"cycles\"", "\"total\"");
     double ne = (double)json_num(b, "\"native_equiv\"");
-    if (ne < native || ne > native * 1.05)
+    if (ne < native * 0.99 || ne > native * 1.01)
         fprintf(stderr, "\n  %s --mode bt: native_equiv %.0f, native run %.0f\n", name, ne, native);
-    CU_ASSERT(ne >= native && ne <= native * 1.05);
+    CU_ASSERT(ne >= native * 0.99 && ne <= native * 1.01);
     assert_overhead_pct(b);
     /* callouts by kind add up to the total */
     long long callouts = json_num(b, "\"callouts\": {\"total\"");

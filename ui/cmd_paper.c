@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "machine.h"
+#include "vm.h"
 
 #define PAPER_TESTS 7
 #define PAPER_MODES 6
@@ -95,36 +95,29 @@ static int paper_run_one(const uint8_t *image, size_t len, const char *path, int
                          const struct cost_profile *prof, int test, unsigned loops,
                          struct paper_run *r)
 {
-    struct machine *m = malloc(sizeof *m);
     char err[256], cmdline[48];
-    if (!m)
-        return -1;
     memset(r, 0, sizeof *r);
-    if (machine_init_mode(m, 32, (enum machine_mode)mode, err, sizeof err) != 0) {
+    snprintf(cmdline, sizeof cmdline, "test=%d loops=%u", test, loops);
+    struct vm_config cfg = { .kernel_path = path, .image = image, .image_len = len,
+                             .cmdline = cmdline, .mode = (enum machine_mode)mode,
+                             .costs = prof };
+    struct vm *vm = vm_create(&cfg, err, sizeof err);
+    if (!vm) {
         fprintf(stderr, "ringside paper: %s\n", err);
-        free(m);
         return -1;
     }
-    machine_set_costs(m, prof);
+    struct machine *m = &vm->m;
     m->out = paper_out;
     m->out_ctx = r;
-    snprintf(cmdline, sizeof cmdline, "test=%d loops=%u", test, loops);
-    struct mb_options mo = { .cmdline = cmdline, .kernel_path = path };
-    int rc = machine_load(m, image, len, &mo, err, sizeof err);
-    if (rc == 0) {
-        machine_run(m, PAPER_BUDGET);
-        r->ok = m->end == END_GUEST_EXIT && m->exit_code == 1;
-        if (!r->ok)
-            fprintf(stderr, "ringside paper: %s test=%d: %s\n", machine_mode_name(mode),
-                    test, m->end_msg);
-        r->st = m->stats;
-    } else {
-        fprintf(stderr, "ringside paper: %s\n", err);
-    }
+    vm_run(vm, PAPER_BUDGET);
+    r->ok = m->end == END_GUEST_EXIT && m->exit_code == 1;
+    if (!r->ok)
+        fprintf(stderr, "ringside paper: %s test=%d: %s\n", machine_mode_name(mode),
+                test, m->end_msg);
+    r->st = m->stats;
     paper_parse(r);
-    machine_free(m);
-    free(m);
-    return rc;
+    vm_destroy(vm);
+    return 0;
 }
 
 /* ---- mechanisms: events per operation ---- */

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "machine.h"
+#include "run_vm.h"
+#include "snapshot.h"
 #include "report.h"
 #include "cmd_trace.h"
 #include "vmm/bt/bt.h"
@@ -51,115 +52,111 @@ static void feed_stdin(struct machine *m)
     }
 }
 
-/* --tc-size, --tc-policy, --tc-block-insns (--mode bt; ignored otherwise). */
-int cmd_run_configure_bt(struct machine *m, const struct run_options *o)
-{
-    struct bt *bt = vmm_bt(m->vmm);
-    if (!bt)
-        return 0;
-    struct bt_config cfg;
-    bt_config_default(&cfg);
-    if (o->tc_size_kib)
-        cfg.tc_size = o->tc_size_kib * 1024u;
-    if (cfg.tc_size > BT_TC_SIZE_MAX)
-        cfg.tc_size = BT_TC_SIZE_MAX;
-    if (o->tc_policy)
-        cfg.policy = (enum bt_policy)bt_policy_parse(o->tc_policy);
-    if (o->tc_block_insns)
-        cfg.block_insns = o->tc_block_insns;
-    return bt_configure(bt, &cfg);
-}
+/* ---- snapshots during a run (--snapshot-at, --snapshot-every) ---- */
 
-/* Read o->kernel and load it (with o's command line and modules) into m;
-   one stderr line on failure. */
-int cmd_run_load_kernel(struct machine *m, const struct run_options *o)
+/* The next guest-instruction count at which a snapshot is due, after `now`;
+   UINT64_MAX if none. */
+static uint64_t snap_next(const struct run_options *o, uint64_t now)
 {
-    uint8_t *image;
-    size_t len;
-    char err[256];
-    if (mb_read_file(o->kernel, &image, &len, err, sizeof err) != 0) {
-        fprintf(stderr, "ringside: %s\n", err);
-        return -1;
+    uint64_t next = UINT64_MAX;
+    for (int i = 0; i < o->nsnap_at; i++)
+        if (o->snap_at[i].at > now && o->snap_at[i].at < next)
+            next = o->snap_at[i].at;
+    if (o->snap_every) {
+        uint64_t k = (now / o->snap_every + 1) * o->snap_every;
+        next = k < next ? k : next;
     }
-    struct mb_options mo = { .cmdline = o->append, .kernel_path = o->kernel,
-                             .modules = o->modules, .nmodules = o->nmodules };
-    int rc = machine_load(m, image, len, &mo, err, sizeof err);
-    free(image);
-    if (rc != 0)
-        fprintf(stderr, "ringside: %s\n", err);
-    return rc;
+    return next;
 }
 
-static void run_to_end(struct machine *m, const struct run_options *o, bool interactive,
+/* Save every snapshot due at exactly `now` guest instructions. */
+static int snap_take(struct vm *vm, const struct run_options *o, uint64_t now)
+{
+    char err[256], path[4096];
+    for (int i = 0; i <= o->nsnap_at; i++) {
+        if (i < o->nsnap_at && o->snap_at[i].at == now)
+            snprintf(path, sizeof path, "%s", o->snap_at[i].file);
+        else if (i == o->nsnap_at && o->snap_every && now % o->snap_every == 0)
+            snprintf(path, sizeof path, "%s/snap-%012llu.rsnap", o->snap_dir,
+                     (unsigned long long)now);
+        else
+            continue;
+        if (snapshot_save(vm, path, err, sizeof err) != 0) {
+            fprintf(stderr, "ringside: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Retired-instruction limit for the next slice: never past the next
+   snapshot's guest-instruction count (retired >= guest instructions). */
+static uint64_t slice_limit(const struct machine *m, const struct run_options *o, uint64_t limit)
+{
+    uint64_t guest = cpu_guest_insns(&m->cpu), due = snap_next(o, guest);
+    if (due != UINT64_MAX && m->cpu.insns + (due - guest) < limit)
+        limit = m->cpu.insns + (due - guest);
+    return limit;
+}
+
+/* Runs until the guest's run ends; false if a snapshot could not be written. */
+static bool run_to_end(struct vm *vm, const struct run_options *o, bool interactive,
                        struct trace_recorder *rec)
 {
     const uint64_t slice = 2000000;
+    struct machine *m = &vm->m;
     for (;;) {
         uint64_t limit = m->cpu.insns + slice;
         if (o->max_insns && limit > o->max_insns)
             limit = o->max_insns;
+        limit = slice_limit(m, o, limit);
         if (interactive)
             feed_stdin(m);
+        uint64_t before = cpu_guest_insns(&m->cpu);
         if (run_trace_slice(rec, m, o, limit) != END_NONE)
-            return;
+            return true;
+        uint64_t now = cpu_guest_insns(&m->cpu);
+        if (snap_next(o, before) == now && snap_take(vm, o, now) != 0)
+            return false;
         if (o->max_insns && m->cpu.insns >= o->max_insns) {
             m->end = END_BUDGET;
             snprintf(m->end_msg, sizeof m->end_msg,
                      "instruction budget of %llu exhausted",
                      (unsigned long long)o->max_insns);
-            return;
+            return true;
         }
     }
 }
 
-int cmd_run_options(const struct run_options *o)
+int cmd_run_options(const struct run_options *given)
 {
-    struct machine *m = malloc(sizeof *m);
-    char err[256];
-    if (!m) {
-        fprintf(stderr, "ringside: out of memory\n");
-        return EXIT_INTERNAL;
-    }
-    int mode = machine_mode_parse(o->mode);   /* options_parse_run checked it */
-    if (mode < 0)
-        mode = MODE_NATIVE;
-    if (machine_init_mode(m, o->mem_mib, (enum machine_mode)mode, err, sizeof err) != 0) {
-        fprintf(stderr, "ringside: %s\n", err);
-        free(m);
+    struct vm *vm = run_vm_create(given, -1);
+    if (!vm)
         return EXIT_BAD_INPUT;
-    }
-    cmd_run_configure_bt(m, o);
-    if (o->costs) {
-        struct cost_profile prof;
-        if (cost_load(&prof, o->costs, err, sizeof err) != 0) {
-            fprintf(stderr, "ringside: --costs %s\n", err);
-            machine_free(m);
-            free(m);
-            return EXIT_BAD_INPUT;
-        }
-        machine_set_costs(m, &prof);
-    }
+    struct run_options opts = *given, *o = &opts;  /* reports name the VM's kernel and engine */
+    o->kernel = vm->kernel_path;
+    o->mode = machine_mode_name(vm->m.mode);
+    struct machine *m = &vm->m;
     bool interactive = isatty(0) && isatty(1);
     m->out = out_stdout;
     m->out_ctx = interactive ? m : NULL;
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
-    if (cmd_run_load_kernel(m, o) == 0 && run_trace_begin(&rec, m, o) == 0) {
-        run_to_end(m, o, interactive, &rec);
+    if (run_trace_begin(&rec, m, o) == 0) {
+        bool snaps_ok = run_to_end(vm, o, interactive, &rec);
         bool trace_ok = run_trace_end(&rec, m) == 0;
         fflush(stdout);
         status = cmd_run_exit_status(m);
-        if (m->end != END_GUEST_EXIT)
+        if (m->end != END_GUEST_EXIT && snaps_ok)
             fprintf(stderr, "ringside: %s\n", m->end_msg);
         if (o->verbose)
             report_summary(stderr, m, o);
         if (o->stats_json && report_stats_json(o->stats_json, m, o, status) != 0)
             status = EXIT_BAD_INPUT;
-        if (!trace_ok)
+        if (!trace_ok || !snaps_ok)
             status = EXIT_BAD_INPUT;
     }
-    machine_free(m);
-    free(m);
+    vm_destroy(vm);
     return status;
 }
 

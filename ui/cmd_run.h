@@ -6,18 +6,14 @@
 
 #include "options.h"
 
+struct machine;
+
 /* Returns the process exit status (see options.h). */
 int cmd_run(int argc, char **argv);
 int cmd_run_options(const struct run_options *o);
-/* Read o->kernel and load it into m; 0, or -1 after one stderr line. */
-struct machine;
-int cmd_run_load_kernel(struct machine *m, const struct run_options *o);
 /* The exit status for how a machine's run ended (options.h); EXIT_INTERNAL
    if it has not ended. */
 int cmd_run_exit_status(const struct machine *m);
-struct machine;
-/* Apply the --tc-* options to a machine running --mode bt (0, or -1). */
-int cmd_run_configure_bt(struct machine *m, const struct run_options *o);
 /* `ringside tc-dump [run options] KERNEL` (cmd_tcdump.c). */
 int cmd_tcdump(int argc, char **argv);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cmd_run.h"
+#include "run_vm.h"
 #include "machine.h"
 #include "vmm/bt/bt.h"
 
@@ -77,22 +78,12 @@ int cmd_tcdump(int argc, char **argv)
     int rc = options_parse_run(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
-    struct machine *m = malloc(sizeof *m);
-    char err[256];
-    if (!m || machine_init_mode(m, o.mem_mib, MODE_BT, err, sizeof err) != 0) {
-        fprintf(stderr, "ringside: tc-dump: %s\n", m ? err : "out of memory");
-        free(m);
+    struct vm *vm = run_vm_create(&o, MODE_BT);
+    if (!vm)
         return EXIT_BAD_INPUT;
-    }
-    cmd_run_configure_bt(m, &o);
-    m->out = discard;
-    int status = EXIT_BAD_INPUT;
-    if (cmd_run_load_kernel(m, &o) == 0) {
-        uint64_t limit = o.max_insns ? o.max_insns : 2000000000ull;
-        machine_run(m, limit);
-        status = dump(m);
-    }
-    machine_free(m);
-    free(m);
+    vm->m.out = discard;
+    vm_run(vm, o.max_insns ? o.max_insns : 2000000000ull);
+    int status = dump(&vm->m);
+    vm_destroy(vm);
     return status;
 }

@@ -12,9 +12,7 @@
 #include "options.h"
 #include "trace.h"
 
-#ifndef RINGSIDE_VERSION
-#define RINGSIDE_VERSION "0.1"
-#endif
+#include "version.h"
 
 /* argv after "trace". Returns the process exit status. */
 int cmd_trace(int argc, char **argv);

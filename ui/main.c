@@ -19,12 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_compare.h"
+#include "cmd_host.h"
 #include "cmd_paper.h"
+#include "cmd_snapshot.h"
 #include "cmd_run.h"
 #include "cmd_trace.h"
 #include "tui.h"
 
-#define RINGSIDE_VERSION "0.1"
+#include "version.h"
 
 static void print_help(void)
 {
@@ -44,6 +47,13 @@ static void print_help(void)
          "  ringside paper [--costs FILE] [--csv]\n"
          "                            the Adams & Agesen (ASPLOS 2006) nanobenchmark table,\n"
          "                            measured in a guest under every engine\n"
+         "  ringside compare [run options] KERNEL\n"
+         "                            KERNEL under every engine, phase by phase: speed as %% of\n"
+         "                            native and what the overhead paid for (samples/bin/lecture.elf)\n"
+         "  ringside host [options] --vm \"KERNEL [options]\" ...\n"
+         "                            several VMs on one host: shares, consoles, isolation\n"
+         "  ringside snapshot info FILE\n"
+         "                            check a snapshot (run --snapshot-at N FILE) and show it\n"
          "  ringside tc-dump [run options] KERNEL\n"
          "                            run KERNEL under --mode bt, then print every translated\n"
          "                            block: guest code beside its translation (Capstone)\n"
@@ -103,6 +113,12 @@ int main(int argc, char **argv)
         return cmd_tui(argc - 2, argv + 2);
     if (!strcmp(cmd, "tc-dump"))
         return cmd_tcdump(argc - 2, argv + 2);
+    if (!strcmp(cmd, "host"))
+        return cmd_host(argc - 2, argv + 2);
+    if (!strcmp(cmd, "snapshot"))
+        return cmd_snapshot(argc - 2, argv + 2);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "paper"))
         return cmd_paper(argc - 2, argv + 2);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

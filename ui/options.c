@@ -31,6 +31,9 @@ void options_print_run_help(void)
          "  --module FILE     load FILE as a multiboot module (repeatable; \"FILE args\")\n"
          "  --stats-json FILE write run statistics as JSON to FILE (docs/stats.md)\n"
          "  --costs FILE      cost profile for modeled cycles (docs/costs.md)\n"
+         "  --snapshot-at N FILE   save the VM after N guest instructions (repeatable)\n"
+         "  --snapshot-every N DIR save the VM every N guest instructions into DIR\n"
+         "  --restore FILE    continue from a snapshot (KERNEL optional; --mode may differ)\n"
          "  --trace FILE      record the run's events to FILE (docs/traces.md)\n"
          "  --trace-events L  record only these kinds, e.g. trap,ring,tc (default: all)\n"
          "  --trace-insns     also record every instruction (slow; for short runs)\n"
@@ -135,6 +138,43 @@ static int parse_trace_opt(int argc, char **argv, int *i, struct run_options *o)
     return 0;
 }
 
+/* The snapshot options (docs/snapshot.md): 0 taken, 1 not one, -1 error. */
+static int parse_snap_opt(int argc, char **argv, int *i, struct run_options *o)
+{
+    const char *arg = argv[*i];
+    if (option_is(arg, "--restore")) {
+        o->restore = option_value(argc, argv, i, "--restore");
+        return o->restore ? 0 : -1;
+    }
+    bool at = !strcmp(arg, "--snapshot-at");
+    if (!at && strcmp(arg, "--snapshot-every"))
+        return 1;
+    uint64_t n;
+    if (*i + 2 >= argc) {
+        fprintf(stderr, "ringside: %s needs N and a %s\n", arg, at ? "FILE" : "DIR");
+        return -1;
+    }
+    if (parse_u64(arg, argv[*i + 1], UINT64_MAX, &n))
+        return -1;
+    if (at && o->nsnap_at == OPT_MAX_SNAPS) {
+        fprintf(stderr, "ringside: at most %d --snapshot-at options\n", OPT_MAX_SNAPS);
+        return -1;
+    }
+    if (!at && n == 0) {
+        fprintf(stderr, "ringside: --snapshot-every 0: N must be at least 1\n");
+        return -1;
+    }
+    if (at) {
+        o->snap_at[o->nsnap_at].at = n;
+        o->snap_at[o->nsnap_at++].file = argv[*i + 2];
+    } else {
+        o->snap_every = n;
+        o->snap_dir = argv[*i + 2];
+    }
+    *i += 2;
+    return 0;
+}
+
 static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
 {
     const char *arg = argv[*i];
@@ -142,6 +182,9 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
     if (tr <= 0)
         return tr;
     tr = parse_tc_opt(argc, argv, i, o);
+    if (tr <= 0)
+        return tr;
+    tr = parse_snap_opt(argc, argv, i, o);
     if (tr <= 0)
         return tr;
     static const char *const names[] = { "--mode", "--mem", "--max-insns", "--append",
@@ -163,6 +206,7 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
                 return -1;
             }
             o->mode = v;
+            o->mode_given = true;
             return 0;
         case 1:
             if (parse_u64("--mem", v, UINT64_MAX, &num))
@@ -221,7 +265,7 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
             o->kernel = arg;
         }
     }
-    if (!o->kernel) {
+    if (!o->kernel && !o->restore) {
         fprintf(stderr, "ringside: no kernel given (see ringside run --help)\n");
         return -1;
     }

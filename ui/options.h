@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #define OPT_MAX_MODULES 16
+#define OPT_MAX_SNAPS 16
 
 struct run_options {
     const char *mode;          /* "native" or "trap" (more engines later) */
@@ -29,6 +30,12 @@ struct run_options {
     uint32_t tc_size_kib;      /* --tc-size KIB: translation cache (bt), 0 = default */
     const char *tc_policy;     /* --tc-policy flush|fifo (bt), NULL = flush */
     int tc_block_insns;        /* --tc-block-insns N (bt), 0 = default 12 */
+    struct { uint64_t at; const char *file; } snap_at[OPT_MAX_SNAPS];
+    int nsnap_at;              /* --snapshot-at N FILE, repeatable (docs/snapshot.md) */
+    uint64_t snap_every;       /* --snapshot-every N DIR: DIR/snap-<insns>.rsnap */
+    const char *snap_dir;
+    const char *restore;       /* --restore FILE: continue from a snapshot */
+    bool mode_given;           /* --mode was on the command line */
     bool verbose;              /* -v: summary on stderr */
     const char *kernel;        /* the positional KERNEL */
 };

@@ -89,6 +89,29 @@ static double overhead_pct(const struct machine *m)
     return ne ? 100.0 * (double)m->stats.overhead_cycles / (double)ne : 0.0;
 }
 
+/* The overhead split: warm-up (translation) against the steady state, and
+   the steady state by mechanism. A negative share is labelled with why. */
+static void summary_overhead(FILE *f, const struct machine *m)
+{
+    const struct stats *st = &m->stats;
+    uint64_t ne = machine_native_equiv(m);
+    int64_t warm = st->overhead_by_cause[OV_TRANSLATE];
+    int64_t steady = st->overhead_cycles - warm;
+    fprintf(f, "  overhead: warm-up (translation) %+" PRId64 " cycles, steady state %+" PRId64
+            " cycles (%.1f%% of native-equivalent):", warm, steady,
+            ne ? 100.0 * (double)steady / (double)ne : 0.0);
+    for (int k = 1; k < OV_COUNT; k++) {
+        int64_t cy = st->overhead_by_cause[k];
+        if (!st->charges_by_cause[k])
+            continue;
+        fprintf(f, " %s %+" PRId64, event_ov_cause_name((enum ev_ov_cause)k), cy);
+        if (k == OV_IO && cy < 0)
+            fputs(" (cheaper than native: an emulated device answers at once, a real port"
+                  " takes ~1 us)", f);
+    }
+    fputc('\n', f);
+}
+
 /* Under a VMM: traps, world switches and the silent sensitive list (-v). */
 static void summary_vmm(FILE *f, const struct machine *m)
 {
@@ -103,6 +126,7 @@ static void summary_vmm(FILE *f, const struct machine *m)
     }
     fprintf(f, "\n  world switches: %" PRIu64 ", overhead: %.1f%% of native-equivalent cycles\n",
             st->world_switches, overhead_pct(m));
+    summary_overhead(f, m);
     if (st->pf_hidden + st->pf_true + st->trace_faults + st->root_switches)
         fprintf(f, "  shadow paging: %" PRIu64 " hidden faults, %" PRIu64 " true faults, %"
                 PRIu64 " tracing faults (%" PRIu64 " unchanged), %" PRIu64
@@ -220,6 +244,26 @@ static void json_shadow(FILE *f, const struct stats *st)
             st->root_switches, st->root_builds, st->root_evictions);
 }
 
+/* "overhead": the same split as -v (docs/stats.md). */
+static void json_overhead(FILE *f, const struct machine *m)
+{
+    const struct stats *st = &m->stats;
+    uint64_t ne = machine_native_equiv(m);
+    int64_t warm = st->overhead_by_cause[OV_TRANSLATE];
+    int64_t steady = st->overhead_cycles - warm;
+    fprintf(f, "  \"overhead\": {\"cycles\": %" PRId64 ", \"warmup_cycles\": %" PRId64
+            ", \"steady_cycles\": %" PRId64 ", \"steady_pct\": %.2f, \"by_cause\": {",
+            st->overhead_cycles, warm, steady, ne ? 100.0 * (double)steady / (double)ne : 0.0);
+    for (int k = 0; k < OV_COUNT; k++)
+        fprintf(f, "%s\"%s\": %" PRId64, k ? ", " : "", event_ov_cause_name((enum ev_ov_cause)k),
+                st->overhead_by_cause[k]);
+    fputs("}, \"charges_by_cause\": {", f);
+    for (int k = 0; k < OV_COUNT; k++)
+        fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", event_ov_cause_name((enum ev_ov_cause)k),
+                st->charges_by_cause[k]);
+    fputs("}},\n", f);
+}
+
 static void json_body(FILE *f, const struct machine *m, const struct run_options *o,
                       int status)
 {
@@ -258,8 +302,9 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     json_shadow(f, &m->stats);
     fprintf(f, "  \"cycles\": {\"native_equiv\": %" PRIu64 ", \"total\": %" PRIu64 "},\n",
             machine_native_equiv(m), c->cycles);
-    fprintf(f, "  \"overhead_pct\": %.2f,\n  \"exceptions\": {\"by_vector\": ",
-            overhead_pct(m));
+    fprintf(f, "  \"overhead_pct\": %.2f,\n", overhead_pct(m));
+    json_overhead(f, m);
+    fputs("  \"exceptions\": {\"by_vector\": ", f);
     json_by_vector(f, m->stats.exceptions, 32);
     fputs("},\n  \"interrupts\": {\"by_vector\": ", f);
     json_by_vector(f, m->stats.interrupts, 256);

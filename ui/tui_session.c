@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cpu/optable.h"
+#include "run_vm.h"
 
 /* ---- console and events ------------------------------------------------- */
 
@@ -153,43 +154,26 @@ static void tui_reset_tracking(struct tui_session *s)
 
 static int tui_build_machine(struct tui_session *s, char *err, size_t errlen)
 {
-    int mode = machine_mode_parse(s->mode);
-    if (mode < 0) {
-        snprintf(err, errlen, "--mode %s: unknown mode", s->mode);
+    struct vm_config cfg;
+    struct cost_profile prof;
+    if (run_vm_config(&s->opt, -1, &cfg, &prof, err, errlen) != 0)
         return -1;
-    }
-    struct machine *m = malloc(sizeof *m);
-    if (!m) {
-        snprintf(err, errlen, "out of memory");
+    cfg.image = s->image;
+    cfg.image_len = s->image_len;
+    struct vm *vm = vm_create(&cfg, err, errlen);
+    if (!vm)
         return -1;
-    }
-    if (machine_init_mode(m, s->opt.mem_mib, (enum machine_mode)mode, err, errlen) != 0) {
-        free(m);
-        return -1;
-    }
-    if (s->opt.costs) {
-        struct cost_profile prof;
-        if (cost_load(&prof, s->opt.costs, err, errlen) != 0)
-            goto fail;
-        machine_set_costs(m, &prof);
-    }
-    m->out = tui_console_put;
-    m->out_ctx = s;
-    struct mb_options mo = { .cmdline = s->opt.append, .kernel_path = s->opt.kernel,
-                             .modules = s->opt.modules, .nmodules = s->opt.nmodules };
-    if (machine_load(m, s->image, s->image_len, &mo, err, errlen) != 0)
-        goto fail;
-    if (event_subscribe(&m->events, EV_ALL, tui_on_event, s) != 0) {
+    vm->m.out = tui_console_put;
+    vm->m.out_ctx = s;
+    if (event_subscribe(&vm->m.events, EV_ALL, tui_on_event, s) != 0) {
         snprintf(err, errlen, "no free event subscriber slot");
-        goto fail;
+        vm_destroy(vm);
+        return -1;
     }
-    s->m = m;
+    s->vm = vm;
+    s->m = &vm->m;
     tui_reset_tracking(s);
     return 0;
-fail:
-    machine_free(m);
-    free(m);
-    return -1;
 }
 
 int tui_session_open(struct tui_session *s, const struct run_options *o,
@@ -211,10 +195,10 @@ int tui_session_open(struct tui_session *s, const struct run_options *o,
 
 static void tui_drop_machine(struct tui_session *s)
 {
-    if (!s->m)
+    if (!s->vm)
         return;
-    machine_free(s->m);
-    free(s->m);
+    vm_destroy(s->vm);
+    s->vm = NULL;
     s->m = NULL;
 }
 

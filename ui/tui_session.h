@@ -47,7 +47,8 @@ struct tui_hot { uint32_t eip; uint64_t hits; };
 struct tui_session {
     struct run_options opt;         /* the command line (mode may change) */
     char mode[16];                  /* current engine name (opt.mode points here) */
-    struct machine *m;
+    struct vm *vm;                  /* the guest (vm.h) */
+    struct machine *m;              /* &vm->m */
     uint8_t *image;                 /* the kernel file, kept for restarts */
     size_t image_len;
     struct elf_symtab syms;         /* the kernel's .symtab */

@@ -186,6 +186,7 @@ struct cpu {
     uint64_t tc_extra_insns;  /* of those, retired inside [boundary_lo, boundary_hi)
                                  at no guest-instruction boundary (the extra
                                  instructions of binary-translated code) */
+    uint64_t tc_extra_cycles; /* the modeled cycles of those extra instructions */
     uint32_t class_cost[16];  /* modeled cycles per insn of each cost class
                                  (enum cost_class in optable.h); string insns
                                  pay per iteration. Default all 1. */

@@ -414,6 +414,7 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     int cpl = cpu->s.cpl;
     row->fn(cpu, in);
     cpu->tc_extra_insns += extra;   /* counted once the instruction completed */
+    cpu->tc_extra_cycles += extra ? cpu->class_cost[row->cost] : 0;
     return retire(cpu, in, cpl, fp);
 }
 

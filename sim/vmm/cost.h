@@ -37,6 +37,8 @@ enum cost_key {
     COST_VT_PF_EXIT,          /* VT-x page-fault exit */
     COST_HIDDEN_FAULT,        /* shadow paging: hidden #PF (guest walk + shadow fill) */
     COST_TRACE_FAULT,         /* shadow paging: tracing fault (emulate the write, update) */
+    COST_HOSTED_IO,           /* Type II host: world switch to the host OS and back per
+                                 emulated device access */
     COST_COUNT
 };
 

@@ -177,14 +177,18 @@ static int io_size(const struct insn *in)
 static uint32_t emu_port_in(struct vmm *v, uint16_t port, int size)
 {
     struct cpu *c = v->cpu;
-    vmm_charge(v, 0, v->costs->v[COST_NATIVE_IN]);
+    vmm_charge(v, OV_IO, 0, v->costs->v[COST_NATIVE_IN]);
+    if (v->hosted)                  /* Type II: the device model lives in the host OS */
+        vmm_charge(v, OV_HOSTED_IO, v->costs->v[COST_HOSTED_IO], 0);
     return c->bus.io_in(c->bus.ctx, port, size);
 }
 
 static void emu_port_out(struct vmm *v, uint16_t port, int size, uint32_t val)
 {
     struct cpu *c = v->cpu;
-    vmm_charge(v, 0, v->costs->v[COST_NATIVE_IN]);
+    vmm_charge(v, OV_IO, 0, v->costs->v[COST_NATIVE_IN]);
+    if (v->hosted)
+        vmm_charge(v, OV_HOSTED_IO, v->costs->v[COST_HOSTED_IO], 0);
     c->bus.io_out(c->bus.ctx, port, size, val);
 }
 

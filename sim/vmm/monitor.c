@@ -81,7 +81,7 @@ static enum cpu_stop mon_reflect(struct vmm *v, int vec, uint32_t err, bool has_
                                  uint32_t native_extra)
 {
     uint32_t native = reflect_native_cost(v, vec, kind) + native_extra;
-    vmm_charge(v, v->costs->v[COST_TRAP_EMULATE] + v->costs->v[COST_REFLECT], native);
+    vmm_charge(v, OV_REFLECT, v->costs->v[COST_TRAP_EMULATE] + v->costs->v[COST_REFLECT], native);
     return mon_status(v, reflect_vector(v, vec, err, has_err, kind, ret_eip));
 }
 
@@ -100,7 +100,8 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
     if (rc == EMU_NEXT || rc == EMU_HALT || rc == EMU_JUMP) {
         c->insns++;
         vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
-        vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
+        vmm_charge(v, (in->row->attr & A_IO) ? OV_IO : OV_TRAP,
+                   v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
     }
     return mon_status(v, rc);
 }
@@ -116,10 +117,10 @@ static enum cpu_stop mon_page_fault(struct vmm *v)
     uint32_t err = 0;
     switch (spt_page_fault(v, c->s.cr2, c->stop_error, &err)) {
     case SPT_HIDDEN:
-        vmm_charge(v, v->costs->v[COST_HIDDEN_FAULT], 0);
+        vmm_charge(v, OV_HIDDEN_FAULT, v->costs->v[COST_HIDDEN_FAULT], 0);
         return CPU_STOP_BUDGET;
     case SPT_TRACE:
-        vmm_charge(v, v->costs->v[COST_TRACE_FAULT], 0);
+        vmm_charge(v, OV_TRACE_FAULT, v->costs->v[COST_TRACE_FAULT], 0);
         return CPU_STOP_BUDGET;
     case SPT_TRUE:
         return mon_reflect(v, EXC_PF, err, true, RK_EXC, c->s.eip, 0);
@@ -167,7 +168,7 @@ static enum cpu_stop mon_external(struct vmm *v)
         c->stop_msg = "more than 16 guest interrupts pending with virtual IF = 0";
         return CPU_STOP_UNSUPPORTED;
     }
-    vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], 0);
+    vmm_charge(v, OV_REFLECT, v->costs->v[COST_TRAP_EMULATE], 0);
     return CPU_STOP_BUDGET;
 }
 
@@ -199,7 +200,7 @@ void mon_deliver_pending(struct vmm *v)
     vmm_world_switch(v, true);
     int vec = vcpu_queue_pop(&v->vc);
     uint32_t native = reflect_native_cost(v, vec, RK_EXT);
-    vmm_charge(v, v->costs->v[COST_REFLECT], native);
+    vmm_charge(v, OV_REFLECT, v->costs->v[COST_REFLECT], native);
     enum cpu_stop why = mon_status(v, reflect_vector(v, vec, 0, false, RK_EXT, v->cpu->s.eip));
     vmm_world_switch(v, false);
     v->pending_stop = why;

@@ -54,10 +54,18 @@ void vmm_emit(struct vmm *v, enum ev_kind kind, enum ev_path path,
     event_dispatch(v->events, &ev);
 }
 
-void vmm_charge(struct vmm *v, uint32_t vmm_cycles, uint32_t native)
+void vmm_account(struct vmm *v, enum ev_ov_cause cause, uint32_t vmm_cycles, uint32_t native)
+{
+    int64_t overhead = (int64_t)vmm_cycles - (int64_t)native;
+    v->visit_overhead += overhead;
+    vmm_emit(v, EV_OVERHEAD, PATH_EMULATED, (uint32_t)cause, vmm_cycles,
+             (uint32_t)(int32_t)overhead, native);
+}
+
+void vmm_charge(struct vmm *v, enum ev_ov_cause cause, uint32_t vmm_cycles, uint32_t native)
 {
     v->cpu->cycles += vmm_cycles;
-    v->visit_overhead += (int64_t)vmm_cycles - (int64_t)native;
+    vmm_account(v, cause, vmm_cycles, native);
 }
 
 /* Overhead charged since the last return to the guest (in a visit, or
@@ -151,6 +159,16 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
     cpu->intercept = 0xFFFFFFFFu;
     cpu->intercept_ext = true;
     return v;
+}
+
+void vmm_set_hosted(struct vmm *v, bool hosted)
+{
+    v->hosted = hosted;
+}
+
+void vmm_set_vm_id(struct vmm *v, uint8_t id)
+{
+    v->vm_id = id;
 }
 
 void vmm_destroy(struct vmm *v)

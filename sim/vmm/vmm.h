@@ -50,6 +50,24 @@ struct vmm;
 struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
                        struct event_bus *ev, const struct cost_profile *costs,
                        uint8_t vm_id, char *err, size_t errlen);
+/* Snapshots (sim/snapshot.c). The guest's architectural state as native
+   hardware would hold it; the PIC copy `pic` gets back, as requested, the
+   interrupts the monitor acknowledged but has not delivered yet. */
+struct pic;
+void vmm_guest_state(struct vmm *v, struct cpu_state *out, struct pic *pic);
+/* 0 when the guest is between instructions outside the TC (a snapshot can
+   be taken), else -1 with the reason. */
+int vmm_settle(struct vmm *v, char *err, size_t errlen);
+/* Take the CPU's state (native view, as a restore left it) as the guest's:
+   rebuild the shadow structures and deprivilege. 0 or -1 + err. */
+int vmm_adopt_state(struct vmm *v, char *err, size_t errlen);
+
+/* A Type II (hosted) hypervisor: every emulated device access pays a world
+   switch to the host OS (cost hosted_io, overhead cause hosted-io). */
+void vmm_set_hosted(struct vmm *v, bool hosted);
+
+/* The VM id stamped on the monitor's events (vm.c sets it after creation). */
+void vmm_set_vm_id(struct vmm *v, uint8_t id);
 void vmm_destroy(struct vmm *v);
 
 /* Take the CPU's current (multiboot entry) state as the guest's and

@@ -34,13 +34,17 @@ struct vmm {
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
+    bool hosted;                /* Type II host: device accesses go through the host OS */
 };
 
 /* ---- vmm.c: events and accounting ---- */
 void vmm_emit(struct vmm *v, enum ev_kind kind, enum ev_path path,
               uint32_t a, uint32_t b, uint32_t c, uint32_t d);
-/* Charge `vmm_cycles` to virtual time for work natively worth `native`. */
-void vmm_charge(struct vmm *v, uint32_t vmm_cycles, uint32_t native);
+/* Charge `vmm_cycles` to virtual time for work natively worth `native`,
+   paid for `cause` (an EV_OVERHEAD event: the stats split overhead by it). */
+void vmm_charge(struct vmm *v, enum ev_ov_cause cause, uint32_t vmm_cycles, uint32_t native);
+/* The same for cycles already on the clock (the TC's extra instructions). */
+void vmm_account(struct vmm *v, enum ev_ov_cause cause, uint32_t vmm_cycles, uint32_t native);
 /* Entering (in = true) or leaving the monitor: EV_WORLD_SWITCH; on leaving,
    word c carries the visit's overhead cycles. */
 void vmm_world_switch(struct vmm *v, bool in);

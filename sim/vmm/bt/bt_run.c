@@ -156,7 +156,7 @@ static void post_sync(struct bt *bt)
     uint32_t native = c->class_cost[C_IO] + c->port_cost;
     for (uint32_t done = 0, k; done < n; done += k) {
         k = n - done < 1000u ? n - done : 1000u;
-        vmm_charge(v, k * v->costs->v[COST_TC_EMULATE], k * native);
+        vmm_charge(v, OV_TC_EMULATE, k * v->costs->v[COST_TC_EMULATE], k * native);
     }
 }
 
@@ -290,12 +290,27 @@ uint32_t bt_tc_to_guest(const struct bt *bt, uint32_t tc_addr)
 
 /* Step translated code to the next guest-instruction boundary with
    external interrupts held; returns STEP when there, else why it stopped. */
+/* Translated code ran from i0 guest instructions and x0 extra cycles on:
+   report its guest instructions, and account the cycles of the TC's own
+   instructions (indirect-branch lookups, in-TC sequences) as overhead: the
+   guest would not have executed them on bare hardware. */
+static void bt_retired(struct bt *bt, uint64_t i0, uint64_t x0)
+{
+    struct cpu *c = bt->v->cpu;
+    if (cpu_guest_insns(c) > i0)
+        vmm_emit(bt->v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(cpu_guest_insns(c) - i0), 0, 0, 0);
+    for (uint64_t left = c->tc_extra_cycles - x0, k; left; left -= k) {
+        k = left < 0x40000000u ? left : 0x40000000u;
+        vmm_account(bt->v, OV_TC_CODE, (uint32_t)k, 0);
+    }
+}
+
 static enum cpu_stop roll_forward(struct bt *bt, uint32_t *guest)
 {
     struct cpu *c = bt->v->cpu;
     bool (*pending)(void *) = c->bus.intr_pending;
     enum cpu_stop why = CPU_STOP_STEP;
-    uint64_t i0 = cpu_guest_insns(c);
+    uint64_t i0 = cpu_guest_insns(c), x0 = c->tc_extra_cycles;
     c->bus.intr_pending = NULL;
     c->single_step = true;
     while (!tc_guest_of(bt, c->s.eip, true, guest)) {
@@ -305,8 +320,7 @@ static enum cpu_stop roll_forward(struct bt *bt, uint32_t *guest)
     }
     c->single_step = false;
     c->bus.intr_pending = pending;
-    if (cpu_guest_insns(c) > i0)
-        vmm_emit(bt->v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(cpu_guest_insns(c) - i0), 0, 0, 0);
+    bt_retired(bt, i0, x0);
     return why;
 }
 
@@ -367,7 +381,7 @@ static enum cpu_stop callout(struct vmm *v, enum bt_how how)
              : how == HOW_ADAPT ? bt_adapted_store(v, &in, &f) : bt_emu_insn(v, &in, &f);
     const uint32_t *k = v->costs->v;
     if (rc == EMU_FAULT) {
-        vmm_charge(v, k[COST_CALLOUT_EMULATE] + k[COST_REFLECT],
+        vmm_charge(v, OV_REFLECT, k[COST_CALLOUT_EMULATE] + k[COST_REFLECT],
                    reflect_native_cost(v, f.vector, RK_EXC));
         return emu_status(v, reflect_vector(v, f.vector, f.err, intr_has_err(f.vector),
                                             RK_EXC, c->s.eip));
@@ -383,7 +397,7 @@ static enum cpu_stop callout(struct vmm *v, enum bt_how how)
             native += reflect_native_cost(v, 0, RK_SOFT);
             cost += k[COST_REFLECT];
         }
-        vmm_charge(v, cost, native);
+        vmm_charge(v, (in.row->attr & A_IO) ? OV_IO : OV_CALLOUT, cost, native);
     }
     return emu_status(v, rc);
 }
@@ -430,7 +444,7 @@ static enum cpu_stop indirect_miss(struct bt *bt)
     uint32_t eip = *vpage(bt, VP_T), target = eip + bt->gcs.base;
     to_guest(bt, target);
     bt->n.ind_misses++;
-    vmm_charge(v, v->costs->v[COST_INDIRECT] + v->costs->v[COST_CALLOUT_EMULATE], 0);
+    vmm_charge(v, OV_INDIRECT, v->costs->v[COST_INDIRECT] + v->costs->v[COST_CALLOUT_EMULATE], 0);
     int id = block_for(bt, target);
     if (id >= 0)
         tc_table_fill(bt, eip, id);
@@ -459,7 +473,7 @@ static enum cpu_stop bt_gate(struct bt *bt)
     uint32_t target = e->target, gen = bt->blocks[from].gen;
     if (e->kind == EXIT_DIRECT) {
         to_guest(bt, target);
-        vmm_charge(v, v->costs->v[COST_CALLOUT_EMULATE], 0);
+        vmm_charge(v, OV_TRANSLATE, v->costs->v[COST_CALLOUT_EMULATE], 0);
         chain(bt, from, gen, site, target);
     } else if (e->kind == EXIT_INDIRECT) {
         why = indirect_miss(bt);
@@ -580,7 +594,7 @@ static bool bt_smc_fault(struct bt *bt, enum cpu_stop *why)
     vmm_world_switch(v, true);
     bt->n.smc_faults++;
     tc_invalidate_range(bt, pa, 1, true);
-    vmm_charge(v, v->costs->v[COST_TRAP_EMULATE], 0);
+    vmm_charge(v, OV_TRACE_FAULT, v->costs->v[COST_TRAP_EMULATE], 0);
     *why = CPU_STOP_BUDGET;
     if (v->vc.cpl == 0) {
         struct insn in;
@@ -602,14 +616,13 @@ static enum cpu_stop run_once(struct vmm *v, uint64_t cycle_limit)
     if (v->vc.cpl == 0 && !bt_enter(bt))
         return step_direct(v);
     c->single_step = v->vc.sti_shadow;
-    uint64_t i0 = cpu_guest_insns(c);
+    uint64_t i0 = cpu_guest_insns(c), x0 = c->tc_extra_cycles;
     enum cpu_stop why = cpu_run(c, cycle_limit);
     c->single_step = false;
     v->vc.sti_shadow = false;
     if (!bt->in_tc)
         return why;
-    if (cpu_guest_insns(c) > i0)
-        vmm_emit(v, EV_INSNS, PATH_TRANSLATED, (uint32_t)(cpu_guest_insns(c) - i0), 0, 0, 0);
+    bt_retired(bt, i0, x0);
     return bt_leave(bt, why);
 }
 

@@ -505,6 +505,6 @@ int bt_translate(struct bt *bt, uint32_t lin, int *fault)
         ident += (tmp.how[i] & BT_HOW_MASK) == HOW_IDENT;
     vmm_emit(v, EV_TRANSLATE, PATH_EMULATED, glen, ep->len, (uint32_t)n | ident << 16,
              (uint32_t)id);
-    vmm_charge(v, v->costs->v[COST_TRANSLATE_INSN] * (uint32_t)n, 0);
+    vmm_charge(v, OV_TRANSLATE, v->costs->v[COST_TRANSLATE_INSN] * (uint32_t)n, 0);
     return id;
 }

@@ -1,0 +1,167 @@
+/*
+ * host.c - the hypervisor's VM list and its proportional-share scheduler.
+ *
+ * Stride scheduling (Waldspurger & Weihl 1995): every VM has a pass value;
+ * the runnable VM with the smallest pass runs for one slice, then its pass
+ * grows by the cycles it used, scaled by 2^16 / shares. Over a long run each
+ * VM's CPU time is proportional to its shares (tested within 2 %). Ties go
+ * to the lower index, so the order is deterministic. A VM that is halted
+ * waiting for its timer uses no CPU: machine_run skips its idle time, which
+ * advances only that VM's clock.
+ */
+#include "host/host.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define PASS_SCALE 65536u
+
+void host_init(struct host *h, const struct host_config *cfg)
+{
+    memset(h, 0, sizeof *h);
+    h->cfg = *cfg;
+    if (!h->cfg.type)
+        h->cfg.type = HOST_TYPE1;
+    if (!h->cfg.slice_cycles)
+        h->cfg.slice_cycles = HOST_SLICE_DEFAULT;
+    if (!h->cfg.switch_cycles)
+        h->cfg.switch_cycles = HOST_SWITCH_DEFAULT;
+    h->current = -1;
+}
+
+void host_free(struct host *h)
+{
+    for (int i = 0; i < h->nvms; i++)
+        vm_destroy(h->vms[i].vm);
+    h->nvms = 0;
+}
+
+/* A new VM starts level with the least-advanced one, so it neither starves
+   the others nor is starved by their past. */
+static uint64_t min_pass(const struct host *h)
+{
+    uint64_t p = UINT64_MAX;
+    for (int i = 0; i < h->nvms; i++)
+        if (h->vms[i].state == HVM_RUNNABLE && h->vms[i].pass < p)
+            p = h->vms[i].pass;
+    return p == UINT64_MAX ? 0 : p;
+}
+
+int host_add_vm(struct host *h, const struct vm_config *cfg, const char *name,
+                uint32_t shares, uint64_t max_insns, char *err, size_t errlen)
+{
+    if (h->nvms >= HOST_MAX_VMS) {
+        snprintf(err, errlen, "a host runs at most %d VMs", HOST_MAX_VMS);
+        return -1;
+    }
+    if (cfg->mode == MODE_NATIVE) {
+        snprintf(err, errlen, "VM %s: --mode native means no hypervisor; a host's VMs run "
+                 "under trap or bt", name);
+        return -1;
+    }
+    if (host_find(h, name) >= 0) {
+        snprintf(err, errlen, "two VMs are named %s", name);
+        return -1;
+    }
+    struct vm_config c = *cfg;
+    c.id = (uint8_t)h->nvms;
+    c.name = name;
+    struct vm *vm = vm_create(&c, err, errlen);
+    if (!vm)
+        return -1;
+    if (h->cfg.type == HOST_TYPE2)
+        vmm_set_hosted(vm->m.vmm, true);
+    struct host_vm *hv = &h->vms[h->nvms];
+    *hv = (struct host_vm){ .vm = vm, .shares = shares ? shares : 1, .max_insns = max_insns,
+                            .pass = min_pass(h) };
+    snprintf(hv->name, sizeof hv->name, "%s", name);
+    return h->nvms++;
+}
+
+int host_find(const struct host *h, const char *name)
+{
+    for (int i = 0; i < h->nvms; i++)
+        if (!strcmp(h->vms[i].name, name))
+            return i;
+    return -1;
+}
+
+void host_pause(struct host *h, int i)
+{
+    if (h->vms[i].state == HVM_RUNNABLE)
+        h->vms[i].state = HVM_PAUSED;
+}
+
+void host_resume(struct host *h, int i)
+{
+    if (h->vms[i].state == HVM_PAUSED) {
+        h->vms[i].state = HVM_RUNNABLE;
+        h->vms[i].pass = min_pass(h);
+    }
+}
+
+void host_remove(struct host *h, int i)
+{
+    vm_destroy(h->vms[i].vm);
+    memmove(&h->vms[i], &h->vms[i + 1], (size_t)(h->nvms - i - 1) * sizeof h->vms[0]);
+    h->nvms--;
+    if (h->current == i)
+        h->current = -1;
+    else if (h->current > i)
+        h->current--;
+}
+
+static int host_pick(const struct host *h)
+{
+    int best = -1;
+    for (int i = 0; i < h->nvms; i++)
+        if (h->vms[i].state == HVM_RUNNABLE && (best < 0 || h->vms[i].pass < h->vms[best].pass))
+            best = i;
+    return best;
+}
+
+/* One slice of VM i: until its clock has advanced a slice, or its budget. */
+static void host_run_slice(struct host *h, int i)
+{
+    struct host_vm *hv = &h->vms[i];
+    struct machine *m = &hv->vm->m;
+    uint64_t c0 = m->cpu.cycles, idle0 = m->idle_cycles;
+    machine_run_until(m, hv->max_insns, c0 + h->cfg.slice_cycles);
+    if (m->end == END_NONE && hv->max_insns && m->cpu.insns >= hv->max_insns) {
+        m->end = END_BUDGET;
+        snprintf(m->end_msg, sizeof m->end_msg, "instruction budget of %llu exhausted",
+                 (unsigned long long)hv->max_insns);
+    }
+    uint64_t busy = (m->cpu.cycles - c0) - (m->idle_cycles - idle0);
+    hv->busy_cycles += busy;
+    hv->slices++;
+    hv->pass += (busy ? busy : 1) * PASS_SCALE / hv->shares;
+    h->host_cycles += busy;
+    if (m->end != END_NONE)
+        hv->state = HVM_ENDED;
+}
+
+int host_step(struct host *h)
+{
+    int i = host_pick(h);
+    if (i < 0)
+        return -1;
+    if (h->current != i) {
+        if (h->current >= 0) {            /* the first VM's start is no switch */
+            h->switches++;
+            h->switch_cycles_total += h->cfg.switch_cycles;
+            h->host_cycles += h->cfg.switch_cycles;
+        }
+        h->current = i;
+    }
+    host_run_slice(h, i);
+    return i;
+}
+
+double host_cpu_share(const struct host *h, int i)
+{
+    uint64_t total = 0;
+    for (int k = 0; k < h->nvms; k++)
+        total += h->vms[k].busy_cycles;
+    return total ? (double)h->vms[i].busy_cycles / (double)total : 0.0;
+}

@@ -1,0 +1,89 @@
+/*
+ * host.h - one physical computer shared by several VMs (DESIGN.md §7).
+ *
+ * The host owns one CPU's time and hands it to its VMs in slices of
+ * modeled cycles, by proportional shares (stride scheduling: each VM's
+ * "pass" advances by the cycles it used divided by its shares, and the
+ * runnable VM with the smallest pass runs next). A switch between VMs has a
+ * modeled cost (saving and restoring the CPU state, flushing the TLB) that
+ * the host pays, not the guests. Every VM keeps its own clock: its virtual
+ * time advances only while it runs (or while it is halted waiting for its
+ * timer, which uses no CPU), so each guest sees time as if it had the
+ * computer to itself, and runs are deterministic however many VMs share it.
+ *
+ * Each VM is a struct vm (its own devices, engine, console, statistics);
+ * a VM that crashes, halts for good or runs away ends with its own status
+ * and the others carry on. `type` selects the hypervisor architecture:
+ * type 1 (the VMM owns the hardware) or type 2 (hosted: every device access
+ * is a world switch to a host operating system and back; Sugerman et al.,
+ * USENIX 2001), which costs more on I/O.
+ */
+#ifndef RS_HOST_H
+#define RS_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vm.h"
+
+#define HOST_MAX_VMS 64
+#define HOST_SLICE_DEFAULT 1000000u     /* modeled cycles (~0.26 ms at 3.8 GHz) */
+#define HOST_SWITCH_DEFAULT 4000u       /* modeled cycles per VM switch (docs/host.md) */
+
+enum host_type { HOST_TYPE1 = 1, HOST_TYPE2 = 2 };
+
+enum host_vm_state {
+    HVM_RUNNABLE = 0,
+    HVM_PAUSED,                         /* by the user: not scheduled */
+    HVM_ENDED,                          /* its run ended (exit, crash, budget) */
+};
+
+struct host_config {
+    enum host_type type;
+    uint32_t slice_cycles;              /* 0: HOST_SLICE_DEFAULT */
+    uint32_t switch_cycles;             /* cost of one VM switch; 0: HOST_SWITCH_DEFAULT */
+};
+
+struct host_vm {
+    struct vm *vm;
+    char name[32];
+    uint32_t shares;                    /* proportional-share weight, >= 1 */
+    uint64_t max_insns;                 /* budget (0: none): a runaway ends with END_BUDGET */
+    enum host_vm_state state;
+    uint64_t pass;                      /* stride scheduler: cycles used * 2^16 / shares */
+    uint64_t busy_cycles;               /* CPU time this VM used (not its idle waits) */
+    uint64_t slices;                    /* times it was scheduled */
+};
+
+struct host {
+    struct host_config cfg;
+    struct host_vm vms[HOST_MAX_VMS];
+    int nvms;
+    int current;                        /* VM of the last slice, -1 before the first */
+    uint64_t host_cycles;               /* the CPU's time: guests' busy cycles + switches */
+    uint64_t switches;                  /* VM switches made */
+    uint64_t switch_cycles_total;       /* their cost */
+};
+
+void host_init(struct host *h, const struct host_config *cfg);
+/* Destroy every VM. */
+void host_free(struct host *h);
+
+/* Add a VM built from `cfg` (a VMM engine: native means no hypervisor).
+   Returns its index, or -1 with err. */
+int host_add_vm(struct host *h, const struct vm_config *cfg, const char *name,
+                uint32_t shares, uint64_t max_insns, char *err, size_t errlen);
+int host_find(const struct host *h, const char *name);    /* index or -1 */
+void host_pause(struct host *h, int i);
+void host_resume(struct host *h, int i);
+/* Remove (destroy) VM i; the indices of later VMs move down by one. */
+void host_remove(struct host *h, int i);
+
+/* Run one slice of the VM the scheduler picks. Returns its index, or -1 when
+   no VM is runnable (all ended or paused). */
+int host_step(struct host *h);
+
+/* The share of the host's guest CPU time VM i used, 0..1. */
+double host_cpu_share(const struct host *h, int i);
+
+#endif

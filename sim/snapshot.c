@@ -1,0 +1,294 @@
+/*
+ * snapshot.c - a VM's state into chunks and back (snapshot.h).
+ *
+ * Chunks (docs/snapshot.md): "CPU " the guest's architectural state as
+ * native hardware holds it, "CNTR" cycle and instruction counters, "DEVS"
+ * the PIC, PIT, UART, debug-exit and POST port, "STAT" the statistics, and
+ * "MEM " guest RAM: a bitmap of the 4 KiB pages that are not all zero, then
+ * those pages, zlib-compressed. Under a VMM the engine hands over the
+ * guest's state (vmm_guest_state) and takes it back (vmm_adopt_state), so
+ * the file does not depend on the engine that wrote it.
+ */
+#include "snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapstate.h"
+#include "version.h"
+
+#define PAGE 4096u
+
+static const struct snap_type *const dev_types[] = {
+    &snap_pic_type, &snap_pit_type, &snap_uart_type, &snap_debugexit_type, &snap_post_type,
+};
+#define NDEV 5
+
+static void *dev_obj(struct machine *m, int i)
+{
+    void *objs[NDEV] = { &m->pic, &m->pit, &m->uart, &m->dbg, &m->post };
+    return objs[i];
+}
+
+static size_t devs_size(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < NDEV; i++)
+        n += snap_type_size(dev_types[i]);
+    return n;
+}
+
+/* ---- saving ---- */
+
+static void guest_cpu_state(struct machine *m, struct cpu_state *out)
+{
+    if (m->vmm) {
+        vmm_guest_state(m->vmm, out, NULL);
+        return;
+    }
+    cpu_get_eflags(&m->cpu);          /* fold the lazy flags */
+    *out = m->cpu.s;
+}
+
+static int save_cpu(struct snap_writer *w, struct machine *m, char *err, size_t errlen)
+{
+    struct cpu_state s;
+    guest_cpu_state(m, &s);
+    uint8_t buf[512];
+    snap_encode(&snap_cpu_state_type, &s, buf);
+    if (snapw_chunk(w, "CPU ", buf, snap_type_size(&snap_cpu_state_type), false, err, errlen))
+        return -1;
+    struct snap_cpu_counters k = { .cycles = m->cpu.cycles, .insns = m->cpu.insns,
+                                   .tc_extra_insns = m->cpu.tc_extra_insns,
+                                   .tc_extra_cycles = m->cpu.tc_extra_cycles };
+    snap_encode(&snap_cpu_counters_type, &k, buf);
+    return snapw_chunk(w, "CNTR", buf, snap_type_size(&snap_cpu_counters_type), false,
+                       err, errlen);
+}
+
+static int save_blob(struct snap_writer *w, const char *tag, const struct snap_type *t,
+                     const void *obj, char *err, size_t errlen)
+{
+    size_t n = snap_type_size(t);
+    uint8_t *buf = malloc(n);
+    if (!buf) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        return -1;
+    }
+    snap_encode(t, obj, buf);
+    int rc = snapw_chunk(w, tag, buf, n, true, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static int save_devs(struct snap_writer *w, struct machine *m, char *err, size_t errlen)
+{
+    uint8_t buf[1024];
+    size_t off = 0;
+    for (int i = 0; i < NDEV; i++) {
+        snap_encode(dev_types[i], dev_obj(m, i), buf + off);
+        off += snap_type_size(dev_types[i]);
+    }
+    return snapw_chunk(w, "DEVS", buf, off, false, err, errlen);
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+    static const uint8_t zero[PAGE];
+    return memcmp(p, zero, PAGE) == 0;
+}
+
+/* Bitmap of non-zero pages, then those pages. */
+static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t errlen)
+{
+    uint32_t pages = m->ram_size / PAGE, map_len = (pages + 7) / 8, used = 0;
+    uint8_t *buf = calloc(1, map_len + (size_t)m->ram_size);
+    if (!buf) {
+        snprintf(err, errlen, "snapshot: out of memory for %u MiB", m->ram_size >> 20);
+        return -1;
+    }
+    for (uint32_t pg = 0; pg < pages; pg++) {
+        const uint8_t *p = m->ram + (size_t)pg * PAGE;
+        if (page_is_zero(p))
+            continue;
+        buf[pg / 8] |= (uint8_t)(1u << (pg % 8));
+        memcpy(buf + map_len + (size_t)used++ * PAGE, p, PAGE);
+    }
+    int rc = snapw_chunk(w, "MEM ", buf, map_len + (size_t)used * PAGE, true, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    struct machine *m = &vm->m;
+    struct snap_header h = { .kernel_size = vm->kernel_size, .kernel_crc = vm->kernel_crc,
+                             .engine = (uint32_t)m->mode, .ram_size = m->ram_size,
+                             .guest_insns = cpu_guest_insns(&m->cpu) };
+    snprintf(h.ringside_version, sizeof h.ringside_version, "%s", RINGSIDE_VERSION);
+    snprintf(h.kernel_path, sizeof h.kernel_path, "%.27s", vm->kernel_path);
+    if (m->vmm && vmm_settle(m->vmm, err, errlen) != 0)
+        return -1;
+    struct snap_writer w;
+    snapw_init(&w, &h);
+    if (snapw_chunk(&w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
+        save_cpu(&w, m, err, errlen) || save_devs(&w, m, err, errlen) ||
+        save_blob(&w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
+        save_mem(&w, m, err, errlen)) {
+        snapw_free(&w);
+        return -1;
+    }
+    return snapw_write(&w, path, err, errlen);
+}
+
+/* ---- restoring: everything is decoded and checked first, then applied,
+   so a bad snapshot leaves the VM as it was ---- */
+
+struct restore_plan {
+    struct pic pic;
+    struct pit pit;
+    struct uart uart;
+    struct debugexit dbg;
+    struct post post;
+    struct cpu_state cpu;
+    struct snap_cpu_counters n;
+    struct stats stats;
+    const struct snap_chunk *mem;
+};
+
+static const struct snap_chunk *need(const struct snap_file *f, const char *tag,
+                                     char *err, size_t errlen)
+{
+    const struct snap_chunk *c = snap_find(f, tag);
+    if (!c)
+        snprintf(err, errlen, "snapshot has no '%s' chunk (corrupted)", tag);
+    return c;
+}
+
+static int check_mem(const struct machine *m, const struct snap_chunk *c, char *err, size_t errlen)
+{
+    uint32_t pages = m->ram_size / PAGE, map_len = (pages + 7) / 8, used = 0;
+    if (c->len >= map_len) {
+        for (uint32_t pg = 0; pg < pages; pg++)
+            used += (c->data[pg / 8] >> (pg % 8)) & 1u;
+        if (c->len == map_len + (size_t)used * PAGE)
+            return 0;
+    }
+    snprintf(err, errlen, "snapshot memory chunk does not match %u MiB of RAM (corrupted)",
+             m->ram_size >> 20);
+    return -1;
+}
+
+static void apply_mem(struct machine *m, const struct snap_chunk *c)
+{
+    uint32_t pages = m->ram_size / PAGE, map_len = (pages + 7) / 8, used = 0;
+    memset(m->ram, 0, m->ram_size);
+    for (uint32_t pg = 0; pg < pages; pg++)
+        if ((c->data[pg / 8] >> (pg % 8)) & 1u)
+            memcpy(m->ram + (size_t)pg * PAGE, c->data + map_len + (size_t)used++ * PAGE, PAGE);
+    cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
+}
+
+/* Devices decode into copies of the live ones, so the wiring (IRQ lines,
+   the UART's transmit sink) stays the live VM's. */
+static int plan_devs(struct restore_plan *p, const struct snap_chunk *c, char *err, size_t errlen)
+{
+    void *objs[NDEV] = { &p->pic, &p->pit, &p->uart, &p->dbg, &p->post };
+    if (c->len != devs_size()) {
+        snprintf(err, errlen, "snapshot device chunk has the wrong size (corrupted)");
+        return -1;
+    }
+    size_t off = 0;
+    for (int i = 0; i < NDEV; i++) {
+        size_t n = snap_type_size(dev_types[i]);
+        if (snap_decode(dev_types[i], c->data + off, n, objs[i], err, errlen) != 0)
+            return -1;
+        off += n;
+    }
+    return 0;
+}
+
+static int plan_cpu(struct restore_plan *p, const struct snap_file *f, char *err, size_t errlen)
+{
+    const struct snap_chunk *c = need(f, "CPU ", err, errlen), *k = need(f, "CNTR", err, errlen);
+    if (!c || !k || snap_decode(&snap_cpu_state_type, c->data, c->len, &p->cpu, err, errlen) ||
+        snap_decode(&snap_cpu_counters_type, k->data, k->len, &p->n, err, errlen))
+        return -1;
+    if (p->n.tc_extra_insns > p->n.insns) {
+        snprintf(err, errlen, "snapshot counters are inconsistent (corrupted)");
+        return -1;
+    }
+    return 0;
+}
+
+static int plan_restore(struct restore_plan *p, const struct vm *vm, const struct snap_file *f,
+                        char *err, size_t errlen)
+{
+    const struct machine *m = &vm->m;
+    bool no_kernel = !vm->kernel_path[0];     /* built for the restore: take its kernel */
+    if (!no_kernel && (f->h.kernel_size != vm->kernel_size || f->h.kernel_crc != vm->kernel_crc)) {
+        snprintf(err, errlen, "the snapshot was taken of another kernel (%s)", f->h.kernel_path);
+        return -1;
+    }
+    if (f->h.ram_size != m->ram_size) {
+        snprintf(err, errlen, "the snapshot has %u MiB of guest RAM, this VM %u MiB (use --mem)",
+                 f->h.ram_size >> 20, m->ram_size >> 20);
+        return -1;
+    }
+    const struct snap_chunk *dev = need(f, "DEVS", err, errlen);
+    const struct snap_chunk *st = dev ? need(f, "STAT", err, errlen) : NULL;
+    p->mem = st ? need(f, "MEM ", err, errlen) : NULL;
+    if (!p->mem)
+        return -1;
+    return plan_devs(p, dev, err, errlen) ||
+           snap_decode(&snap_stats_type, st->data, st->len, &p->stats, err, errlen) ||
+           plan_cpu(p, f, err, errlen) || check_mem(m, p->mem, err, errlen) ? -1 : 0;
+}
+
+static void apply_cpu(struct machine *m, const struct restore_plan *p, bool same_engine)
+{
+    m->cpu.s = p->cpu;
+    cpu_set_eflags(&m->cpu, p->cpu.eflags);
+    m->cpu.cycles = p->n.cycles;
+    /* under another engine only the guest's instructions carry over */
+    m->cpu.insns = same_engine ? p->n.insns : p->n.insns - p->n.tc_extra_insns;
+    m->cpu.tc_extra_insns = same_engine ? p->n.tc_extra_insns : 0;
+    m->cpu.tc_extra_cycles = same_engine ? p->n.tc_extra_cycles : 0;
+    cpu_flush_caches(&m->cpu);
+}
+
+int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t errlen)
+{
+    struct machine *m = &vm->m;
+    struct restore_plan *p = malloc(sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        return -1;
+    }
+    *p = (struct restore_plan){ .pic = m->pic, .pit = m->pit, .uart = m->uart, .dbg = m->dbg,
+                                .post = m->post, .cpu = m->cpu.s, .stats = m->stats };
+    int rc = plan_restore(p, vm, f, err, errlen);
+    if (rc == 0) {
+        m->pic = p->pic, m->pit = p->pit, m->uart = p->uart, m->dbg = p->dbg, m->post = p->post;
+        m->stats = p->stats;
+        apply_mem(m, p->mem);
+        apply_cpu(m, p, f->h.engine == (uint32_t)m->mode);
+        m->end = END_NONE;
+        if (!vm->kernel_path[0]) {
+            const struct snap_chunk *k = snap_find(f, "KPTH");
+            vm->kernel_size = f->h.kernel_size;
+            vm->kernel_crc = f->h.kernel_crc;
+            snprintf(vm->kernel_path, sizeof vm->kernel_path, "%.*s",
+                     k && k->len < sizeof vm->kernel_path ? (int)k->len : 27,
+                     k && k->len < sizeof vm->kernel_path ? (const char *)k->data
+                                                          : f->h.kernel_path);
+            for (char *c = vm->kernel_path; *c; c++)
+                *c = *c >= 0x20 && *c < 0x7f ? *c : '?';   /* a name, not terminal codes */
+        }
+        if (m->vmm)
+            rc = vmm_adopt_state(m->vmm, err, errlen);
+    }
+    free(p);
+    return rc;
+}

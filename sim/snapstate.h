@@ -1,0 +1,28 @@
+/*
+ * snapstate.h - the field tables of every struct a snapshot holds.
+ *
+ * One snap_type per saved struct (snapcodec.h). A field added to one of
+ * these structs is saved only once it is added here, and adding it changes
+ * the encoded size, which SNAP_VERSION must then follow (docs/snapshot.md).
+ */
+#ifndef RS_SNAPSTATE_H
+#define RS_SNAPSTATE_H
+
+#include "snapcodec.h"
+
+/* The CPU's counters beside its architectural state. */
+struct snap_cpu_counters {
+    uint64_t cycles, insns, tc_extra_insns, tc_extra_cycles;
+    uint32_t lf_none;             /* reserved: lazy flags are folded into EFLAGS first */
+};
+
+extern const struct snap_type snap_cpu_state_type;    /* struct cpu_state */
+extern const struct snap_type snap_cpu_counters_type; /* struct snap_cpu_counters */
+extern const struct snap_type snap_pic_type;          /* struct pic */
+extern const struct snap_type snap_pit_type;          /* struct pit (not irq0) */
+extern const struct snap_type snap_uart_type;         /* struct uart (not irq, tx) */
+extern const struct snap_type snap_debugexit_type;    /* struct debugexit */
+extern const struct snap_type snap_post_type;         /* struct post */
+extern const struct snap_type snap_stats_type;        /* struct stats */
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * vm.h - a virtual machine: the one recipe every command builds guests with.
+ *
+ * A VM is a simulated PC (machine.h) together with the engine that runs it,
+ * its event stream, its statistics and its cost profile, built from a plain
+ * description (struct vm_config). `ringside run`, `tc-dump`, `paper` and the
+ * TUI all build their guests here, so an option such as --tc-size means the
+ * same thing everywhere, and the host of several VMs (DESIGN.md §7) creates
+ * each of its guests the same way.
+ */
+#ifndef RS_VM_H
+#define RS_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "machine.h"
+
+/* What a VM is made of. Zero means "the default" for every number. */
+struct vm_config {
+    const char *name;             /* for messages and the UI; NULL: the kernel path */
+    uint8_t id;                   /* stamped on every event of this VM */
+    const char *kernel_path;      /* as typed (the multiboot cmdline starts with it);
+                                     NULL with no image: an empty VM for a restore */
+    const uint8_t *image;         /* the kernel file's bytes; NULL: read kernel_path */
+    size_t image_len;
+    const char *cmdline;          /* multiboot command line, NULL = "" */
+    const char *const *modules;   /* "FILE [args]" each, read when the VM is built */
+    int nmodules;
+    uint32_t mem_mib;             /* guest RAM, 2..3072 (0: 32) */
+    enum machine_mode mode;       /* the engine */
+    uint32_t tc_size;             /* bt: TC bytes (clamped to BT_TC_SIZE_MAX), 0: default */
+    const char *tc_policy;        /* bt: "flush" or "fifo", NULL: flush */
+    int tc_block_insns;           /* bt: guest instructions per unit, 0: 12 */
+    const struct cost_profile *costs; /* NULL: the default profile (p4-672) */
+};
+
+struct vm {
+    struct machine m;             /* the hardware, its engine, events, stats, costs */
+    char name[64];
+    char kernel_path[256];        /* as given (empty: built without a kernel) */
+    uint64_t kernel_size;         /* the kernel file's size and zlib CRC-32: */
+    uint32_t kernel_crc;          /*   a snapshot names the kernel it was taken of */
+};
+
+/* Build, configure and load a VM. NULL with a one-line reason in err (bad
+   --mem, unreadable or malformed kernel or module, bad TC option). */
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+
+/* Run until the VM ends or `insn_limit` total retired instructions (0: no
+   limit); the stop reasons of machine_run. */
+enum machine_end vm_run(struct vm *vm, uint64_t insn_limit);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * cmd_host.c - `ringside host [options] --vm "KERNEL [vm options]" ...`.
+ *
+ * Several VMs on one simulated computer (sim/host/host.h). Each --vm takes
+ * a kernel and the options of `ringside run` that describe a VM (--mode,
+ * --mem, --append, --module, --tc-*, --max-insns), plus --shares N and
+ * --name X. Every VM's COM1 goes to standard output as lines prefixed
+ * "[name] ", or with --console-dir DIR to DIR/NAME.out, byte for byte what
+ * the same kernel prints alone under `ringside run`. The exit status is 0
+ * when every VM's guest exited with status 1 (success), otherwise the first
+ * failing VM's `ringside run` status.
+ */
+#include "cmd_host.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_run.h"
+#include "host/host.h"
+#include "options.h"
+#include "run_vm.h"
+
+#define HOST_ARGS 64
+
+/* Where one VM's console goes. */
+struct console {
+    char name[32];
+    FILE *file;                 /* --console-dir, else NULL: prefixed lines on stdout */
+    char line[512];
+    size_t len;
+};
+
+struct host_cli {
+    struct host host;
+    struct console cons[HOST_MAX_VMS];
+    char *vm_args[HOST_MAX_VMS];    /* the --vm strings, split in place */
+    int nvm;
+    const char *console_dir;
+    const char *stats_json;
+    bool verbose;
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: ringside host [--hypervisor type1|type2] [--slice CYCLES] [--switch-cost CYCLES]\n"
+          "                     [--console-dir DIR] [--stats-json FILE] [-v]\n"
+          "                     --vm \"KERNEL [--mode trap|bt] [--mem MIB] [--shares N] [--name X]\n"
+          "                           [--append S] [--max-insns N] [--tc-size KIB] ...\" ...\n"
+          "  several VMs on one host, scheduled by proportional shares (docs/host.md);\n"
+          "  exit status 0 when every guest exited successfully, else the first failing\n"
+          "  VM's ringside run status\n", f);
+}
+
+static void console_flush_line(struct console *c)
+{
+    printf("[%s] %.*s\n", c->name, (int)c->len, c->line);
+    c->len = 0;
+}
+
+static void console_put(void *ctx, uint8_t byte)
+{
+    struct console *c = ctx;
+    if (c->file) {
+        fputc(byte, c->file);
+        return;
+    }
+    if (byte == '\n') {
+        console_flush_line(c);
+        return;
+    }
+    if (c->len == sizeof c->line)
+        console_flush_line(c);
+    c->line[c->len++] = (char)byte;
+}
+
+/* Split a --vm string into words (single or double quotes group). */
+static int split_words(char *s, char **argv, int max)
+{
+    int n = 0;
+    while (*s) {
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            break;
+        if (n == max)
+            return -1;
+        char q = (*s == '\'' || *s == '"') ? *s++ : 0;
+        argv[n++] = s;
+        while (*s && (q ? *s != q : !isspace((unsigned char)*s)))
+            s++;
+        if (q && !*s)
+            return -1;
+        if (*s)
+            *s++ = 0;
+    }
+    return n;
+}
+
+/* --shares and --name are the host's; the rest are `run` options. */
+static int take_host_opts(int *argc, char **argv, uint32_t *shares, const char **name)
+{
+    int n = 0;
+    for (int i = 0; i < *argc; i++) {
+        bool s = !strcmp(argv[i], "--shares"), nm = !strcmp(argv[i], "--name");
+        if ((s || nm) && i + 1 < *argc) {
+            char *end;
+            if (s) {
+                unsigned long v = strtoul(argv[++i], &end, 10);
+                if (*end || v < 1 || v > 1000000) {
+                    fprintf(stderr, "ringside host: --shares %s: expected 1 to 1000000\n", argv[i]);
+                    return -1;
+                }
+                *shares = (uint32_t)v;
+            } else {
+                *name = argv[++i];
+            }
+            continue;
+        }
+        argv[n++] = argv[i];
+    }
+    *argc = n;
+    return 0;
+}
+
+static const char *default_name(const char *kernel, char *buf, size_t len, int index)
+{
+    const char *base = strrchr(kernel, '/');
+    base = base ? base + 1 : kernel;
+    snprintf(buf, len, "%.*s%d", (int)strcspn(base, "."), base, index);
+    return buf;
+}
+
+static int open_console(struct host_cli *cli, int i, const char *name)
+{
+    struct console *c = &cli->cons[i];
+    snprintf(c->name, sizeof c->name, "%s", name);
+    if (!cli->console_dir)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.out", cli->console_dir, name);
+    c->file = fopen(path, "wb");
+    if (!c->file) {
+        fprintf(stderr, "ringside host: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int add_vm(struct host_cli *cli, char *spec, int index)
+{
+    char *argv[HOST_ARGS], namebuf[32], err[256];
+    int argc = split_words(spec, argv, HOST_ARGS);
+    uint32_t shares = 1;
+    const char *name = NULL;
+    struct run_options o;
+    if (argc <= 0) {
+        fprintf(stderr, "ringside host: --vm needs a kernel (and may take run options)\n");
+        return -1;
+    }
+    if (take_host_opts(&argc, argv, &shares, &name) || options_parse_run(argc, argv, &o))
+        return -1;
+    if (!o.mode_given)
+        o.mode = "bt";
+    if (!name)
+        name = default_name(o.kernel, namebuf, sizeof namebuf, index);
+    struct vm_config cfg;
+    struct cost_profile prof;
+    if (run_vm_config(&o, -1, &cfg, &prof, err, sizeof err) != 0 ||
+        host_add_vm(&cli->host, &cfg, name, shares, o.max_insns, err, sizeof err) < 0) {
+        fprintf(stderr, "ringside host: %s\n", err);
+        return -1;
+    }
+    if (open_console(cli, index, name) != 0)
+        return -1;
+    struct machine *m = &cli->host.vms[index].vm->m;
+    m->out = console_put;
+    m->out_ctx = &cli->cons[index];
+    return 0;
+}
+
+static int parse(struct host_cli *cli, int argc, char **argv, struct host_config *hc)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        }
+        if (!strcmp(a, "-v")) {
+            cli->verbose = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "ringside host: unknown option or missing value: %s\n", a);
+            return -1;
+        }
+        i++;
+        if (!strcmp(a, "--vm") && cli->nvm < HOST_MAX_VMS)
+            cli->vm_args[cli->nvm++] = argv[i];
+        else if (!strcmp(a, "--hypervisor") && (!strcmp(v, "type1") || !strcmp(v, "type2")))
+            hc->type = v[4] == '1' ? HOST_TYPE1 : HOST_TYPE2;
+        else if (!strcmp(a, "--slice") || !strcmp(a, "--switch-cost")) {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+            if (*end || n < 1000 || n > 100000000) {
+                fprintf(stderr, "ringside host: %s %s: expected 1000 to 100000000 cycles\n", a, v);
+                return -1;
+            }
+            *(a[2] == 's' && a[3] == 'l' ? &hc->slice_cycles : &hc->switch_cycles) = (uint32_t)n;
+        } else if (!strcmp(a, "--console-dir"))
+            cli->console_dir = v;
+        else if (!strcmp(a, "--stats-json"))
+            cli->stats_json = v;
+        else {
+            fprintf(stderr, "ringside host: bad option %s %s (see ringside host --help)\n", a, v);
+            return -1;
+        }
+    }
+    if (cli->nvm == 0) {
+        fprintf(stderr, "ringside host: no --vm given (see ringside host --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* 0 when every guest exited with status 1, else the first failing status. */
+static int host_status(const struct host *h)
+{
+    for (int i = 0; i < h->nvms; i++) {
+        int st = cmd_run_exit_status(&h->vms[i].vm->m);
+        if (st != 1)
+            return st;
+    }
+    return 0;
+}
+
+static void report(FILE *f, const struct host *h)
+{
+    fprintf(f, "ringside host: %d VMs, type %d, %" PRIu64 " host cycles, %" PRIu64
+            " VM switches (%" PRIu64 " cycles)\n", h->nvms, h->cfg.type, h->host_cycles,
+            h->switches, h->switch_cycles_total);
+    for (int i = 0; i < h->nvms; i++) {
+        const struct host_vm *hv = &h->vms[i];
+        const struct machine *m = &hv->vm->m;
+        fprintf(f, "  %-12s %-5s shares %-6u cpu %5.1f%%  guest insns %-10" PRIu64
+                " status %d: %s\n", hv->name, machine_mode_name(m->mode), hv->shares,
+                100.0 * host_cpu_share(h, i), cpu_guest_insns(&m->cpu),
+                cmd_run_exit_status(m), m->end_msg);
+    }
+}
+
+static int write_stats(const char *path, const struct host *h)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "ringside host: --stats-json %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "{\n  \"host\": {\"type\": %d, \"vms\": %d, \"host_cycles\": %" PRIu64
+            ", \"switches\": %" PRIu64 ", \"switch_cycles\": %" PRIu64 "},\n  \"vms\": [\n",
+            h->cfg.type, h->nvms, h->host_cycles, h->switches, h->switch_cycles_total);
+    for (int i = 0; i < h->nvms; i++) {
+        const struct host_vm *hv = &h->vms[i];
+        const struct machine *m = &hv->vm->m;
+        fprintf(f, "    {\"name\": \"%s\", \"mode\": \"%s\", \"shares\": %u, \"cpu_share\": %.4f, "
+                "\"busy_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"guest_insns\": %" PRIu64
+                ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d}%s\n", hv->name,
+                machine_mode_name(m->mode), hv->shares, host_cpu_share(h, i), hv->busy_cycles,
+                m->cpu.cycles, cpu_guest_insns(&m->cpu), m->stats.overhead_cycles,
+                cmd_run_exit_status(m), i + 1 < h->nvms ? "," : "");
+    }
+    fputs("  ]\n}\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static void close_consoles(struct host_cli *cli)
+{
+    for (int i = 0; i < cli->host.nvms; i++) {
+        struct console *c = &cli->cons[i];
+        if (c->file)
+            fclose(c->file);
+        else if (c->len)
+            console_flush_line(c);      /* a last line without its newline */
+        c->file = NULL;
+    }
+}
+
+int cmd_host(int argc, char **argv)
+{
+    struct host_cli *cli = calloc(1, sizeof *cli);
+    struct host_config hc = { .type = HOST_TYPE1 };
+    if (!cli)
+        return EXIT_INTERNAL;
+    int rc = parse(cli, argc, argv, &hc);
+    if (rc != 0) {
+        free(cli);
+        return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    }
+    host_init(&cli->host, &hc);
+    for (int i = 0; i < cli->nvm && rc == 0; i++)
+        rc = add_vm(cli, cli->vm_args[i], i);
+    if (rc == 0) {
+        while (host_step(&cli->host) >= 0)
+            ;
+        close_consoles(cli);
+        fflush(stdout);
+        if (cli->verbose)
+            report(stderr, &cli->host);
+        rc = host_status(&cli->host);
+        if (cli->stats_json && write_stats(cli->stats_json, &cli->host) != 0)
+            rc = EXIT_BAD_INPUT;
+    } else {
+        close_consoles(cli);
+        rc = EXIT_BAD_INPUT;
+    }
+    host_free(&cli->host);
+    free(cli);
+    return rc;
+}
