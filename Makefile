@@ -43,6 +43,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_host.o \
+               tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
@@ -102,6 +103,8 @@ $(B)/tests/alu_ref.o: tests/alu_ref.c
 
 # ---- guest kernels -------------------------------------------------------
 include samples/samples.mk
+include tests/hostile/hostile.mk
+include tests/hostile_mem/hostile_mem.mk
 
 # ---- test kernels: one per way a run can end (tests/kernels/endings.S) ----
 TEST_KERNELS := tests/bin/end_exit.elf tests/bin/end_triple.elf tests/bin/end_halt.elf \
@@ -130,7 +133,7 @@ test: check-deps
 	@$(SUBMAKE) test-build
 	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
 
-test-build: samples $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
+test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
 bench: check-deps
 	@$(SUBMAKE) ringside samples

@@ -67,10 +67,11 @@ static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
         m->cpu.stop_now = true;
 }
 
-/* Physical addresses above RAM: an open bus reads all ones, writes vanish. */
+/* Physical addresses above RAM: unassigned memory as QEMU has it (7.2, pc):
+   loads and instruction fetches read 0, stores vanish. */
 static uint32_t cb_mmio_read(void *ctx, uint32_t pa, int size)
 {
-    return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    return 0;
 }
 
 static void cb_mmio_write(void *ctx, uint32_t pa, int size, uint32_t val)
@@ -120,6 +121,11 @@ static void hook_vector(void *ctx, int vector, uint32_t err, bool has_err,
 {
     struct machine *m = ctx;
     enum ev_kind k = soft ? EV_SOFTINT : ext ? EV_INTERRUPT : EV_EXCEPTION;
+    if (m->cpu.insns != m->wd_insns) {
+        m->wd_insns = m->cpu.insns;
+        m->wd_vectors = 0;
+    }
+    m->wd_vectors++;   /* each costs cycles: the slice ends, machine_after_slice checks */
     m->cpu.cycles += machine_vector_cost(m, vector, soft, m->cpu.s.cpl);
     machine_emit(m, k, (uint32_t)vector, err, has_err, 0);
 }
@@ -239,6 +245,8 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
 void machine_enter(struct machine *m, uint32_t entry, uint32_t eax, uint32_t ebx)
 {
     cpu_reset_multiboot(&m->cpu, entry, eax, ebx);
+    m->wd_insns = m->cpu.insns;
+    m->wd_vectors = 0;
     if (m->vmm)
         vmm_reset(m->vmm);
 }
@@ -353,11 +361,17 @@ static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why
                  m->exit_code);
         return machine_finish(m, END_GUEST_EXIT, msg);
     }
+    if (m->wd_vectors > MACHINE_NO_PROGRESS_VECTORS)
+        return machine_finish(m, END_INTERNAL, "no progress: 100000 exceptions or "
+                              "interrupts in a row without a retired instruction (watchdog)");
     switch (why) {
     case CPU_STOP_TRIPLE:
         return machine_finish(m, END_TRIPLE_FAULT,
                               m->cpu.stop_msg ? m->cpu.stop_msg : "triple fault");
     case CPU_STOP_UNSUPPORTED:
+        if (m->vmm && vmm_internal_error(m->vmm))
+            return machine_finish(m, END_INTERNAL, m->cpu.stop_msg ? m->cpu.stop_msg
+                                                                   : "internal error");
         return machine_finish(m, END_UNSUPPORTED,
                               m->cpu.stop_msg ? m->cpu.stop_msg : "unsupported operation");
     case CPU_STOP_INTERCEPT:

@@ -51,7 +51,14 @@ enum machine_end {
     END_HALTED,       /* HLT with interrupts disabled, or with nothing to wake it */
     END_BUDGET,       /* --max-insns exhausted */
     END_UNSUPPORTED,  /* the guest used something ringside does not model */
+    END_INTERNAL,     /* ringside's own error, or the no-progress watchdog (status 12) */
 };
+
+/* The native engine's no-progress watchdog: this many vector deliveries in
+   a row without a retired instruction (a #UD handler that is itself ud2)
+   end the run as END_INTERNAL, like VMM_NO_PROGRESS_VISITS monitor visits
+   under a VMM. */
+#define MACHINE_NO_PROGRESS_VECTORS 100000u
 
 struct machine {
     struct cpu cpu;
@@ -79,6 +86,8 @@ struct machine {
     bool pause;                /* machine_request_pause: return from machine_run */
     uint64_t idle_cycles;      /* cycles skipped halted, waiting for the timer: the
                                   guest's time passed, no CPU was used */
+    uint64_t wd_insns;         /* watchdog: instructions retired at the last delivery */
+    uint32_t wd_vectors;       /* watchdog: deliveries in a row with none retired */
 };
 
 /* Allocate RAM (mem_mib MiB) and wire the devices. Returns 0, or -1 with err. */

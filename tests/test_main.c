@@ -27,6 +27,9 @@ void suite_vm_register(void);
 void suite_compare_register(void);
 void suite_snapshot_register(void);
 void suite_host_register(void);
+void suite_isolation_register(void);
+void suite_isolation_mem_register(void);
+void suite_cpu_fix_register(void);
 void suite_kernel_fuzz_register(void);
 
 static const struct {
@@ -50,6 +53,9 @@ static const struct {
     { "compare", suite_compare_register },
     { "snapshot", suite_snapshot_register },
     { "host", suite_host_register },
+    { "isolation", suite_isolation_register },
+    { "isolation_mem", suite_isolation_mem_register },
+    { "cpu_fix", suite_cpu_fix_register },
     { "kernel_fuzz", suite_kernel_fuzz_register },
 };
 

@@ -148,7 +148,8 @@ struct outcome {
     int cpl;
     bool vif;
     uint16_t cs, ss;
-    int held;           /* IRQ 1 held 50 insns after it was raised: queued (trap) / IRR (native) */
+    int held;           /* IRQ 1 held 50 insns after it was raised: in the PIC's IRR, not acknowledged */
+    int queued;         /* trap: vectors acknowledged and queued in the vcpu */
 };
 
 /* Run to the end; with irq1_at, raise IRQ 1 (level) once irq1_at guest
@@ -163,7 +164,8 @@ static struct outcome guest_run_irq(enum machine_mode mode, const struct piece *
         machine_run(m, irq1_at);
         pic_set_irq(&m->pic, 1, 1);
         machine_run(m, irq1_at + 50);
-        o.held = m->vmm ? vmm_vcpu(m->vmm)->npending : pic_intr_pending(&m->pic);
+        o.held = pic_intr_pending(&m->pic);
+        o.queued = m->vmm ? vmm_vcpu(m->vmm)->npending : 0;
     }
     o.end = machine_run(m, 1000000);
     o.eip = m->cpu.s.eip;
@@ -225,8 +227,42 @@ static void test_shadow_system_and_inside(void)
 {
     CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0x3000, 0x67, 0x89, 0)), 0);  /* TSS */
     CU_ASSERT_EQUAL(shadow_desc_from_guest(0), 0);
+    /* entirely in the VMM region: a data segment keeps no offset at all
+       (expand-down, limit = upper bound), a code segment is not present */
     uint64_t inside = shadow_desc_from_guest(mkdesc(0xFFC01000, 0xFFF, 0x93, 0x4));
-    CU_ASSERT_FALSE(desc_present(inside));               /* entirely in the VMM region */
+    CU_ASSERT_EQUAL(inside, mkdesc(0xFFC01000, 0xFFFFF, 0xB7, 0xC));
+    uint64_t code = shadow_desc_from_guest(mkdesc(0xFFC01000, 0xFFF, 0x9B, 0x4));
+    CU_ASSERT_FALSE(desc_present(code));
+    CU_ASSERT_FALSE(shadow_code_ok(mkdesc(0xFFC01000, 0xFFF, 0x9B, 0x4)));  /* never CS */
+    CU_ASSERT_TRUE(shadow_code_ok(mkdesc(0, 0xFFFFF, 0x9B, 0xC)));
+    CU_ASSERT_TRUE(shadow_code_ok(mkdesc(0xFFC01000, 0xFFF, 0x93, 0x4)));   /* data: empty */
+}
+
+/* Expand-down segments (issue 11: they used to be copied untruncated). */
+static void test_shadow_expand_down(void)
+{
+    /* B=1, valid offsets (0xffbfffff, 4G): exactly the region -> empty */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0, 0xFFBFF, 0x97, 0xC)),
+                    mkdesc(0, 0xFFFFF, 0xB7, 0xC));
+    /* B=0, base 0xffc00000, offsets (0, 0xffff] -> empty 16-bit */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0xFFC00000, 0, 0x97, 0x0)),
+                    mkdesc(0xFFC00000, 0xFFFF, 0xB7, 0x0));
+    /* B=1, base 0x10000000, limit 0: what wraps to 0..0x0fffffff stays */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0x10000000, 0, 0x97, 0x4)),
+                    mkdesc(0x10000000, 0xEFFFF, 0xB7, 0xC));
+    /* B=0, well below the region: untouched (DPL compressed) */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0x100000, 0xFFF, 0x97, 0x0)),
+                    mkdesc(0x100000, 0xFFF, 0xB7, 0x0));
+    /* B=0, base 0xffff8000, offsets (0xfff, 0xffff]: the part that wraps
+       (offsets >= 0x8000 -> linear 0..0x7fff) stays, byte granular */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0xFFFF8000, 0xFFF, 0x97, 0x0)),
+                    mkdesc(0xFFFF8000, 0x7FFF, 0xB7, 0x0));
+    /* expand-up wrapping past 4G through the region: cut below it */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0x10000000, 0xFFFFF, 0x9B, 0xC)),
+                    mkdesc(0x10000000, 0xEFBFF, 0xBB, 0xC));
+    /* conforming code reaching the region: cut, conforming kept */
+    CU_ASSERT_EQUAL(shadow_desc_from_guest(mkdesc(0, 0xFFFFF, 0x9F, 0xC)),
+                    mkdesc(0, 0xFFBFF, 0xBF, 0xC));
 }
 
 /* After the guest's LGDT (trapped) the shadow in the VMM frames holds its
@@ -237,14 +273,17 @@ static void test_shadow_rebuilt_on_lgdt(void)
     struct machine *m = guest_new(MODE_TRAP, p, 1);
     machine_run(m, 200000);
     uint32_t g = (RAM_MIB << 20) + VMM_OFF_GDT;
-    uint64_t d1, d5, dt;
+    uint64_t d1, d2, d5, dt;
     memcpy(&d1, m->ram + g + 8, 8);
+    memcpy(&d2, m->ram + g + 0x10, 8);
     memcpy(&d5, m->ram + g + 0x28, 8);
     memcpy(&dt, m->ram + g + VMM_SEL_TSS, 8);
     CU_ASSERT_EQUAL(d1, mkdesc(0, 0xFFBFF, 0xBB, 0xC));
+    CU_ASSERT_EQUAL(d2 & ~(1ull << 47), mkdesc(0, 0xFFBFF, 0xB3, 0xC) & ~(1ull << 47));
+    CU_ASSERT_FALSE(desc_present(d2));                   /* data: loads trap */
     CU_ASSERT_EQUAL(d5, 0);
-    CU_ASSERT_EQUAL(desc_type(dt), 0xB);                 /* busy TSS of the VMM */
-    CU_ASSERT_EQUAL(desc_dpl(dt), 0);
+    CU_ASSERT_EQUAL(dt, 0);                  /* no VMM descriptor in the guest's slots */
+    CU_ASSERT_EQUAL(SEGF_TYPE(m->cpu.s.tr.flags), 0xB);  /* the VMM's TSS: only in TR */
     CU_ASSERT_EQUAL(m->cpu.s.gdtr.base, VMM_REGION_BASE);
     CU_ASSERT_EQUAL(m->cpu.s.tr.sel, VMM_SEL_TSS);
     CU_ASSERT_EQUAL(vmm_vcpu(m->vmm)->gdtr.base, GDT);  /* what the guest loaded */
@@ -252,15 +291,22 @@ static void test_shadow_rebuilt_on_lgdt(void)
     guest_free(m);
 }
 
-/* Truncation is what protects the region from the ring-1 guest kernel. */
+/* Truncation is what protects the region from the ring-1 guest kernel: the
+   flat segment is cut below it, the cut access is re-executed with the
+   guest's own segment and the region unmapped (shadow_trunc_fault), so the
+   guest reads open bus there as natively, never the shadow GDT. */
 static void test_vmm_region_protected(void)
 {
     struct piece p[] = { { SCENARIO, c_vmm_read, sizeof c_vmm_read } };
-    struct outcome t = guest_run(MODE_TRAP, p, 1);
-    CU_ASSERT_EQUAL(t.eip, handler_eip(EXC_GP));
-    CU_ASSERT_EQUAL(t.frame[0], 0);                      /* #GP(0): segment limit */
-    CU_ASSERT_EQUAL(t.frame[1], SCENARIO);               /* the faulting mov */
-    CU_ASSERT_EQUAL(t.frame[2], 0x08);                   /* guest-visible CS */
+    for (int i = 0; i < 3; i++) {
+        enum machine_mode mode = i == 0 ? MODE_NATIVE : i == 1 ? MODE_TRAP : MODE_BT;
+        struct machine *m = guest_new(mode, p, 1);
+        m->cpu.s.r[R_EAX] = 0;
+        machine_run(m, 1000000);
+        CU_ASSERT_EQUAL(m->cpu.s.r[R_EAX], 0);      /* unassigned memory reads 0 (QEMU) */
+        CU_ASSERT_EQUAL(m->cpu.s.eip, SCENARIO + sizeof c_vmm_read);  /* after the HLT */
+        guest_free(m);
+    }
 }
 
 /* ---- reflection frames vs the native CPU ---- */
@@ -338,8 +384,10 @@ static void test_frame_fault_user(void)
 /* ---- virtual interrupts ---- */
 
 /* IRQ 1 arrives while IF = 0 (raised by the test once the guest spins in
-   its loop): held - acknowledged and queued by the VMM - and delivered after
-   STI and the one instruction of its shadow (SDM vol. 2, STI). */
+   its loop): held at the PIC, unacknowledged, by both (the VMM holds the
+   hardware IF at 0 so that the 8259A coalesces edges as it does natively)
+   and delivered after STI and the one instruction of its shadow (SDM
+   vol. 2, STI). */
 static void test_irq_pending_until_sti(void)
 {
     uint8_t pic[sizeof c_pic];
@@ -350,7 +398,8 @@ static void test_irq_pending_until_sti(void)
     struct outcome t = guest_run_irq(MODE_TRAP, p, 2, 100);
     CU_ASSERT_EQUAL(n.eip, handler_eip(0x21));
     CU_ASSERT_EQUAL(n.held, 1);                          /* requested at the PIC */
-    CU_ASSERT_EQUAL(t.held, 1);                          /* acknowledged, in the vcpu queue */
+    CU_ASSERT_EQUAL(t.held, 1);                          /* still in the IRR: not acknowledged */
+    CU_ASSERT_EQUAL(t.queued, 0);
     CU_ASSERT_EQUAL(n.frame[0], 0x11100u + 9u);          /* after sti; nop */
     CU_ASSERT(n.frame[2] & FL_IF);
     CU_ASSERT_FALSE(n.vif);                              /* interrupt gate */
@@ -389,6 +438,7 @@ void suite_vmm_register(void)
     CU_pSuite s = CU_add_suite("vmm (trap-and-emulate monitor)", NULL, NULL);
     CU_add_test(s, "shadow GDT: DPL compression and truncation", test_shadow_compress);
     CU_add_test(s, "shadow GDT: system descriptors, region", test_shadow_system_and_inside);
+    CU_add_test(s, "shadow GDT: expand-down, 16-bit, wrapping", test_shadow_expand_down);
     CU_add_test(s, "shadow GDT rebuilt on trapped LGDT", test_shadow_rebuilt_on_lgdt);
     CU_add_test(s, "VMM region protected by truncation", test_vmm_region_protected);
     CU_add_test(s, "frame: fault, same level", test_frame_fault_same_level);

@@ -36,6 +36,7 @@ int cmd_run_exit_status(const struct machine *m)
     case END_HALTED:       return EXIT_HALTED;
     case END_BUDGET:       return EXIT_BUDGET;
     case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
+    case END_INTERNAL:     return EXIT_INTERNAL;
     default:               return EXIT_INTERNAL;
     }
 }

@@ -50,7 +50,7 @@ void options_print_run_help(void)
          "  6             the guest halted with interrupts disabled (or nothing can wake it)\n"
          "  8             the --max-insns budget was exhausted\n"
          "  10            the guest used a feature ringside does not model\n"
-         "  12            internal error");
+         "  12            internal error, or no progress (watchdog)");
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)

@@ -28,6 +28,7 @@ const char *report_end_name(enum machine_end e)
     case END_HALTED:       return "halted";
     case END_BUDGET:       return "budget";
     case END_UNSUPPORTED:  return "unsupported";
+    case END_INTERNAL:     return "internal";
     default:               return "running";
     }
 }

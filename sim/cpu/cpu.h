@@ -216,6 +216,7 @@ struct cpu {
     int stop_vector;          /* CPU_STOP_INTERCEPT: vector (-1: ext. interrupt pending) */
     uint32_t stop_error;      /* its error code, if has_error */
     bool stop_has_error;
+    bool stop_soft;           /* CPU_STOP_INTERCEPT: INT n/INT3/INTO, not an exception */
     uint32_t stop_addr;       /* CPU_STOP_GATE: linear fetch address */
     const char *stop_msg;     /* CPU_STOP_UNSUPPORTED / TRIPLE: static text */
 

@@ -312,7 +312,7 @@ static void attr_checks(struct cpu *cpu, const struct insn *in)
 {
     uint32_t a = in->row->attr;
     int cpl = cpu->s.cpl, iopl = (int)((cpu->s.eflags & FL_IOPL) >> 12);
-    if (in->lock && (!(a & A_LOCKABLE) || in->mod == 3))
+    if (!insn_lock_ok(in))
         cpu_raise(cpu, EXC_UD, 0);
     if (a & A_UD)
         cpu_raise(cpu, EXC_UD, 0);
@@ -338,6 +338,7 @@ static int take_interrupt(struct cpu *cpu, struct fetch_page *fp)
     if (cpu->intercept_ext) {
         cpu->stop_vector = -1;
         cpu->stop_has_error = false;
+        cpu->stop_soft = false;
         return cpu->stop = CPU_STOP_INTERCEPT;
     }
     int vector = cpu->bus.intr_ack(cpu->bus.ctx);

@@ -73,9 +73,10 @@ _Noreturn void cpu_unsupported(struct cpu *cpu, const char *msg)
 }
 
 /* Stop for the owner instead of delivering (cpu->intercept). */
-static void intr_intercepted(struct cpu *cpu, int vector, uint32_t err, bool has)
+static void intr_intercepted(struct cpu *cpu, int vector, uint32_t err, bool has, bool soft)
 {
     cpu->stop = CPU_STOP_INTERCEPT;
+    cpu->stop_soft = soft;
     cpu->stop_vector = vector;
     cpu->stop_error = err;
     cpu->stop_has_error = has;
@@ -104,7 +105,7 @@ bool intr_exception(struct cpu *cpu)
         }
     }
     if (vec < 32 && (cpu->intercept >> vec) & 1u) {
-        intr_intercepted(cpu, vec, err, has);
+        intr_intercepted(cpu, vec, err, has, false);
         return true;
     }
     intr_deliver(cpu, vec, err, has, false, false);
@@ -114,10 +115,24 @@ bool intr_exception(struct cpu *cpu)
 void intr_soft(struct cpu *cpu, int vector)
 {
     if (vector < 32 && (cpu->intercept >> vector) & 1u) {
-        intr_intercepted(cpu, vector, 0, false);
+        intr_intercepted(cpu, vector, 0, false, true);
         longjmp(cpu->fault_jmp, RAISE_STOP);
     }
     intr_deliver(cpu, vector, 0, false, true, false);
+}
+
+/* The instruction completed (EIP is the next one): a fault while delivering,
+   or a stop for the owner, must not roll it back. Intercepted, it still
+   counts as retired, as INT n does under a monitor. */
+void intr_trap(struct cpu *cpu, int vector)
+{
+    cpu->insn_eip = cpu->s.eip;
+    if (vector < 32 && (cpu->intercept >> vector) & 1u) {
+        cpu->insns++;
+        intr_intercepted(cpu, vector, 0, false, false);
+        longjmp(cpu->fault_jmp, RAISE_STOP);
+    }
+    intr_deliver(cpu, vector, 0, false, false, false);
 }
 
 /* Where delivery goes: the gate and its checked target. */

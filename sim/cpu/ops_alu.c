@@ -12,29 +12,37 @@
 
 enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
-/* Two-operand ALU form: dst = dst op src, flags recorded lazily. */
+/* Two-operand ALU form: dst = dst op src, flags recorded lazily. The
+   result is stored before the flags are recorded: an instruction commits no
+   architectural state until every access that can fault has succeeded, so a
+   faulting store (a #PF, or a hidden fault under a VMM that restarts the
+   instruction) leaves EFLAGS as they were (SDM vol. 3, 6.5: faults are
+   restartable). */
 static void alu_binop(struct cpu *cpu, const struct insn *in, int op)
 {
     int size = opd_size(in, 0);
     uint32_t m = size_mask(size);
     uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1) & m, r;
     uint32_t cin = (op == ALU_ADC || op == ALU_SBB) ? flag_cf(cpu) : 0;
+    unsigned kind;
     switch (op) {
     case ALU_ADD: case ALU_ADC:
         r = (a + b + cin) & m;
-        lf_set(cpu, op == ALU_ADD ? LF_ADD : LF_ADC, size, a, b, r, cin);
+        kind = op == ALU_ADD ? LF_ADD : LF_ADC;
         break;
     case ALU_SUB: case ALU_SBB: case ALU_CMP:
         r = (a - b - cin) & m;
-        lf_set(cpu, op == ALU_SBB ? LF_SBB : LF_SUB, size, a, b, r, cin);
+        kind = op == ALU_SBB ? LF_SBB : LF_SUB;
         break;
     default:
         r = op == ALU_OR ? a | b : op == ALU_AND ? a & b : a ^ b;
-        lf_set(cpu, LF_LOGIC, size, a, b, r, 0);
+        kind = LF_LOGIC;
+        cin = 0;
         break;
     }
     if (op != ALU_CMP)
         opd_write(cpu, in, 0, r);
+    lf_set(cpu, kind, size, a, b, r, cin);
 }
 
 void op_add(struct cpu *cpu, const struct insn *in) { alu_binop(cpu, in, ALU_ADD); }

@@ -40,13 +40,22 @@ void op_xchg(struct cpu *cpu, const struct insn *in)
     opd_write(cpu, in, 1, a);
 }
 
+/* XADD (SDM vol. 2): TEMP = SRC + DEST; SRC = DEST; DEST = TEMP. With one
+   register as both operands the sum is what remains (xadd eax,eax doubles
+   EAX). A memory destination is stored first, so a fault leaves the
+   register (and the flags) untouched. */
 void op_xadd(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0);
     uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1);
     uint32_t r = (a + b) & size_mask(size);
-    opd_write(cpu, in, 0, r);
-    opd_write(cpu, in, 1, a);
+    if (in->mod == 3) {
+        opd_write(cpu, in, 1, a);
+        opd_write(cpu, in, 0, r);
+    } else {
+        opd_write(cpu, in, 0, r);
+        opd_write(cpu, in, 1, a);
+    }
     lf_set(cpu, LF_ADD, size, a, b, r, 0);
 }
 

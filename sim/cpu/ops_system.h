@@ -62,6 +62,7 @@ void op_iret(struct cpu *cpu, const struct insn *in);
 void op_int(struct cpu *cpu, const struct insn *in);
 void op_int3(struct cpu *cpu, const struct insn *in);
 void op_into(struct cpu *cpu, const struct insn *in);
+void op_int1(struct cpu *cpu, const struct insn *in);
 void op_rdmsr(struct cpu *cpu, const struct insn *in);
 void op_wrmsr(struct cpu *cpu, const struct insn *in);
 void op_sysenter(struct cpu *cpu, const struct insn *in);
@@ -130,5 +131,9 @@ void tss_stack(struct cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp, int ext);
 
 /* Software interrupt entry for INT n / INT3 / INTO (intr.c). */
 void intr_soft(struct cpu *cpu, int vector);
+/* A trap-like exception raised by the instruction that just completed (INT1
+   / ICEBP): delivered as a hardware event (no gate DPL check, EXT set),
+   returning to the next instruction (intr.c). */
+void intr_trap(struct cpu *cpu, int vector);
 
 #endif

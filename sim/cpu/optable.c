@@ -331,6 +331,9 @@ const struct op_row op_table[] = {
     B1("int", op_int, 0xCD, O_Ib, 0, 0, C_SYSTEM, BR | SENS | A_STACK),
     B1("int3", op_int3, 0xCC, 0, 0, 0, C_SYSTEM, BR | A_STACK),
     B1("into", op_into, 0xCE, 0, 0, 0, C_SYSTEM, BR | A_STACK | A_FLAGS_RD),
+    /* ICEBP: a hardware-class #DB, not a software interrupt (op_int1); not a
+       branch to the translator, which single-steps it (HOW_STEP) */
+    B1("int1", op_int1, 0xF1, 0, 0, 0, C_SYSTEM, A_BLOCK_END | A_STACK),
 
     /* ---- x87, MMX, SSE: no FPU (#NM / #UD) ---- */
     X87(0xD8) X87(0xD9) X87(0xDA) X87(0xDB) X87(0xDC) X87(0xDD) X87(0xDE) X87(0xDF)
@@ -368,4 +371,9 @@ const struct op_row *optable_find(int map, int opcode, int ext)
             return r;
     }
     return zrow;
+}
+
+bool insn_lock_ok(const struct insn *in)
+{
+    return !in->lock || ((in->row->attr & A_LOCKABLE) && in->mod != 3);
 }

@@ -98,6 +98,10 @@ struct op_row {
 extern const struct op_row op_table[];
 extern const unsigned op_table_len;
 
+/* LOCK is legal only on an A_LOCKABLE row with a memory destination (SDM
+   vol. 2, LOCK); anything else raises #UD. Every engine asks this. */
+bool insn_lock_ok(const struct insn *in);
+
 /* Find the row for an opcode (ext -1 for non-group opcodes); NULL if none. */
 const struct op_row *optable_find(int map, int opcode, int ext);
 

@@ -20,6 +20,8 @@ int emu_fault(struct emu_fault *f, int vector, uint32_t err)
 {
     f->vector = vector;
     f->err = err;
+    f->has_err = intr_has_err(vector);
+    f->cr2 = 0;
     return EMU_FAULT;
 }
 
@@ -65,35 +67,49 @@ void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val)
         r[reg - 4] = (r[reg - 4] & 0xFFFF00FFu) | (val & 0xFFu) << 8;
 }
 
-/* Limit check of seg:off..off+len-1 (expand-up segments; SDM vol. 3, 5.3). */
-static bool emu_seg_ok(const struct seg *s, uint32_t off, uint32_t len)
+/* Type and limit check of seg:off..off+len-1 (SDM vol. 3, 5.3 and 5.4),
+   as the hardware's (mem.c): a null or system segment, a write to code or
+   read-only data, a read of execute-only code, and offsets outside the
+   segment (above the limit, or for expand-down at or below it) fail. */
+bool emu_seg_access_ok(const struct seg *s, uint32_t off, uint32_t len, bool write)
 {
-    if (!(s->flags & SEGF_P))
+    uint32_t type = SEGF_TYPE(s->flags), last = off + len - 1u;
+    if (!(s->flags & SEGF_P) || !(s->flags & SEGF_S))
         return false;
-    return off <= s->limit && len - 1u <= s->limit - off;
+    if ((type & 8u) ? (write || !(type & 2u)) : (write && !(type & 2u)))
+        return false;
+    if (!(type & 8u) && (type & 4u)) {              /* expand-down data */
+        uint32_t upper = (s->flags & SEGF_DB) ? 0xFFFFFFFFu : 0xFFFFu;
+        return off > s->limit && last >= off && last <= upper;
+    }
+    return last >= off && last <= s->limit;
+}
+
+/* buf NULL: check and translate only (a probe before a side effect). The
+   checks use the guest's own segment, not the hardware's truncated one:
+   gmem never reaches the VMM region whatever the linear address. */
+static int emu_mem_access(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
+                          bool write, struct emu_fault *f)
+{
+    struct seg s;
+    shadow_guest_seg(v, sreg, &s);
+    if (!emu_seg_access_ok(&s, off, len, write))
+        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
+    unsigned how = (write ? GMEM_WRITE : 0u) | (v->vc.cpl == 3 ? GMEM_USER : 0u) |
+                   (buf ? 0u : GMEM_PROBE);
+    return gmem_access(v, s.base + off, buf, len, how, f);
 }
 
 int emu_mem_read(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
                  struct emu_fault *f)
 {
-    const struct seg *s = &v->cpu->s.seg[sreg];
-    if (!emu_seg_ok(s, off, len))
-        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
-    if (!gmem_read(v, s->base + off, buf, len))
-        return emu_fault(f, EXC_GP, 0);
-    return EMU_NEXT;
+    return emu_mem_access(v, sreg, off, buf, len, false, f);
 }
 
 int emu_mem_write(struct vmm *v, int sreg, uint32_t off, const void *buf, uint32_t len,
                   struct emu_fault *f)
 {
-    const struct seg *s = &v->cpu->s.seg[sreg];
-    if (!emu_seg_ok(s, off, len) || (!(SEGF_TYPE(s->flags) & 2u) ||
-                                     (SEGF_TYPE(s->flags) & 8u)))
-        return emu_fault(f, sreg == S_SS ? EXC_SS : EXC_GP, 0);
-    if (!gmem_write(v, s->base + off, buf, len))
-        return emu_fault(f, EXC_GP, 0);
-    return EMU_NEXT;
+    return emu_mem_access(v, sreg, off, (void *)buf, len, true, f);
 }
 
 int emu_rm_read(struct vmm *v, const struct insn *in, int size, uint32_t *val,
@@ -163,7 +179,31 @@ int emu_hlt(struct vmm *v, const struct insn *in, struct emu_fault *f)
     return EMU_HALT;
 }
 
-/* ---- port I/O (the guest TSS I/O bitmap is not consulted) ---- */
+/* ---- port I/O ---- */
+
+/* CPL <= IOPL, else the guest TSS's I/O permission bitmap decides (SDM
+   vol. 1, 19.5.2), as io_allowed() does natively: a bitmap past the TSS
+   limit, or a set bit for any byte of the access, is #GP(0). The TSS is
+   read with supervisor rights (a #PF there is reflected as one). */
+static int emu_io_ok(struct vmm *v, uint16_t port, int size, struct emu_fault *f)
+{
+    if ((uint32_t)v->vc.cpl <= v->vc.iopl)
+        return EMU_NEXT;
+    uint16_t map = 0, bits = 0;
+    if ((v->vc.tr & 0xFFFCu) == 0 || v->vc.tss_limit < 0x67u)
+        return emu_fault(f, EXC_GP, 0);
+    int rc = gmem_read(v, v->vc.tss_base + 0x66u, &map, 2, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t off = map + port / 8u;
+    if (off + 1u > v->vc.tss_limit)
+        return emu_fault(f, EXC_GP, 0);
+    rc = gmem_read(v, v->vc.tss_base + off, &bits, 2, f);
+    if (rc != EMU_NEXT)
+        return rc;
+    uint32_t want = ((1u << size) - 1u) << (port & 7u);
+    return (bits & want) ? emu_fault(f, EXC_GP, 0) : EMU_NEXT;
+}
 
 static int io_size(const struct insn *in)
 {
@@ -194,22 +234,24 @@ static void emu_port_out(struct vmm *v, uint16_t port, int size, uint32_t val)
 
 int emu_in(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
-    if (!emu_iopl_ok(v))
-        return emu_fault(f, EXC_GP, 0);
     struct cpu *c = v->cpu;
     uint16_t port = in->row->opd[1] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
     int size = io_size(in);
+    int rc = emu_io_ok(v, port, size, f);
+    if (rc != EMU_NEXT)
+        return rc;
     emu_set_reg(v, R_EAX, size, emu_port_in(v, port, size));
     return EMU_NEXT;
 }
 
 int emu_out(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
-    if (!emu_iopl_ok(v))
-        return emu_fault(f, EXC_GP, 0);
     struct cpu *c = v->cpu;
     uint16_t port = in->row->opd[0] == O_DX ? (uint16_t)c->s.r[R_EDX] : (uint16_t)(in->imm & 0xFFu);
     int size = io_size(in);
+    int rc = emu_io_ok(v, port, size, f);
+    if (rc != EMU_NEXT)
+        return rc;
     emu_port_out(v, port, size, emu_reg(v, R_EAX, size));
     return EMU_NEXT;
 }
@@ -227,9 +269,12 @@ static int emu_string_io(struct vmm *v, const struct insn *in, bool out, struct 
         rc = emu_mem_read(v, in->seg, off, &val, (uint32_t)size, f);
         if (rc == EMU_NEXT)
             emu_port_out(v, port, size, val);
-    } else {
-        val = emu_port_in(v, port, size);
-        rc = emu_mem_write(v, S_ES, off, &val, (uint32_t)size, f);
+    } else {            /* the destination is checked before the port is read */
+        rc = emu_mem_access(v, S_ES, off, NULL, (uint32_t)size, true, f);
+        if (rc == EMU_NEXT) {
+            val = emu_port_in(v, port, size);
+            rc = emu_mem_write(v, S_ES, off, &val, (uint32_t)size, f);
+        }
     }
     if (rc != EMU_NEXT)
         return rc;
@@ -240,9 +285,10 @@ static int emu_string_io(struct vmm *v, const struct insn *in, bool out, struct 
 
 static int emu_rep_io(struct vmm *v, const struct insn *in, bool out, struct emu_fault *f)
 {
-    if (!emu_iopl_ok(v))
-        return emu_fault(f, EXC_GP, 0);
     struct cpu *c = v->cpu;
+    int rc = emu_io_ok(v, (uint16_t)c->s.r[R_EDX], io_size(in), f);
+    if (rc != EMU_NEXT)
+        return rc;
     if (!in->rep)
         return emu_string_io(v, in, out, f);
     uint32_t amask = in->adsize == 4 ? 0xFFFFFFFFu : 0xFFFFu;
@@ -420,9 +466,23 @@ int emu_lldt(struct vmm *v, const struct insn *in, struct emu_fault *f)
     int rc = emu_rm_read(v, in, 2, &sel, f);
     if (rc != EMU_NEXT)
         return rc;
-    if ((sel & 0xFFFCu) != 0)
-        return emu_stop(v, "guest LDTs are not supported under a VMM");
-    v->vc.ldtr = 0;
+    uint64_t d;
+    if ((sel & 0xFFFCu) == 0) {
+        v->vc.ldtr = 0;
+        return EMU_NEXT;
+    }
+    /* An LDT descriptor in the GDT (SDM vol. 2, LLDT). The hardware LDTR
+       stays null: every load of an LDT selector faults and is emulated
+       from the guest's LDT (guest_desc), truncated like a GDT entry. */
+    if ((sel & 4u) || !guest_desc(v, (uint16_t)sel, &d) || desc_s(d) || desc_type(d) != 2u)
+        return emu_fault(f, EXC_GP, sel & 0xFFFCu);
+    if (!desc_present(d))
+        return emu_fault(f, EXC_NP, sel & 0xFFFCu);
+    struct seg s;
+    desc_to_seg(&s, (uint16_t)sel, d);
+    v->vc.ldtr = (uint16_t)sel;
+    v->vc.ldt_base = s.base;
+    v->vc.ldt_limit = s.limit;
     return EMU_NEXT;
 }
 
@@ -441,7 +501,9 @@ int emu_ltr(struct vmm *v, const struct insn *in, struct emu_fault *f)
     if (!desc_present(d))
         return emu_fault(f, EXC_NP, sel & 0xFFFCu);
     d |= 2ull << 40;                                   /* busy */
-    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u), &d, 8);
+    rc = gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u), &d, 8, f);
+    if (rc != EMU_NEXT)
+        return rc;
     struct seg s;
     desc_to_seg(&s, (uint16_t)sel, d);
     v->vc.tr = (uint16_t)sel;
@@ -525,6 +587,8 @@ static const struct {
 
 int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
+    if (!insn_lock_ok(in))
+        return emu_fault(f, EXC_UD, 0);         /* LOCK on a non-RMW form */
     for (unsigned i = 0; i < sizeof emu_table / sizeof *emu_table; i++) {
         if (emu_table[i].map != in->map || emu_table[i].opcode != in->opcode)
             continue;

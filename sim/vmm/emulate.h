@@ -33,7 +33,13 @@ enum emu_status {
     EMU_TRIPLE,     /* a fault while delivering #DF: the run stops */
 };
 
-struct emu_fault { int vector; uint32_t err; };
+/* A guest fault, as data: what the hardware would deliver. */
+struct emu_fault {
+    int vector;         /* EXC_* */
+    uint32_t err;       /* error code (if has_err) */
+    bool has_err;       /* the vector pushes an error code */
+    uint32_t cr2;       /* #PF: the faulting linear address */
+};
 
 /* Emulate the instruction `in` (decoded at CS:EIP). `f` receives a fault. */
 int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
@@ -79,11 +85,17 @@ void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val);
 /* ModRM r/m word/dword operand (register or memory). */
 int emu_rm_read(struct vmm *v, const struct insn *in, int size, uint32_t *val,
                 struct emu_fault *f);
-/* seg:off guest memory with the segment's limit checked (#GP(0), #SS(0)). */
+/* seg:off guest memory with the segment's type and limit checked as the
+   hardware does (#GP(0), #SS(0) through SS), then #PF from the guest's
+   page tables (user access at virtual CPL 3). */
+struct seg;
+/* The type and limit checks alone (false: #SS through SS, else #GP(0)). */
+bool emu_seg_access_ok(const struct seg *s, uint32_t off, uint32_t len, bool write);
 int emu_mem_read(struct vmm *v, int sreg, uint32_t off, void *buf, uint32_t len,
                  struct emu_fault *f);
 int emu_mem_write(struct vmm *v, int sreg, uint32_t off, const void *buf, uint32_t len,
                   struct emu_fault *f);
+/* Record a fault (error code pushed as the vector does); returns EMU_FAULT. */
 int emu_fault(struct emu_fault *f, int vector, uint32_t err);
 /* The guest-visible EFLAGS (virtual IF and IOPL in place of the real ones). */
 uint32_t emu_guest_eflags(struct vmm *v);

@@ -11,12 +11,17 @@
  * register is loaded from the shadow GDT with RPL 1 in place of 0, and the
  * vcpu remembers the selector the guest thinks it loaded; if they fail, the
  * guest gets exactly the fault bare hardware would have raised. Call gates,
- * task switches, 16-bit IRET and guest rings 1 and 2 stop the run: nothing
- * in ringside's samples uses them.
+ * task switches, 16-bit IRET, guest rings 1 and 2 and code segments based in
+ * the VMM region stop the run: nothing in ringside's samples uses them.
+ * Segment loads at any virtual CPL arrive here (data descriptors are not
+ * present in the shadow, the hardware LDT is empty), and land through
+ * hw_load_seg, which reads the guest's descriptor again (docs/isolation.md).
  */
 #include "vmm_internal.h"
 
 #include <string.h>
+
+#define CODE_IN_REGION "a code segment based in the top 4 MiB (the VMM region) is not supported"
 
 static int emu_stop_seg(struct vmm *v, const char *msg)
 {
@@ -62,7 +67,8 @@ static void set_accessed(struct vmm *v, uint16_t sel)
     if ((sel & 0xFFFCu) == 0 || !guest_desc(v, sel, &d) || (d & (1ull << 40)))
         return;
     uint8_t access = (uint8_t)(d >> 40) | 1u;
-    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u) + 5u, &access, 1);
+    struct emu_fault f;
+    gmem_write(v, v->vc.gdtr.base + (sel & 0xFFF8u) + 5u, &access, 1, &f);
 }
 
 static void seg_commit(struct vmm *v, int sreg, uint16_t sel)
@@ -169,7 +175,9 @@ static int code_target(struct vmm *v, uint16_t sel, struct emu_fault *f)
     bool conf = desc_type(d) & 4u;
     if (conf ? (int)desc_dpl(d) > cpl : ((sel & 3) > cpl || (int)desc_dpl(d) != cpl))
         return emu_fault(f, EXC_GP, sel & 0xFFFCu);
-    return desc_present(d) ? EMU_NEXT : emu_fault(f, EXC_NP, sel & 0xFFFCu);
+    if (!desc_present(d))
+        return emu_fault(f, EXC_NP, sel & 0xFFFCu);
+    return shadow_code_ok(d) ? EMU_NEXT : emu_stop_seg(v, CODE_IN_REGION);
 }
 
 static void cs_commit(struct vmm *v, uint16_t sel, int cpl, uint32_t eip)
@@ -246,6 +254,8 @@ static int ret_target(struct vmm *v, uint16_t cs, struct emu_fault *f)
         return emu_fault(f, EXC_GP, cs & 0xFFFCu);
     if (!desc_present(d))
         return emu_fault(f, EXC_NP, cs & 0xFFFCu);
+    if (!shadow_code_ok(d))
+        return emu_stop_seg(v, CODE_IN_REGION);
     if (rpl == 1 || rpl == 2)
         return emu_stop_seg(v, "guest rings 1 and 2 are not supported under a VMM");
     return EMU_NEXT;

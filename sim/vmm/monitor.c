@@ -37,8 +37,11 @@ static bool mon_decode(struct vmm *v, struct insn *in)
     return n > 0 && decode(buf, n, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
 }
 
-/* INT n / INT3 / INTO that the hardware turned into a stop: returns n or -1. */
-static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_err)
+/* INT n / INT3 / INTO that the hardware turned into a stop: returns n or -1.
+   `soft`: the CPU reported the stop as a software interrupt (cpu->stop_soft);
+   only that tells `int $14` from a #PF, or `int $1` after a single-step
+   trap from the #DB itself. */
+static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_err, bool soft)
 {
     if (in->map != MAP_1B)
         return -1;
@@ -46,17 +49,31 @@ static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_er
           : in->opcode == 0xCC ? EXC_BP : in->opcode == 0xCE ? EXC_OF : -1;
     if (n < 0)
         return -1;
-    if (vec == n && !has_err)
-        return n;                                   /* intercepted directly */
+    if (soft)
+        return vec == n ? n : -1;                   /* intercepted directly */
     if (vec == EXC_GP && has_err && err == (uint32_t)n * 8u + 2u)
         return n;                                   /* the empty hardware IDT */
     return -1;
 }
 
+/* Segment loads trap at any CPL with #GP, #NP or #SS: data descriptors
+   are not present in the shadow GDT and the hardware LDT is empty, so
+   every hardware data-segment or LDT load faults and is emulated against
+   the guest's own tables (shadow.c, docs/isolation.md). Port I/O traps at
+   any virtual CPL: the hardware IOPL is always 0 and the VMM's TSS has no
+   bitmap, so the virtual IOPL and the guest's bitmap are checked by the
+   emulation library (at CPL 3 with IOPL 3 it is allowed). */
 static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
 {
-    return vec == EXC_GP && v->vc.cpl == 0 &&
-           (in->row->attr & (A_PRIV | A_IOPL | A_SEGLOAD));
+    bool sys = in->map == MAP_0F && (in->opcode == 0x34 || in->opcode == 0x35);
+    if ((in->row->attr & A_SEGLOAD) && !sys &&
+        (vec == EXC_GP || vec == EXC_NP || vec == EXC_SS))
+        return true;
+    if (vec != EXC_GP)
+        return false;
+    if (in->row->attr & A_IO)
+        return true;
+    return v->vc.cpl == 0 && (in->row->attr & (A_PRIV | A_IOPL));
 }
 
 static enum cpu_stop mon_status(struct vmm *v, int rc)
@@ -93,8 +110,11 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
     uint32_t row = (uint32_t)(in->row - op_table);
     vmm_emit(v, EV_TRAP, PATH_EMULATED, row, EXC_GP, 0, 0);
     int rc = emu_insn(v, in, &f);
-    if (rc == EMU_FAULT)
-        return mon_reflect(v, f.vector, f.err, intr_has_err(f.vector), RK_EXC, c->s.eip, 0);
+    if (rc == EMU_FAULT) {
+        if (f.vector == EXC_PF)
+            v->vc.cr2 = f.cr2;                  /* a fault record: CR2 with the #PF */
+        return mon_reflect(v, f.vector, f.err, f.has_err, RK_EXC, c->s.eip, 0);
+    }
     if (rc == EMU_NEXT || rc == EMU_HALT)
         c->s.eip += in->len;
     if (rc == EMU_NEXT || rc == EMU_HALT || rc == EMU_JUMP) {
@@ -104,6 +124,55 @@ static enum cpu_stop mon_trap(struct vmm *v, const struct insn *in)
                    v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
     }
     return mon_status(v, rc);
+}
+
+/* The flat segment SYSENTER/SYSEXIT load without reading the GDT (SDM
+   vol. 2), as the hardware must hold it: ring 0 compressed to ring 1 (RPL
+   and DPL 1), the limit below the VMM region. */
+static void mon_flat_seg(struct seg *s, uint16_t guest_sel, int vcpl, bool code)
+{
+    int ring = vcpl == 0 ? 1 : 3;
+    s->sel = (uint16_t)((guest_sel & 0xFFFCu) | (unsigned)ring);
+    s->base = 0;
+    s->limit = VMM_REGION_BASE - 1u;
+    s->flags = SEGF_G | SEGF_DB | SEGF_P | SEGF_S | ((uint32_t)ring << 5) | (code ? 0xBu : 0x3u);
+}
+
+/*
+ * SYSENTER (from any virtual CPL) and SYSEXIT (virtual CPL 0) against the
+ * guest's SYSENTER MSRs: the hardware's MSRs are the VMM's (SYSENTER_CS =
+ * 0), so both raise #GP(0) on the hardware and arrive here. With the
+ * guest's SYSENTER_CS = 0 the #GP is the guest's, as natively.
+ */
+static enum cpu_stop mon_sysenter(struct vmm *v, const struct insn *in, bool enter)
+{
+    struct cpu *c = v->cpu;
+    uint16_t cs = (uint16_t)(v->vc.sysenter_cs & 0xFFFCu);
+    if (cs == 0 || (!enter && v->vc.cpl != 0))
+        return mon_reflect(v, EXC_GP, 0, true, RK_EXC, c->s.eip, 0);
+    vmm_emit(v, EV_TRAP, PATH_EMULATED, (uint32_t)(in->row - op_table), EXC_GP, 0, 0);
+    int to = enter ? 0 : 3;
+    uint16_t ncs = enter ? cs : (uint16_t)((cs + 16u) | 3u);
+    uint16_t nss = enter ? (uint16_t)(cs + 8u) : (uint16_t)((cs + 24u) | 3u);
+    mon_flat_seg(&c->s.seg[S_CS], ncs, to, true);
+    mon_flat_seg(&c->s.seg[S_SS], nss, to, false);
+    v->vc.sel[S_CS] = ncs;
+    v->vc.sel[S_SS] = nss;
+    if (enter) {
+        cpu_set_eflags(c, cpu_get_eflags(c) & ~(FL_VM | FL_RF));
+        v->vc.vif = false;
+        c->s.r[R_ESP] = v->vc.sysenter_esp;
+        c->s.eip = v->vc.sysenter_eip;
+    } else {
+        c->s.r[R_ESP] = c->s.r[R_ECX];
+        c->s.eip = c->s.r[R_EDX];
+    }
+    c->s.cpl = to == 0 ? 1 : 3;
+    vmm_set_cpl(v, to);
+    c->insns++;
+    vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
+    vmm_charge(v, OV_TRAP, v->costs->v[COST_TRAP_EMULATE], c->class_cost[in->row->cost]);
+    return CPU_STOP_BUDGET;
 }
 
 /* Guest #PF. With guest paging off only an access outside guest RAM (a
@@ -137,11 +206,19 @@ static enum cpu_stop mon_exception(struct vmm *v)
     uint32_t err = c->stop_error;
     bool has_err = c->stop_has_error;
     struct insn in;
-    if (vec == EXC_PF && spt_active(v))
+    bool soft = c->stop_soft;
+    if (vec == EXC_PF && !soft && spt_active(v))
         return mon_page_fault(v);       /* before decoding: the fetch may be what faulted */
-    if (!mon_decode(v, &in))
+    if (vec == EXC_PF && !soft && has_err && !spt_active(v))
+        return mon_page_fault(v);       /* outside guest RAM, a fetch as a load: stop */
+    if (!mon_decode(v, &in)) {
+        if (soft) {                     /* the INT was fetched: it cannot vanish */
+            return mon_internal(v, "monitor: cannot decode an intercepted INT n "
+                                   "(internal error)");
+        }
         return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
-    int n = soft_vector(&in, vec, err, has_err);
+    }
+    int n = soft_vector(&in, vec, err, has_err, soft);
     if (n >= 0) {
         c->insns++;
         vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
@@ -150,17 +227,43 @@ static enum cpu_stop mon_exception(struct vmm *v)
         return mon_reflect(v, n, 0, false, RK_SOFT, c->s.eip + in.len,
                            c->class_cost[in.row->cost]);
     }
+    if (vec == EXC_GP && in.map == MAP_0F && (in.opcode == 0x34 || in.opcode == 0x35))
+        return mon_sysenter(v, &in, in.opcode == 0x34);
     if (mon_is_trap(v, &in, vec))
         return mon_trap(v, &in);
-    if (vec == EXC_PF)
+    if (!(in.row->attr & (A_PRIV | A_IOPL | A_FAR)) && !v->trunc_step) {
+        enum cpu_stop why;
+        if (shadow_trunc_fault(v, &why))    /* an access the truncation cut */
+            return why;
+        if (v->trunc_step) {                /* re-executed, and it faulted */
+            why = mon_exception(v);
+            v->trunc_step = false;
+            return why;
+        }
+    }
+    if (vec == EXC_PF && !soft)
         return mon_page_fault(v);
     return mon_reflect(v, vec, err, has_err, RK_EXC, c->s.eip, 0);
 }
 
-/* An external interrupt: INTA now; deliver or hold. */
+/*
+ * An external interrupt. With the virtual IF clear it is left at the PIC,
+ * unacknowledged, and the hardware IF is held at 0 until the virtual IF is
+ * set again (mon_irq_window): the 8259A then keeps one IRR bit however many
+ * edges come, as it does natively. Acknowledging it early and queueing it
+ * let the PIC latch a second edge behind it (two timer interrupts after a
+ * long CLI, issue 11). Otherwise INTA now; deliver, or queue behind
+ * interrupts already queued (STI shadow).
+ */
 static enum cpu_stop mon_external(struct vmm *v)
 {
     struct cpu *c = v->cpu;
+    if (!vcpu_if(&v->vc)) {
+        cpu_set_eflags(c, cpu_get_eflags(c) & ~FL_IF);
+        v->irq_held = true;
+        vmm_charge(v, OV_REFLECT, v->costs->v[COST_TRAP_EMULATE], 0);   /* the visit, as queueing cost */
+        return CPU_STOP_BUDGET;
+    }
     int vec = c->bus.intr_ack(c->bus.ctx);
     if (vcpu_if(&v->vc) && !v->vc.sti_shadow && v->vc.npending == 0)
         return mon_reflect(v, vec, 0, false, RK_EXT, c->s.eip, 0);
@@ -181,9 +284,34 @@ static void mon_sync_cpl(struct vmm *v)
         v->vc.vif = true;
 }
 
+enum cpu_stop mon_internal(struct vmm *v, const char *msg)
+{
+    v->internal = true;
+    v->stop_msg = msg;
+    v->cpu->stop_msg = msg;
+    return CPU_STOP_UNSUPPORTED;
+}
+
+bool mon_no_progress(struct vmm *v)
+{
+    uint64_t done = cpu_guest_insns(v->cpu);
+    if (done != v->wd_insns) {
+        v->wd_insns = done;
+        v->wd_visits = 0;
+    }
+    if (++v->wd_visits <= VMM_NO_PROGRESS_VISITS)
+        return false;
+    mon_internal(v, "no progress: the monitor was entered 100000 times in a row "
+                    "without a guest instruction retiring (watchdog)");
+    return true;
+}
+
 enum cpu_stop mon_intercept(struct vmm *v)
 {
+    if (mon_no_progress(v))
+        return CPU_STOP_UNSUPPORTED;
     mon_sync_cpl(v);
+    shadow_gdt_sync(v);             /* follow untraced guest GDT writes */
     vmm_world_switch(v, true);
     enum cpu_stop why = v->cpu->stop_vector < 0 ? mon_external(v) : mon_exception(v);
     vmm_world_switch(v, false);
@@ -192,8 +320,19 @@ enum cpu_stop mon_intercept(struct vmm *v)
 
 /* Queued interrupts, oldest first, once the virtual IF allows (and not in
    the STI shadow). One per call: the handler may run with IF clear. */
+/* The virtual IF is set again (and no STI shadow): let the hardware take
+   the interrupt held at the PIC (mon_external). */
+static void mon_irq_window(struct vmm *v)
+{
+    if (v->irq_held && vcpu_if(&v->vc) && !v->vc.sti_shadow) {
+        cpu_set_eflags(v->cpu, cpu_get_eflags(v->cpu) | FL_IF);
+        v->irq_held = false;
+    }
+}
+
 void mon_deliver_pending(struct vmm *v)
 {
+    mon_irq_window(v);
     if (!vcpu_if(&v->vc) || v->vc.sti_shadow || v->vc.npending == 0)
         return;
     mon_sync_cpl(v);
@@ -210,6 +349,7 @@ void mon_deliver_pending(struct vmm *v)
 bool mon_wake(struct vmm *v)
 {
     struct cpu *c = v->cpu;
+    mon_irq_window(v);
     if (!vcpu_if(&v->vc))
         return false;
     if (v->vc.npending) {
@@ -221,6 +361,7 @@ bool mon_wake(struct vmm *v)
         return false;
     v->vc.halted = false;
     c->stop_vector = -1;
+    c->stop_soft = false;
     v->pending_stop = mon_intercept(v);
     return true;
 }

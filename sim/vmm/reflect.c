@@ -60,9 +60,10 @@ static int read_gate(struct vmm *v, int vec, enum reflect_kind kind, struct targ
                      struct emu_fault *f)
 {
     uint32_t idt_err = (uint32_t)vec * 8u + 2u + t->ext;
-    if ((uint32_t)vec * 8u + 7u > v->vc.idtr.limit ||
-        !gmem_read(v, v->vc.idtr.base + (uint32_t)vec * 8u, &t->gate, 8))
+    if ((uint32_t)vec * 8u + 7u > v->vc.idtr.limit)
         return emu_fault(f, EXC_GP, idt_err);
+    if (gmem_read(v, v->vc.idtr.base + (uint32_t)vec * 8u, &t->gate, 8, f) != EMU_NEXT)
+        return EMU_FAULT;
     unsigned type = desc_type(t->gate);
     if (desc_s(t->gate))
         return emu_fault(f, EXC_GP, idt_err);
@@ -92,6 +93,8 @@ static int check_code(struct vmm *v, struct target *t, struct emu_fault *f)
         return emu_fault(f, EXC_GP, err);
     if (!desc_present(d))
         return emu_fault(f, EXC_NP, err);
+    if (!shadow_code_ok(d))          /* never a CS cache inside the region */
+        return reflect_stop(v, "a handler code segment based in the VMM region is not supported");
     t->cpl = (desc_type(d) & 4u) ? v->vc.cpl : (int)desc_dpl(d);
     if (t->cpl == 1 || t->cpl == 2)
         return reflect_stop(v, "guest rings 1 and 2 are not supported under a VMM");
@@ -102,14 +105,16 @@ static int check_code(struct vmm *v, struct target *t, struct emu_fault *f)
 
 /* The inner stack from the guest TSS (ESP0 at +4, SS0 at +8). */
 static int tss_stack(struct vmm *v, struct target *t, uint16_t *ss, uint32_t *esp,
-                     uint32_t *base, struct emu_fault *f)
+                     struct seg *out, struct emu_fault *f)
 {
     const struct vcpu *vc = &v->vc;
     uint32_t s0 = 0;
     uint64_t d;
-    if ((vc->tr & 0xFFFCu) == 0 || vc->tss_limit < 11u ||
-        !gmem_read(v, vc->tss_base + 4, esp, 4) || !gmem_read(v, vc->tss_base + 8, &s0, 2))
+    if ((vc->tr & 0xFFFCu) == 0 || vc->tss_limit < 11u)
         return emu_fault(f, EXC_TS, (vc->tr & 0xFFFCu) | t->ext);
+    if (gmem_read(v, vc->tss_base + 4, esp, 4, f) != EMU_NEXT ||
+        gmem_read(v, vc->tss_base + 8, &s0, 2, f) != EMU_NEXT)
+        return EMU_FAULT;
     *ss = (uint16_t)s0;
     uint32_t err = (s0 & 0xFFFCu) | t->ext;
     if ((s0 & 0xFFFCu) == 0 || (s0 & 3u) != (unsigned)t->cpl || !guest_desc(v, *ss, &d))
@@ -118,9 +123,7 @@ static int tss_stack(struct vmm *v, struct target *t, uint16_t *ss, uint32_t *es
         return emu_fault(f, EXC_TS, err);
     if (!desc_present(d))
         return emu_fault(f, EXC_SS, err);
-    struct seg s;
-    desc_to_seg(&s, *ss, d);
-    *base = s.base;
+    desc_to_seg(out, *ss, d);
     return EMU_NEXT;
 }
 
@@ -129,11 +132,12 @@ static int push_frame(struct vmm *v, struct target *t, uint32_t err, bool has_er
                       enum reflect_kind kind, uint32_t ret_eip, struct emu_fault *f)
 {
     struct cpu *c = v->cpu;
-    uint32_t vals[6], n = 0, base = c->s.seg[S_SS].base, esp = c->s.r[R_ESP];
+    uint32_t vals[6], n = 0, esp = c->s.r[R_ESP];
+    struct seg stk = c->s.seg[S_SS];
     uint16_t ss = 0;
     bool inner = t->cpl < v->vc.cpl;
     if (inner) {
-        int rc = tss_stack(v, t, &ss, &esp, &base, f);
+        int rc = tss_stack(v, t, &ss, &esp, &stk, f);
         if (rc != EMU_NEXT)
             return rc;
         vals[n++] = guest_visible_sel(c->s.seg[S_SS].sel);
@@ -151,8 +155,10 @@ static int push_frame(struct vmm *v, struct target *t, uint32_t err, bool has_er
     for (uint32_t i = 0; i < n; i++)
         words[i] = vals[n - 1 - i];                  /* lowest address first */
     esp -= 4u * n;
-    if (!gmem_write(v, base + esp, words, 4u * n))
-        return emu_fault(f, EXC_SS, t->ext);
+    if (!emu_seg_access_ok(&stk, esp, 4u * n, true))  /* #SS as intr_push natively */
+        return emu_fault(f, EXC_SS, (inner ? (ss & 0xFFFCu) : 0u) | t->ext);
+    if (gmem_write(v, stk.base + esp, words, 4u * n, f) != EMU_NEXT)
+        return EMU_FAULT;
     if (inner) {
         hw_load_seg(v, S_SS, ss, 1);
         v->vc.sel[S_SS] = ss;
@@ -207,6 +213,8 @@ int reflect_vector(struct vmm *v, int vec, uint32_t err, bool has_err,
     int rc = reflect_once(v, vec, err, has_err, kind, ret_eip, &f);
     if (rc != EMU_FAULT)
         return rc;
+    if (f.vector == EXC_PF)
+        v->vc.cr2 = f.cr2;                  /* CR2 is loaded as the #PF is detected */
     int first = vector_class(vec, kind), second = vector_class(f.vector, RK_EXC);
     bool bad = second == CLASS_CONTRIB || second == CLASS_PF;
     if (first == CLASS_DF && bad) {
@@ -215,7 +223,14 @@ int reflect_vector(struct vmm *v, int vec, uint32_t err, bool has_err,
     }
     if ((first == CLASS_CONTRIB && second == CLASS_CONTRIB) || (first == CLASS_PF && bad))
         return reflect_vector(v, EXC_DF, 0, true, RK_EXC, v->cpu->s.eip);
-    return reflect_vector(v, f.vector, f.err, intr_has_err(f.vector), RK_EXC, v->cpu->s.eip);
+    return reflect_vector(v, f.vector, f.err, f.has_err, RK_EXC, v->cpu->s.eip);
+}
+
+int reflect_fault(struct vmm *v, const struct emu_fault *f, uint32_t ret_eip)
+{
+    if (f->vector == EXC_PF)
+        v->vc.cr2 = f->cr2;
+    return reflect_vector(v, f->vector, f->err, f->has_err, RK_EXC, ret_eip);
 }
 
 bool intr_has_err(int vec)

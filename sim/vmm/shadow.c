@@ -1,6 +1,7 @@
 /*
  * shadow.c - the VMM region: page directory, shadow GDT, the monitor's IDT
- * and TSS; guest memory and guest descriptors as the monitor sees them.
+ * and TSS; guest memory and guest descriptors as the monitor sees them;
+ * segment truncation and truncation faults.
  *
  * The VMM occupies the top 4 MiB of the linear address space (0xFFC00000
  * up), backed by the 4 MiB of frames the machine allocates above guest RAM
@@ -9,18 +10,20 @@
  * same linear addresses with user access (4 MiB PSE pages where aligned), and
  * the VMM region is supervisor-only. The guest kernel runs at ring 1, which
  * paging counts as supervisor, so it is segment *truncation* that keeps it out
- * of the region: every guest code/data descriptor appears in the shadow GDT
- * with its limit cut below 0xFFC00000, and DPL 0 compressed to 1 (ring
- * compression). System descriptors (TSS, LDT, gates) are not present in the
- * shadow: the guest's TSS is only read by the monitor, never by the hardware.
- *
- * The shadow is rebuilt from guest memory on every LGDT (which traps); later
- * guest writes to its GDT are not traced (a limitation shared with a naive
- * monitor; BT and shadow paging write-protect the GDT page, later issues).
+ * of the region: every guest code/data segment reaches a hardware segment
+ * register with its accepted offsets cut below 0xFFC00000, whatever its form
+ * (expand-up or -down, 16- or 32-bit, wrapping), and DPL 0 compressed to 1
+ * (ring compression). What the cut removes is re-executed with the guest's
+ * own segments and the region unmapped (shadow_trunc_fault), so the guest
+ * sees open bus there, as natively. All 8192 shadow GDT slots are the
+ * guest's; the VMM's own segments live only in hidden caches. Segment loads
+ * re-read the guest's descriptor (hw_load_seg). The invariants are stated in
+ * docs/isolation.md.
  */
 #include "vmm_internal.h"
 #include "le.h"
 #include "vmm/bt/bt_internal.h"
+#include "shadow_pt_internal.h"
 
 #include <string.h>
 
@@ -63,23 +66,94 @@ void desc_to_seg(struct seg *s, uint16_t sel, uint64_t d)
     s->flags = (hi >> 8) & 0xF0FFu;
 }
 
-/* Replace the limit of a code/data descriptor, keeping everything else. */
-static uint64_t desc_with_limit(uint64_t d, uint32_t limit)
+/* A hidden-cache segment back into descriptor form (the inverse of
+   desc_to_seg; G is set exactly when the byte limit needs it, so the limit
+   must be representable: low 12 bits all ones above 1 MiB). */
+static uint64_t seg_to_desc(const struct seg *s)
 {
-    bool g = limit > 0xFFFFFu;
-    uint32_t raw = g ? ((limit + 1u) >> 12) - 1u : limit;
-    d &= ~(0xFFFFull | 0xFull << 48 | 1ull << 55);
-    d |= raw & 0xFFFFu;
+    bool g = s->limit > 0xFFFFFu;
+    uint32_t raw = g ? s->limit >> 12 : s->limit;
+    uint64_t d = raw & 0xFFFFu;
+    d |= (uint64_t)(s->base & 0xFFFFFFu) << 16;
+    d |= (uint64_t)(s->flags & 0xFFu) << 40;
     d |= (uint64_t)((raw >> 16) & 0xFu) << 48;
-    d |= (uint64_t)g << 55;
+    d |= (uint64_t)(((s->flags >> 12) & 7u) | (g ? 8u : 0u)) << 52;
+    d |= (uint64_t)(s->base >> 24) << 56;
     return d;
 }
 
+/* Byte limits a descriptor can hold: above 1 MiB only whole pages. */
+static uint32_t limit_down(uint64_t lim)
+{
+    return lim <= 0xFFFFFu ? (uint32_t)lim : (uint32_t)(((lim + 1u) & ~0xFFFull) - 1u);
+}
+
+static uint32_t limit_up(uint64_t lim)
+{
+    return lim <= 0xFFFFFu ? (uint32_t)lim : (uint32_t)(lim | 0xFFFu);
+}
+
 /*
- * One guest descriptor as the shadow GDT holds it: DPL 0 -> 1, the limit
- * truncated so that base + limit stays below the VMM region, system
- * descriptors absent. Expand-down data segments are copied untruncated
- * (their valid range is above the limit; none of the samples uses one).
+ * Segment truncation (Adams & Agesen 2006, §3.1), on the hidden-cache form
+ * of a code or data segment: shrink the offsets the segment accepts so that
+ * every accepted offset lands at a linear address below the VMM region,
+ * without wrapping past 4 GiB through it. The kept offsets are always a
+ * subset of the guest's, so the guest never reaches memory it could not
+ * reach natively; what is cut faults (#GP, or #SS through SS) and the
+ * monitor re-executes the access with the guest's own segment
+ * (shadow_trunc_fault), so the guest sees what native would.
+ *   expand-up (code or data): offsets [0, limit] -> [0, min(limit,
+ *     region - 1 - base)]; base inside the region: nothing is kept.
+ *   expand-down data: offsets (limit, upper], upper 0xFFFF (B = 0) or
+ *     0xFFFFFFFF (B = 1). Raising the limit is the only cut possible, so
+ *     what stays is the part that wrapped to low addresses, if the top of
+ *     the segment wraps below the region; else nothing is kept.
+ * "Nothing kept" is an expand-down data segment with limit = upper (no
+ * valid offset; B and the writable bit stay), or a not-present code
+ * segment. Returns false if the segment was already safe.
+ */
+bool shadow_truncate_seg(struct seg *s)
+{
+    const uint64_t rb = VMM_REGION_BASE, top = 1ull << 32;
+    uint64_t base = s->base, lim = s->limit;
+    bool code = s->flags & 8u, down = !code && (s->flags & 4u);
+    if (!(s->flags & SEGF_S))
+        return false;
+    if (!down) {
+        if (base + lim < rb)
+            return false;
+        if (base < rb) {
+            s->limit = limit_down(rb - 1u - base);
+            return true;
+        }
+        if (code)
+            s->flags &= ~SEGF_P;
+        else
+            s->flags |= 4u;                            /* expand-down, empty */
+        s->limit = (s->flags & SEGF_DB) ? 0xFFFFFFFFu : 0xFFFFu;
+        return true;
+    }
+    uint64_t upper = (s->flags & SEGF_DB) ? 0xFFFFFFFFu : 0xFFFFu;
+    if (lim >= upper)
+        return false;                                  /* already empty */
+    uint64_t hi = base + upper;
+    if (hi < rb)
+        return false;
+    if (hi >= top && hi - top < rb) {                  /* keep the wrapped low part */
+        uint64_t cut = top - base - 1u;                /* last offset below 4 GiB */
+        if (lim >= cut)
+            return false;
+        s->limit = limit_up(cut);
+        return true;
+    }
+    s->limit = (uint32_t)upper;
+    return true;
+}
+
+/*
+ * One guest descriptor as the shadow holds it: DPL 0 -> 1 (ring
+ * compression), truncated (shadow_truncate_seg), system descriptors absent.
+ * A descriptor that needs no cut is kept bit for bit.
  */
 uint64_t shadow_desc_from_guest(uint64_t g)
 {
@@ -87,13 +161,25 @@ uint64_t shadow_desc_from_guest(uint64_t g)
         return 0;
     if (desc_dpl(g) == 0)
         g |= 1ull << 45;
-    if (!desc_code(g) && (desc_type(g) & 4u))
-        return g;
-    uint32_t base = desc_base(g), lim = desc_limit(g);
-    if (base >= VMM_REGION_BASE)
-        return g & ~(1ull << 47);            /* entirely inside: not present */
-    uint32_t max = VMM_REGION_BASE - 1u - base;
-    return lim > max ? desc_with_limit(g, max) : g;
+    struct seg s;
+    desc_to_seg(&s, 0, g);
+    return shadow_truncate_seg(&s) ? seg_to_desc(&s) : g;
+}
+
+bool shadow_code_ok(uint64_t g)
+{
+    return !desc_code(g) || !desc_present(g) || desc_present(shadow_desc_from_guest(g));
+}
+
+/* What a shadow GDT slot holds: data descriptors not present, so that
+   every hardware load of a data or stack segment faults and is emulated
+   (hw_load_seg then reads the guest's descriptor again: a rewritten GDT
+   entry is seen on reload, as natively); code descriptors as
+   shadow_desc_from_guest (far transfers at ring 1 run in hardware). */
+static uint64_t slot_from_guest(uint64_t g)
+{
+    uint64_t d = shadow_desc_from_guest(g);
+    return desc_code(d) ? d : d & ~(1ull << 47);
 }
 
 uint64_t shadow_read_slot(struct vmm *v, unsigned index)
@@ -108,19 +194,57 @@ static void shadow_write_slot(struct vmm *v, unsigned index, uint64_t d)
     memcpy(region(v) + VMM_OFF_GDT + index * 8u, &d, 8);
 }
 
-void shadow_gdt_rebuild(struct vmm *v)
+/* Slot i of the shadow from guest descriptor d (remembered in gsrc). */
+static void shadow_put(struct vmm *v, unsigned i, uint64_t d)
+{
+    v->gsrc[i] = d;
+    uint64_t s = slot_from_guest(d);
+    if (shadow_read_slot(v, i) != s) {
+        shadow_write_slot(v, i, s);
+        cpu_notify_phys_write(v->cpu, v->region_pa + VMM_OFF_GDT + i * 8u, 8);
+    }
+}
+
+/* Guest GDT entry i, or 0 past the limit / unreadable. */
+static uint64_t guest_gdt_entry(struct vmm *v, unsigned i)
 {
     const struct dtr *g = &v->vc.gdtr;
-    shadow_write_slot(v, 0, 0);
-    for (unsigned i = 1; i < VMM_GUEST_SLOTS; i++) {
-        uint64_t d = 0;
-        if (i * 8u + 7u <= g->limit && !gmem_read(v, g->base + i * 8u, &d, 8))
-            d = 0;
-        shadow_write_slot(v, i, shadow_desc_from_guest(d));
-    }
-    cpu_notify_phys_write(v->cpu, v->region_pa + VMM_OFF_GDT, 0x10000u);
+    uint64_t d = 0;
+    struct emu_fault f;
+    if (i == 0 || i * 8u + 7u > g->limit || gmem_read(v, g->base + i * 8u, &d, 8, &f) != EMU_NEXT)
+        return 0;
+    return d;
+}
+
+void shadow_gdt_rebuild(struct vmm *v)
+{
+    for (unsigned i = 0; i < VMM_GUEST_SLOTS; i++)
+        shadow_put(v, i, guest_gdt_entry(v, i));
     if (v->bt)                          /* BT's LAR/LSL/VERR/VERW table too */
         v->bt->sel.valid = false;
+}
+
+/*
+ * Follow guest writes to its GDT that no trace saw (guest paging off): on
+ * every monitor visit the slots whose guest entry changed are rebuilt.
+ * Loaded segment registers keep their hidden caches, as on hardware.
+ * Under guest paging the GDT frames are traced (spt_gdt_loaded).
+ */
+void shadow_gdt_sync(struct vmm *v)
+{
+    if (spt_active(v))
+        return;
+    uint32_t n = ((uint32_t)v->vc.gdtr.limit + 1u) / 8u, base = v->vc.gdtr.base;
+    if (n < 2)
+        return;
+    if ((uint64_t)base + n * 8u <= v->guest_ram &&        /* the common case: no change */
+        memcmp(v->cpu->bus.ram + base + 8u, &v->gsrc[1], (n - 1u) * 8u) == 0)
+        return;
+    for (unsigned i = 1; i < n && i < VMM_GUEST_SLOTS; i++) {
+        uint64_t d = guest_gdt_entry(v, i);
+        if (d != v->gsrc[i])
+            shadow_put(v, i, d);
+    }
 }
 
 /* Page directory: guest RAM 1:1 user/writable, the VMM region supervisor. */
@@ -158,13 +282,13 @@ void shadow_build_region(struct vmm *v)
     memset(region(v), 0, VMM_OFF_STACK);
     shadow_build_paging(v);
     shadow_build_tss(v);
-    shadow_write_slot(v, VMM_SEL_CODE >> 3, make_desc(VMM_REGION_BASE, VMM_REGION_SIZE - 1u, 0x9B, true));
-    shadow_write_slot(v, VMM_SEL_DATA >> 3, make_desc(VMM_REGION_BASE, VMM_REGION_SIZE - 1u, 0x93, true));
-    shadow_write_slot(v, VMM_SEL_TSS >> 3, make_desc(VMM_REGION_BASE + VMM_OFF_TSS, 103, 0x8B, false));
     struct cpu_state *s = &v->cpu->s;
     s->gdtr = (struct dtr){ VMM_REGION_BASE + VMM_OFF_GDT, 0xFFFF };
     s->idtr = (struct dtr){ VMM_REGION_BASE + VMM_OFF_IDT, 0x7FF };
-    desc_to_seg(&s->tr, VMM_SEL_TSS, shadow_read_slot(v, VMM_SEL_TSS >> 3));
+    /* The VMM's busy TSS lives only in the hidden TR cache: all 8192 GDT
+       slots are the guest's (no selector of the guest's can name it). */
+    desc_to_seg(&s->tr, VMM_SEL_TSS,
+                make_desc(VMM_REGION_BASE + VMM_OFF_TSS, 103, 0x8B, false));
     s->ldtr = (struct seg){ 0, 0, 0, 0 };
     s->cr3 = v->region_pa + VMM_OFF_PD;
     s->cr4 |= CR4_PSE;
@@ -175,45 +299,138 @@ void shadow_build_region(struct vmm *v)
 
 /* ---- guest memory and descriptors ---- */
 
-bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len)
+/*
+ * The VMM's accesses to guest linear memory. A fault is data: the record
+ * the hardware would have delivered (#PF with its error code and CR2), for
+ * the caller to reflect. Guest-physical addresses outside guest RAM read as
+ * zeros and ignore writes, as QEMU's unassigned memory does (checked with
+ * qemu-system-i386 7.2 -m 32: loads from 32 MiB up return 0, stores vanish);
+ * they never reach the VMM region that lies above guest RAM. Every page is
+ * translated before any byte moves, so a fault on the second page of a
+ * crossing access leaves memory untouched.
+ */
+static int gmem_page_fault(struct emu_fault *f, uint32_t lin, uint32_t err)
 {
-    if (spt_active(v))                  /* guest paging: through its tables */
-        return spt_gmem(v, lin, buf, len, false);
-    if ((uint64_t)lin + len > v->guest_ram)
-        return false;
-    memcpy(buf, v->cpu->bus.ram + lin, len);
-    return true;
+    f->vector = EXC_PF;
+    f->err = err;
+    f->has_err = true;
+    f->cr2 = lin;
+    return EMU_FAULT;
 }
 
-bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
+/* Guest-physical address of `lin` (A/D set as the walk would), or a #PF. */
+static int gmem_phys(struct vmm *v, uint32_t lin, unsigned how, uint32_t *pa,
+                     struct emu_fault *f)
 {
+    if (!spt_active(v)) {
+        *pa = lin;
+        return EMU_NEXT;
+    }
+    struct spt_gwalk w;
+    bool write = (how & GMEM_WRITE) != 0;
+    if (!spt_gwalk(v, lin, write, (how & GMEM_USER) != 0, &w))
+        return gmem_page_fault(f, lin, w.err);
+    spt_gwalk_set_ad(v, &w, write);
+    *pa = w.frame | (lin & 0xFFFu);
+    return EMU_NEXT;
+}
+
+static uint32_t gmem_chunk(uint32_t lin, uint32_t len)
+{
+    uint32_t chunk = 0x1000u - (lin & 0xFFFu);
+    return chunk > len ? len : chunk;
+}
+
+/* One page-bounded piece at guest-physical `pa`. */
+static void gmem_move(struct vmm *v, uint32_t pa, uint8_t *p, uint32_t n, bool write)
+{
+    bool in_ram = (uint64_t)pa + n <= v->guest_ram;
+    if (!write) {
+        if (in_ram)
+            memcpy(p, v->cpu->bus.ram + pa, n);
+        else
+            memset(p, 0, n);                    /* unassigned: reads 0 */
+        return;
+    }
+    if (!in_ram)
+        return;
+    memcpy(v->cpu->bus.ram + pa, p, n);
+    cpu_notify_phys_write(v->cpu, pa, n);
     if (spt_active(v))
-        return spt_gmem(v, lin, (void *)buf, len, true);
-    if ((uint64_t)lin + len > v->guest_ram)
-        return false;
-    memcpy(v->cpu->bus.ram + lin, buf, len);
-    cpu_notify_phys_write(v->cpu, lin, len);
-    if (v->bt)                          /* the VMM wrote translated code? */
-        bt_guest_written(v->bt, lin, len);
-    return true;
+        spt_guest_written(v, pa, n);
+    else if (v->bt)                     /* the VMM wrote translated code? */
+        bt_guest_written(v->bt, pa, n);
+}
+
+int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
+                struct emu_fault *f)
+{
+    uint32_t pa, n;
+    for (uint32_t done = 0; done < len; done += n) {        /* faults first */
+        n = gmem_chunk(lin + done, len - done);
+        if (gmem_phys(v, lin + done, how, &pa, f) != EMU_NEXT)
+            return EMU_FAULT;
+    }
+    if (how & GMEM_PROBE)
+        return EMU_NEXT;
+    for (uint32_t done = 0; done < len; done += n) {
+        n = gmem_chunk(lin + done, len - done);
+        gmem_phys(v, lin + done, how, &pa, f);
+        gmem_move(v, pa, (uint8_t *)buf + done, n, (how & GMEM_WRITE) != 0);
+    }
+    return EMU_NEXT;
+}
+
+int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f)
+{
+    return gmem_access(v, lin, buf, len, 0, f);
+}
+
+int gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len,
+               struct emu_fault *f)
+{
+    return gmem_access(v, lin, (void *)buf, len, GMEM_WRITE, f);
 }
 
 bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc)
 {
     uint32_t off = sel & 0xFFF8u;
-    if ((sel & 4u) || off + 7u > v->vc.gdtr.limit)
+    struct emu_fault f;
+    if (sel & 4u) {                     /* the guest's LDT (emu_lldt) */
+        if ((v->vc.ldtr & 0xFFFCu) == 0 || off + 7u > v->vc.ldt_limit)
+            return false;
+        return gmem_read(v, v->vc.ldt_base + off, desc, 8, &f) == EMU_NEXT;
+    }
+    if (off + 7u > v->vc.gdtr.limit)
         return false;
-    return gmem_read(v, v->vc.gdtr.base + off, desc, 8);
+    return gmem_read(v, v->vc.gdtr.base + off, desc, 8, &f) == EMU_NEXT;
 }
 
+/*
+ * Load hardware segment register `sreg` for guest selector `sel`. The
+ * descriptor is read from the guest's table again (not from the shadow
+ * slot): the register gets what native would load now, truncated. The
+ * guest's own hidden cache is remembered beside the hardware one, for
+ * shadow_trunc_fault. The GDT slot is refreshed on the way.
+ */
 void hw_load_seg(struct vmm *v, int sreg, uint16_t sel, int rpl)
 {
     struct seg *s = &v->cpu->s.seg[sreg];
     uint16_t hsel = (uint16_t)((sel & 0xFFFCu) | (unsigned)rpl);
-    if ((sel & 0xFFFCu) == 0)
+    uint64_t d = 0;
+    if ((sel & 0xFFFCu) == 0) {
         *s = (struct seg){ hsel, 0, 0, 0 };
-    else
-        desc_to_seg(s, hsel, shadow_read_slot(v, sel >> 3));
+        v->gseg[sreg] = *s;
+    } else {
+        if (!guest_desc(v, sel, &d))
+            d = 0;
+        if (!(sel & 4u))
+            shadow_put(v, sel >> 3, d);
+        uint64_t c = desc_s(d) && desc_dpl(d) == 0 ? d | 1ull << 45 : d;
+        desc_to_seg(&v->gseg[sreg], hsel, c);   /* compressed DPL, full limit */
+        desc_to_seg(s, hsel, shadow_desc_from_guest(d));
+    }
+    v->hseg[sreg] = *s;
     if (sreg == S_CS)
         v->cpu->s.cpl = rpl;
 }
@@ -221,4 +438,151 @@ void hw_load_seg(struct vmm *v, int sreg, uint16_t sel, int rpl)
 uint16_t guest_visible_sel(uint16_t hw_sel)
 {
     return (hw_sel & 3u) == 1u ? (uint16_t)(hw_sel & ~3u) : hw_sel;
+}
+
+/* ---- truncation faults ---- */
+
+static bool seg_same(const struct seg *a, const struct seg *b)
+{
+    return a->sel == b->sel && a->base == b->base && a->limit == b->limit &&
+           a->flags == b->flags;
+}
+
+void shadow_reset_segs(struct vmm *v)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        struct seg *s = &v->cpu->s.seg[i];
+        if ((s->flags & SEGF_P) && (s->flags & SEGF_S) && SEGF_DPL(s->flags) == 0)
+            s->flags |= 1u << 5;
+        v->gseg[i] = *s;
+        if (s->flags & SEGF_P)
+            shadow_truncate_seg(s);
+        v->hseg[i] = *s;
+    }
+}
+
+/* The guest's own hidden cache behind hardware register i, if it differs
+   from the hardware's (the register was truncated). A register the
+   hardware loaded itself (a far transfer at ring 1 from a code slot) is
+   the guest descriptor that slot was built from. */
+static bool guest_cache(struct vmm *v, int i, struct seg *full)
+{
+    const struct seg *cur = &v->cpu->s.seg[i];
+    if ((cur->sel & 0xFFFCu) == 0 || !(cur->flags & SEGF_S))
+        return false;
+    if (seg_same(cur, &v->hseg[i])) {
+        *full = v->gseg[i];
+    } else if (!(cur->sel & 4u)) {
+        desc_to_seg(full, cur->sel, v->gsrc[cur->sel >> 3]);
+        full->flags = (full->flags & ~0x60u) | (cur->flags & 0x60u);
+        if (!(full->flags & SEGF_S))
+            return false;
+    } else {
+        return false;
+    }
+    return !seg_same(cur, full);
+}
+
+void shadow_guest_seg(struct vmm *v, int i, struct seg *out)
+{
+    if (!guest_cache(v, i, out))
+        *out = v->cpu->s.seg[i];
+}
+
+static uint8_t *hw_top_pde(struct vmm *v)
+{
+    return v->cpu->bus.ram + (v->cpu->s.cr3 & ~0xFFFu) + 1023u * 4u;
+}
+
+/* The step touched the top 4 MiB with guest paging on. If the guest's own
+   tables do not map the address, native raises #PF there: reflect it with
+   the guest's error code and CR2. If they do, the run stops (guest
+   mappings of the top 4 MiB are not supported under a VMM). */
+static enum cpu_stop trunc_top_fault(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    uint32_t lin = c->s.cr2, hw = c->stop_error;
+    struct spt_gwalk w;
+    if (spt_gwalk(v, lin, (hw & PF_W) != 0, (hw & PF_U) != 0, &w)) {
+        c->stop_msg = "guest mapping of the top 4 MiB (not supported under a VMM)";
+        return CPU_STOP_UNSUPPORTED;
+    }
+    v->vc.cr2 = lin;
+    vmm_charge(v, OV_REFLECT, v->costs->v[COST_REFLECT],
+               reflect_native_cost(v, EXC_PF, RK_EXC));
+    switch (reflect_vector(v, EXC_PF, w.err, true, RK_EXC, c->s.eip)) {
+    case EMU_STOP: c->stop_msg = v->stop_msg; return CPU_STOP_UNSUPPORTED;
+    case EMU_TRIPLE: c->stop_msg = v->stop_msg; return CPU_STOP_TRIPLE;
+    default: return CPU_STOP_BUDGET;
+    }
+}
+
+/*
+ * A #GP(0) or #SS(0) while some segment register is truncated may be an
+ * access native would have allowed: to the part of the guest's segment the
+ * truncation cut (the top 4 MiB, or what wraps past 4 GiB to low memory).
+ * The instruction is executed again, once, with the guest's own hidden
+ * caches in the segment registers and the VMM region unmapped from the
+ * hardware: with guest paging off the top 4 MiB is mapped instead to the
+ * physical addresses native would reach there (no RAM: open bus, reads
+ * all ones, writes dropped), with guest paging on it is not present: the
+ * guest gets its own #PF if its tables do not map the address, else the
+ * run stops (guest mappings of the top 4 MiB are not supported under a
+ * VMM, trunc_top_fault). External interrupts are held for the step. The
+ * truncated caches come back afterwards. A fault of the step is the
+ * guest's (native raises it too) and is left in the CPU's stop fields for
+ * the monitor to reflect; trunc_step keeps it from being stepped again.
+ */
+bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
+{
+    struct cpu *c = v->cpu;
+    if (v->trunc_step || (c->stop_vector != EXC_GP && c->stop_vector != EXC_SS) ||
+        c->stop_error != 0)
+        return false;
+    struct seg saved[S_COUNT], full[S_COUNT];
+    bool any = false;
+    memcpy(saved, c->s.seg, sizeof saved);
+    for (int i = 0; i < S_COUNT; i++) {
+        full[i] = saved[i];
+        if (guest_cache(v, i, &full[i]))
+            any = true;
+        else
+            full[i] = saved[i];
+    }
+    if (!any)
+        return false;
+    uint8_t *pde = hw_top_pde(v);
+    uint32_t old = le_get32(pde);
+    le_put32(pde, spt_active(v) ? 0u : VMM_REGION_BASE | 0x87u);    /* PS | U | W | P */
+    memcpy(c->s.seg, full, sizeof full);
+    cpu_tlb_flush(c);
+    bool (*pending)(void *) = c->bus.intr_pending;
+    c->bus.intr_pending = NULL;
+    c->single_step = true;
+    v->trunc_step = true;
+    enum cpu_stop r = cpu_run(c, UINT64_MAX);
+    v->trunc_step = false;
+    c->single_step = false;
+    c->bus.intr_pending = pending;
+    le_put32(pde, old);
+    cpu_tlb_flush(c);
+    for (int i = 0; i < S_COUNT; i++)
+        if (seg_same(&c->s.seg[i], &full[i]))
+            c->s.seg[i] = saved[i];
+    vmm_charge(v, OV_TRAP, v->costs->v[COST_TRAP_EMULATE], 0);   /* a truncation fault */
+    if (r == CPU_STOP_STEP) {
+        *why = CPU_STOP_BUDGET;
+        return true;
+    }
+    if (r == CPU_STOP_INTERCEPT && c->stop_vector == EXC_PF && spt_active(v) &&
+        c->s.cr2 >= VMM_REGION_BASE) {
+        *why = trunc_top_fault(v);
+        return true;
+    }
+    if (r != CPU_STOP_INTERCEPT) {
+        *why = r;
+        return true;
+    }
+    v->trunc_step = true;           /* the monitor handles the step's own fault */
+    return false;
 }

@@ -26,6 +26,7 @@
 #include "shadow_pt_internal.h"
 #include "vmm/bt/bt.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,19 @@ uint32_t spt_pool_pa(const struct vmm *v, unsigned idx)
 
 uint32_t *spt_pool_ptr(struct vmm *v, unsigned idx)
 {
+    assert(idx < SPT_POOL_PAGES);
     return (uint32_t *)(v->cpu->bus.ram + spt_pool_pa(v, idx));
+}
+
+uint32_t spt_open_bus_pa(struct vmm *v)
+{
+    return v->region_pa + SPT_OFF_OPEN_BUS;
+}
+
+void spt_open_bus_refill(struct vmm *v)
+{
+    memset(v->cpu->bus.ram + spt_open_bus_pa(v), 0, 4096);   /* unassigned reads 0 (QEMU) */
+    cpu_notify_phys_write(v->cpu, spt_open_bus_pa(v), 4096);
 }
 
 void spt_emit(struct vmm *v, enum ev_kind kind, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
@@ -169,15 +182,17 @@ static void spt_trace_unref(struct vmm *v, uint32_t frame)
 
 static void spt_pde_drop(struct vmm *v, unsigned root, unsigned slot)
 {
-    uint32_t *pd = spt_pool_ptr(v, v->spt->roots[root].pd);
-    if (!(pd[slot] & SPT_P))
+    struct spt_root *r = &v->spt->roots[root];
+    uint32_t *pd = spt_pool_ptr(v, r->pd);
+    unsigned idx = r->pt[slot];
+    pd[slot] = 0;
+    if (idx == 0)
         return;
-    unsigned idx = ((pd[slot] & ~0xFFFu) - spt_pool_pa(v, 0)) >> 12;
-    struct spt_frame *f = &v->spt->frames[idx];
+    r->pt[slot] = 0;
+    struct spt_frame *f = &v->spt->frames[idx - 1u];
     if (!f->large)
         spt_trace_unref(v, f->src);
     f->kind = SPF_FREE;
-    pd[slot] = 0;
 }
 
 static void spt_root_drop(struct vmm *v, unsigned root)
@@ -351,14 +366,16 @@ void spt_code_page_added(struct vmm *v, uint32_t guest_phys_page)
 
 /* ---- fill ---- */
 
+/* The shadow PT is found through the root's host-side index, never through
+   the PDE in the region: a corrupted PDE cannot make the VMM write outside
+   the pool (issue 11: INVLPG after a PDE pointing 2 GiB past RAM). */
 uint32_t *spt_shadow_pte(struct vmm *v, uint32_t lin)
 {
-    uint32_t *pd = spt_pool_ptr(v, v->spt->roots[v->spt->cur].pd);
-    uint32_t pde = pd[lin >> 22];
-    if (!(pde & SPT_P) || (lin >> 22) == 1023u)
+    const struct spt_root *r = &v->spt->roots[v->spt->cur];
+    unsigned idx = (lin >> 22) == 1023u || !r->used ? 0u : r->pt[lin >> 22];
+    if (idx == 0)
         return NULL;
-    uint32_t *pt = (uint32_t *)(v->cpu->bus.ram + (pde & ~0xFFFu));
-    return &pt[(lin >> 12) & 1023u];
+    return &spt_pool_ptr(v, idx - 1u)[(lin >> 12) & 1023u];
 }
 
 /* The shadow PT under slot lin >> 22 of the current root, made if absent. */
@@ -366,23 +383,23 @@ static uint32_t *spt_table_for(struct vmm *v, uint32_t lin, const struct spt_gwa
 {
     struct spt *s = v->spt;
     unsigned slot = lin >> 22;
-    uint32_t *pd = spt_pool_ptr(v, s->roots[s->cur].pd);
-    if (!(pd[slot] & SPT_P)) {
+    if (s->roots[s->cur].pt[slot] == 0) {
         int idx = spt_pool_alloc(v, SPF_PT);
         if (idx < 0 && spt_flush_all(v))
             idx = spt_pool_alloc(v, SPF_PT);
         if (idx < 0)
             return NULL;
-        pd = spt_pool_ptr(v, s->roots[s->cur].pd);
+        uint32_t *pd = spt_pool_ptr(v, s->roots[s->cur].pd);
         s->frames[idx] = (struct spt_frame){ .kind = SPF_PT, .root = (uint8_t)s->cur,
                                              .pde = (uint16_t)slot, .large = w->large,
                                              .src = w->large ? w->pde & 0xFFC00000u
                                                              : w->pde & ~0xFFFu };
         pd[slot] = spt_pool_pa(v, (unsigned)idx) | SPT_U | SPT_W | SPT_P;
+        s->roots[s->cur].pt[slot] = (uint16_t)(idx + 1);
         if (!w->large)
             spt_trace_ref(v, w->pde & ~0xFFFu);
     }
-    return (uint32_t *)(v->cpu->bus.ram + (pd[slot] & ~0xFFFu));
+    return spt_pool_ptr(v, s->roots[s->cur].pt[slot] - 1u);
 }
 
 /* The shadow PTE for a guest mapping (after A/D were set in the guest). */
@@ -390,6 +407,10 @@ static uint32_t spt_entry(struct vmm *v, const struct spt_gwalk *w, bool write, 
 {
     uint32_t rights = w->large ? w->pde : w->pde & w->pte;
     bool dirty = ((w->large ? w->pde : w->pte) & SPT_D) != 0;
+    if (w->frame >= v->guest_ram) {  /* above guest RAM: the open-bus frame */
+        spt_open_bus_refill(v);
+        return spt_open_bus_pa(v) | SPT_P | SPT_A | SPT_D | (rights & SPT_U);
+    }
     uint32_t e = w->frame | SPT_P | SPT_A | SPT_D | (rights & SPT_U);
     if (!dirty || spt_traced(v, w->frame) || spt_code_frame(v, w->frame))
         return e;
@@ -418,9 +439,8 @@ static unsigned spt_inval_pd(struct vmm *v, uint32_t frame, unsigned lo, unsigne
     for (unsigned r = 0; r < SPT_ROOTS; r++) {
         if (!v->spt->roots[r].used || v->spt->roots[r].gcr3 != frame)
             continue;
-        uint32_t *pd = spt_pool_ptr(v, v->spt->roots[r].pd);
         for (unsigned i = lo; i <= hi && i < 1023u; i++) {
-            n += (pd[i] & SPT_P) != 0;
+            n += v->spt->roots[r].pt[i] != 0;
             spt_pde_drop(v, r, i);
         }
     }

@@ -38,6 +38,7 @@
 struct vmm;
 
 #define SPT_OFF_POOL   0x100000u  /* region offset of the shadow frame pool */
+#define SPT_OFF_OPEN_BUS 0x15000u /* region offset of the open-bus frame (all ones) */
 #define SPT_POOL_PAGES 256u       /* 1 MiB of shadow page directories and tables */
 #define SPT_ROOTS      4u         /* cached shadow roots (one per guest CR3) */
 #define SPT_STEP_PAGES 4u         /* traced pages one instruction may write */

@@ -32,6 +32,9 @@
 
 #include <string.h>
 
+/* A guest page-table entry. Above guest RAM the guest's hardware would read
+   unassigned memory (0, as QEMU and the native engine do): never the VMM's
+   frames. */
 static uint32_t gphys32(struct vmm *v, uint32_t pa)
 {
     uint32_t val = 0;
@@ -137,6 +140,7 @@ static bool spt_open_page(struct vmm *v, uint32_t lin, uint32_t frame, bool code
         o->lin = lin & ~0xFFFu;
         o->pa = frame;
         o->code = false;
+        o->open_bus = frame == spt_open_bus_pa(v);
         memcpy(o->before, v->cpu->bus.ram + frame, 4096);
     }
     uint32_t *pte = spt_shadow_pte(v, lin);
@@ -155,6 +159,10 @@ static void spt_close_page(struct vmm *v, struct spt_open *o)
     uint32_t *pte = spt_shadow_pte(v, o->lin);
     if (pte)
         *pte &= ~SPT_W;
+    if (o->open_bus) {              /* writes to open bus vanish */
+        spt_open_bus_refill(v);
+        return;
+    }
     const uint8_t *now = v->cpu->bus.ram + o->pa;
     unsigned roles = spt_frame_roles(v, o->pa) | (o->code ? SPT_TRACE_CODE : 0u);
     unsigned changed = 0, dropped = 0;
@@ -218,17 +226,18 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
         return spt_stop(v, "the guest's linear addresses 0xffc00000 up belong to the VMM");
     if (!spt_gwalk(v, lin, write, user, &w))
         return spt_true_fault(v, lin, &w, err);
-    if (w.frame >= v->guest_ram)
-        return spt_stop(v, "guest mapped a page outside its RAM");
+    /* a frame above guest RAM (the VMM's frames start there) is shadowed by
+       the open-bus frame: reads give all ones, a write is stepped and lost */
+    bool open_bus = w.frame >= v->guest_ram;
     uint32_t added = spt_set_ad(v, &w, write);
-    bool code = write && spt_code_frame(v, w.frame);
+    bool code = !open_bus && write && spt_code_frame(v, w.frame);
     if (code)
         bt_code_page_written(vmm_bt(v), w.frame);   /* SMC: drop its translations */
-    bool trace = code || (write && spt_traced(v, w.frame));
+    bool trace = code || (write && (open_bus || spt_traced(v, w.frame)));
     if (!spt_fill(v, lin, &w, write, user))
         return spt_stop(v, "shadow page-table pool exhausted");
     if (trace) {
-        if (!spt_open_page(v, lin, w.frame, code))
+        if (!spt_open_page(v, lin, open_bus ? spt_open_bus_pa(v) : w.frame, code))
             return spt_stop(v, "one instruction wrote more traced pages than the VMM tracks");
         return SPT_TRACE;
     }
@@ -253,7 +262,7 @@ static enum spt_verdict spt_step(struct vmm *v, uint32_t *err)
         c->s.inhibit_irq = 1;
         enum cpu_stop why = cpu_run(c, UINT64_MAX);
         c->single_step = ss;
-        if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF)
+        if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF || c->stop_soft)
             break;
         enum spt_verdict r = spt_fault_one(v, c->s.cr2, c->stop_error, err);
         if (r == SPT_TRUE || r == SPT_STOP)
@@ -293,11 +302,17 @@ bool spt_gmem(struct vmm *v, uint32_t lin, void *buf, uint32_t len, bool write)
     uint8_t *p = buf;
     while (len > 0) {
         uint32_t pa, chunk = 0x1000u - (lin & 0xFFFu);
+        struct spt_gwalk w;
         if (chunk > len)
             chunk = len;
-        if (!spt_guest_phys(v, lin, write, &pa))
+        if (!spt_gwalk(v, lin, write, false, &w))
             return false;
-        if (write) {
+        spt_set_ad(v, &w, write);
+        pa = w.frame | (lin & 0xFFFu);
+        if (w.frame >= v->guest_ram) {      /* open bus: all ones, writes vanish */
+            if (!write)
+                memset(p, 0xFF, chunk);
+        } else if (write) {
             memcpy(v->cpu->bus.ram + pa, p, chunk);
             cpu_notify_phys_write(v->cpu, pa, chunk);
             spt_guest_written(v, pa, chunk);

@@ -29,12 +29,16 @@ struct spt_frame {
     uint32_t src;       /* SPF_PT: guest-physical frame of the guest PT */
 };
 
-/* A shadow root: the shadow page directory for one guest CR3. */
+/* A shadow root: the shadow page directory for one guest CR3. Which pool
+   frame backs each PD slot is kept here, in host memory: the VMM never
+   derives a frame number from an entry it reads back from the region
+   (docs/isolation.md, "Memory and page tables"). */
 struct spt_root {
     bool used;
     uint32_t gcr3;      /* guest page-directory frame (CR3 & ~0xfff) */
     uint16_t pd;        /* pool index of the shadow PD */
     uint64_t stamp;     /* last use, for LRU eviction */
+    uint16_t pt[1024];  /* per PD slot: pool index of its shadow PT + 1 (0: none) */
 };
 
 /* A traced page made writable for one single-stepped instruction. */
@@ -42,6 +46,7 @@ struct spt_open {
     uint32_t lin;       /* linear page the guest wrote through */
     uint32_t pa;        /* guest-physical frame */
     bool code;          /* it held translated code (dropped on the fault) */
+    bool open_bus;      /* the open-bus frame: its writes vanish (refilled) */
     uint8_t before[4096]; /* its contents before the instruction */
 };
 
@@ -72,6 +77,11 @@ struct spt_gwalk {
 /* ---- shadow_pt.c ---- */
 uint32_t *spt_pool_ptr(struct vmm *v, unsigned idx);
 uint32_t spt_pool_pa(const struct vmm *v, unsigned idx);
+/* The VMM frame that stands for guest-physical memory above guest RAM
+   under guest paging: all ones, never writable except for one stepped
+   instruction whose writes are then discarded (native open bus). */
+uint32_t spt_open_bus_pa(struct vmm *v);
+void spt_open_bus_refill(struct vmm *v);
 bool spt_traced(const struct vmm *v, uint32_t frame);
 /* Under BT: the translator has code translated from `frame`. */
 bool spt_code_frame(struct vmm *v, uint32_t frame);

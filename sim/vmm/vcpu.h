@@ -25,7 +25,9 @@ struct vcpu {
     uint32_t cr0, cr2, cr3, cr4;/* the guest's control registers */
     uint32_t dr[8];             /* the guest's debug registers (not acted on) */
     struct dtr gdtr, idtr;      /* the guest's descriptor tables (guest linear) */
-    uint16_t ldtr;              /* guest LDTR selector (only null is supported) */
+    uint16_t ldtr;              /* guest LDTR selector */
+    uint32_t ldt_base;          /* base of the guest LDT (guest linear) */
+    uint32_t ldt_limit;         /* its byte limit */
     uint16_t tr;                /* guest TR selector */
     uint32_t tss_base;          /* base of the guest TSS (ss0/esp0 for reflection) */
     uint32_t tss_limit;         /* its byte limit */

@@ -180,19 +180,6 @@ void vmm_destroy(struct vmm *v)
     free(v);
 }
 
-/* A hidden segment cache as the shadow GDT would produce it. */
-static void compress_seg(struct seg *s)
-{
-    if (!(s->flags & SEGF_P) || !(s->flags & SEGF_S))
-        return;
-    if (SEGF_DPL(s->flags) == 0)
-        s->flags |= 1u << 5;
-    bool expand_down = !(s->flags & 8u) && (s->flags & 4u);
-    if (!expand_down && s->base < VMM_REGION_BASE &&
-        s->limit > VMM_REGION_BASE - 1u - s->base)
-        s->limit = VMM_REGION_BASE - 1u - s->base;
-}
-
 static void vmm_capture(struct vmm *v)
 {
     struct cpu_state *s = &v->cpu->s;
@@ -206,6 +193,7 @@ static void vmm_capture(struct vmm *v)
     memcpy(vc->dr, s->dr, sizeof vc->dr);
     vc->gdtr = s->gdtr, vc->idtr = s->idtr;
     vc->ldtr = s->ldtr.sel, vc->tr = s->tr.sel;
+    vc->ldt_base = s->ldtr.base, vc->ldt_limit = s->ldtr.limit;
     vc->tss_base = s->tr.base, vc->tss_limit = s->tr.limit;
     vc->sysenter_cs = s->sysenter_cs, vc->sysenter_esp = s->sysenter_esp;
     vc->sysenter_eip = s->sysenter_eip;
@@ -221,13 +209,15 @@ void vmm_reset(struct vmm *v)
         v->vc.cr0 &= ~CR0_PG;       /* multiboot never enters with paging on */
     }
     spt_reset(v);
+    v->internal = false;
+    v->irq_held = false;
+    v->wd_visits = 0;
     shadow_build_region(v);
     shadow_gdt_rebuild(v);
-    for (int i = 0; i < S_COUNT; i++) {
-        compress_seg(&s->seg[i]);
+    for (int i = 0; i < S_COUNT; i++)
         if ((i == S_CS || i == S_SS) && (s->seg[i].sel & 3u) == 0)
             s->seg[i].sel |= 1u;
-    }
+    shadow_reset_segs(v);           /* compressed and truncated, guest copies kept */
     s->cpl = v->vc.cpl == 3 ? 3 : 1;
     s->sysenter_cs = s->sysenter_esp = s->sysenter_eip = 0;
     cpu_set_eflags(v->cpu, (cpu_get_eflags(v->cpu) | FL_IF) & ~FL_IOPL);
@@ -269,10 +259,9 @@ enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
         v->vc.sti_shadow = false;
         if (why == CPU_STOP_STEP)
             continue;
-        if (why == CPU_STOP_GATE) {
-            c->stop_msg = "instruction fetch from a VMM gate in trap mode";
-            return CPU_STOP_UNSUPPORTED;
-        }
+        if (why == CPU_STOP_GATE)
+            return mon_internal(v, "instruction fetch from a VMM gate in trap mode "
+                                   "(internal error)");
         if (why != CPU_STOP_INTERCEPT)
             return why;
         why = mon_intercept(v);
@@ -287,6 +276,11 @@ enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
 }
 
 /* ---- accessors ---- */
+
+bool vmm_internal_error(const struct vmm *v)
+{
+    return v->internal;
+}
 
 bool vmm_guest_if(const struct vmm *v)
 {

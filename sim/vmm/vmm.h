@@ -32,11 +32,14 @@
 #define VMM_OFF_PT_TAIL 0x14000u  /* page table for guest RAM not 4 MiB aligned */
 #define VMM_OFF_STACK   0x20000u  /* VMM stack (top of a 64 KiB area) */
 
-/* The VMM's own descriptors, in the top slots of the shadow GDT. */
-#define VMM_SEL_CODE 0xFFE8u      /* slot 8189: VMM code, DPL 0 */
-#define VMM_SEL_DATA 0xFFF0u      /* slot 8190: VMM data, DPL 0 */
-#define VMM_SEL_TSS  0xFFF8u      /* slot 8191: VMM TSS (hardware TR: STR shows it) */
-#define VMM_GUEST_SLOTS 8189u     /* guest GDT slots the shadow can hold */
+/* The VMM's own segments exist only in hidden caches (the hardware TR, and
+   under BT the TC's CS and GS): every one of the 8192 shadow GDT slots is
+   the guest's, so no guest selector can name a VMM descriptor
+   (docs/isolation.md). The selectors below are what those caches show. */
+#define VMM_SEL_CODE 0xFFE8u      /* VMM code (no slot; nothing loads it) */
+#define VMM_SEL_DATA 0xFFF0u      /* VMM data (the TSS's SS0; no slot) */
+#define VMM_SEL_TSS  0xFFF8u      /* hardware TR's selector: STR shows it */
+#define VMM_GUEST_SLOTS 8192u     /* guest GDT slots the shadow holds: all */
 
 enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2 };
 
@@ -76,6 +79,20 @@ void vmm_reset(struct vmm *v);
 
 /* Run the guest until cpu->cycles >= cycle_limit or another stop reason. */
 enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit);
+
+/*
+ * The no-progress watchdog: a run whose monitor visits (intercepts, hidden
+ * or tracing faults, reflections, BT gate exits) keep coming while no guest
+ * instruction retires would never reach --max-insns. After this many
+ * consecutive visits without a retired guest instruction the monitor ends
+ * the run as an internal error (exit status 12); the native engine counts
+ * vector deliveries the same way (machine.c).
+ */
+#define VMM_NO_PROGRESS_VISITS 100000u
+
+/* The monitor ended the run on its own error (an internal inconsistency or
+   the watchdog) rather than on something the guest did: status 12. */
+bool vmm_internal_error(const struct vmm *v);
 
 /* The guest's virtual IF and halted state (the machine's idle logic). */
 bool vmm_guest_if(const struct vmm *v);

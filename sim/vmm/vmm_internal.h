@@ -35,6 +35,15 @@ struct vmm {
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
     bool hosted;                /* Type II host: device accesses go through the host OS */
+    uint64_t gsrc[VMM_GUEST_SLOTS]; /* guest descriptor each shadow GDT slot was made from */
+    struct seg gseg[S_COUNT];   /* guest hidden cache per sreg as hw_load_seg loaded it */
+    struct seg hseg[S_COUNT];   /* the truncated cache it put in the hardware */
+    bool trunc_step;            /* shadow_trunc_fault is stepping an instruction */
+    bool internal;              /* the monitor stopped the run on its own error */
+    bool irq_held;              /* an interrupt waits at the PIC for virtual IF:
+                                   hardware IF held at 0 until then (monitor.c) */
+    uint64_t wd_insns;          /* watchdog: guest instructions at the last progress */
+    uint32_t wd_visits;         /* watchdog: monitor visits since then */
 };
 
 /* ---- vmm.c: events and accounting ---- */
@@ -57,17 +66,39 @@ void vmm_set_cpl(struct vmm *v, int vcpl);
 /* ---- shadow.c ---- */
 void shadow_build_region(struct vmm *v);           /* PD, page tables, IDT, TSS, VMM slots */
 void shadow_gdt_rebuild(struct vmm *v);            /* from vc.gdtr (guest memory) */
+void shadow_gdt_sync(struct vmm *v);               /* slots whose guest entry changed */
+/* Truncate a code/data hidden cache below the VMM region; false if it was safe. */
+/* False for a present code descriptor truncation leaves nothing of (based
+   in the VMM region): it must never reach the hardware CS. */
+bool shadow_code_ok(uint64_t guest);
+bool shadow_truncate_seg(struct seg *s);
+/* The guest's hidden caches as the hardware ones after a reset (vmm_reset). */
+void shadow_reset_segs(struct vmm *v);
+/* A #GP(0)/#SS(0) the truncation may have caused: re-execute the
+   instruction with the guest's own segments; true with *why if handled. */
+bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why);
 uint64_t shadow_desc_from_guest(uint64_t guest);   /* one descriptor, compressed */
 uint64_t shadow_read_slot(struct vmm *v, unsigned index);
 /* Guest linear memory: guest-physical while guest paging is off, else
-   through the guest's page tables (shadow_pt.h). */
-bool gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len);
-bool gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
-/* The guest's descriptor for `sel` from its GDT; false if past the limit
-   or in an LDT (guest LDTs are not supported). */
+   through the guest's page tables (shadow_pt.h). EMU_NEXT, or EMU_FAULT
+   with *f the fault native would raise (#PF, error code, CR2); outside
+   guest RAM reads are 0 and writes are dropped (QEMU's unassigned memory).
+   gmem_read/gmem_write are supervisor accesses (descriptor tables, TSS,
+   interrupt frames); gmem_access takes GMEM_* bits. */
+enum { GMEM_WRITE = 1u, GMEM_USER = 2u, GMEM_PROBE = 4u /* translate only */ };
+int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
+                struct emu_fault *f);
+int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f);
+int gmem_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len,
+               struct emu_fault *f);
+/* The guest's own hidden cache of segment register i (the hardware's may be
+   truncated below the VMM region): what native would hold, DPL compressed. */
+void shadow_guest_seg(struct vmm *v, int i, struct seg *out);
+/* The guest's descriptor for `sel` from its GDT or LDT; false if past the limit. */
 bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc);
-/* Load hardware segment register `sreg` from the shadow GDT slot of `sel`,
-   with selector RPL `rpl` (CS: also sets the hardware CPL). */
+/* Load hardware segment register `sreg` for `sel` from the guest's own
+   descriptor (read again), truncated, with selector RPL `rpl` (CS: also
+   sets the hardware CPL); refreshes the shadow GDT slot. */
 void hw_load_seg(struct vmm *v, int sreg, uint16_t sel, int rpl);
 /* Guest-visible selector of a hardware one (RPL 1 shows as 0). */
 uint16_t guest_visible_sel(uint16_t hw_sel);
@@ -83,6 +114,11 @@ static inline bool desc_code(uint64_t d) { return desc_s(d) && (desc_type(d) & 8
 
 /* ---- monitor.c ---- */
 enum cpu_stop mon_intercept(struct vmm *v);
+/* End the run as an internal error (status 12) with `msg`. */
+enum cpu_stop mon_internal(struct vmm *v, const char *msg);
+/* One more monitor visit: true (and the run stopped, as mon_internal) once
+   VMM_NO_PROGRESS_VISITS came in a row with no guest instruction retired. */
+bool mon_no_progress(struct vmm *v);
 /* Deliver queued interrupts if virtual IF allows. */
 void mon_deliver_pending(struct vmm *v);
 /* Halted vcpu: deliver a deliverable interrupt and return true, else false. */
@@ -98,6 +134,8 @@ enum reflect_kind { RK_EXC, RK_EXT, RK_SOFT };
  */
 int reflect_vector(struct vmm *v, int vector, uint32_t err, bool has_err,
                    enum reflect_kind kind, uint32_t ret_eip);
+/* Deliver a fault record from the emulation library (#PF: CR2 first). */
+int reflect_fault(struct vmm *v, const struct emu_fault *f, uint32_t ret_eip);
 uint32_t reflect_native_cost(struct vmm *v, int vector, enum reflect_kind kind);
 bool intr_has_err(int vector);   /* vectors that push an error code */
 

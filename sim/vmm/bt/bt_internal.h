@@ -62,9 +62,11 @@
 #define SELT_VERW    0x08u  /* VERW sets ZF */
 #define SELT_CALLOUT 0x10u  /* TI = 1 (LDT): leave the TC, bt_emu.c answers */
 
-/* Shadow GDT slots of the translator's two segments (below the VMM's). */
-#define BT_SEL_TC   0xFFE1u  /* slot 8188: TC code, DPL 1, base 0, 4 GiB */
-#define BT_SEL_VMM  0xFFD9u  /* slot 8187: the region as data, DPL 1 (GS in the TC) */
+/* The selectors the translator's two hidden caches show. They have no
+   shadow GDT slot (every slot is the guest's): the hardware CS and GS are
+   set directly at TC entry, and nothing reloads them from the table. */
+#define BT_SEL_TC   0xFFE1u  /* TC code, DPL 1, base 0, 4 GiB */
+#define BT_SEL_VMM  0xFFD9u  /* the region as data, DPL 1 (GS in the TC) */
 
 /* TC offset 0 holds the shared indirect-miss stub (restore ECX, leave
    through gate BT_GATE_BASE + BT_MISS_SITE); blocks start after it. */

@@ -49,32 +49,6 @@ static uint32_t *vpage(struct bt *bt, uint32_t off)
     return (uint32_t *)(void *)(bt->v->cpu->bus.ram + bt->v->region_pa + off);
 }
 
-/* A code/data descriptor with G = D = 1 (SDM vol. 3, figure 3-8). */
-static uint64_t desc_4k(uint32_t base, uint32_t pages_minus_1, uint8_t access)
-{
-    uint64_t d = pages_minus_1 & 0xFFFFu;
-    d |= (uint64_t)(base & 0xFFFFFFu) << 16;
-    d |= (uint64_t)access << 40;
-    d |= (uint64_t)((pages_minus_1 >> 16) & 0xFu) << 48;
-    d |= 0xCull << 52;
-    d |= (uint64_t)(base >> 24) << 56;
-    return d;
-}
-
-/* The two descriptors in the shadow GDT (the hardware registers are set
-   directly; the slots are there for whoever inspects the shadow GDT). */
-static void install_slots(struct bt *bt)
-{
-    uint64_t d[2] = { desc_4k(VMM_REGION_BASE, (VMM_REGION_SIZE >> 12) - 1u, 0xB3),
-                      desc_4k(0, 0xFFFFFu, 0xBB) };       /* slots 8187, 8188 */
-    uint8_t *gdt = bt->v->cpu->bus.ram + bt->v->region_pa + VMM_OFF_GDT;
-    uint32_t at = (BT_SEL_VMM >> 3) * 8u;
-    if (memcmp(gdt + at, d, 16) != 0) {
-        memcpy(gdt + at, d, 16);
-        cpu_notify_phys_write(bt->v->cpu, bt->v->region_pa + VMM_OFF_GDT + at, 16);
-    }
-}
-
 /* ---- life cycle ---- */
 
 struct bt *bt_create(struct vmm *v, const struct bt_config *cfg)
@@ -116,7 +90,6 @@ void bt_reset(struct bt *bt)
     bt->tcf.valid = false;
     tc_flush(bt, false);
     memset(vpage(bt, BT_OFF_VCPU), 0, 4096);
-    install_slots(bt);
     bt->in_tc = false;
     bt->v->cpu->s.cr0 |= CR0_WP;          /* ring-1 stores honour read-only pages */
     cpu_flush_caches(bt->v->cpu);
@@ -241,7 +214,6 @@ static bool bt_enter(struct bt *bt)
     int id = block_for(bt, c->s.seg[S_CS].base + c->s.eip);
     if (id < 0)
         return false;
-    install_slots(bt);
     sync_vcpu_page(bt);
     bt->gcs = c->s.seg[S_CS];
     bt->ggs = c->s.seg[S_GS];
@@ -376,6 +348,7 @@ static enum cpu_stop callout(struct vmm *v, enum bt_how how)
     if (how == HOW_STEP || !decode_at(v, &in))
         return step_direct(v);
     v->bt->n.callouts++;
+    shadow_gdt_sync(v);             /* follow untraced guest GDT writes */
     vmm_emit(v, EV_CALLOUT, PATH_EMULATED, (uint32_t)(in.row - op_table), how, 0, 0);
     int rc = how == HOW_EMU ? emu_insn(v, &in, &f)
              : how == HOW_ADAPT ? bt_adapted_store(v, &in, &f) : bt_emu_insn(v, &in, &f);
@@ -383,8 +356,7 @@ static enum cpu_stop callout(struct vmm *v, enum bt_how how)
     if (rc == EMU_FAULT) {
         vmm_charge(v, OV_REFLECT, k[COST_CALLOUT_EMULATE] + k[COST_REFLECT],
                    reflect_native_cost(v, f.vector, RK_EXC));
-        return emu_status(v, reflect_vector(v, f.vector, f.err, intr_has_err(f.vector),
-                                            RK_EXC, c->s.eip));
+        return emu_status(v, reflect_fault(v, &f, c->s.eip));
     }
     if (rc == EMU_NEXT || rc == EMU_HALT)
         c->s.eip += in.len;
@@ -457,6 +429,8 @@ static enum cpu_stop bt_gate(struct bt *bt)
     struct vmm *v = bt->v;
     uint32_t site = v->cpu->stop_addr - BT_GATE_BASE;
     int from;
+    if (mon_no_progress(v))
+        return CPU_STOP_UNSUPPORTED;
     if (site == BT_MISS_SITE) {                /* the shared indirect-miss stub */
         vmm_world_switch(v, true);
         enum cpu_stop why = indirect_miss(bt);
@@ -464,10 +438,8 @@ static enum cpu_stop bt_gate(struct bt *bt)
         return why;
     }
     struct bt_exit *e = exit_at(bt, site, &from);
-    if (!e) {
-        v->cpu->stop_msg = "BT: fetch from a gate that is no exit (internal error)";
-        return CPU_STOP_UNSUPPORTED;
-    }
+    if (!e)
+        return mon_internal(v, "BT: fetch from a gate that is no exit (internal error)");
     vmm_world_switch(v, true);
     enum cpu_stop why = CPU_STOP_BUDGET;
     uint32_t target = e->target, gen = bt->blocks[from].gen;
@@ -551,10 +523,9 @@ static enum cpu_stop bt_leave(struct bt *bt, enum cpu_stop why)
         return bt_gate(bt);
     if (why == CPU_STOP_INTERCEPT && c->stop_vector >= 0) {
         uint8_t how;
-        if (!tc_guest_insn(bt, c->s.eip, false, &g, &how)) {
-            c->stop_msg = "BT: fault outside any translated block (internal error)";
-            return CPU_STOP_UNSUPPORTED;
-        }
+        if (!tc_guest_insn(bt, c->s.eip, false, &g, &how))
+            return mon_internal(bt->v, "BT: fault outside any translated block "
+                                       "(internal error)");
         if (how & BT_HOW_RESTORE) {               /* the sequence's scratch registers */
             c->s.r[R_EAX] = *vpage(bt, VP_S0);
             c->s.r[R_EBX] = *vpage(bt, VP_S1);
@@ -567,10 +538,12 @@ static enum cpu_stop bt_leave(struct bt *bt, enum cpu_stop why)
         return why;
     }
     int vec = c->stop_vector;
+    bool soft = c->stop_soft;
     enum cpu_stop w = tc_guest_of(bt, c->s.eip, true, &g) ? CPU_STOP_STEP : roll_forward(bt, &g);
     if (w == CPU_STOP_STEP) {
         to_guest(bt, g);
         c->stop_vector = vec;
+        c->stop_soft = soft;
         return why;
     }
     return w == CPU_STOP_GATE || w == CPU_STOP_INTERCEPT ? bt_leave(bt, w) : w;

@@ -364,7 +364,13 @@ static uint32_t *pte_of(struct bt *bt, uint32_t pa)
             pt[j] = (base + (j << 12)) | flags;
         *pde = (bt->v->region_pa + off) | flags;
     }
-    uint32_t *pt = (uint32_t *)(void *)(bt->v->cpu->bus.ram + (*pde & 0xFFFFF000u));
+    /* only a page table the VMM made (the RAM tail's or one split here):
+       never a frame taken on trust from an entry in the region */
+    uint32_t ptpa = *pde & 0xFFFFF000u, pool = bt->v->region_pa + BT_OFF_PT;
+    if (ptpa != bt->v->region_pa + VMM_OFF_PT_TAIL &&
+        (ptpa < pool || ptpa >= pool + BT_PT_COUNT * 4096u))
+        return NULL;
+    uint32_t *pt = (uint32_t *)(void *)(bt->v->cpu->bus.ram + ptpa);
     return &pt[(pa >> 12) & 1023u];
 }
 

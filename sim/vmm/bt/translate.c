@@ -170,7 +170,7 @@ enum bt_how bt_classify(const struct insn *in, const uint8_t *bytes)
 {
     const struct op_row *r = in->row;
     uint32_t a = r->attr;
-    if (a & (A_UD | A_FPU))
+    if ((a & (A_UD | A_FPU)) || !insn_lock_ok(in))
         return HOW_STEP;                         /* raises #UD / #NM by itself */
     if (r->map == MAP_1B && r->opcode == 0xFA)
         return HOW_SEQ;                          /* CLI: the virtual IF */
