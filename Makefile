@@ -42,8 +42,10 @@ UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
-               tests/test_bt.o tests/fuzz_bt.o tests/test_vm.o tests/test_compare.o tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
+               tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
+               tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o \
+               tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
@@ -71,6 +73,11 @@ $(B)/%.o: %.c
 $(BS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
+
+# 32-bit guest code assembled into the test binary (the kernel fuzzer's runtime).
+$(BS)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests -c $< -o $@
 
 $(B)/traces/%.o $(BS)/traces/%.o: CPPFLAGS += $(GV_CFLAGS)
 
@@ -133,10 +140,16 @@ bench: check-deps
 	@$(SUBMAKE) ringside samples
 	sh scripts/bench.sh
 
-# More of the BT differential fuzzer than `make test` runs (BT_FUZZ_N=N).
+# More of the differential fuzzers than `make test` runs (docs/fuzzing.md):
+# the BT sequence fuzzer (BT_FUZZ_N=N) and the kernel fuzzer with every
+# generator feature on, including those that wait for fixes (KFUZZ_N=N,
+# KFUZZ_FEATURES=..., KFUZZ_QEMU_N cases against QEMU).
 fuzz: check-deps
-	@$(SUBMAKE) samples $(BS)/tests/run_tests
+	@$(SUBMAKE) samples $(BS)/tests/run_tests $(BS)/ringside
 	BT_FUZZ_N=$${BT_FUZZ_N:-200000} ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests bt_fuzz
+	KFUZZ_N=$${KFUZZ_N:-1000000} KFUZZ_FEATURES=$${KFUZZ_FEATURES:-all} \
+	    KFUZZ_QEMU_N=$${KFUZZ_QEMU_N:-50} RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 \
+	    $(BS)/tests/run_tests kernel_fuzz
 
 # Example pictures for docs/traces.md: rings.elf traced (under bt when that
 # engine exists, else trap), each graph rendered to docs/img/*.svg (not

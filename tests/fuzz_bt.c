@@ -19,13 +19,13 @@
  * code at 0x10000, data page 0x20000, stack page 0x2F000-0x30000.
  */
 #include <CUnit/CUnit.h>
-#include <capstone/capstone.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "machine.h"
 #include "vmm/bt/bt.h"
+#include "fuzz_common.h"
 
 #define CODE 0x10000u
 #define DATA 0x20000u
@@ -112,35 +112,17 @@ static uint32_t assemble(const struct prog *pg, uint8_t *code, const uint32_t *r
 
 static struct machine *fz_machine(int bt)
 {
-    if (!fz_m[bt]) {
-        char err[128];
-        fz_m[bt] = calloc(1, sizeof **fz_m);
-        if (machine_init_mode(fz_m[bt], 2, bt ? MODE_BT : MODE_NATIVE, err, sizeof err) != 0) {
-            free(fz_m[bt]);
-            fz_m[bt] = NULL;
-        }
-    }
+    if (!fz_m[bt])
+        fz_m[bt] = fuzz_machine_new(bt ? MODE_BT : MODE_NATIVE, 2);
     return fz_m[bt];
 }
 
 static void fz_cleanup(void)
 {
     for (int i = 0; i < 2; i++) {
-        if (fz_m[i]) {
-            machine_free(fz_m[i]);
-            free(fz_m[i]);
-            fz_m[i] = NULL;
-        }
+        fuzz_machine_free(fz_m[i]);
+        fz_m[i] = NULL;
     }
-}
-
-static uint32_t guest_eflags(struct machine *m)
-{
-    uint32_t fl = cpu_get_eflags(&m->cpu);
-    if (!m->vmm)
-        return fl;
-    const struct vcpu *vc = vmm_vcpu(m->vmm);
-    return (fl & ~(FL_IF | FL_IOPL)) | (vcpu_if(vc) ? FL_IF : 0) | vc->iopl << 12;
 }
 
 static void run_one(int bt, const uint8_t *code, uint32_t len, uint32_t seed, struct final *out)
@@ -164,7 +146,7 @@ static void run_one(int bt, const uint8_t *code, uint32_t len, uint32_t seed, st
     out->insns = cpu_guest_insns(&m->cpu) - g0;
     out->end = m->end;
     memcpy(out->r, m->cpu.s.r, sizeof out->r);
-    out->eflags = guest_eflags(m);
+    out->eflags = fuzz_guest_eflags(m);
     out->eip = m->cpu.s.eip;
     memcpy(out->data, m->ram + DATA, 4096);
     memcpy(out->stack, m->ram + STACK_TOP - 4096, 4096);
@@ -216,13 +198,7 @@ static bool prog_differs(const struct prog *pg, char *why, size_t n)
 
 /* ---- units ---- */
 
-static uint32_t rnd(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
+#define rnd fuzz_rnd
 
 static void ub(struct unit *u, int n, ...)
 {
@@ -399,22 +375,13 @@ static void shrink(struct prog *pg)
 
 static void print_repro(const struct prog *pg, const char *why)
 {
-    csh h;
     fprintf(stderr, "\n  bt fuzz: seed %u differs: %s\n  minimal reproducer (%d units):\n",
             pg->seed, why, pg->n);
-    if (cs_open(CS_ARCH_X86, CS_MODE_32, &h) != CS_ERR_OK)
-        return;
     for (int i = 0; i < pg->n; i++) {
-        cs_insn *ins;
-        size_t n = cs_disasm(h, pg->u[i].b, (size_t)pg->u[i].n, 0, 0, &ins);
         fprintf(stderr, "    unit %d:", i);
-        for (size_t k = 0; k < n; k++)
-            fprintf(stderr, " %s %s;", ins[k].mnemonic, ins[k].op_str);
+        fuzz_disasm(stderr, pg->u[i].b, (size_t)pg->u[i].n, 0, true, "");
         fprintf(stderr, "\n");
-        if (n)
-            cs_free(ins, n);
     }
-    cs_close(&h);
 }
 
 /* ---- tests ---- */

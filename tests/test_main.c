@@ -33,6 +33,7 @@ void suite_isolation_register(void);
 void suite_isolation_mem_register(void);
 void suite_cpu_fix_register(void);
 void suite_readme_register(void);
+void suite_kernel_fuzz_register(void);
 
 static const struct {
     const char *name;
@@ -61,6 +62,7 @@ static const struct {
     { "isolation_mem", suite_isolation_mem_register },
     { "cpu_fix", suite_cpu_fix_register },
     { "readme", suite_readme_register },
+    { "kernel_fuzz", suite_kernel_fuzz_register },
 };
 
 int main(int argc, char **argv)
