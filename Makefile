@@ -22,7 +22,7 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
            sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
-           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
+           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o
 SIM_TOP := sim/machine.o sim/event.o sim/stats.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o

@@ -17,6 +17,7 @@
  */
 #include "trace.h"
 #include "le.h"
+#include "hw/hostfile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -249,13 +250,24 @@ static int read_syms(struct trace_reader *r, const uint8_t *h)
 
 int trace_open(struct trace_reader *r, const char *path)
 {
-    memset(r, 0, sizeof *r);
-    uint8_t h[TRACE_HDR_SIZE];
-    r->f = fopen(path, "rb");
-    if (!r->f) {
-        snprintf(r->err, sizeof r->err, "cannot open: %s", strerror(errno));
+    char err[sizeof r->err + 64];
+    size_t plen = strlen(path);
+    FILE *f = hostfile_fopen(path, TRACE_MAX_FILE, err, sizeof err);
+    if (!f) {
+        memset(r, 0, sizeof *r);
+        /* hostfile says "PATH: why"; callers name the file themselves */
+        const char *why = strncmp(err, path, plen) || err[plen] != ':' ? err : err + plen + 2;
+        snprintf(r->err, sizeof r->err, "%.190s", why);
         return -1;
     }
+    return trace_open_stream(r, f);
+}
+
+int trace_open_stream(struct trace_reader *r, FILE *f)
+{
+    memset(r, 0, sizeof *r);
+    uint8_t h[TRACE_HDR_SIZE];
+    r->f = f;
     size_t got = fread(h, 1, sizeof h, r->f);
     if (got >= 8 && memcmp(h, TRACE_MAGIC, 8) != 0)
         return fail(r, 0, "not a ringside trace (bad magic)");
