@@ -34,7 +34,7 @@ SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP)
 TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
               traces/export_text.o traces/export_chrome.o traces/export_graph.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
@@ -97,11 +97,13 @@ include samples/samples.mk
 
 # ---- test kernels: one per way a run can end (tests/kernels/endings.S) ----
 TEST_KERNELS := tests/bin/end_exit.elf tests/bin/end_triple.elf tests/bin/end_halt.elf \
-                tests/bin/end_spin.elf
+                tests/bin/end_spin.elf tests/bin/end_chatter.elf tests/bin/end_lines.elf
 ending_exit := 1
 ending_triple := 2
 ending_halt := 3
 ending_spin := 4
+ending_chatter := 5
+ending_lines := 6
 tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
 	@mkdir -p tests/bin $(B)/tests
 	gcc -m32 -c -DENDING=$(ending_$*) $< -o $(B)/tests/end_$*.o

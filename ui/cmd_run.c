@@ -3,7 +3,9 @@
  *
  * Standard output carries exactly the bytes the guest writes to COM1 and
  * nothing else, so `ringside run K` and QEMU's `-serial stdio` can be
- * compared byte for byte. Everything ringside itself says goes to stderr:
+ * compared byte for byte; the bytes go out line by line as the guest writes
+ * them (guest_out.c), so a run killed by a signal keeps all it printed.
+ * Everything ringside itself says goes to stderr:
  * one line for any failure, and the summary with -v. When standard input is
  * a terminal, typed bytes are fed to the guest's COM1 receiver.
  */
@@ -18,14 +20,8 @@
 #include "machine.h"
 #include "report.h"
 #include "cmd_trace.h"
+#include "guest_out.h"
 #include "vmm/bt/bt.h"
-
-static void out_stdout(void *ctx, uint8_t byte)
-{
-    putchar(byte);
-    if (ctx)               /* interactive: show output as it comes */
-        fflush(stdout);
-}
 
 int cmd_run_exit_status(const struct machine *m)
 {
@@ -91,7 +87,7 @@ int cmd_run_load_kernel(struct machine *m, const struct run_options *o)
 }
 
 static void run_to_end(struct machine *m, const struct run_options *o, bool interactive,
-                       struct trace_recorder *rec)
+                       struct trace_recorder *rec, struct guest_out *out)
 {
     const uint64_t slice = 2000000;
     for (;;) {
@@ -100,7 +96,9 @@ static void run_to_end(struct machine *m, const struct run_options *o, bool inte
             limit = o->max_insns;
         if (interactive)
             feed_stdin(m);
-        if (run_trace_slice(rec, m, o, limit) != END_NONE)
+        enum machine_end end = run_trace_slice(rec, m, o, limit);
+        guest_out_flush(out);
+        if (end != END_NONE)
             return;
         if (o->max_insns && m->cpu.insns >= o->max_insns) {
             m->end = END_BUDGET;
@@ -140,14 +138,18 @@ int cmd_run_options(const struct run_options *o)
         machine_set_costs(m, &prof);
     }
     bool interactive = isatty(0) && isatty(1);
-    m->out = out_stdout;
-    m->out_ctx = interactive ? m : NULL;
+    static struct guest_out out;     /* static: the signal handler reaches it */
+    guest_out_init(&out, 1, interactive);
+    m->out = guest_out_put;
+    m->out_ctx = &out;
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
     if (cmd_run_load_kernel(m, o) == 0 && run_trace_begin(&rec, m, o) == 0) {
-        run_to_end(m, o, interactive, &rec);
+        guest_out_catch_signals(&out);
+        run_to_end(m, o, interactive, &rec, &out);
+        guest_out_flush(&out);
+        guest_out_release_signals();
         bool trace_ok = run_trace_end(&rec, m) == 0;
-        fflush(stdout);
         status = cmd_run_exit_status(m);
         if (m->end != END_GUEST_EXIT)
             fprintf(stderr, "ringside: %s\n", m->end_msg);
