@@ -40,7 +40,7 @@ UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/options.o ui/report.o ui/cmd
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
-               tests/test_bt.o tests/fuzz_bt.o \
+               tests/test_bt.o tests/fuzz_bt.o tests/test_robust.o \
                tests/test_traces.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 TEST_HELPERS := tests/alu_ref.o
@@ -134,6 +134,67 @@ bench: check-deps
 fuzz: check-deps
 	@$(SUBMAKE) samples $(BS)/tests/run_tests
 	BT_FUZZ_N=$${BT_FUZZ_N:-200000} ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests bt_fuzz
+	@$(SUBMAKE) fuzz-lib
+
+# ---- libFuzzer targets (docs/fuzzing.md, "libFuzzer targets") ----------
+# fuzz/fuzz_NAME.c built with clang, ASan and UBSan against the same sources
+# (objects in build/fuzz/), each run for FUZZ_SECONDS on a working corpus in
+# build/fuzz/corpus/NAME seeded from fuzz/corpus/NAME (committed, hand-made)
+# and build/fuzz/seeds/NAME (made here from samples/bin and tests/bin).
+# Needs clang: `sh scripts/deps.sh fuzz`; nothing else in make does.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := decode loader trace costs
+FZ           := build/fuzz
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_BINS    := $(addprefix $(FZ)/fuzz_,$(FUZZ_NAMES))
+
+$(FZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
+
+$(FZ)/fuzz_trace: $(FZ)/traces/trace_file.o
+$(FZ)/fuzz_%: $(FZ)/fuzz/fuzz_%.o $(addprefix $(FZ)/,$(SIM_OBJS))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lcapstone
+
+# Seeds from build outputs (never committed): the sample and test kernels
+# (debug info stripped), their .text in 16-byte pieces behind a D=1 byte,
+# and traces of two short runs.
+$(FZ)/seeds.stamp: samples $(TEST_KERNELS) ringside
+	@rm -rf $(FZ)/seeds && mkdir -p $(addprefix $(FZ)/seeds/,$(FUZZ_NAMES))
+	for k in samples/bin/*.elf $(TEST_KERNELS); do \
+	    n=$$(basename $$k .elf); \
+	    strip --strip-debug -o $(FZ)/seeds/loader/$$n.elf $$k; \
+	    objcopy -O binary --only-section=.text $$k $(FZ)/seeds/$$n.text; \
+	    split -b 16 -a 4 $(FZ)/seeds/$$n.text $(FZ)/seeds/$$n.piece.; \
+	    for p in $$(ls $(FZ)/seeds/$$n.piece.* | head -64); do \
+	        { printf '\001'; cat $$p; } > $(FZ)/seeds/decode/$$n.$${p##*.}; done; \
+	    rm -f $(FZ)/seeds/$$n.text $(FZ)/seeds/$$n.piece.*; \
+	done
+	./ringside run --trace $(FZ)/seeds/trace/hello.rtrace samples/bin/hello.elf > /dev/null || true
+	./ringside run --mode trap --max-insns 3000 --trace $(FZ)/seeds/trace/rings.rtrace \
+	    samples/bin/rings.elf > /dev/null || true
+	cp docs/costs.md $(FZ)/seeds/costs/
+	@touch $@
+
+.PHONY: fuzz-lib fuzz-lib-build
+fuzz-lib-build: $(FUZZ_BINS) $(FZ)/seeds.stamp
+
+# Each target for FUZZ_SECONDS; a crash stops make with the input saved as
+# build/fuzz/crash-NAME-* (replay: build/fuzz/fuzz_NAME FILE).
+fuzz-lib:
+	@sh scripts/deps.sh fuzz
+	@$(SUBMAKE) fuzz-lib-build
+	@for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(FZ)/corpus/$$n; \
+	    echo "fuzz-lib: $$n for $(FUZZ_SECONDS) s"; \
+	    $(FZ)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	        -artifact_prefix=$(FZ)/crash-$$n- $(FZ)/corpus/$$n fuzz/corpus/$$n \
+	        $(FZ)/seeds/$$n 2> $(FZ)/fuzz_$$n.log || { tail -40 $(FZ)/fuzz_$$n.log; exit 1; }; \
+	    grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss' \
+	        $(FZ)/fuzz_$$n.log | tr '\n' ' '; echo; \
+	done
 
 # Example pictures for docs/traces.md: rings.elf traced (under bt when that
 # engine exists, else trap), each graph rendered to docs/img/*.svg (not

@@ -23,6 +23,7 @@ void suite_tui_register(void);
 void suite_traces_register(void);
 void suite_bt_register(void);
 void suite_bt_fuzz_register(void);
+void suite_robust_register(void);
 
 static const struct {
     const char *name;
@@ -41,6 +42,7 @@ static const struct {
     { "traces", suite_traces_register },
     { "bt", suite_bt_register },
     { "bt_fuzz", suite_bt_fuzz_register },
+    { "robust", suite_robust_register },
 };
 
 int main(int argc, char **argv)
