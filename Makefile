@@ -22,7 +22,7 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
            sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
-           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o
+           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/event.o sim/stats.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
@@ -36,7 +36,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
@@ -44,7 +44,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
-               tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o \
+               tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_robust.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
@@ -109,11 +109,13 @@ include tests/hostile_mem/hostile_mem.mk
 
 # ---- test kernels: one per way a run can end (tests/kernels/endings.S) ----
 TEST_KERNELS := tests/bin/end_exit.elf tests/bin/end_triple.elf tests/bin/end_halt.elf \
-                tests/bin/end_spin.elf
+                tests/bin/end_spin.elf tests/bin/end_chatter.elf tests/bin/end_lines.elf
 ending_exit := 1
 ending_triple := 2
 ending_halt := 3
 ending_spin := 4
+ending_chatter := 5
+ending_lines := 6
 tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
 	@mkdir -p tests/bin $(B)/tests
 	gcc -m32 -c -DENDING=$(ending_$*) $< -o $(B)/tests/end_$*.o
@@ -150,6 +152,67 @@ fuzz: check-deps
 	KFUZZ_N=$${KFUZZ_N:-1000000} KFUZZ_FEATURES=$${KFUZZ_FEATURES:-all} \
 	    KFUZZ_QEMU_N=$${KFUZZ_QEMU_N:-50} RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 \
 	    $(BS)/tests/run_tests kernel_fuzz
+	@$(SUBMAKE) fuzz-lib
+
+# ---- libFuzzer targets (docs/fuzzing.md, "libFuzzer targets") ----------
+# fuzz/fuzz_NAME.c built with clang, ASan and UBSan against the same sources
+# (objects in build/fuzz/), each run for FUZZ_SECONDS on a working corpus in
+# build/fuzz/corpus/NAME seeded from fuzz/corpus/NAME (committed, hand-made)
+# and build/fuzz/seeds/NAME (made here from samples/bin and tests/bin).
+# Needs clang: `sh scripts/deps.sh fuzz`; nothing else in make does.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := decode loader trace costs
+FZ           := build/fuzz
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_BINS    := $(addprefix $(FZ)/fuzz_,$(FUZZ_NAMES))
+
+$(FZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
+
+$(FZ)/fuzz_trace: $(FZ)/traces/trace_file.o
+$(FZ)/fuzz_%: $(FZ)/fuzz/fuzz_%.o $(addprefix $(FZ)/,$(SIM_OBJS))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lcapstone
+
+# Seeds from build outputs (never committed): the sample and test kernels
+# (debug info stripped), their .text in 16-byte pieces behind a D=1 byte,
+# and traces of two short runs.
+$(FZ)/seeds.stamp: samples $(TEST_KERNELS) ringside
+	@rm -rf $(FZ)/seeds && mkdir -p $(addprefix $(FZ)/seeds/,$(FUZZ_NAMES))
+	for k in samples/bin/*.elf $(TEST_KERNELS); do \
+	    n=$$(basename $$k .elf); \
+	    strip --strip-debug -o $(FZ)/seeds/loader/$$n.elf $$k; \
+	    objcopy -O binary --only-section=.text $$k $(FZ)/seeds/$$n.text; \
+	    split -b 16 -a 4 $(FZ)/seeds/$$n.text $(FZ)/seeds/$$n.piece.; \
+	    for p in $$(ls $(FZ)/seeds/$$n.piece.* | head -64); do \
+	        { printf '\001'; cat $$p; } > $(FZ)/seeds/decode/$$n.$${p##*.}; done; \
+	    rm -f $(FZ)/seeds/$$n.text $(FZ)/seeds/$$n.piece.*; \
+	done
+	./ringside run --trace $(FZ)/seeds/trace/hello.rtrace samples/bin/hello.elf > /dev/null || true
+	./ringside run --mode trap --max-insns 3000 --trace $(FZ)/seeds/trace/rings.rtrace \
+	    samples/bin/rings.elf > /dev/null || true
+	cp docs/costs.md $(FZ)/seeds/costs/
+	@touch $@
+
+.PHONY: fuzz-lib fuzz-lib-build
+fuzz-lib-build: $(FUZZ_BINS) $(FZ)/seeds.stamp
+
+# Each target for FUZZ_SECONDS; a crash stops make with the input saved as
+# build/fuzz/crash-NAME-* (replay: build/fuzz/fuzz_NAME FILE).
+fuzz-lib:
+	@sh scripts/deps.sh fuzz
+	@$(SUBMAKE) fuzz-lib-build
+	@for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(FZ)/corpus/$$n; \
+	    echo "fuzz-lib: $$n for $(FUZZ_SECONDS) s"; \
+	    $(FZ)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	        -artifact_prefix=$(FZ)/crash-$$n- $(FZ)/corpus/$$n fuzz/corpus/$$n \
+	        $(FZ)/seeds/$$n 2> $(FZ)/fuzz_$$n.log || { tail -40 $(FZ)/fuzz_$$n.log; exit 1; }; \
+	    grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss' \
+	        $(FZ)/fuzz_$$n.log | tr '\n' ' '; echo; \
+	done
 
 # Example pictures for docs/traces.md: rings.elf traced (under bt when that
 # engine exists, else trap), each graph rendered to docs/img/*.svg (not

@@ -34,6 +34,7 @@ void suite_isolation_mem_register(void);
 void suite_cpu_fix_register(void);
 void suite_readme_register(void);
 void suite_kernel_fuzz_register(void);
+void suite_robust_register(void);
 
 static const struct {
     const char *name;
@@ -63,6 +64,7 @@ static const struct {
     { "cpu_fix", suite_cpu_fix_register },
     { "readme", suite_readme_register },
     { "kernel_fuzz", suite_kernel_fuzz_register },
+    { "robust", suite_robust_register },
 };
 
 int main(int argc, char **argv)

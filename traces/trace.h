@@ -36,6 +36,7 @@
 #define TRACE_CHUNK_HDR    16u
 #define TRACE_TRAILER_SIZE 48u
 #define TRACE_MAX_SYMS     65536u
+#define TRACE_MAX_FILE     (64ull << 30)  /* largest trace file opened */
 #define TRACE_FLAG_PER_INSN 1u            /* one EV_INSNS record per instruction */
 
 /* What the header says about the run (NUL-terminated strings). */
@@ -122,8 +123,12 @@ struct trace_reader {
     char err[200];             /* why the last call failed */
 };
 
-/* Open and check header and symbols. 0, or -1 with r->err set. */
+/* Open and check header and symbols. The path must be a regular file of at
+   most TRACE_MAX_FILE bytes (hostfile_open). 0, or -1 with r->err set. */
 int trace_open(struct trace_reader *r, const char *path);
+/* The same on an open stream (fmemopen in the fuzz target), which the reader
+   owns from now on: trace_close closes it, even after a failure. */
+int trace_open_stream(struct trace_reader *r, FILE *f);
 /* Next record: 1 and *ev, 0 at a valid trailer (r->end filled), -1 on a
    corrupt or truncated file (r->err names the offset and the problem). */
 int trace_next(struct trace_reader *r, struct event *ev);

@@ -3,7 +3,9 @@
  *
  * Standard output carries exactly the bytes the guest writes to COM1 and
  * nothing else, so `ringside run K` and QEMU's `-serial stdio` can be
- * compared byte for byte. Everything ringside itself says goes to stderr:
+ * compared byte for byte; the bytes go out line by line as the guest writes
+ * them (guest_out.c), so a run killed by a signal keeps all it printed.
+ * Everything ringside itself says goes to stderr:
  * one line for any failure, and the summary with -v. When standard input is
  * a terminal, typed bytes are fed to the guest's COM1 receiver.
  */
@@ -20,14 +22,8 @@
 #include "snapshot.h"
 #include "report.h"
 #include "cmd_trace.h"
+#include "guest_out.h"
 #include "vmm/bt/bt.h"
-
-static void out_stdout(void *ctx, uint8_t byte)
-{
-    putchar(byte);
-    if (ctx)               /* interactive: show output as it comes */
-        fflush(stdout);
-}
 
 int cmd_run_exit_status(const struct machine *m)
 {
@@ -103,7 +99,7 @@ static uint64_t slice_limit(const struct machine *m, const struct run_options *o
 
 /* Runs until the guest's run ends; false if a snapshot could not be written. */
 static bool run_to_end(struct vm *vm, const struct run_options *o, bool interactive,
-                       struct trace_recorder *rec)
+                       struct trace_recorder *rec, struct guest_out *out)
 {
     const uint64_t slice = CMD_RUN_SLICE;
     struct machine *m = &vm->m;
@@ -115,7 +111,9 @@ static bool run_to_end(struct vm *vm, const struct run_options *o, bool interact
         if (interactive)
             feed_stdin(m);
         uint64_t before = cpu_guest_insns(&m->cpu);
-        if (run_trace_slice(rec, m, o, limit) != END_NONE)
+        enum machine_end end = run_trace_slice(rec, m, o, limit);
+        guest_out_flush(out);
+        if (end != END_NONE)
             return true;
         uint64_t now = cpu_guest_insns(&m->cpu);
         if (snap_next(o, before) == now && snap_take(vm, o, now) != 0)
@@ -140,8 +138,10 @@ int cmd_run_options(const struct run_options *given)
     o->mode = machine_mode_name(vm->m.mode);
     struct machine *m = &vm->m;
     bool interactive = isatty(0) && isatty(1);
-    m->out = out_stdout;
-    m->out_ctx = interactive ? m : NULL;
+    static struct guest_out out;     /* static: the signal handler reaches it */
+    guest_out_init(&out, 1, interactive);
+    m->out = guest_out_put;
+    m->out_ctx = &out;
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
     if (o->gdb_port && gdbstub_serve(vm, o->gdb_port) != 0) {
@@ -149,9 +149,11 @@ int cmd_run_options(const struct run_options *given)
         return EXIT_BAD_INPUT;
     }
     if (run_trace_begin(&rec, m, o) == 0) {
-        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, interactive, &rec);
+        guest_out_catch_signals(&out);
+        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, interactive, &rec, &out);
+        guest_out_flush(&out);
+        guest_out_release_signals();
         bool trace_ok = run_trace_end(&rec, m) == 0;
-        fflush(stdout);
         status = cmd_run_exit_status(m);
         if (m->end != END_GUEST_EXIT && snaps_ok)
             fprintf(stderr, "ringside: %s\n", m->end_msg);

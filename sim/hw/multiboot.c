@@ -23,6 +23,7 @@
 #include "hw/multiboot.h"
 #include "le.h"
 #include "hw/elf.h"
+#include "hw/hostfile.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -30,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MB_PAGE          4096u
 #define MB_AOUT_KLUDGE   (1u << 16)   /* header flag: address fields valid */
@@ -382,60 +382,7 @@ int multiboot_load(uint8_t *ram, uint32_t ram_size, const uint8_t *image, size_t
     return 0;
 }
 
-/* Read all of f into a growing buffer, at most MB_MAX_FILE bytes. */
-static int read_all(FILE *f, uint8_t **data, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap || ferror(f))
-            break;
-        if (cap > MB_MAX_FILE) {
-            free(buf);
-            return -2;
-        }
-        uint8_t *bigger = realloc(buf, cap * 2);
-        if (!bigger)
-            free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    if (!buf)
-        return -1;
-    if (ferror(f) || n > MB_MAX_FILE) {
-        free(buf);
-        return n > MB_MAX_FILE ? -2 : -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
 int mb_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
-    struct stat st;
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f || fstat(fileno(f), &st) < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MB_MAX_FILE)) {
-        snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory"
-                 : "file too large (limit 256 MiB)");
-        fclose(f);
-        return -1;
-    }
-    int rc = read_all(f, data, len);
-    int saved = errno;
-    fclose(f);
-    if (rc == -2)
-        snprintf(err, errlen, "%s: file too large (limit 256 MiB)", path);
-    else if (rc < 0)
-        snprintf(err, errlen, "%s: read error: %s", path, strerror(saved));
-    return rc < 0 ? -1 : 0;
+    return hostfile_read(path, MB_MAX_FILE, data, len, err, errlen);
 }

@@ -69,7 +69,8 @@ int multiboot_load(uint8_t *ram, uint32_t ram_size, const uint8_t *image, size_t
 /*
  * Read a whole file (kernel, module) into a malloc'd buffer (free() it).
  * Returns 0, or -1 with a one-line "PATH: reason" in err. Refuses files
- * larger than MB_MAX_FILE. An empty file gives *data != NULL, *len == 0.
+ * larger than MB_MAX_FILE and anything not a regular file (hostfile_read).
+ * An empty file gives *data != NULL, *len == 0.
  */
 int mb_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
  */
 #include "cost.h"
 #include "cpu/optable.h"
+#include "hw/hostfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -124,27 +125,45 @@ static int cost_line(struct cost_profile *p, char *line, char *err, size_t errle
     return 0;
 }
 
-int cost_load(struct cost_profile *p, const char *path, char *err, size_t errlen)
+int cost_parse(struct cost_profile *p, const char *text, size_t len, const char *name,
+               char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char line[512], why[160];
-    int lineno = 0, rc = 0;
+    char line[COST_MAX_LINE + 1], why[160];
+    int lineno = 0;
     cost_default(p);
-    while (rc == 0 && fgets(line, sizeof line, f)) {
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = (nl ? (size_t)(nl - text) : len) - at;
         lineno++;
+        if (n > COST_MAX_LINE || memchr(text + at, 0, n)) {
+            snprintf(err, errlen, "%s:%d: %s", name, lineno,
+                     n > COST_MAX_LINE ? "line too long (not a cost profile?)"
+                                       : "NUL byte (not a text file)");
+            return -1;
+        }
+        memcpy(line, text + at, n);
+        line[n] = 0;
+        at += n + 1;
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
         char *s = trim(line);
         if (*s && cost_line(p, s, why, sizeof why) != 0) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-            rc = -1;
+            snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
+            return -1;
         }
     }
-    fclose(f);
+    return 0;
+}
+
+int cost_load(struct cost_profile *p, const char *path, char *err, size_t errlen)
+{
+    uint8_t *text;
+    size_t len;
+    cost_default(p);
+    if (hostfile_read(path, COST_MAX_FILE, &text, &len, err, errlen) != 0)
+        return -1;
+    int rc = cost_parse(p, (const char *)text, len, path, err, errlen);
+    free(text);
     return rc;
 }

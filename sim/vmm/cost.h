@@ -48,8 +48,15 @@ struct cost_profile {
 };
 
 void cost_default(struct cost_profile *p);
-/* Load a profile file over the defaults. 0, or -1 with a one-line err. */
+#define COST_MAX_FILE (64u << 10)  /* largest profile file read (a real one is ~2 KiB) */
+#define COST_MAX_LINE 511          /* longest line accepted */
+/* Load a profile file over the defaults: a regular file of at most
+   COST_MAX_FILE bytes (hostfile_read). 0, or -1 with a one-line err. */
 int cost_load(struct cost_profile *p, const char *path, char *err, size_t errlen);
+/* Parse profile text text[0, len) over the defaults; errors say "NAME:LINE:
+   why". Never reads outside text, whatever the bytes. 0 or -1. */
+int cost_parse(struct cost_profile *p, const char *text, size_t len, const char *name,
+               char *err, size_t errlen);
 const char *cost_key_name(enum cost_key k);   /* "trap_emulate" */
 const char *cost_key_source(enum cost_key k); /* where the default comes from */
 /* The key pricing native instructions of a cost class (enum cost_class in
