@@ -239,6 +239,11 @@ static int child_start(struct child *c, const char *kernel, const char *max_insn
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
         dup2(null, 2);
+        /* as from an interactive shell: `make test &` would leave SIGINT ignored,
+           and ringside rightly keeps an ignored signal ignored */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         execl(proc_ringside(), proc_ringside(), "run", "--max-insns", max_insns, kernel,
               (char *)NULL);
         _exit(127);
@@ -345,6 +350,29 @@ static void test_killed_midstream(void)
     proc_result_free(&full);
 }
 
+/* Nobody reads its stdout (the pipe is full, ringside blocked in write):
+   a signal must still end it promptly, of that signal. */
+static void test_killed_stuck_reader(void)
+{
+    struct child c;
+    CU_ASSERT_EQUAL_FATAL(child_start(&c, "tests/bin/end_chatter.elf", "100000000000"), 0);
+    usleep(1500 * 1000);           /* long enough to fill the 64 KiB pipe */
+    kill(c.pid, SIGTERM);
+    int st = 0;
+    double end = now_s() + 10;
+    pid_t got = 0;
+    while (now_s() < end && (got = waitpid(c.pid, &st, WNOHANG)) == 0)
+        usleep(20 * 1000);
+    double left = end - now_s();
+    if (got == 0) {
+        kill(c.pid, SIGKILL);
+        waitpid(c.pid, &st, 0);
+    }
+    CU_ASSERT(got == c.pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    CU_ASSERT(left > 5);           /* died within 5 s (the handler waits 1 s at most) */
+    close(c.out);
+}
+
 void suite_robust_register(void)
 {
     CU_pSuite s = CU_add_suite("robust", suite_init, suite_clean);
@@ -360,4 +388,5 @@ void suite_robust_register(void)
     CU_add_test(s, "SIGINT: every byte printed, dies of SIGINT", test_killed_sigint);
     CU_add_test(s, "SIGHUP: every byte printed, dies of SIGHUP", test_killed_sighup);
     CU_add_test(s, "killed mid-stream: a prefix of the full run", test_killed_midstream);
+    CU_add_test(s, "killed while nobody reads stdout: dies at once", test_killed_stuck_reader);
 }

@@ -8,11 +8,13 @@
  * twice): then `busy` is set and the handler only records the signal, which
  * the main path raises as soon as its write is done. Putting a byte stores
  * it before counting it (a compiler fence keeps the order), so the handler
- * sees either the old line or the new one, never garbage.
+ * sees either the old line or the new one, never garbage. A reader that
+ * stopped reading cannot keep ringside alive: see write_all.
  */
 #include "guest_out.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -32,11 +34,19 @@ void guest_out_init(struct guest_out *o, int fd, bool each_byte)
     o->each_byte = each_byte;
 }
 
-/* Write buf[0, n) whole (async-signal-safe). */
-static void write_all(struct guest_out *o)
+/* Write buf[0, n) whole (async-signal-safe). Once a signal has come (the
+   handler, or the main path's write interrupted: handlers are installed
+   without SA_RESTART) each write first waits at most a second for the pipe
+   to take bytes: ringside dies promptly even if nobody reads its output. */
+static void write_all(struct guest_out *o, bool in_handler)
 {
     size_t done = 0, n = (size_t)o->n;
     while (done < n && !o->broken) {
+        struct pollfd p = { .fd = o->fd, .events = POLLOUT };
+        if ((in_handler || o->pending) && poll(&p, 1, 1000) <= 0) {
+            o->broken = true;
+            break;
+        }
         ssize_t w = write(o->fd, o->buf + done, n - done);
         if (w < 0 && errno == EINTR)
             continue;
@@ -65,7 +75,7 @@ static void on_signal(int sig)
         return;
     }
     if (o)
-        write_all(o);
+        write_all(o, true);
     reraise(sig);
     errno = saved;
 }
@@ -73,7 +83,7 @@ static void on_signal(int sig)
 void guest_out_flush(struct guest_out *o)
 {
     o->busy = 1;
-    write_all(o);
+    write_all(o, false);
     o->busy = 0;
     if (o->pending)
         reraise(o->pending);
@@ -109,7 +119,7 @@ void guest_out_catch_signals(struct guest_out *o)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = 0;   /* no SA_RESTART: a blocked write must not outlive a signal */
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < NSIGNALS; i++)
         sigaddset(&sa.sa_mask, guest_out_signals[i]);   /* one handler at a time */
