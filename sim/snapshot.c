@@ -41,20 +41,11 @@ static size_t devs_size(void)
 
 /* ---- saving ---- */
 
-static void guest_cpu_state(struct machine *m, struct cpu_state *out)
+static int save_cpu(struct snap_writer *w, struct vm *vm, char *err, size_t errlen)
 {
-    if (m->vmm) {
-        vmm_guest_state(m->vmm, out, NULL);
-        return;
-    }
-    cpu_get_eflags(&m->cpu);          /* fold the lazy flags */
-    *out = m->cpu.s;
-}
-
-static int save_cpu(struct snap_writer *w, struct machine *m, char *err, size_t errlen)
-{
+    struct machine *m = &vm->m;
     struct cpu_state s;
-    guest_cpu_state(m, &s);
+    vm_guest_state(vm, &s);
     uint8_t buf[512];
     snap_encode(&snap_cpu_state_type, &s, buf);
     if (snapw_chunk(w, "CPU ", buf, snap_type_size(&snap_cpu_state_type), false, err, errlen))
@@ -133,7 +124,7 @@ int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
     struct snap_writer w;
     snapw_init(&w, &h);
     if (snapw_chunk(&w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
-        save_cpu(&w, m, err, errlen) || save_devs(&w, m, err, errlen) ||
+        save_cpu(&w, vm, err, errlen) || save_devs(&w, m, err, errlen) ||
         save_blob(&w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
         save_mem(&w, m, err, errlen)) {
         snapw_free(&w);

@@ -96,7 +96,7 @@ void vm_destroy(struct vm *vm)
 void vm_guest_state(struct vm *vm, struct cpu_state *out)
 {
     if (vm->m.vmm) {
-        vmm_guest_state(vm->m.vmm, out, NULL);
+        vmm_guest_state(vm->m.vmm, out);
         return;
     }
     cpu_get_eflags(&vm->m.cpu);

@@ -109,14 +109,20 @@ static int cmp_run_engine(const struct run_options *o, int mode, struct cmp_run 
     return 0;
 }
 
+/* Overhead by cause during phase p. */
+static void cmp_deltas(const struct cmp_run *r, int p, int64_t d[OV_COUNT])
+{
+    for (int k = 0; k < OV_COUNT; k++)
+        d[k] = r->marks[p + 1].by_cause[k] - r->marks[p].by_cause[k];
+}
+
 /* The two causes that cost an engine the most in phase p, as "a 70%, b 20%". */
 static void cmp_causes(char *buf, size_t len, const struct cmp_run *r, int p)
 {
     int64_t d[OV_COUNT], total = 0;
-    for (int k = 0; k < OV_COUNT; k++) {
-        d[k] = r->marks[p + 1].by_cause[k] - r->marks[p].by_cause[k];
+    cmp_deltas(r, p, d);
+    for (int k = 0; k < OV_COUNT; k++)
         total += d[k] > 0 ? d[k] : 0;
-    }
     buf[0] = 0;
     for (int n = 0; n < 2 && total > 0; n++) {
         int best = -1;
@@ -138,11 +144,10 @@ static void cmp_savings(char *buf, size_t len, const struct cmp_run *r, int p)
 {
     int best = -1;
     int64_t d[OV_COUNT];
-    for (int k = 0; k < OV_COUNT; k++) {
-        d[k] = r->marks[p + 1].by_cause[k] - r->marks[p].by_cause[k];
+    cmp_deltas(r, p, d);
+    for (int k = 0; k < OV_COUNT; k++)
         if (d[k] < 0 && (best < 0 || d[k] < d[best]))
             best = k;
-    }
     snprintf(buf, len, "%s%s", best < 0 ? "" : event_ov_cause_name((enum ev_ov_cause)best),
              best < 0 ? "" : " cheaper than native");
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -192,27 +193,21 @@ static void accept_clients(struct ctl_server *s)
     }
 }
 
-/* TCP clients must authenticate before anything else. */
+/* TCP clients must authenticate before anything else: the line must be
+   the auth command with our token (parsed with jansson like any request). */
 static bool client_auth(struct ctl_server *s, struct ctl_client *c, const char *line)
 {
-    char want[200];
-    snprintf(want, sizeof want, "\"token\":\"%s\"", s->token);
-    /* a strict check: the request must be exactly the auth command with our token */
-    struct control_effect fx;
-    if (strstr(line, "\"auth\"") && strstr(line, s->token) && strlen(s->token) >= 8) {
-        char compact[CTL_LINE_MAX];
-        size_t k = 0;
-        for (const char *p = line; *p && k < sizeof compact - 1; p++)
-            if (*p != ' ')
-                compact[k++] = *p;
-        compact[k] = 0;
-        if (strstr(compact, "\"execute\":\"auth\"") && strstr(compact, want)) {
-            c->authed = true;
-            client_queue(c, "{\"return\":{}}", false);
-            return true;
-        }
+    json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+    json_t *token = json_object_get(json_object_get(req, "arguments"), "token");
+    bool ok = json_is_string(json_object_get(req, "execute")) &&
+              !strcmp(json_string_value(json_object_get(req, "execute")), "auth") &&
+              json_is_string(token) && !strcmp(json_string_value(token), s->token);
+    json_decref(req);
+    if (ok) {
+        c->authed = true;
+        client_queue(c, "{\"return\":{}}", false);
+        return true;
     }
-    (void)fx;
     client_queue(c, "{\"error\":{\"class\":\"Unauthorized\",\"desc\":\"send {\\\"execute\\\": "
                     "\\\"auth\\\", \\\"arguments\\\": {\\\"token\\\": ...}} first\"}}", false);
     return false;

@@ -53,11 +53,10 @@ struct vmm;
 struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
                        struct event_bus *ev, const struct cost_profile *costs,
                        uint8_t vm_id, char *err, size_t errlen);
-/* Snapshots (sim/snapshot.c). The guest's architectural state as native
-   hardware would hold it; the PIC copy `pic` gets back, as requested, the
-   interrupts the monitor acknowledged but has not delivered yet. */
-struct pic;
-void vmm_guest_state(struct vmm *v, struct cpu_state *out, struct pic *pic);
+/* Snapshots (sim/snapshot.c), debuggers. The guest's architectural state as
+   native hardware would hold it (interrupts the guest cannot take yet wait
+   at the PIC, not in the monitor, so the devices need no correction). */
+void vmm_guest_state(struct vmm *v, struct cpu_state *out);
 /* 0 when the guest is between instructions outside the TC (a snapshot can
    be taken), else -1 with the reason. */
 int vmm_settle(struct vmm *v, char *err, size_t errlen);

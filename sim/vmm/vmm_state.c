@@ -25,10 +25,9 @@ static void uncompress(struct seg *s)
         s->flags &= ~0x60u;
 }
 
-void vmm_guest_state(struct vmm *v, struct cpu_state *out, struct pic *pic)
+void vmm_guest_state(struct vmm *v, struct cpu_state *out)
 {
     const struct vcpu *vc = &v->vc;
-    (void)pic;                          /* interrupts wait at the PIC already (irq_held) */
     uint32_t fl = cpu_get_eflags(v->cpu);
     *out = v->cpu->s;
     fl &= ~(FL_IF | FL_IOPL);
