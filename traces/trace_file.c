@@ -23,21 +23,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "cpu/optable.h"
 #include "vmm/vmm.h"
 
-/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32). */
+/* CRC-32 (IEEE 802.3, reflected): zlib's table-driven crc32. */
 uint32_t trace_crc32(uint32_t crc, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    crc = ~crc;
-    while (len--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
-    }
-    return ~crc;
+    return (uint32_t)crc32(crc, data, (uInt)len);
 }
 
 uint64_t trace_fnv1a(const void *data, size_t len)

@@ -163,11 +163,29 @@ void icache_invalidate_page(struct cpu *cpu, uint32_t pa)
         ic_drop_chunk(cpu, pa + 3);
 }
 
+/* A write larger than the cache itself (a kernel load, a restore): one pass
+   over the entries instead of one per chunk, dropping every entry that
+   starts in [paddr - 14, end) -- a superset of what the chunk walk drops. */
+static void ic_drop_range(struct cpu *cpu, uint32_t paddr, uint64_t end)
+{
+    uint64_t from = paddr >= 14 ? paddr - 14u : 0;
+    for (unsigned i = 0; i < IC_SIZE; i++) {
+        struct ic_entry *e = &cpu->icache->e[i];
+        uint64_t a = e->key >> 2;
+        if (e->key && a >= from && a < end)
+            e->key = 0;
+    }
+}
+
 void cpu_notify_phys_write(struct cpu *cpu, uint32_t paddr, uint32_t len)
 {
     if (len == 0)
         return;
     uint64_t end = (uint64_t)paddr + len;
+    if (len >= IC_SIZE) {
+        ic_drop_range(cpu, paddr, end + (1u << IC_CHUNK));
+        return;
+    }
     for (uint64_t a = paddr & ~((1u << IC_CHUNK) - 1); a < end; a += 1u << IC_CHUNK)
         ic_drop_chunk(cpu, (uint32_t)a);
 }
