@@ -140,7 +140,7 @@ test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tes
 
 bench: check-deps
 	@$(SUBMAKE) ringside samples
-	sh scripts/bench.sh
+	bash scripts/bench.sh
 
 # More of the differential fuzzers than `make test` runs (docs/fuzzing.md):
 # the BT sequence fuzzer (BT_FUZZ_N=N) and the kernel fuzzer with every

@@ -1,60 +1,66 @@
-#!/bin/sh
-# make bench: how fast ringside runs a compute-bound guest, against QEMU in the
-# same run. Runs samples/bin/compute.elf with a large scale (the SCALE knob is
-# the kernel command line "scale=N") under `ringside run --mode native` and
-# under qemu-system-i386 (TCG), checks both print the same thing, and prints
-# guest instructions, ringside's MIPS and the wall-time ratio to QEMU.
-# Timing lives here, never in unit tests (DESIGN.md: deterministic tests).
+#!/bin/bash
+# make bench: how fast ringside runs, against QEMU in the same run. All
+# timing lives here, never in unit tests (DESIGN.md: deterministic tests).
+# Every figure is a median of RUNS alternated repetitions with CPU time
+# beside wall time (scripts/bench_lib.sh says why); ratios are between
+# medians of the same series. Knobs: SCALE (compute's "scale=N", default
+# 200), RUNS (default 5), TSCALE (scale of the --trace-insns run, default 5:
+# an instruction trace of scale 200 is ~7 GB).
 set -e
 SCALE=${SCALE:-200}
+TSCALE=${TSCALE:-5}
 K=samples/bin/compute.elf
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+BENCH_DIR=$T
+. scripts/bench_lib.sh
 
 now() { date +%s.%N; }
+jnum() { sed -n "s/.*\"$1\": \(-\{0,1\}[0-9.]*\).*/\1/p" "$2" | head -1; }
+QEMU="timeout 600 qemu-system-i386 -m 32 -kernel $K -append scale=$SCALE -serial stdio \
+    -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04"
 
-t0=$(now)
-./ringside run --append "scale=$SCALE" --stats-json "$T/stats.json" "$K" > "$T/rs.out" || true
-t1=$(now)
-timeout 600 qemu-system-i386 -m 32 -kernel "$K" -append "scale=$SCALE" -serial stdio \
-    -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 > "$T/q.out" || true
-t2=$(now)
+# The engines and QEMU on compute, alternated.
+for m in native trap bt; do
+    ./ringside run --mode $m --append "scale=$SCALE" --stats-json "$T/$m.json" "$K" > "$T/$m.out" || true
+done
+eval "$QEMU" > "$T/qemu.out" 2> /dev/null || true
+bench_series native "./ringside run --append scale=$SCALE $K" \
+             trap "./ringside run --mode trap --append scale=$SCALE $K" \
+             bt "./ringside run --mode bt --append scale=$SCALE $K" \
+             qemu "$QEMU"
+insns=$(jnum guest_insns "$T/native.json")
+printf "compute scale=%d: %d guest instructions, RUNS=%d alternated, medians\n" "$SCALE" "$insns" "$RUNS"
+for m in native trap bt qemu; do
+    same=yes
+    cmp -s "$T/$m.out" "$T/qemu.out" || same="NO (differs from QEMU!)"
+    [ $m = qemu ] && label="qemu-system-i386 (TCG)" || label="ringside $m"
+    awk -v l="$label" -v i="$insns" -v c="$(bench_cpu $m)" -v line="$(bench_line $m)" -v same="$same" \
+        'BEGIN { printf "  %-24s %s  %6.1f MIPS  same output as QEMU: %s\n", l, line, i / c / 1e6, same }'
+done
+printf "  speed ratios (median CPU time): ringside native takes %s x QEMU's time; trap runs at %s x, bt at %s x native speed\n" \
+    "$(bench_ratio native qemu)" "$(bench_ratio native trap)" "$(bench_ratio native bt)"
+command -v bochs > /dev/null || echo "  bochs: not installed (Debian package bochs) -- no Bochs column"
 
-insns=$(sed -n 's/.*"guest_insns": \([0-9]*\).*/\1/p' "$T/stats.json")
-same=yes
-cmp -s "$T/rs.out" "$T/q.out" || same="NO (outputs differ!)"
-awk -v i="$insns" -v a="$t0" -v b="$t1" -v c="$t2" -v s="$SCALE" -v same="$same" 'BEGIN {
-    rs = b - a; q = c - b;
-    printf "compute scale=%d: %d guest instructions\n", s, i;
-    printf "  ringside native: %.3f s  %.1f MIPS\n", rs, i / rs / 1e6;
-    printf "  qemu-system-i386 (TCG): %.3f s  (ringside/QEMU time ratio %.2f)\n", q, rs / q;
-    printf "  same output as QEMU: %s\n", same;
-}'
-
-# Trace recording overhead (docs/traces.md): the same runs with --trace.
-t3=$(now)
-./ringside run --append "scale=$SCALE" --trace "$T/c.rtrace" "$K" > /dev/null || true
-t4=$(now)
-./ringside run --mode trap samples/bin/rings.elf > /dev/null || true
-t5=$(now)
-./ringside run --mode trap --trace "$T/r.rtrace" samples/bin/rings.elf > /dev/null || true
-t6=$(now)
-awk -v a="$t0" -v b="$t1" -v c="$t3" -v d="$t4" -v e="$t5" -v f="$t6" \
-    -v cs="$(wc -c < "$T/c.rtrace")" -v rs="$(wc -c < "$T/r.rtrace")" 'BEGIN {
-    printf "  with --trace: compute %.3f s (%+.1f%%, %d bytes of trace)\n", d - c,
-           100 * ((d - c) / (b - a) - 1), cs;
-    printf "  rings --mode trap: %.3f s, with --trace %.3f s (%+.1f%%, %d bytes of trace)\n",
-           e - d, f - e, 100 * ((f - e) / (e - d) - 1), rs;
-}'
+# Trace recording overhead (docs/traces.md): events only at SCALE, every
+# instruction (--trace-insns) at TSCALE, each against a plain run beside it.
+bench_series plain "./ringside run --append scale=$SCALE $K" \
+             traced "./ringside run --append scale=$SCALE --trace $T/c.rtrace $K" \
+             plain_small "./ringside run --append scale=$TSCALE $K" \
+             insns_small "./ringside run --append scale=$TSCALE --trace $T/i.rtrace --trace-insns $K"
+printf "  with --trace: %s x a plain run (%d bytes of trace)\n" "$(bench_ratio traced plain)" "$(wc -c < "$T/c.rtrace")"
+printf "  with --trace --trace-insns (scale=%d): %s x a plain run, %s x in wall time (%d bytes of trace)\n" \
+    "$TSCALE" "$(bench_ratio insns_small plain_small)" \
+    "$(awk -v a="$(bench_wall insns_small)" -v b="$(bench_wall plain_small)" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(wc -c < "$T/i.rtrace")"
+rm -f "$T/c.rtrace" "$T/i.rtrace"
 
 # The TUI against headless (docs/tui.md): the same compute run in the TUI at
 # full speed, in a private tmux server at 160x48, redrawing ~30 times a second.
 # `--exit-at-end` makes the TUI quit when the guest ends and print its frame
-# rate; the headless time is measured again right beside it.
+# rate; it is compared with the median headless wall time above.
 if command -v tmux > /dev/null; then
     TS=ringside-bench-$$
-    t7=$(now)
-    ./ringside run --append "scale=$SCALE" "$K" > /dev/null || true
     t8=$(now)
     tmux -L "$TS" new-session -d -x 160 -y 48 \
         "./ringside tui --run --exit-at-end --append scale=$SCALE $K 2> $T/tui.err; echo done > $T/tui.done"
@@ -64,37 +70,22 @@ if command -v tmux > /dev/null; then
     sp=$(tmux -L "$TS" display -p '#{socket_path}' 2> /dev/null || true)
     tmux -L "$TS" kill-server 2> /dev/null || true
     [ -z "$sp" ] || rm -f "$sp"
-    awk -v a="$t7" -v b="$t8" -v c="$t9" -v line="$(cat "$T/tui.err")" 'BEGIN {
-        printf "  TUI (tmux 160x48) vs headless: %.3f s vs %.3f s (%+.1f%%)\n", c - b, b - a,
-               100 * ((c - b) / (b - a) - 1);
+    awk -v h="$(bench_wall native)" -v b="$t8" -v c="$t9" -v line="$(cat "$T/tui.err")" 'BEGIN {
+        printf "  TUI (tmux 160x48) vs headless: %.3f s vs %.3f s (%+.1f%%)\n", c - b, h,
+               100 * ((c - b) / h - 1);
         printf "  %s\n", line;
     }'
 fi
 
-# Binary translation (docs/bt.md): compute under --mode bt against native in
-# the same run (target: bt >= 0.85 x native speed), translations per second
-# of host time, TC bytes per guest byte, and the modeled overhead of every
-# sample under bt (paging needs guest paging under bt: skipped).
-jnum() { sed -n "s/.*\"$1\": \(-\{0,1\}[0-9.]*\).*/\1/p" "$2" | head -1; }
-t10=$(now)
-./ringside run --append "scale=$SCALE" "$K" > /dev/null || true
-t11=$(now)
-./ringside run --mode bt --append "scale=$SCALE" --stats-json "$T/bt.json" "$K" > "$T/bt.out" || true
-t12=$(now)
-cmp -s "$T/bt.out" "$T/rs.out" && btsame=yes || btsame="NO (outputs differ!)"
-awk -v a="$t10" -v b="$t11" -v c="$t12" -v tr="$(jnum translations "$T/bt.json")" \
-    -v gb="$(jnum guest_bytes "$T/bt.json")" -v tb="$(jnum tc_bytes "$T/bt.json")" \
-    -v same="$btsame" 'BEGIN {
-    printf "  bt vs native (compute): %.3f s vs %.3f s = %.2f x native speed; same output: %s\n",
-           c - b, b - a, (b - a) / (c - b), same;
+# Binary translation (docs/bt.md): translations per second of host time, TC
+# bytes per guest byte, and the modeled overhead of every sample under bt.
+awk -v c="$(bench_cpu bt)" -v tr="$(jnum translations "$T/bt.json")" \
+    -v gb="$(jnum guest_bytes "$T/bt.json")" -v tb="$(jnum tc_bytes "$T/bt.json")" 'BEGIN {
     printf "  bt: %d translations, %.0f translations/s of host time, %.2f TC bytes per guest byte\n",
-           tr, tr / (c - b), tb / (gb ? gb : 1);
+           tr, tr / c, tb / (gb ? gb : 1);
 }'
-printf "  %-12s %10s %10s %12s\n" sample native_s bt_s "overhead_%"
+printf "  %-12s %12s\n" sample "overhead_%"
 for s in hello compute rings sensitive exceptions smc demo; do
-    a=$(now); ./ringside run --append= "samples/bin/$s.elf" > /dev/null 2>&1 || true
-    b=$(now); ./ringside run --mode bt --append= --stats-json "$T/$s.json" "samples/bin/$s.elf" > /dev/null 2>&1 || true
-    c=$(now)
-    awk -v s="$s" -v a="$a" -v b="$b" -v c="$c" -v o="$(jnum overhead_pct "$T/$s.json")" \
-        'BEGIN { printf "  %-12s %10.3f %10.3f %12.1f\n", s, b - a, c - b, o }'
+    ./ringside run --mode bt --append= --stats-json "$T/$s.json" "samples/bin/$s.elf" > /dev/null 2>&1 || true
+    printf "  %-12s %12s\n" "$s" "$(jnum overhead_pct "$T/$s.json")"
 done
