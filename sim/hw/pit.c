@@ -107,22 +107,33 @@ static void pit_raise_irq0(struct pit *p)
     irq_set(p->irq0, 0); /* ... and the line is ready for the next */
 }
 
+/* First cycle of PIT tick `tick` (see edge_memo_tick in pit.h). */
+static uint64_t edge_cycle(struct pit *p, uint64_t tick)
+{
+    if (p->edge_memo_tick != tick) {
+        p->edge_memo_tick = tick;
+        p->edge_memo_cycle = clock_pit_to_cycles(tick);
+    }
+    return p->edge_memo_cycle;
+}
+
 void pit_advance(struct pit *p, uint64_t now_cycles)
 {
     assert(now_cycles >= p->now);
     p->now = now_cycles;
     struct pit_channel *c = &p->ch[0];
-    uint64_t t = pit_tick(p);
-    if (c->next_edge > t)
+    /* t < next_edge exactly when now < the edge's first cycle (clock.h) */
+    if (c->next_edge == UINT64_MAX || now_cycles < edge_cycle(p, c->next_edge))
         return;
     pit_raise_irq0(p);
-    c->next_edge = chan_next_edge(c, t);
+    c->next_edge = chan_next_edge(c, pit_tick(p));
 }
 
-uint64_t pit_next_event(const struct pit *p, uint64_t now_cycles)
+uint64_t pit_next_event(struct pit *p, uint64_t now_cycles)
 {
+    (void)now_cycles;
     uint64_t e = p->ch[0].next_edge;
-    return e == UINT64_MAX ? UINT64_MAX : clock_pit_to_cycles(e);
+    return e == UINT64_MAX ? UINT64_MAX : edge_cycle(p, e);
 }
 
 /* ---- programming ------------------------------------------------------- */

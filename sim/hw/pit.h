@@ -54,6 +54,11 @@ struct pit {
     uint64_t now;             /* cycle the state is brought to */
     uint64_t irq0_edges;      /* rising edges sent to IRQ 0 */
     struct irq_line irq0;     /* re-wired by the owner after a restore */
+    /* clock_pit_to_cycles(edge_memo_tick), remembered: the run loop asks
+       for the next edge's cycle at every slice (every instruction when
+       stepping) and the conversion is a 128-bit division. Correct for any
+       pair it holds (zeroed: 0 -> 0), so it is never saved nor reset. */
+    uint64_t edge_memo_tick, edge_memo_cycle;
 };
 
 void pit_init(struct pit *p, struct bus *b, struct irq_line irq0);
@@ -64,7 +69,7 @@ void pit_advance(struct pit *p, uint64_t now_cycles);
 
 /* Cycle of the next IRQ 0 rising edge, UINT64_MAX if none is scheduled.
  * A value <= now_cycles means pit_advance() has an edge to deliver. */
-uint64_t pit_next_event(const struct pit *p, uint64_t now_cycles);
+uint64_t pit_next_event(struct pit *p, uint64_t now_cycles);
 
 /* The count a read of channel `i` would return now (for UIs and tests). */
 uint16_t pit_read_count(const struct pit *p, int i);
