@@ -167,6 +167,29 @@ static void test_stats_json(void)
     unlink(path);
 }
 
+/* compute never enables interrupts; priced at 1000 cycles an instruction
+   it runs past the PIT's first edge, which the PIC then holds until the
+   end. Under bt every slice ends at an edge and leaves the TC, and guest
+   state used to re-enable the hardware IF over the held request: the CPU
+   took it again at once, forever (the watchdog, status 12; compute at
+   scale >= 150 hit it with the default costs). Every engine: the golden. */
+static void test_pit_edge_held_every_engine(void)
+{
+    char *want = proc_read_file("tests/golden/compute.out", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+    const char *modes[] = { "native", "trap", "bt" };
+    for (int i = 0; i < 3; i++) {
+        char *argv[] = { (char *)proc_ringside(), "run", "--mode", (char *)modes[i], "--costs",
+                         "tests/costs/slow-cpu.costs", "samples/bin/compute.elf", NULL };
+        struct proc_result r;
+        CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_STRING_EQUAL(r.out, want);
+        proc_result_free(&r);
+    }
+    free(want);
+}
+
 /* ---- samples against their golden output, natively and under --mode trap -- */
 
 /*
@@ -497,6 +520,7 @@ void suite_samples_register(void)
     CU_add_test(t, "stats JSON relations: hello", test_trap_stats_hello);
     CU_add_test(t, "stats JSON relations: exceptions", test_trap_stats_exceptions);
     CU_add_test(t, "-v lists silent sensitive instructions", test_trap_verbose_sensitive);
+    CU_add_test(t, "a PIT edge held at the PIC while IF=0, every engine", test_pit_edge_held_every_engine);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }
