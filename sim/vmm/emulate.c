@@ -140,7 +140,7 @@ void emu_set_guest_eflags(struct vmm *v, uint32_t val, uint32_t mask)
         v->vc.vif = (val & FL_IF) != 0;
     if (mask & FL_IOPL)
         v->vc.iopl = (val & FL_IOPL) >> 12;
-    cpu_set_eflags(v->cpu, (real | FL_IF | FL_FIXED1) & ~FL_IOPL);
+    cpu_set_eflags(v->cpu, ((real & ~FL_IF) | vmm_guest_hw_if(v) | FL_FIXED1) & ~FL_IOPL);
 }
 
 /* ---- interrupt flag, halt ---- */

@@ -174,8 +174,8 @@ static void commit(struct vmm *v, const struct target *t)
     hw_load_seg(v, S_CS, sel, t->cpl == 0 ? 1 : 3);
     v->vc.sel[S_CS] = sel;
     c->s.eip = t->eip;
-    uint32_t fl = cpu_get_eflags(c) & ~(FL_TF | FL_NT | FL_RF | FL_VM);
-    cpu_set_eflags(c, fl | FL_IF);
+    uint32_t fl = cpu_get_eflags(c) & ~(FL_TF | FL_NT | FL_RF | FL_VM | FL_IF);
+    cpu_set_eflags(c, fl | vmm_guest_hw_if(v));
     if (!(desc_type(t->gate) & 1u))              /* interrupt gate */
         v->vc.vif = false;
     v->vc.halted = false;

@@ -46,6 +46,14 @@ struct vmm {
     uint32_t wd_visits;         /* watchdog: monitor visits since then */
 };
 
+/* The hardware IF of guest state: 1 (the virtual IF is the vcpu's), except
+   while an interrupt is held at the PIC (monitor.c mon_external), when a 1
+   would make the CPU take the held request again at once. */
+static inline uint32_t vmm_guest_hw_if(const struct vmm *v)
+{
+    return v->irq_held ? 0 : FL_IF;
+}
+
 /* vmm.c: the CPU's (native-view) state becomes the guest's (reset, restore). */
 bool vmm_take_state(struct vmm *v, bool entry);
 

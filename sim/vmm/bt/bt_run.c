@@ -141,8 +141,7 @@ static void to_guest(struct bt *bt, uint32_t guest_lin)
     c->s.seg[S_CS] = bt->gcs;
     c->s.seg[S_GS] = bt->ggs;
     c->s.eip = guest_lin - bt->gcs.base;
-    if (!bt->v->irq_held)                 /* guest state runs with IF = 1, unless an */
-        c->s.eflags |= FL_IF;             /* interrupt waits at the PIC (mon_external) */
+    c->s.eflags = (c->s.eflags & ~FL_IF) | vmm_guest_hw_if(bt->v);
     c->gate_lo = c->gate_hi = 0;
     bt->in_tc = false;
 }
