@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "tui_captions.h"
 #include "tui_session.h"
 #include "tui_view.h"
 #include "cpu/optable.h"
@@ -623,11 +624,49 @@ static void narration_text(const char *screen, char *out, size_t len)
 }
 
 /* Narration wraps on words and is not clipped at 80x24 and 100x30. */
+/* A caption is true of the engine on screen and prices things with the
+   run's cost profile, not with numbers written into the text. */
+static void test_captions_per_engine(void)
+{
+    struct cost_profile k;
+    cost_default(&k);
+    k.v[COST_TRAP_EMULATE] = 1500;
+    k.v[COST_NATIVE_SYSCALL] = 242;
+    char buf[1024];
+    struct tui_caption_ctx c = { .mode = "native", .detail = "", .costs = &k, .block_insns = 7 };
+    CU_ASSERT(tui_caption(EV_SOFTINT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "the CPU delivered it"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "242 cycles"));
+    CU_ASSERT_PTR_NULL(strstr(buf, "VMM"));
+    CU_ASSERT(tui_caption(EV_RING, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NULL(strstr(buf, "VMM the virtual CPL"));
+    CU_ASSERT(tui_caption(EV_INTERRUPT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NULL(strstr(buf, "VMM"));
+    c.mode = "trap";
+    CU_ASSERT(tui_caption(EV_SOFTINT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "reflected the interrupt"));
+    CU_ASSERT(tui_caption(EV_TRAP, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "1500 cycles per trap"));
+    CU_ASSERT(tui_caption(EV_INTERRUPT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "virtual IF"));
+    c.mode = "bt";
+    CU_ASSERT(tui_caption(EV_TRANSLATE, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "or 7 instructions"));
+    CU_ASSERT(tui_caption(EV_CALLOUT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "against 1500 for a trap"));
+    CU_ASSERT(tui_caption(EV_TRAP, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "not translated"));
+    CU_ASSERT_FALSE(tui_caption(EV_IO, &c, buf, sizeof buf));
+    CU_ASSERT_FALSE(tui_caption_kinds() & EV_BIT(EV_IO));
+    CU_ASSERT(tui_caption_kinds() & EV_BIT(EV_TRAP));
+}
+
 static void test_tmux_narration_wraps(void)
 {
     static const int sizes[][2] = { { 80, 24 }, { 100, 30 } };
     static const char *const words[] = { " privileged ", " instruction ", " decoded ",
-                                         " emulated ", " virtual ", "(Adams & Agesen 2006)." };
+                                         " emulated ", " virtual ", " 2030 cycles per trap ",
+                                         "(trap_emulate, Adams & Agesen 2006)." };
     for (int k = 0; k < 2; k++) {
         struct tmux t;
         char text[4096];
@@ -754,6 +793,7 @@ void suite_tui_register(void)
     CU_add_test(s, "session run to the end = headless counters, --tc-size applied",
                 test_session_matches_headless);
     CU_add_test(s, "tmux: --exit-at-end stats JSON = ringside run's", test_tmux_stats_match_headless);
+    CU_add_test(s, "demo captions: true per engine, priced by the profile", test_captions_per_engine);
     CU_add_test(s, "tmux: narration wraps on words at 80x24 and 100x30", test_tmux_narration_wraps);
     CU_add_test(s, "tmux: projector layout, no dim, welcome line (80x24, 100x30, 160x48)",
                 test_tmux_projector_layout);

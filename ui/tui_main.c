@@ -25,6 +25,7 @@
 #include "cmd_run.h"
 #include "report.h"
 #include "trace_run.h"
+#include "tui_captions.h"
 #include "tui_ui.h"
 #include "tui_view.h"
 
@@ -77,36 +78,6 @@ static void signals_install(void)
 
 /* ---- demo mode ---------------------------------------------------------- */
 
-struct demo_step { enum ev_kind kind; const char *text; };
-
-static const struct demo_step demo_steps[] = {
-    { EV_TRAP, "TRAP. The guest kernel runs deprivileged at ring 1. It just executed a "
-      "privileged instruction (%s): the CPU raised #GP, the world switched into the VMM, "
-      "which decoded the instruction and emulated it against the virtual CPU. Watch the "
-      "Paths pane: every trap costs ~2000 cycles (Adams & Agesen 2006)." },
-    { EV_SENSITIVE, "THE x86 PROBLEM. %s is sensitive but not privileged: at ring 1 it ran "
-      "without trapping and saw the hardware's state instead of the guest's (Robin & Irvine "
-      "2000). Trap-and-emulate cannot catch it; binary translation rewrites it." },
-    { EV_TRANSLATE, "TRANSLATION. The VMM decoded a block of guest kernel code (up to a "
-      "control transfer or 12 instructions) and wrote x86 into the translation cache: "
-      "innocuous instructions are copied (IDENT), sensitive ones rewritten or turned into "
-      "callouts. See the Translated code pane." },
-    { EV_TC_HIT, "TC HIT. The block was already translated: the VMM jumped straight into "
-      "the translation cache. The hit rate climbs as the kernel loops." },
-    { EV_CALLOUT, "CALLOUT. Translated code called into the VMM to emulate something it "
-      "could not do inline (a callout costs ~1250 cycles, cheaper than a trap)." },
-    { EV_RING, "RING CHANGE. The guest switched privilege level (%s). Under a VMM the "
-      "virtual CPL (guest) and the real CPL (hardware) differ: compare the Registers pane." },
-    { EV_SOFTINT, "SYSTEM CALL. User code executed INT n: a software interrupt into the "
-      "guest kernel." },
-    { EV_REFLECT, "REFLECTION. An exception or interrupt arrived: the VMM got it first and "
-      "reflected it through the guest's own IDT, building the frame on the guest stack." },
-    { EV_INTERRUPT, "TIMER INTERRUPT. The PIT fired IRQ 0 through the PIC: an external "
-      "interrupt, delivered by the hardware through the IDT." },
-    { EV_TC_INVALIDATE, "INVALIDATION. The guest wrote to a page holding translated code: "
-      "the VMM dropped those translations (self-modifying code)." },
-};
-#define DEMO_STEPS ((int)(sizeof demo_steps / sizeof *demo_steps))
 
 #define DEMO_ENGINES 8
 
@@ -135,9 +106,7 @@ static void demo_intro(struct tui_ui *u, struct demo *d)
 {
     if (!d->first[0])
         snprintf(d->first, sizeof d->first, "%s", u->s->mode);
-    d->pending = 0;
-    for (int i = 0; i < DEMO_STEPS; i++)
-        d->pending |= EV_BIT(demo_steps[i].kind);
+    d->pending = tui_caption_kinds();
     d->ended = false;
     snprintf(u->caption, sizeof u->caption, "DEMO, mode %s. %s The run pauses at the first "
              "event of each interesting kind and explains it. Keys work as usual; q quits.",
@@ -164,13 +133,13 @@ static void demo_detail(const struct event *ev, char *buf, size_t len)
 static void demo_narrate(struct tui_ui *u, struct demo *d)
 {
     const struct event *ev = &u->s->stop_ev;
-    for (int i = 0; i < DEMO_STEPS; i++) {
-        if (demo_steps[i].kind != ev->kind)
-            continue;
-        char detail[160];
-        demo_detail(ev, detail, sizeof detail);
-        snprintf(u->caption, sizeof u->caption, demo_steps[i].text, detail);
-    }
+    char detail[160];
+    demo_detail(ev, detail, sizeof detail);
+    struct tui_caption_ctx c = { .mode = u->s->mode, .detail = detail,
+                                 .costs = &u->s->m->costs,
+                                 .block_insns = u->s->opt.tc_block_insns ? u->s->opt.tc_block_insns
+                                                                         : BT_BLOCK_INSNS_DEFAULT };
+    tui_caption(ev->kind, &c, u->caption, sizeof u->caption);
     d->pending &= ~EV_BIT(ev->kind);
     u->s->stop_mask = d->pending;
     u->s->stop_hit = false;
