@@ -16,6 +16,7 @@
  * counted events priced by the profile (a consequence of the mechanism).
  */
 #include "cmd_paper.h"
+#include "source_tree.h"
 #include "cmd_run.h"
 
 #include <libgen.h>
@@ -270,16 +271,6 @@ static void paper_usage(FILE *f)
           "  --csv          machine-readable table only\n", f);
 }
 
-static void paper_default_kernel(char *buf, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        n = (ssize_t)strlen(strcpy(exe, "."));
-    exe[n] = 0;
-    snprintf(buf, len, "%s/samples/bin/nanobench.elf", dirname(exe));
-}
-
 static int paper_measure(struct paper_table *t, const char *kernel,
                          const struct cost_profile *prof)
 {
@@ -310,7 +301,7 @@ int cmd_paper(int argc, char **argv)
     char kernel[PATH_MAX + 32];
     const char *costs = NULL;
     bool csv = false;
-    paper_default_kernel(kernel, sizeof kernel);
+    source_tree_path("samples/bin/nanobench.elf", kernel, sizeof kernel);
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--kernel") && i + 1 < argc)
             snprintf(kernel, sizeof kernel, "%s", argv[++i]);

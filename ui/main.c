@@ -6,6 +6,7 @@
  *   ringside trace SUB FILE  inspect and export a recorded trace (cmd_trace.c)
  *   ringside tui [...] K     the terminal UI (tui_main.c)
  *   ringside paper [...]     the Adams & Agesen nanobenchmark table (cmd_paper.c)
+ *   ringside lesson [...]    lessons: list, give, check (cmd_lesson.c)
  *   ringside tc-dump [...] K the translation cache after a bt run (cmd_tcdump.c)
  *   ringside --help          commands and where to read more
  *   ringside --version
@@ -22,10 +23,12 @@
 #include "cmd_compare.h"
 #include "cmd_ctl.h"
 #include "cmd_host.h"
+#include "cmd_lesson.h"
 #include "cmd_paper.h"
 #include "cmd_snapshot.h"
 #include "cmd_run.h"
 #include "cmd_trace.h"
+#include "source_tree.h"
 #include "tui.h"
 
 #include "version.h"
@@ -55,6 +58,9 @@ static void print_help(void)
          "                            several VMs on one host: shares, consoles, isolation\n"
          "  ringside ctl ADDR COMMAND [KEY=VALUE ...]\n"
          "                            manage a ringside host --control ADDR (docs/control.md)\n"
+         "  ringside lesson [NAME] [--headless|--check|--answers] [--seed S]\n"
+         "                            the lessons in lessons/: list them, give one (TUI or text),\n"
+         "                            check them all; see ringside lesson --help\n"
          "  ringside snapshot info FILE\n"
          "                            check a snapshot (run --snapshot-at N FILE) and show it\n"
          "  ringside tc-dump [run options] KERNEL\n"
@@ -68,29 +74,10 @@ static void print_help(void)
          "Documentation: README.md and docs/ in the source tree.");
 }
 
-/* samples/bin/demo.elf in the source tree the executable was built in. */
-static int demo_path(const char *argv0, char *buf, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(exe, sizeof exe, "%s", argv0);
-        n = (ssize_t)strlen(exe);
-    }
-    exe[n] = 0;
-    const char *dir = dirname(exe);
-    /* ./ringside, or a build variant such as build/san/ringside */
-    snprintf(buf, len, "%s/../../samples/bin/demo.elf", dir);
-    if (access(buf, R_OK) == 0)
-        return 0;
-    snprintf(buf, len, "%s/samples/bin/demo.elf", dir);
-    return access(buf, R_OK) == 0 ? 0 : -1;
-}
-
-static int run_demo(const char *argv0)
+static int run_demo(void)
 {
     char path[PATH_MAX + 32];
-    if (demo_path(argv0, path, sizeof path) != 0) {
+    if (source_tree_path("samples/bin/demo.elf", path, sizeof path) != 0) {
         fprintf(stderr, "ringside: demo kernel %s not found (run `make samples`)\n", path);
         return EXIT_BAD_INPUT;
     }
@@ -106,7 +93,7 @@ static int run_demo(const char *argv0)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return run_demo(argv[0]);
+        return run_demo();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
@@ -124,6 +111,8 @@ int main(int argc, char **argv)
         return cmd_snapshot(argc - 2, argv + 2);
     if (!strcmp(cmd, "compare"))
         return cmd_compare(argc - 2, argv + 2);
+    if (!strcmp(cmd, "lesson"))
+        return cmd_lesson(argc - 2, argv + 2);
     if (!strcmp(cmd, "paper"))
         return cmd_paper(argc - 2, argv + 2);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

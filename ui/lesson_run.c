@@ -1,0 +1,396 @@
+/*
+ * lesson_run.c - doing a lesson's steps (see lesson_run.h).
+ *
+ * A lesson's `run NAME:` line is an ordinary ringside command line, run as
+ * its own process of this same program from the source tree. That keeps the
+ * lesson honest - the class sees exactly what typing the command prints -
+ * and keeps a guest that crashes, or a command that fails, from taking the
+ * lesson down with it. `run` and `host` commands are given --stats-json so
+ * checks and answers can read every documented statistic (docs/stats.md).
+ */
+#define _GNU_SOURCE
+#include "lesson_run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hw/hostfile.h"
+#include "source_tree.h"
+
+#define RUN_MAX_ARGS 64
+#define RUN_MAX_OUTPUT (1u << 20)
+#define RUN_TIMEOUT_S 300
+
+int lesson_root(char *buf, size_t len)
+{
+    if (source_tree_path("lessons", buf, len))
+        return -1;
+    buf[strlen(buf) - strlen("/lessons")] = 0;
+    return 0;
+}
+
+int lesson_session_init(struct lesson_session *s, struct lesson *l, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->l = l;
+    if (lesson_root(s->root, sizeof s->root)) {
+        snprintf(err, errlen, "the source tree (lessons/, samples/) is not next to this program");
+        return -1;
+    }
+    const char *dir = getenv("TMPDIR");
+    snprintf(l->tmpdir, sizeof l->tmpdir, "%s/ringside-lesson-XXXXXX",
+             dir && *dir && strlen(dir) < 80 ? dir : "/tmp");
+    if (!mkdtemp(l->tmpdir)) {
+        snprintf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
+        return -1;
+    }
+    s->runs = json_object();
+    return 0;
+}
+
+/* ${TMP} holds what the lesson's commands wrote (snapshots...): gone after. */
+static void remove_tmpdir(const char *path)
+{
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char f[PATH_MAX];
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+            unlink(f);
+        }
+    }
+    if (d)
+        closedir(d);
+    rmdir(path);
+}
+
+void lesson_session_free(struct lesson_session *s)
+{
+    json_decref(s->runs);
+    s->runs = NULL;
+    if (s->l && s->l->tmpdir[0])
+        remove_tmpdir(s->l->tmpdir);
+}
+
+/* Split a command line into words; "double quotes" group. */
+static int split_words(char *s, char **argv, int max, char *err, size_t errlen)
+{
+    int n = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        if (n == max - 1) {
+            snprintf(err, errlen, "more than %d words in a command", max - 2);
+            return -1;
+        }
+        bool quoted = *s == '"';
+        argv[n++] = s + quoted;
+        s += quoted;
+        while (*s && (quoted ? *s != '"' : (*s != ' ' && *s != '\t')))
+            s++;
+        if (quoted && !*s) {
+            snprintf(err, errlen, "unterminated \" in the command");
+            return -1;
+        }
+        if (*s)
+            *s++ = 0;
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+static int temp_file(char *path, size_t len)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, len, "%s/ringside-lesson-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+static pid_t spawn(const char *root, char **argv, int out_fd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0 || chdir(root) != 0)
+        _exit(127);
+    dup2(null, 0);
+    dup2(out_fd, 1);
+    dup2(out_fd, 2);   /* errors belong beside the output they explain */
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
+/* Wait for pid, killing it after RUN_TIMEOUT_S; its exit status or
+   128 + signal. */
+static int wait_bounded(pid_t pid)
+{
+    time_t deadline = time(NULL) + RUN_TIMEOUT_S;
+    int st;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return 127;
+        if (time(NULL) > deadline)
+            kill(pid, SIGKILL);
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static json_t *read_text(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    char *buf = malloc(RUN_MAX_OUTPUT + 1);
+    size_t n = 0;
+    ssize_t k;
+    while (fd >= 0 && buf && n < RUN_MAX_OUTPUT &&
+           (k = read(fd, buf + n, RUN_MAX_OUTPUT - n)) > 0)
+        n += (size_t)k;
+    if (fd >= 0)
+        close(fd);
+    json_t *j = buf ? json_stringn_nocheck(buf, n) : json_string("");
+    free(buf);
+    return j;
+}
+
+static json_t *read_stats(const char *path, char *err, size_t errlen)
+{
+    uint8_t *data;
+    size_t len;
+    if (hostfile_read(path, 16u << 20, &data, &len, err, errlen))
+        return NULL;
+    json_error_t je;
+    json_t *j = len ? json_loadb((const char *)data, len, 0, &je) : NULL;
+    free(data);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        snprintf(err, errlen, "the command wrote no statistics");
+        return NULL;
+    }
+    return j;
+}
+
+/* A CSV table (the output of `paper --csv`, `compare --csv`) as
+   {ROW: {COLUMN: value}}: the first column names the row, the header line
+   the columns; numbers become numbers. */
+static json_t *csv_table(const char *text)
+{
+    json_t *table = json_object();
+    char *copy = strdup(text), *save = NULL, *cols[32];
+    int ncols = 0;
+    for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *cell[32], *cs = NULL;
+        int n = 0;
+        for (char *c = strtok_r(line, ",", &cs); c && n < 32; c = strtok_r(NULL, ",", &cs))
+            cell[n++] = c;
+        if (!ncols) {
+            memcpy(cols, cell, sizeof cell[0] * (size_t)n);
+            ncols = n;
+            continue;
+        }
+        json_t *row = json_object();
+        for (int i = 1; i < n && i < ncols; i++) {
+            char *end;
+            double d = strtod(cell[i], &end);
+            json_object_set_new(row, cols[i], *end || end == cell[i] ? json_string(cell[i])
+                                                                     : json_real(d));
+        }
+        json_object_set_new(table, cell[0], row);
+    }
+    free(copy);
+    return table;
+}
+
+static bool has_word(char **argv, int argc, const char *w)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], w))
+            return true;
+    return false;
+}
+
+static bool wants_stats(char **argv, int argc)
+{
+    if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "host")))
+        return false;
+    return !has_word(argv, argc, "--stats-json") && !has_word(argv, argc, "--help");
+}
+
+int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *err,
+                  size_t errlen)
+{
+    char *line = lesson_expand(s->l, it->text);
+    char *argv[RUN_MAX_ARGS + 3];
+    argv[0] = "ringside";
+    int argc = split_words(line, argv + 1, RUN_MAX_ARGS, err, errlen);
+    int rc = -1;
+    char out_path[PATH_MAX], stats_path[PATH_MAX] = "";
+    int out_fd = -1, stats_fd = -1;
+    if (argc <= 0) {
+        if (argc == 0)
+            snprintf(err, errlen, "an empty command");
+        goto done;
+    }
+    argc++;
+    bool stats = wants_stats(argv, argc);
+    if ((out_fd = temp_file(out_path, sizeof out_path)) < 0 ||
+        (stats && (stats_fd = temp_file(stats_path, sizeof stats_path)) < 0)) {
+        snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+        goto done;
+    }
+    if (stats) {
+        argv[argc++] = "--stats-json";
+        argv[argc++] = stats_path;
+        argv[argc] = NULL;
+    }
+    fflush(NULL);
+    pid_t pid = spawn(s->root, argv, out_fd);
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot start ringside: %s", strerror(errno));
+        goto done;
+    }
+    int status = wait_bounded(pid);
+    json_t *rec = stats ? read_stats(stats_path, err, errlen) : json_object();
+    if (!rec) {
+        json_t *o = read_text(out_path);
+        const char *t = json_string_value(o);
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (status %d): %.200s", status, t ? t : "");
+        json_decref(o);
+        goto done;
+    }
+    json_object_set_new(rec, "status", json_integer(status));
+    json_object_set_new(rec, "output", read_text(out_path));
+    if (has_word(argv, argc, "--csv"))
+        json_object_set_new(rec, "table",
+                            csv_table(json_string_value(json_object_get(rec, "output"))));
+    json_object_set_new(s->runs, it->run_name, rec);
+    rc = 0;
+done:
+    if (out_fd >= 0) {
+        close(out_fd);
+        unlink(out_path);
+    }
+    if (stats_fd >= 0) {
+        close(stats_fd);
+        unlink(stats_path);
+    }
+    free(line);
+    return rc;
+}
+
+int lesson_do_check(struct lesson_session *s, const struct lesson_item *it, char *err,
+                    size_t errlen)
+{
+    char *e = lesson_expand(s->l, it->text);
+    struct lesson_value v;
+    int rc = lesson_eval(e, s->runs, &v, err, errlen);
+    free(e);
+    if (rc)
+        return -1;
+    if (v.is_str) {
+        snprintf(err, errlen, "a check must be true or false, not a text");
+        return -1;
+    }
+    return v.num != 0;
+}
+
+static void format_number(double d, char *buf, size_t len)
+{
+    if (d == floor(d) && fabs(d) < 1e15)
+        snprintf(buf, len, "%.0f", d);
+    else
+        snprintf(buf, len, "%.2f", d);
+}
+
+int lesson_answer_text(struct lesson_session *s, const struct lesson_item *it, char *buf,
+                       size_t len, char *err, size_t errlen)
+{
+    if (it->nchoices) {
+        snprintf(buf, len, "%s", it->answer);
+        return 0;
+    }
+    char *e = lesson_expand(s->l, it->answer);
+    struct lesson_value v;
+    int rc = lesson_eval(e, s->runs, &v, err, errlen);
+    free(e);
+    if (rc)
+        return -1;
+    if (v.is_str)
+        snprintf(buf, len, "%s", v.str);
+    else
+        format_number(v.num, buf, len);
+    return 0;
+}
+
+static bool parse_number(const char *s, double *out)
+{
+    char clean[64];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof clean; s++)
+        if (*s != ',' && *s != '_' && *s != ' ' && *s != '%')
+            clean[n++] = *s;
+    clean[n] = 0;
+    char *end;
+    *out = strtod(clean, &end);
+    return n > 0 && *end == 0;
+}
+
+bool lesson_answer_right(const struct lesson_item *it, const char *expected, const char *given)
+{
+    while (*given == ' ')
+        given++;
+    if (it->nchoices)
+        return (given[0] | 0x20) == expected[0] && (given[1] == 0 || given[1] == ')' ||
+                                                    given[1] == ' ' || given[1] == '\n');
+    double want, got;
+    if (!parse_number(expected, &want))
+        return strcasecmp(expected, given) == 0;
+    if (!parse_number(given, &got))
+        return false;
+    double tol = it->within_pct ? fabs(want) * it->within / 100.0 : it->within;
+    return fabs(got - want) <= tol + 1e-9 * fmax(1.0, fabs(want));
+}
+
+static uint64_t field(json_t *rec, const char *a, const char *b)
+{
+    json_t *j = json_object_get(rec, a);
+    if (b)
+        j = json_object_get(j, b);
+    return json_is_integer(j) ? (uint64_t)json_integer_value(j) : 0;
+}
+
+void lesson_run_summary(struct lesson_session *s, const char *name, char *buf, size_t len)
+{
+    json_t *rec = json_object_get(s->runs, name);
+    const char *out = json_string_value(json_object_get(rec, "output"));
+    int n = snprintf(buf, len, "status %d", (int)field(rec, "status", NULL));
+    if (json_object_get(rec, "guest_insns"))
+        n += snprintf(buf + n, len - (size_t)n, ", %llu guest instructions, %llu cycles",
+                      (unsigned long long)field(rec, "guest_insns", NULL),
+                      (unsigned long long)field(rec, "cycles", "total"));
+    if (out && *out && (size_t)n + 2 < len)
+        snprintf(buf + n, len - (size_t)n, "\n%s", out);
+}
