@@ -186,6 +186,77 @@ static void test_bad_command_lines(void)
     }
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *host_stats(char *const argv[], int *status)
+{
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+    *status = r.status;
+    proc_result_free(&r);
+    return proc_read_file("/tmp/rs_host_cfg_stats.json", NULL);
+}
+
+/* --config describes the same host as the command line: the statistics are
+   identical (shares, names, kernels, type, slice all taken from the file);
+   every VM's ended_at is the host cycle its run ended at. */
+static void test_config_file(void)
+{
+    const char *cfg = "/tmp/rs_host_cfg.json", *out = "/tmp/rs_host_cfg_stats.json";
+    write_text(cfg, "{\"hypervisor\": \"type2\", \"slice\": 500000, \"vms\": ["
+                    "{\"kernel\": \"samples/bin/hello.elf\", \"name\": \"a\", \"shares\": 3},"
+                    "{\"kernel\": \"samples/bin/compute.elf\", \"mode\": \"trap\","
+                    " \"append\": \"scale=2\", \"name\": \"b\"}]}");
+    char *by_file[] = { (char *)proc_ringside(), "host", "--config", (char *)cfg,
+                        "--stats-json", (char *)out, NULL };
+    char *by_args[] = { (char *)proc_ringside(), "host", "--hypervisor", "type2", "--slice",
+                        "500000", "--vm", "samples/bin/hello.elf --name a --shares 3", "--vm",
+                        "samples/bin/compute.elf --mode trap --append scale=2 --name b",
+                        "--stats-json", (char *)out, NULL };
+    int s1, s2;
+    char *a = host_stats(by_file, &s1), *b = host_stats(by_args, &s2);
+    CU_ASSERT_EQUAL(s1, 0);
+    CU_ASSERT_EQUAL(s2, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "\"type\": 2"));
+    /* the last VM to end ends when the host does */
+    unsigned long long host_cycles = 0, end_a = 0, end_b = 0;
+    sscanf(strstr(a, "\"host_cycles\": "), "\"host_cycles\": %llu", &host_cycles);
+    sscanf(strstr(a, "\"ended_at\": "), "\"ended_at\": %llu", &end_a);
+    sscanf(strstr(strstr(a, "\"ended_at\": ") + 1, "\"ended_at\": "), "\"ended_at\": %llu", &end_b);
+    CU_ASSERT(end_a > 0 && end_a < end_b);
+    CU_ASSERT_EQUAL(end_b, host_cycles);
+    free(a);
+    free(b);
+    static const char *bad[] = {
+        "{\"vms\": []}", "{\"vms\": [{\"kernel\": \"samples/bin/hello.elf\", \"frob\": 1}]}",
+        "{\"vms\": [{\"kernel\": \"samples/bin/hello.elf\", \"shares\": 0}]}",
+        "{\"vms\": [{\"name\": \"x\"}]}", "{\"hypervisor\": \"type3\", \"vms\": [1]}",
+        "{\"vms\": [{\"kernel\": \"samples/bin/hello.elf\", \"append\": \"a'b\"}]}",
+        "[1, 2", "{\"vms\": [{\"kernel\": \"samples/bin/hello.elf\"}], \"vms\": []}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        write_text(cfg, bad[i]);
+        char *argv[] = { (char *)proc_ringside(), "host", "--config", (char *)cfg, NULL };
+        struct proc_result r;
+        CU_ASSERT_EQUAL_FATAL(proc_run(argv, 60, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_EQUAL(strchr(r.err, '\n'), r.err + strlen(r.err) - 1);   /* one line */
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--config"));
+        proc_result_free(&r);
+    }
+    remove(cfg);
+    remove(out);
+}
+
 void suite_host_register(void)
 {
     CU_pSuite s = CU_add_suite("host (several VMs, shares, isolation, type I/II)", NULL, NULL);
@@ -195,4 +266,6 @@ void suite_host_register(void)
     CU_add_test(s, "shares 1:3 hold within 2%; a paused VM gets no CPU", test_shares);
     CU_add_test(s, "type II pays a world switch per device access", test_type2_costs_io);
     CU_add_test(s, "bad host command lines: one line, status 2", test_bad_command_lines);
+    CU_add_test(s, "--config FILE = the same host on the command line; bad files refused",
+                test_config_file);
 }

@@ -416,6 +416,88 @@ static void test_every_lesson_in_tui(void)
         drive_lesson_tui(names[i], i % 2 ? 100 : 80, i % 2 ? 30 : 24);
 }
 
+/* ---- labs ---- */
+
+static void run_ringside(const char *args, struct proc_result *r)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s", proc_ringside(), args);
+    char *argv[] = { "sh", "-c", cmd, NULL };
+    CU_ASSERT_FATAL(proc_run(argv, 600, r) == 0);
+}
+
+/* The reference solution meets every criterion; the exported starter meets
+   fewer and fails; the student's copy holds no line of the solution. */
+static void check_lab(int n, const char *solution_line)
+{
+    char ref[] = "/tmp/rs_lab_ref_XXXXXX", stu[] = "/tmp/rs_lab_stu_XXXXXX", args[256];
+    CU_ASSERT_FATAL(mkdtemp(ref) && mkdtemp(stu));
+    struct proc_result r;
+    snprintf(args, sizeof args, "lab export %d %s --reference", n, ref);
+    run_ringside(args, &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    proc_result_free(&r);
+    snprintf(args, sizeof args, "lab check %d %s --seed 11", n, ref);
+    run_ringside(args, &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "of 100 points - all criteria met"));
+    if (r.status)
+        fprintf(stderr, "\nreference of lab %d:\n%s%s", n, r.out, r.err);
+    proc_result_free(&r);
+    snprintf(args, sizeof args, "lab export %d %s --seed 11", n, stu);
+    run_ringside(args, &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    proc_result_free(&r);
+    snprintf(args, sizeof args, "lab check %d %s --seed 11", n, stu);
+    run_ringside(args, &r);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "[FAIL]"));
+    CU_ASSERT_PTR_NULL(strstr(r.out, "all criteria met"));
+    proc_result_free(&r);
+    snprintf(args, sizeof args, "grep -rl -e SOLUTION -e '%s' %s; ls %s/lab.lesson",
+             solution_line, stu, stu);
+    char *argv[] = { "sh", "-c", args, NULL };
+    CU_ASSERT_FATAL(proc_run(argv, 60, &r) == 0);
+    CU_ASSERT_STRING_EQUAL(r.out, "");          /* no solution, no checker */
+    proc_result_free(&r);
+    snprintf(args, sizeof args, "rm -rf %s %s", ref, stu);
+    CU_ASSERT(system(args) == 0);
+}
+
+static void test_lab_traps(void)
+{
+    check_lab(1, "lidt %0");
+}
+
+static void test_lab_leak(void)
+{
+    check_lab(2, "irqs_off = 1");
+}
+
+static void test_lab_shares(void)
+{
+    check_lab(3, "\"shares\": 10}");
+}
+
+static void test_lab_usage(void)
+{
+    static const char *bad[] = { "lab check 99", "lab frob 1", "lab export 1",
+                                 "lab check 1 /nonexistent", "lab check 1 . --seed x" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct proc_result r;
+        run_ringside(bad[i], &r);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "ringside: "));
+        proc_result_free(&r);
+    }
+    struct proc_result r;
+    run_ringside("lab", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, " 1  01-traps "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, " 2  02-leak "));
+    proc_result_free(&r);
+}
+
 void suite_lesson_register(void)
 {
     CU_pSuite s = CU_add_suite("lesson", NULL, NULL);
@@ -434,4 +516,11 @@ void suite_lesson_register(void)
     CU_add_test(s, "headless: right and wrong answers graded", test_headless_grading);
     CU_add_test(s, "--seed variants are stable; --answers", test_seed_variants);
     CU_add_test(s, "bad usage: one line, status 2", test_bad_usage);
+    CU_add_test(s, "lab 1 (traps): reference passes, starter fails, no solution exported",
+                test_lab_traps);
+    CU_add_test(s, "lab 2 (leak): reference passes, starter fails, no solution exported",
+                test_lab_leak);
+    CU_add_test(s, "lab 3 (shares): reference passes, starter fails, no solution exported",
+                test_lab_shares);
+    CU_add_test(s, "lab: bad usage is status 2; the list", test_lab_usage);
 }

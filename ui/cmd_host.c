@@ -11,6 +11,7 @@
  * failing VM's `ringside run` status.
  */
 #include "cmd_host.h"
+#include "host_config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,12 +50,13 @@ struct host_cli {
     const char *token_file;
     bool listen_any;
     bool verbose;
+    struct host_file file;          /* --config: owns the VM strings it adds */
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: ringside host [--hypervisor type1|type2] [--slice CYCLES] [--switch-cost CYCLES]\n"
-          "                     [--console-dir DIR] [--stats-json FILE] [-v]\n"
+          "                     [--console-dir DIR] [--stats-json FILE] [--config HOST.json] [-v]\n"
           "                     [--control SOCKET|127.0.0.1:PORT [--token-file F] [--listen-any]]\n"
           "                     --vm \"KERNEL [--mode trap|bt] [--mem MIB] [--shares N] [--name X]\n"
           "                           [--append S] [--max-insns N] [--tc-size KIB] ...\" ...\n"
@@ -190,6 +192,26 @@ static int add_vm(struct host_cli *cli, char *spec, int index)
     return 0;
 }
 
+/* --config FILE: the host and its VMs from JSON (host_config.c), as if
+   given on the command line at that point. */
+static int read_config(struct host_cli *cli, const char *path, struct host_config *hc)
+{
+    char err[512];
+    if (cli->file.nvm || host_config_read(path, &cli->file, err, sizeof err)) {
+        fprintf(stderr, "ringside host: --config %s\n", cli->file.nvm ? "given twice" : err);
+        return -1;
+    }
+    if (cli->file.type)
+        hc->type = cli->file.type == 1 ? HOST_TYPE1 : HOST_TYPE2;
+    if (cli->file.slice)
+        hc->slice_cycles = cli->file.slice;
+    if (cli->file.switch_cost)
+        hc->switch_cycles = cli->file.switch_cost;
+    for (int i = 0; i < cli->file.nvm && cli->nvm < HOST_MAX_VMS; i++)
+        cli->vm_args[cli->nvm++] = cli->file.vm_specs[i];
+    return 0;
+}
+
 static int parse(struct host_cli *cli, int argc, char **argv, struct host_config *hc)
 {
     for (int i = 0; i < argc; i++) {
@@ -219,6 +241,9 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
                 return -1;
             }
             *(a[2] == 's' && a[3] == 'l' ? &hc->slice_cycles : &hc->switch_cycles) = (uint32_t)n;
+        } else if (!strcmp(a, "--config")) {
+            if (read_config(cli, v, hc))
+                return -1;
         } else if (!strcmp(a, "--console-dir"))
             cli->console_dir = v;
         else if (!strcmp(a, "--stats-json"))
@@ -280,10 +305,11 @@ static int write_stats(const char *path, const struct host *h)
         const struct machine *m = &hv->vm->m;
         fprintf(f, "    {\"name\": \"%s\", \"mode\": \"%s\", \"shares\": %u, \"cpu_share\": %.4f, "
                 "\"busy_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"guest_insns\": %" PRIu64
-                ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d}%s\n", hv->name,
+                ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d, \"ended_at\": %" PRIu64
+                "}%s\n", hv->name,
                 machine_mode_name(m->mode), hv->shares, host_cpu_share(h, i), hv->busy_cycles,
                 m->cpu.cycles, cpu_guest_insns(&m->cpu), m->stats.overhead_cycles,
-                cmd_run_exit_status(m), i + 1 < h->nvms ? "," : "");
+                cmd_run_exit_status(m), hv->ended_at, i + 1 < h->nvms ? "," : "");
     }
     fputs("  ]\n}\n", f);
     return fclose(f) == 0 ? 0 : -1;
@@ -350,6 +376,7 @@ int cmd_host(int argc, char **argv)
         return EXIT_INTERNAL;
     int rc = parse(cli, argc, argv, &hc);
     if (rc != 0) {
+        host_config_free(&cli->file);
         free(cli);
         return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
@@ -374,6 +401,7 @@ int cmd_host(int argc, char **argv)
         rc = EXIT_BAD_INPUT;
     }
     host_free(&cli->host);
+    host_config_free(&cli->file);
     free(cli);
     return rc;
 }

@@ -106,6 +106,8 @@ static struct lesson *find_lesson(const char *root, const char *name)
     return found;
 }
 
+static int give_lesson(struct lesson *l, enum lesson_mode m);
+
 /* ---- the text runner ---- */
 
 static void print_wrapped(const char *text, const char *indent)
@@ -170,6 +172,7 @@ static bool ask_student(const struct lesson_item *it, const char *expected)
 
 struct tally {
     int checks, failed, questions, right, errors;
+    int points, points_max;     /* labs: criteria with points */
 };
 
 static void do_item(struct lesson_session *s, const struct lesson_item *it, enum lesson_mode m,
@@ -188,10 +191,12 @@ static void do_item(struct lesson_session *s, const struct lesson_item *it, enum
             free(cmd);
         }
         return;
-    case LI_RUN: {
-        char *cmd = lesson_expand(s->l, it->text);
-        printf("$ ringside %s\n", cmd);
-        free(cmd);
+    case LI_RUN:
+    case LI_MAKE:
+    case LI_READ: {
+        char cmd[4096];
+        lesson_item_command(s, it, cmd, sizeof cmd);
+        printf("%s\n", cmd);
         fflush(stdout);
         if (lesson_do_run(s, it, err, sizeof err)) {
             printf("  ERROR %s:%d: %s\n", s->l->path, it->line, err);
@@ -203,13 +208,22 @@ static void do_item(struct lesson_session *s, const struct lesson_item *it, enum
     case LI_CHECK: {
         int ok = lesson_do_check(s, it, err, sizeof err);
         t->checks++;
-        if (ok < 0) {
+        if (ok < 0 && !it->points) {
             printf("  ERROR %s:%d: %s\n", s->l->path, it->line, err);
             t->errors++;
-        } else {
-            t->failed += !ok;
-            printf("  check %s: %s\n", ok ? "ok" : "FAILED", it->text);
         }
+        char *text = lesson_expand(s->l, it->text);
+        if (it->points) {   /* a lab's criterion: an error is a failure, with its reason */
+            t->failed += ok <= 0;
+            t->points += ok > 0 ? it->points : 0;
+            printf("  [%s] %3d/%-3d %s%s%s%s\n", ok > 0 ? " ok " : "FAIL", ok > 0 ? it->points : 0,
+                   it->points, text, ok < 0 ? " (" : "", ok < 0 ? err : "", ok < 0 ? ")" : "");
+        } else if (ok >= 0) {
+            t->failed += !ok;
+            printf("  check %s: %s\n", ok ? "ok" : "FAILED", text);
+        }
+        free(text);
+        t->points_max += it->points;
         return;
     }
     case LI_ASK:
@@ -231,6 +245,11 @@ static void do_item(struct lesson_session *s, const struct lesson_item *it, enum
     }
 }
 
+int lesson_give(struct lesson *l, bool check)
+{
+    return give_lesson(l, check ? LM_CHECK : LM_TEXT);
+}
+
 static int give_lesson(struct lesson *l, enum lesson_mode m)
 {
     char err[512];
@@ -247,7 +266,10 @@ static int give_lesson(struct lesson *l, enum lesson_mode m)
             do_item(&s, &l->steps[i].items[k], m, &t);
     }
     lesson_session_free(&s);
-    if (m == LM_TEXT)
+    if (t.points_max)
+        printf("\n%s: %d of %d points%s\n", l->title, t.points, t.points_max,
+               t.failed || t.errors ? "" : " - all criteria met");
+    else if (m == LM_TEXT)
         printf("\nEnd of lesson %d: %d of %d questions right.\n", l->number, t.right,
                t.questions);
     else

@@ -28,6 +28,8 @@
 enum lesson_item_kind {
     LI_SAY,      /* narration */
     LI_RUN,      /* run NAME: a ringside command line, measured */
+    LI_MAKE,     /* make NAME: make in ${WORK} (labs: build the student's kernel) */
+    LI_READ,     /* read NAME: a file's text (labs: the student's answers) */
     LI_TUI,      /* tui: open the TUI on a kernel (skipped headless) */
     LI_CHECK,    /* check: an expression that must hold */
     LI_ASK,      /* ask: a question with a computed answer */
@@ -37,7 +39,8 @@ struct lesson_item {
     enum lesson_item_kind kind;
     int line;                 /* in the lesson file, for messages */
     char *text;               /* say/ask text, run/tui command line, check expr */
-    char run_name[32];        /* LI_RUN */
+    char run_name[32];        /* LI_RUN, LI_MAKE, LI_READ */
+    int points;               /* LI_CHECK in a lab: what the criterion is worth */
     /* LI_ASK */
     char *answer;             /* an expression, or a choice letter */
     double within;            /* tolerance (0: exact) ... */
@@ -69,7 +72,11 @@ struct lesson {
     int nparams;
     struct lesson_step *steps;
     int nsteps;
-    char tmpdir[128];         /* ${TMP}: a directory of this session's own */
+    /* the built-in variables: ${TMP} a directory of this session's own,
+       ${WORK} the student's directory (labs), ${SRC} the source tree */
+    char tmpdir[128];
+    char workdir[4096];
+    char srcdir[4096];
 };
 
 /* Parse a lesson file. NULL with err "FILE:LINE: what is wrong". */
@@ -81,7 +88,7 @@ void lesson_free(struct lesson *l);
 /* Draw every parameter from seed (0: each parameter's low end, the lesson
    as written). */
 void lesson_set_seed(struct lesson *l, uint64_t seed);
-/* s with ${NAME} replaced by the parameter values (malloc'd). */
+/* s with ${NAME} replaced by the parameter and built-in values (malloc'd). */
 char *lesson_expand(const struct lesson *l, const char *s);
 
 /* ---- expressions (lesson_expr.c) ---- */

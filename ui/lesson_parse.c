@@ -108,10 +108,21 @@ static int check_refs(struct parser *p, const char *s)
         int i = 0;
         while (i < p->l->nparams && strcmp(p->l->params[i].name, name))
             i++;
-        if (i == p->l->nparams && strcmp(name, "TMP"))
+        if (i == p->l->nparams && strcmp(name, "TMP") && strcmp(name, "WORK") &&
+            strcmp(name, "SRC"))
             return fail(p, "${%s} is not a param of this lesson", name);
     }
     return 0;
+}
+
+/* The syntax of an expression with its ${...} filled in (as written: each
+   param's low end; paths are not numbers, but no expression needs them). */
+static int expr_syntax(struct parser *p, const char *v, char *err, size_t errlen)
+{
+    char *x = lesson_expand(p->l, v);
+    int rc = lesson_expr_syntax(x, err, errlen);
+    free(x);
+    return rc;
 }
 
 /* ---- header ---- */
@@ -264,7 +275,7 @@ static int answer_key(struct parser *p, const char *key, const char *v)
             char e[160];
             if (check_refs(p, v))
                 return -1;
-            if (lesson_expr_syntax(v, e, sizeof e))
+            if (expr_syntax(p, v, e, sizeof e))
                 return fail(p, "answer: %s", e);
         }
         q->answer = dup_str(v);
@@ -308,22 +319,33 @@ static int step_key(struct parser *p, const char *key, const char *v)
     p->cont = NULL;
     if (!strcmp(key, "tui"))
         return new_item(p, LI_TUI, v) ? 0 : -1;
-    if (!strcmp(key, "check")) {
-        if (lesson_expr_syntax(v, e, sizeof e))
-            return fail(p, "check: %s", e);
-        return new_item(p, LI_CHECK, v) ? 0 : -1;
-    }
-    if (!strncmp(key, "run ", 4)) {
-        const char *name = key + 4;
-        if (!is_ident(name, sizeof it->run_name))
-            return fail(p, "a run is named 'run NAME:' with NAME a word (letters, digits, _)");
-        if (!(it = new_item(p, LI_RUN, v)))
+    if (!strcmp(key, "check") || !strncmp(key, "check ", 6)) {
+        long pts = 0;
+        if (key[5] && parse_int(p, key + 6, 0, 1000, &pts, "a check's points"))
             return -1;
-        snprintf(it->run_name, sizeof it->run_name, "%s", name);
+        if (expr_syntax(p, v, e, sizeof e))
+            return fail(p, "check: %s", e);
+        if (!(it = new_item(p, LI_CHECK, v)))
+            return -1;
+        it->points = (int)pts;
         return 0;
     }
-    return fail(p, "unknown key '%s' (say, run NAME, tui, check, ask, choice, answer, within)",
-                key);
+    static const struct { const char *word; enum lesson_item_kind kind; } named[] = {
+        { "run ", LI_RUN }, { "make ", LI_MAKE }, { "read ", LI_READ },
+    };
+    for (int k = 0; k < 3; k++) {
+        size_t n = strlen(named[k].word);
+        if (strncmp(key, named[k].word, n))
+            continue;
+        if (!is_ident(key + n, sizeof it->run_name))
+            return fail(p, "'%sNAME:' needs NAME a word (letters, digits, _)", named[k].word);
+        if (!(it = new_item(p, named[k].kind, v)))
+            return -1;
+        snprintf(it->run_name, sizeof it->run_name, "%s", key + n);
+        return 0;
+    }
+    return fail(p, "unknown key '%s' (say, run NAME, make NAME, read NAME, tui, check, ask, "
+                   "choice, answer, within)", key);
 }
 
 static void trim_right(char *s)
@@ -465,34 +487,42 @@ void lesson_set_seed(struct lesson *l, uint64_t seed)
     }
 }
 
+/* The value of ${name} (n characters), or NULL if it names nothing. */
+static const char *var_value(const struct lesson *l, const char *name, size_t n, char *buf,
+                             size_t len)
+{
+    static const char *const builtin[] = { "TMP", "WORK", "SRC" };
+    const char *value[] = { l->tmpdir[0] ? l->tmpdir : "/tmp", l->workdir, l->srcdir };
+    for (int i = 0; i < 3; i++)
+        if (strlen(builtin[i]) == n && !strncmp(builtin[i], name, n))
+            return value[i];
+    for (int i = 0; i < l->nparams; i++)
+        if (strlen(l->params[i].name) == n && !strncmp(l->params[i].name, name, n)) {
+            snprintf(buf, len, "%lld", (long long)l->params[i].value);
+            return buf;
+        }
+    return NULL;
+}
+
 char *lesson_expand(const struct lesson *l, const char *s)
 {
-    size_t cap = strlen(s) + 256, n = 0;
+    size_t cap = strlen(s) + 1, n = 0;
     char *out = malloc(cap);
     if (!out)
         exit(12);
     while (*s) {
         const char *e = !strncmp(s, "${", 2) ? strchr(s, '}') : NULL;
-        int i = 0;
-        while (e && i < l->nparams &&
-               !(strlen(l->params[i].name) == (size_t)(e - s - 2) &&
-                 !strncmp(l->params[i].name, s + 2, (size_t)(e - s - 2))))
-            i++;
-        bool tmp = e && e - s == 5 && !strncmp(s, "${TMP}", 6);
-        if (e && (i < l->nparams || tmp)) {
-            char num[160];
-            int k = tmp ? snprintf(num, sizeof num, "%s", l->tmpdir[0] ? l->tmpdir : "/tmp")
-                        : snprintf(num, sizeof num, "%lld", (long long)l->params[i].value);
-            if (n + (size_t)k + 1 > cap && !(out = realloc(out, cap = cap * 2 + (size_t)k)))
-                exit(12);
-            memcpy(out + n, num, (size_t)k);
-            n += (size_t)k;
-            s = e + 1;
-            continue;
-        }
-        if (n + 2 > cap && !(out = realloc(out, cap *= 2)))
+        char num[24];
+        const char *v = e ? var_value(l, s + 2, (size_t)(e - s - 2), num, sizeof num) : NULL;
+        size_t k = v ? strlen(v) : 1;
+        if (n + k + 1 > cap && !(out = realloc(out, cap = (cap + k) * 2)))
             exit(12);
-        out[n++] = *s++;
+        if (v) {
+            memcpy(out + n, v, k);
+            s = e + 1;
+        } else
+            out[n] = *s++;
+        n += k;
     }
     out[n] = 0;
     return out;

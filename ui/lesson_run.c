@@ -45,7 +45,7 @@ int lesson_session_init(struct lesson_session *s, struct lesson *l, char *err, s
 {
     memset(s, 0, sizeof *s);
     s->l = l;
-    if (lesson_root(s->root, sizeof s->root)) {
+    if (lesson_root(l->srcdir, sizeof l->srcdir)) {
         snprintf(err, errlen, "the source tree (lessons/, samples/) is not next to this program");
         return -1;
     }
@@ -123,7 +123,9 @@ static int temp_file(char *path, size_t len)
     return fd;
 }
 
-static pid_t spawn(const char *root, char **argv, int out_fd)
+/* argv as its own process from the source tree, output into out_fd:
+   ringside itself (this very program), or `make` for a lab's build. */
+static pid_t spawn(const char *root, char **argv, int out_fd, bool make)
 {
     pid_t pid = fork();
     if (pid != 0)
@@ -134,7 +136,10 @@ static pid_t spawn(const char *root, char **argv, int out_fd)
     dup2(null, 0);
     dup2(out_fd, 1);
     dup2(out_fd, 2);   /* errors belong beside the output they explain */
-    execv("/proc/self/exe", argv);
+    if (make)
+        execvp("make", argv);
+    else
+        execv("/proc/self/exe", argv);
     _exit(127);
 }
 
@@ -238,23 +243,55 @@ static bool wants_stats(char **argv, int argc)
     return !has_word(argv, argc, "--stats-json") && !has_word(argv, argc, "--help");
 }
 
+/* LI_READ: a file of the student's (relative to ${WORK}) as the record's
+   output; status 1 when it cannot be read. */
+static int do_read(struct lesson_session *s, const struct lesson_item *it)
+{
+    char *name = lesson_expand(s->l, it->text), path[PATH_MAX + 4200], err[256];
+    snprintf(path, sizeof path, "%s%s%s", name[0] == '/' ? "" : s->l->workdir,
+             name[0] == '/' ? "" : "/", name);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int bad = hostfile_read(path, RUN_MAX_OUTPUT, &data, &len, err, sizeof err);
+    json_t *rec = json_object();
+    json_object_set_new(rec, "status", json_integer(bad ? 1 : 0));
+    json_object_set_new(rec, "output", bad ? json_string("")
+                                           : json_stringn_nocheck((char *)data, len));
+    json_object_set_new(s->runs, it->run_name, rec);
+    free(data);
+    free(name);
+    return 0;
+}
+
 int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *err,
                   size_t errlen)
 {
+    if (it->kind == LI_READ)
+        return do_read(s, it);
+    bool make = it->kind == LI_MAKE;
     char *line = lesson_expand(s->l, it->text);
-    char *argv[RUN_MAX_ARGS + 3];
-    argv[0] = "ringside";
-    int argc = split_words(line, argv + 1, RUN_MAX_ARGS, err, errlen);
+    char *argv[RUN_MAX_ARGS + 8], src_var[4200];
+    int pre = 1;
+    argv[0] = make ? "make" : "ringside";
+    if (make) {   /* make -s -C WORK RINGSIDE_SRC=SRC TARGETS... */
+        snprintf(src_var, sizeof src_var, "RINGSIDE_SRC=%s", s->l->srcdir);
+        argv[1] = "-s";
+        argv[2] = "-C";
+        argv[3] = s->l->workdir;
+        argv[4] = src_var;
+        pre = 5;
+    }
+    int argc = split_words(line, argv + pre, RUN_MAX_ARGS, err, errlen);
     int rc = -1;
     char out_path[PATH_MAX], stats_path[PATH_MAX] = "";
     int out_fd = -1, stats_fd = -1;
-    if (argc <= 0) {
+    if (argc < 0 || (argc == 0 && !make)) {
         if (argc == 0)
             snprintf(err, errlen, "an empty command");
         goto done;
     }
-    argc++;
-    bool stats = wants_stats(argv, argc);
+    argc += pre;
+    bool stats = !make && wants_stats(argv, argc);
     if ((out_fd = temp_file(out_path, sizeof out_path)) < 0 ||
         (stats && (stats_fd = temp_file(stats_path, sizeof stats_path)) < 0)) {
         snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
@@ -266,9 +303,9 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
         argv[argc] = NULL;
     }
     fflush(NULL);
-    pid_t pid = spawn(s->root, argv, out_fd);
+    pid_t pid = spawn(s->l->srcdir, argv, out_fd, make);
     if (pid < 0) {
-        snprintf(err, errlen, "cannot start ringside: %s", strerror(errno));
+        snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
         goto done;
     }
     int status = wait_bounded(pid);
@@ -299,6 +336,16 @@ done:
     }
     free(line);
     return rc;
+}
+
+void lesson_item_command(struct lesson_session *s, const struct lesson_item *it, char *buf,
+                         size_t len)
+{
+    char *cmd = lesson_expand(s->l, it->text);
+    snprintf(buf, len, it->kind == LI_READ ? "(reading %s)" : it->kind == LI_MAKE ? "$ make %s"
+                                                                                   : "$ ringside %s",
+             cmd);
+    free(cmd);
 }
 
 int lesson_do_check(struct lesson_session *s, const struct lesson_item *it, char *err,

@@ -14,7 +14,6 @@
 struct lesson_session {
     struct lesson *l;
     json_t *runs;             /* run name -> record (stats JSON + status + output) */
-    char root[4096];          /* the source tree: commands run from here */
 };
 
 /* The source tree the running program belongs to (where lessons/ and
@@ -24,11 +23,16 @@ int lesson_root(char *buf, size_t len);
 int lesson_session_init(struct lesson_session *s, struct lesson *l, char *err, size_t errlen);
 void lesson_session_free(struct lesson_session *s);
 
-/* Run an LI_RUN item: the ringside command it names, from the source tree,
-   its standard output and statistics recorded under its name. 0, or -1 with
-   err (the command could not start, or printed no statistics). */
+/* Do an LI_RUN (the ringside command it names, from the source tree), an
+   LI_MAKE (make in ${WORK}) or an LI_READ (a file): its output, exit status
+   and statistics recorded under its name. 0, or -1 with err (the command
+   could not start, or printed no statistics). */
 int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *err,
                   size_t errlen);
+/* What a run item does, as the class should read it: "$ ringside run ...",
+   "$ make kernel.elf", "(reading answer.txt)". */
+void lesson_item_command(struct lesson_session *s, const struct lesson_item *it, char *buf,
+                         size_t len);
 /* Evaluate an LI_CHECK: 1 holds, 0 does not, -1 error (err). */
 int lesson_do_check(struct lesson_session *s, const struct lesson_item *it, char *err,
                     size_t errlen);

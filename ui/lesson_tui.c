@@ -133,7 +133,7 @@ static void open_machine_tui(struct lesson_screen *ls)
     endwin();
     pid_t pid = fork();
     if (pid == 0) {
-        if (chdir(ls->s.root) == 0)
+        if (chdir(ls->s.l->srcdir) == 0)
             execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -195,9 +195,9 @@ static bool ask(struct lesson_screen *ls, const struct lesson_item *it)
 
 static void do_run(struct lesson_screen *ls, const struct lesson_item *it)
 {
-    char err[512], *cmd = lesson_expand(ls->s.l, it->text);
-    log_add(ls, TS_CURRENT, "$ ringside %s", cmd);
-    free(cmd);
+    char err[512], cmd[4096];
+    lesson_item_command(&ls->s, it, cmd, sizeof cmd);
+    log_add(ls, TS_CURRENT, "%s", cmd);
     snprintf(ls->status, sizeof ls->status, "running...");
     draw(ls, NULL, "");
     if (lesson_do_run(&ls->s, it, err, sizeof err)) {
@@ -232,6 +232,8 @@ static bool do_step(struct lesson_screen *ls)
             log_add(ls, TS_NORMAL, "(Tab opens the TUI: ringside tui %s)", it->text);
             break;
         case LI_RUN:
+        case LI_MAKE:
+        case LI_READ:
             do_run(ls, it);
             break;
         case LI_CHECK:

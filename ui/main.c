@@ -7,6 +7,7 @@
  *   ringside tui [...] K     the terminal UI (tui_main.c)
  *   ringside paper [...]     the Adams & Agesen nanobenchmark table (cmd_paper.c)
  *   ringside lesson [...]    lessons: list, give, check (cmd_lesson.c)
+ *   ringside lab [...]       lab assignments: check, export (cmd_lab.c)
  *   ringside tc-dump [...] K the translation cache after a bt run (cmd_tcdump.c)
  *   ringside --help          commands and where to read more
  *   ringside --version
@@ -61,6 +62,9 @@ static void print_help(void)
          "  ringside lesson [NAME] [--headless|--check|--answers] [--seed S]\n"
          "                            the lessons in lessons/: list them, give one (TUI or text),\n"
          "                            check them all; see ringside lesson --help\n"
+         "  ringside lab [check N [DIR] | export N DIR]\n"
+         "                            lab assignments: grade a student's work, export the\n"
+         "                            student's copy; see ringside lab --help\n"
          "  ringside snapshot info FILE\n"
          "                            check a snapshot (run --snapshot-at N FILE) and show it\n"
          "  ringside tc-dump [run options] KERNEL\n"
@@ -113,6 +117,8 @@ int main(int argc, char **argv)
         return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "lesson"))
         return cmd_lesson(argc - 2, argv + 2);
+    if (!strcmp(cmd, "lab"))
+        return cmd_lab(argc - 2, argv + 2);
     if (!strcmp(cmd, "paper"))
         return cmd_paper(argc - 2, argv + 2);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

@@ -167,8 +167,10 @@ static void host_run_slice(struct host *h, int i)
     hv->slices++;
     hv->pass += (busy ? busy : 1) * PASS_SCALE / hv->shares;
     h->host_cycles += busy;
-    if (m->end != END_NONE)
+    if (m->end != END_NONE) {
         hv->state = HVM_ENDED;
+        hv->ended_at = h->host_cycles;
+    }
 }
 
 int host_step(struct host *h)

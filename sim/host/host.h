@@ -57,6 +57,7 @@ struct host_vm {
     enum host_vm_state state;
     uint64_t pass;                      /* stride scheduler: cycles used * 2^16 / shares */
     uint64_t busy_cycles;               /* CPU time this VM used (not its idle waits) */
+    uint64_t ended_at;                  /* host_cycles when its run ended (0: not yet) */
     uint64_t slices;                    /* times it was scheduled */
 };
 
