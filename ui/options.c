@@ -211,11 +211,6 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
             return -1;
         switch (k) {
         case 0:
-            if (!strcmp(v, "hw")) {   /* named in the README, not yet an engine */
-                fprintf(stderr, "ringside: --mode hw: the hardware-assisted engine is not "
-                        "built yet (available: native, trap, bt)\n");
-                return -1;
-            }
             if (machine_mode_parse(v) < 0) {
                 fprintf(stderr, "ringside: --mode %s: unknown mode (available:", v);
                 for (int e = 0; machine_mode_name(e); e++)

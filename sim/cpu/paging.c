@@ -150,6 +150,7 @@ uint32_t paging_walk(struct cpu *cpu, uint32_t lin, bool write, bool user)
            is left alone (model specific). */
         if ((w.pde & PTE_P) && !w.large && !(w.pde & PTE_A))
             phys_write(cpu, w.pde_pa, 4, w.pde | PTE_A);
+        cpu->pf_cr2_before = cpu->s.cr2;   /* a #PF that VM-exits leaves CR2 (vmx.c) */
         cpu->s.cr2 = lin;
         cpu_raise(cpu, EXC_PF, w.pf_err);
     }

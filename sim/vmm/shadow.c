@@ -261,7 +261,10 @@ static void shadow_build_paging(struct vmm *v)
             le_put32(pt + j * 4u, ((i << 22) + (j << 12)) | 7u);
     }
     uint8_t *ptv = region(v) + VMM_OFF_PT_VMM;
-    le_put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);   /* W | P, supervisor */
+    /* W | P, supervisor; under hw the guest runs at ring 0: the region is
+       not in its address space at all */
+    if (v->engine != VMM_HW)
+        le_put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);
     for (uint32_t j = 0; j < 1024u; j++)
         le_put32(ptv + j * 4u, (v->region_pa + (j << 12)) | 3u);
 }
@@ -485,7 +488,7 @@ static bool guest_cache(struct vmm *v, int i, struct seg *full)
 
 void shadow_guest_seg(struct vmm *v, int i, struct seg *out)
 {
-    if (!guest_cache(v, i, out))
+    if (v->engine == VMM_HW || !guest_cache(v, i, out))   /* hw: the guest's own */
         *out = v->cpu->s.seg[i];
 }
 

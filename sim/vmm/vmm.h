@@ -41,7 +41,7 @@
 #define VMM_SEL_TSS  0xFFF8u      /* hardware TR's selector: STR shows it */
 #define VMM_GUEST_SLOTS 8192u     /* guest GDT slots the shadow holds: all */
 
-enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2 };
+enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2, VMM_HW = 3 };
 
 struct vmm;
 
