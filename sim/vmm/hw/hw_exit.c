@@ -164,6 +164,10 @@ static enum cpu_stop hw_emulate(struct vmm *v)
 static enum cpu_stop hw_cpuid(struct vmm *v)
 {
     struct cpu *c = v->cpu;
+    struct insn in;
+    if (!hw_decode(v, &in))
+        return mon_internal(v, "hw: cannot decode the instruction of a VM exit (internal error)");
+    vmm_emit(v, EV_TRAP, PATH_EMULATED, (uint32_t)(in.row - op_table), 0, 0, 0);
     vmx_host_cpuid(c);
     c->s.eip += v->hw->vmcs.exit_insn_len;
     c->insns++;
@@ -181,8 +185,13 @@ static void hw_reinject(struct vmm *v)
     const struct vmcs *vm = &v->hw->vmcs;
     uint32_t info = vm->idt_vectoring_info;
     unsigned type = (info >> 8) & 7u;
-    if ((info & VMX_INTR_VALID) && type != VMX_INTR_SOFT_INT && type != VMX_INTR_SOFT_EXC)
-        hw_queue_event(v, info & ~0x7FFFF000u, vm->idt_vectoring_error, true);
+    if (!(info & VMX_INTR_VALID) || type == VMX_INTR_SOFT_INT || type == VMX_INTR_SOFT_EXC)
+        return;
+    hw_queue_event(v, info & ~0x7FFFF000u, vm->idt_vectoring_error, true);
+    /* the CPU charged the delivery it began at native cost: it will be
+       charged again when the event goes in, so this one was overhead */
+    enum reflect_kind kind = type == VMX_INTR_EXT ? RK_EXT : RK_EXC;
+    vmm_account(v, OV_REFLECT, reflect_native_cost(v, (int)(info & 0xFFu), kind), 0);
 }
 
 static enum cpu_stop hw_dispatch(struct vmm *v)
