@@ -77,7 +77,7 @@ const char *event_ov_cause_name(enum ev_ov_cause c)
         [OV_TC_EMULATE] = "tc-emulate", [OV_REFLECT] = "reflect",
         [OV_HIDDEN_FAULT] = "hidden-fault", [OV_TRACE_FAULT] = "trace-fault",
         [OV_TC_CODE] = "tc-code", [OV_HOSTED_IO] = "hosted-io",
-        [OV_VMEXIT] = "vmexit",
+        [OV_VMEXIT] = "vmexit", [OV_NPT] = "npt",
     };
     return (unsigned)c < OV_COUNT ? names[c] : "?";
 }

@@ -83,6 +83,7 @@ enum ev_ov_cause {
     OV_HOSTED_IO,        /* Type II host: the world switch to the host OS per device access */
     OV_VMEXIT,           /* hw: a VM exit with nothing to emulate (interrupt window,
                             preemption timer) */
+    OV_NPT,              /* hw --npt: nested page walks and EPT-violation exits */
     OV_COUNT
 };
 

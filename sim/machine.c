@@ -100,6 +100,7 @@ void machine_set_costs(struct machine *m, const struct cost_profile *p)
     for (int c = 0; c < C_COUNT; c++)
         m->cpu.class_cost[c] = p->v[cost_class_key(c)];
     m->cpu.port_cost = p->v[COST_NATIVE_IN];
+    m->cpu.npt_ref_cost = p->v[COST_NPT_WALK_REF];   /* only nested walks pay it */
 }
 
 /* Native cost of delivering a vector (A&A06's measured round trips). */

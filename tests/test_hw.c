@@ -16,6 +16,15 @@
 #include "vmm/vmm.h"
 #include "proc.h"
 
+static struct vm *engine_vm(const char *kernel, enum machine_mode mode, bool npt)
+{
+    char err[256];
+    struct vm_config cfg = { .kernel_path = kernel, .mode = mode, .npt = npt };
+    struct vm *vm = vm_create(&cfg, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vm);
+    return vm;
+}
+
 static struct vm *hw_vm(const char *kernel, const struct cost_profile *costs)
 {
     char err[256];
@@ -145,6 +154,39 @@ static void test_hw_guest_state(void)
     vm_destroy(vm);
 }
 
+/* --npt: the guest's page tables are walked by the hardware under the
+   nested table: no #PF, CR3 or INVLPG exit, no shadow fill; the nested
+   table is filled by EPT violations, one per 4 MiB block touched; the
+   nested walks are overhead, and the guest sees exactly native's faults. */
+static void test_hw_npt_paging(void)
+{
+    struct vm *n = engine_vm("samples/bin/paging.elf", MODE_NATIVE, false);
+    hw_run_ok(n);
+    struct vm *vm = engine_vm("samples/bin/paging.elf", MODE_HW, true);
+    hw_run_ok(vm);
+    const struct stats *st = &vm->m.stats;
+    CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_EXCEPTION], 0);
+    CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_CR_ACCESS], 0);
+    CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_INVLPG], 0);
+    CU_ASSERT(st->vmexits[VMX_EXIT_EPT_VIOLATION] >= 1);
+    CU_ASSERT(st->vmexits[VMX_EXIT_EPT_VIOLATION] <= 1024);
+    CU_ASSERT_EQUAL(st->pf_hidden + st->pf_true + st->trace_faults, 0);
+    CU_ASSERT_EQUAL(st->exceptions[EXC_PF], n->m.stats.exceptions[EXC_PF]);
+    CU_ASSERT(st->overhead_by_cause[OV_NPT] > 0);
+    CU_ASSERT(vm->m.cpu.npt_refs > 0);
+    CU_ASSERT_EQUAL(vm_guest_insns(vm), vm_guest_insns(n));
+    CU_ASSERT_EQUAL(machine_native_equiv(&vm->m), n->m.cpu.cycles);
+    const struct vmcs *vc = hw_vmcs(vm->m.vmm);
+    CU_ASSERT(vc->proc2 & VMX_PROC2_EPT);
+    CU_ASSERT_EQUAL(vc->exception_bitmap, 0u);
+    vm_destroy(vm);
+    vm_destroy(n);
+    char err[128];
+    struct vm_config bad = { .kernel_path = "samples/bin/hello.elf", .mode = MODE_BT, .npt = true };
+    CU_ASSERT_PTR_NULL(vm_create(&bad, err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--npt"));
+}
+
 /* The cell of `row` in the CSV column of engine `mode`. */
 static long paper_cell(const char *csv, const char *row, const char *mode)
 {
@@ -189,6 +231,10 @@ static void test_hw_paper_column(void)
     CU_ASSERT(in >= 2409 + 600 && in <= 2409 + 600 + 2);
     CU_ASSERT(paper_cell(r.out, "ptemod", "hw") > paper_cell(r.out, "ptemod", "bt"));
     CU_ASSERT(paper_cell(r.out, "pgfault", "hw") >= 1931 + 600 + 1093);
+    /* the fourth column: nested paging takes the shadow's exits away */
+    CU_ASSERT_EQUAL(paper_cell(r.out, "ptemod", "hw+npt"), paper_cell(r.out, "ptemod", "native"));
+    CU_ASSERT(paper_cell(r.out, "pgfault", "hw+npt") < paper_cell(r.out, "pgfault", "hw"));
+    CU_ASSERT(paper_cell(r.out, "pgfault", "hw+npt") > paper_cell(r.out, "pgfault", "native"));
     proc_result_free(&r);
     char *txt[] = { (char *)proc_ringside(), "paper", "--kernel", "samples/bin/nanobench.elf",
                     NULL };
@@ -211,5 +257,6 @@ void suite_hw_register(void)
     CU_add_test(s, "timer interrupts injected, window exits", test_hw_timer_injection);
     CU_add_test(s, "each exit priced by vt_entry", test_hw_exit_pricing);
     CU_add_test(s, "guest state: ring 0, CR0 from the shadow", test_hw_guest_state);
-    CU_add_test(s, "ringside paper: the measured VT column", test_hw_paper_column);
+    CU_add_test(s, "--npt: paging without shadow exits", test_hw_npt_paging);
+    CU_add_test(s, "ringside paper: the measured VT column (and hw+npt)", test_hw_paper_column);
 }

@@ -255,8 +255,9 @@ static void compare_with_leaks(const char *name, const char *mode, const char *w
     }
 }
 
-/* Run sample `name` under `mode` and compare with its QEMU golden output and
-   exit status; lines listed in `leaks` must differ as described. */
+/* Run sample `name` under `mode` ("hw+npt": --mode hw --npt) and compare
+   with its QEMU golden output and exit status; lines listed in `leaks` must
+   differ as described. */
 static void check_sample_in(const char *name, const char *mode, const struct leak *leaks)
 {
     char kernel[128], golden[128], status_path[128];
@@ -267,8 +268,10 @@ static void check_sample_in(const char *name, const char *mode, const struct lea
     char *want_status = proc_read_file(status_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want_status);
+    bool npt = !strcmp(mode, "hw+npt");
     char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode",
-                     (char *)mode, "--append=", kernel, NULL };
+                     npt ? "hw" : (char *)mode, npt ? "--npt" : "--append=",
+                     npt ? "--append=" : kernel, npt ? kernel : NULL, NULL };
     struct proc_result r;
     CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
     compare_with_leaks(name, mode, want, r.out, leaks);
@@ -313,6 +316,18 @@ HW_TEST(paging)
 HW_TEST(smc)
 HW_TEST(demo)
 HW_TEST(lecture)
+
+/* --mode hw --npt: the guest's own page tables under the nested table. */
+#define NPT_TEST(n) static void test_npt_##n(void) { check_sample_in(#n, "hw+npt", no_leaks); }
+NPT_TEST(hello)
+NPT_TEST(compute)
+NPT_TEST(rings)
+NPT_TEST(sensitive)
+NPT_TEST(exceptions)
+NPT_TEST(paging)
+NPT_TEST(smc)
+NPT_TEST(demo)
+NPT_TEST(lecture)
 
 /* The number after "key": in a stats JSON file (key given with its quotes
    and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
@@ -592,6 +607,15 @@ void suite_samples_register(void)
     CU_add_test(h, "smc", test_hw_smc);
     CU_add_test(h, "demo", test_hw_demo);
     CU_add_test(h, "lecture", test_hw_lecture);
+    CU_add_test(h, "--npt: hello", test_npt_hello);
+    CU_add_test(h, "--npt: compute", test_npt_compute);
+    CU_add_test(h, "--npt: rings", test_npt_rings);
+    CU_add_test(h, "--npt: sensitive", test_npt_sensitive);
+    CU_add_test(h, "--npt: exceptions", test_npt_exceptions);
+    CU_add_test(h, "--npt: paging (the guest's own tables, nested)", test_npt_paging);
+    CU_add_test(h, "--npt: smc", test_npt_smc);
+    CU_add_test(h, "--npt: demo", test_npt_demo);
+    CU_add_test(h, "--npt: lecture", test_npt_lecture);
     CU_add_test(h, "stats JSON relations: hello", test_hw_stats_hello);
     CU_add_test(h, "stats JSON relations: paging", test_hw_stats_paging);
     CU_add_test(h, "stats JSON relations: exceptions", test_hw_stats_exceptions);

@@ -576,6 +576,108 @@ static void test_sensitive_native(void)
     tv_free(t);
 }
 
+/* ---- nested paging (EPT-like, vmx_ept.c) ---- */
+
+#define EPT_PD 0x180000u
+#define EPT_PT 0x181000u
+
+/* A nested table mapping guest-physical 0-4 MiB 1:1 with 4 KiB entries
+   (one table) and nothing else; unrestricted guest, guest paging off. */
+static void tv_ept(struct tv *t)
+{
+    t->vm.proc2 = VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED;
+    t->vm.eptp = EPT_PD;
+    memset(t->ram + EPT_PD, 0, 0x2000);
+    put32(t, EPT_PD, EPT_PT | EPT_RWX);
+    for (uint32_t j = 0; j < 1024; j++)
+        put32(t, EPT_PT + j * 4, (j << 12) | EPT_RWX);
+    t->vm.guest.cr0 &= ~CR0_PG;
+}
+
+/* Guest-physical 0x5000 is remapped to host 0x7000: the guest reads what
+   the host page holds; a read of an unmapped block is an EPT violation
+   with the guest-physical address, and CR2 and the guest are untouched. */
+static void test_ept_translate_and_violation(void)
+{
+    struct tv *t = tv_new();
+    tv_ept(t);
+    put32(t, EPT_PT + 5 * 4, 0x7000u | EPT_RWX);
+    put32(t, 0x5000, 0x11111111);
+    put32(t, 0x7000, 0x77777777);
+    /* mov 0x5000, %eax ; mov 0x500000, %ebx */
+    static const uint8_t c[] = { 0xa1, 0x00, 0x50, 0x00, 0x00, 0x8b, 0x1d, 0x00, 0x00, 0x50, 0x00 };
+    tv_exited(t, tv_go(t, c, sizeof c), VMX_EXIT_EPT_VIOLATION, CODE + 5, 0);
+    CU_ASSERT_EQUAL(t->vm.guest.r[R_EAX], 0x77777777u);
+    CU_ASSERT_EQUAL(t->vm.guest_physical, 0x500000u);
+    CU_ASSERT_EQUAL(t->vm.guest_linear, 0x500000u);
+    CU_ASSERT_EQUAL(t->vm.exit_qual, EPT_Q_READ | EPT_Q_LINEAR | EPT_Q_FINAL);
+    CU_ASSERT_FALSE(t->vm.guest.cr0 & CR0_PG);
+    tv_free(t);
+}
+
+/* A write to a page the nested table maps read-only exits; the
+   qualification has the write bit and the entry's rights (R) in bits 3-5. */
+static void test_ept_write_protect(void)
+{
+    struct tv *t = tv_new();
+    tv_ept(t);
+    put32(t, EPT_PT + 6 * 4, 0x6000u | EPT_R);
+    static const uint8_t c[] = { 0xa1, 0x00, 0x60, 0x00, 0x00,   /* mov 0x6000, %eax: fine */
+                                 0xa3, 0x00, 0x60, 0x00, 0x00 }; /* mov %eax, 0x6000: exits */
+    tv_exited(t, tv_go(t, c, sizeof c), VMX_EXIT_EPT_VIOLATION, CODE + 5, 0);
+    CU_ASSERT_EQUAL(t->vm.exit_qual, EPT_Q_WRITE | EPT_R << 3 | EPT_Q_LINEAR | EPT_Q_FINAL);
+    CU_ASSERT_EQUAL(t->vm.guest_physical, 0x6000u);
+    tv_free(t);
+}
+
+/* The two-dimensional walk: with guest paging on (a guest page table at
+   guest-physical 0x102000 mapping linear 0x400000 -> 0x8000), one cold
+   access reads 2 nested entries for each of the PDE, the PTE and the page
+   itself: 6 references, each charged npt_ref_cost. A guest page table in
+   a block the nested table does not map is a violation that is not FINAL. */
+static void test_ept_two_dimensional_walk(void)
+{
+    struct tv *t = tv_new();
+    tv_ept(t);
+    t->vm.guest.cr0 |= CR0_PG;
+    put32(t, PD + 4, 0x102000u | 7u);                 /* 4-8 MiB: a page table */
+    memset(t->ram + 0x102000, 0, 4096);
+    put32(t, 0x102000, 0x8000u | 7u);                 /* 0x400000 -> 0x8000 */
+    put32(t, 0x8000, 0xabcdef01u);
+    t->cpu.npt_ref_cost = 20;
+    /* mov 0x400000, %eax ; cpuid */
+    static const uint8_t c[] = { 0xa1, 0x00, 0x00, 0x40, 0x00, 0x0f, 0xa2 };
+    tv_code(t, c, sizeof c);
+    CU_ASSERT_EQUAL_FATAL(vmx_enter(&t->cpu, &t->vm, false), 0);
+    uint64_t refs0 = t->cpu.npt_refs;
+    t->cpu.single_step = true;                        /* the fetch walks first */
+    CU_ASSERT_EQUAL(cpu_run(&t->cpu, t->cpu.cycles + 1000), CPU_STOP_STEP);   /* no MTF */
+    CU_ASSERT_TRUE(vmx_nonroot(&t->cpu));
+    CU_ASSERT_EQUAL(t->cpu.s.r[R_EAX], 0xabcdef01u);
+    /* the code fetch (PDE 4 MiB page at 0, large: 2 + 2 refs) and the load
+       (PDE, PTE, page: 6 refs) */
+    CU_ASSERT_EQUAL(t->cpu.npt_refs - refs0, 10u);
+    CU_ASSERT_EQUAL(t->cpu.npt_cycles, 20u * t->cpu.npt_refs);
+    tv_free(t);
+    t = tv_new();
+    tv_ept(t);
+    t->vm.guest.cr0 |= CR0_PG;
+    put32(t, PD + 4, 0x402000u | 7u);                 /* its page table is at 4 MiB + 8K */
+    tv_exited(t, tv_go(t, c, sizeof c), VMX_EXIT_EPT_VIOLATION, CODE, 0);
+    CU_ASSERT_EQUAL(t->vm.guest_physical, 0x402000u);
+    CU_ASSERT_EQUAL(t->vm.exit_qual & EPT_Q_FINAL, 0u);
+    tv_free(t);
+}
+
+static void test_ept_entry_checks(void)
+{
+    struct tv *t = tv_new();
+    t->vm.proc2 = VMX_PROC2_UNRESTRICTED;             /* without EPT */
+    CU_ASSERT_EQUAL(vmx_enter(&t->cpu, &t->vm, false), -1);
+    CU_ASSERT_EQUAL(t->vm.insn_error, VMX_ERR_CONTROLS);
+    tv_free(t);
+}
+
 void suite_vmx_register(void)
 {
     CU_pSuite s = CU_add_suite("vmx (VT-x-style non-root mode: entry, exits, injection)",
@@ -602,4 +704,10 @@ void suite_vmx_register(void)
     CU_add_test(s, "inject: exception with error code, INT n", test_inject_exception_and_soft);
     CU_add_test(s, "inject: #PF during delivery -> IDT-vectoring info", test_inject_vectoring);
     CU_add_test(s, "sensitive instructions correct at ring 0", test_sensitive_native);
+    CU_add_test(s, "EPT: translation, violation (guest-physical, qualification)",
+                test_ept_translate_and_violation);
+    CU_add_test(s, "EPT: write to a read-only nested page", test_ept_write_protect);
+    CU_add_test(s, "EPT: two-dimensional walk, its references and cost",
+                test_ept_two_dimensional_walk);
+    CU_add_test(s, "EPT: unrestricted guest needs EPT", test_ept_entry_checks);
 }

@@ -4,7 +4,8 @@
  * (ASPLOS 2006, figure 4), reproduced beside the paper's numbers.
  *
  * Every test of samples/nanobench runs as its own guest ("test=N") under
- * every engine ringside has (machine_mode_name), twice: with N and with 2N
+ * every engine ringside has (machine_mode_name), and under hw with nested
+ * paging ("hw+npt", --npt) as a fourth column of the paper's kind, twice: with N and with 2N
  * iterations. The guest times its loop with RDTSC, which reads the modeled
  * cycles of the engine in use, and prints cycles per operation: that is the
  * cell. The row's *mechanism* comes from the events of the runs: (2N run -
@@ -110,7 +111,7 @@ static void paper_parse(struct paper_run *r)
 
 /* Run the kernel once under `mode` with "test=N". */
 static int paper_run_one(const uint8_t *image, size_t len, const char *path, int mode,
-                         const struct cost_profile *prof, int test, unsigned loops,
+                         bool npt, const struct cost_profile *prof, int test, unsigned loops,
                          struct paper_run *r)
 {
     char err[256], cmdline[48];
@@ -118,7 +119,7 @@ static int paper_run_one(const uint8_t *image, size_t len, const char *path, int
     snprintf(cmdline, sizeof cmdline, "test=%d loops=%u", test, loops);
     struct vm_config cfg = { .kernel_path = path, .image = image, .image_len = len,
                              .cmdline = cmdline, .mode = (enum machine_mode)mode,
-                             .costs = prof };
+                             .costs = prof, .npt = npt };
     struct vm *vm = vm_create(&cfg, err, sizeof err);
     if (!vm) {
         fprintf(stderr, "ringside paper: %s\n", err);
@@ -202,6 +203,8 @@ static char paper_mark(long cell, const struct cost_profile *prof)
 struct paper_table {
     int nmodes;
     int modes[PAPER_MODES];
+    bool npt[PAPER_MODES];                            /* hw with --npt */
+    const char *names[PAPER_MODES];                   /* column names */
     struct paper_run base[PAPER_TESTS][PAPER_MODES];  /* N iterations */
     struct paper_run runs[PAPER_TESTS][PAPER_MODES];  /* 2N iterations */
 };
@@ -223,7 +226,7 @@ static int paper_sign(long a, long b)
 static int paper_mode_col(const struct paper_table *t, const char *name)
 {
     for (int m = 0; m < t->nmodes; m++)
-        if (!strcmp(machine_mode_name(t->modes[m]), name))
+        if (!strcmp(t->names[m], name))
             return m;
     return -1;
 }
@@ -259,7 +262,7 @@ static void paper_print_row(FILE *f, const struct paper_table *t, int row,
     fputs("  ", f);
     for (int m = 1; m < t->nmodes; m++) {
         long cell = t->runs[row][m].per_op[row];
-        if (!strcmp(machine_mode_name(t->modes[m]), "bt") && cell >= 0 && nat >= 0)
+        if (!strcmp(t->names[m], "bt") && cell >= 0 && nat >= 0)
             fputs(paper_sign(nat, cell) == want ? "order ok" : "ORDER DIFFERS", f);
     }
     const char *paper, *ours;
@@ -298,7 +301,7 @@ static void paper_print(FILE *f, const struct paper_table *t, const struct cost_
             prof->name);
     fprintf(f, "%-9s %7s %7s %7s |", "test", "native", "BT", "VT");
     for (int m = 0; m < t->nmodes; m++)
-        fprintf(f, " %9s", machine_mode_name(t->modes[m]));
+        fprintf(f, " %9s", t->names[m]);
     fprintf(f, "\n%-9s %23s |  ringside\n", "", "paper");
     for (int r = 0; r < PAPER_TESTS; r++)
         paper_print_row(f, t, r, prof);
@@ -312,7 +315,7 @@ static void paper_print(FILE *f, const struct paper_table *t, const struct cost_
         fprintf(f, "%s: %s\n  (hw: %s)\n", paper_rows[r].label, paper_rows[r].why,
                 paper_rows[r].hw);
         for (int m = 0; m < t->nmodes; m++) {
-            fprintf(f, "  %-7s ", machine_mode_name(t->modes[m]));
+            fprintf(f, "  %-7s ", t->names[m]);
             paper_mechanism(f, &t->runs[r][m], &t->base[r][m]);
             fputc('\n', f);
         }
@@ -323,7 +326,7 @@ static void paper_csv(FILE *f, const struct paper_table *t)
 {
     fputs("test,paper_native,paper_bt,paper_vt", f);
     for (int m = 0; m < t->nmodes; m++)
-        fprintf(f, ",%s", machine_mode_name(t->modes[m]));
+        fprintf(f, ",%s", t->names[m]);
     fputc('\n', f);
     for (int r = 0; r < PAPER_TESTS; r++) {
         fprintf(f, "%s,%ld,%ld,%ld", paper_rows[r].name, paper_rows[r].native,
@@ -369,13 +372,21 @@ static int paper_measure(struct paper_table *t, const char *kernel,
         return EXIT_BAD_INPUT;
     }
     int rc = 0;
-    for (t->nmodes = 0; t->nmodes < PAPER_MODES && machine_mode_name(t->nmodes); t->nmodes++)
-        t->modes[t->nmodes] = t->nmodes;
+    for (int e = 0; t->nmodes < PAPER_MODES && machine_mode_name(e); e++) {
+        t->modes[t->nmodes] = e;
+        t->names[t->nmodes++] = machine_mode_name(e);
+        if (e == MODE_HW && t->nmodes < PAPER_MODES) {    /* the fourth column */
+            t->modes[t->nmodes] = e;
+            t->npt[t->nmodes] = true;
+            t->names[t->nmodes++] = "hw+npt";
+        }
+    }
     for (int m = 0; m < t->nmodes && rc == 0; m++) {
         for (int r = 0; r < PAPER_TESTS && rc == 0; r++) {
-            rc |= paper_run_one(image, len, kernel, t->modes[m], prof, r + 1, PAPER_LOOPS,
+            rc |= paper_run_one(image, len, kernel, t->modes[m], t->npt[m], prof, r + 1, PAPER_LOOPS,
                                 &t->base[r][m]);
-            rc |= paper_run_one(image, len, kernel, t->modes[m], prof, r + 1, 2 * PAPER_LOOPS,
+            rc |= paper_run_one(image, len, kernel, t->modes[m], t->npt[m], prof, r + 1,
+                                2 * PAPER_LOOPS,
                                 &t->runs[r][m]);
         }
     }

@@ -212,6 +212,12 @@ struct cpu {
     bool single_step;         /* stop after every instruction */
     struct vmcs *vmcs;        /* non-NULL: VMX non-root operation under this VMCS
                                  (vmx.h); NULL: ordinary (root) operation */
+    bool ept_on;              /* non-root with nested paging: every guest-physical
+                                 address goes through the VMCS's EPT table */
+    uint32_t npt_ref_cost;    /* modeled cycles per memory reference a nested walk
+                                 adds (the EPT entries read on a TLB miss). Default 0. */
+    uint64_t npt_refs;        /* EPT entries read so far */
+    uint64_t npt_cycles;      /* ... and the cycles charged for them */
     bool stop_now;            /* set by a port-I/O device callback (e.g. debug-exit):
                                  cpu_run returns CPU_STOP_BUDGET after that I/O
                                  instruction (checked after A_IO rows only) */

@@ -74,7 +74,7 @@ const char *vmx_exit_name(unsigned reason)
         [VMX_EXIT_CR_ACCESS] = "cr-access", [VMX_EXIT_IO] = "io",
         [VMX_EXIT_RDMSR] = "rdmsr", [VMX_EXIT_WRMSR] = "wrmsr",
         [VMX_EXIT_INVALID_GUEST] = "invalid-guest-state", [VMX_EXIT_MTF] = "monitor-trap",
-        [VMX_EXIT_PREEMPT] = "preemption-timer",
+        [VMX_EXIT_PREEMPT] = "preemption-timer", [VMX_EXIT_EPT_VIOLATION] = "ept-violation",
     };
     reason &= 0xFFFFu;
     return reason < VMX_EXIT_REASONS ? names[reason] : NULL;
@@ -92,7 +92,7 @@ void vmx_exit_info(struct cpu *cpu, uint32_t reason, uint32_t qual)
     struct vmcs *vm = cpu->vmcs;
     vm->exit_reason = reason;
     vm->exit_qual = qual;
-    vm->guest_linear = 0;
+    vm->guest_linear = vm->guest_physical = 0;
     vm->exit_intr_info = vm->exit_intr_error = 0;
     vm->idt_vectoring_info = vm->idt_vectoring_error = 0;
     vm->exit_insn_len = vm->exit_insn_info = 0;
@@ -146,6 +146,7 @@ void vmx_exit_commit(struct cpu *cpu)
     cpu->s.eflags = cpu_get_eflags(cpu);
     vm->guest = cpu->s;
     cpu->vmcs = NULL;
+    cpu->ept_on = false;
     cpu->fault_depth = 0;
     vmx_load_host(cpu, &vm->host);
     tlb_flush_all(cpu);                     /* no VPID on the P4: transitions flush */
@@ -200,7 +201,7 @@ bool vmx_boundary(struct cpu *cpu)
     return false;
 }
 
-static uint32_t delivering_info(const struct cpu *cpu, uint32_t *len)
+uint32_t vmx_delivering_info(const struct cpu *cpu, uint32_t *len)
 {
     int v = cpu->delivering.vector;
     *len = 0;
@@ -228,7 +229,7 @@ bool vmx_exception(struct cpu *cpu, int vec, uint32_t err, bool has_err, bool ne
     vm->exit_intr_info = vmx_intr_info(vec, VMX_INTR_HW_EXC, has_err);
     vm->exit_intr_error = has_err ? err : 0;
     if (nested) {
-        vm->idt_vectoring_info = delivering_info(cpu, &vm->exit_insn_len);
+        vm->idt_vectoring_info = vmx_delivering_info(cpu, &vm->exit_insn_len);
         vm->idt_vectoring_error = cpu->delivering.has_error ? cpu->delivering.error : 0;
     }
     cpu->fault_depth = 0;

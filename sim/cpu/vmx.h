@@ -42,6 +42,7 @@ enum vmx_exit_reason {
     VMX_EXIT_WRMSR = 32,
     VMX_EXIT_INVALID_GUEST = 33, /* VM-entry failure: guest state (bit 31 set) */
     VMX_EXIT_MTF = 37,           /* monitor trap flag: one instruction done */
+    VMX_EXIT_EPT_VIOLATION = 48, /* nested paging: the EPT-like table refused an access */
     VMX_EXIT_PREEMPT = 52,       /* VMX-preemption timer expired */
     VMX_EXIT_REASONS = 64
 };
@@ -60,6 +61,28 @@ enum vmx_exit_reason {
 #define VMX_PROC_IO_UNCOND   0x01000000u
 #define VMX_PROC_IO_BITMAPS  0x02000000u
 #define VMX_PROC_MSR_BITMAPS 0x10000000u
+/* Secondary processor-based controls. */
+#define VMX_PROC2_EPT          0x00000002u  /* nested paging (EPT) */
+#define VMX_PROC2_UNRESTRICTED 0x00000080u  /* unrestricted guest: CR0.PG may be 0 (needs EPT) */
+
+/*
+ * The nested page table (EPT-like, SDM 28.2, in ringside's 32-bit shape):
+ * two levels of 32-bit entries, 10 + 10 + 12 bits of guest-physical address,
+ * a directory entry either pointing at a table or (EPT_LARGE) mapping 4 MiB.
+ * Rights are read / write / execute; an entry with none of them is not
+ * present. Execute is recorded but not checked (ringside's TLB does not
+ * tell fetches from reads).
+ */
+#define EPT_R 0x001u
+#define EPT_W 0x002u
+#define EPT_X 0x004u
+#define EPT_RWX 0x007u
+#define EPT_LARGE 0x080u
+/* EPT-violation qualification bits (SDM table 27-7). */
+#define EPT_Q_READ   0x001u
+#define EPT_Q_WRITE  0x002u
+#define EPT_Q_LINEAR 0x080u   /* guest-linear address valid */
+#define EPT_Q_FINAL  0x100u   /* the access's own address, not a guest page-table entry */
 
 /* Interruption-information format (exit, entry, IDT-vectoring). */
 #define VMX_INTR_VALID   0x80000000u
@@ -117,7 +140,8 @@ struct vmcs {
     struct cpu_state guest;
     struct vmcs_host host;
     /* execution controls (SDM 24.6) */
-    uint32_t pin, proc;
+    uint32_t pin, proc, proc2;
+    uint32_t eptp;                     /* host-physical address of the nested directory */
     uint32_t exception_bitmap;         /* bit v: exception v exits */
     uint32_t cr0_mask, cr0_shadow;     /* guest/host mask, read shadow */
     uint32_t cr4_mask, cr4_shadow;
@@ -130,7 +154,8 @@ struct vmcs {
     /* exit information (SDM 24.9, read only for the VMM) */
     uint32_t exit_reason;
     uint32_t exit_qual;
-    uint32_t guest_linear;             /* INS/OUTS: linear address of the operand */
+    uint32_t guest_linear;             /* INS/OUTS, EPT violation: a linear address */
+    uint32_t guest_physical;           /* EPT violation: the guest-physical address */
     uint32_t exit_intr_info, exit_intr_error;
     uint32_t idt_vectoring_info, idt_vectoring_error;
     uint32_t exit_insn_len, exit_insn_info;

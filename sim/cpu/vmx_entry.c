@@ -86,8 +86,9 @@ static bool guest_ok(const struct vmcs *vm)
 {
     const struct cpu_state *g = &vm->guest;
     uint32_t fl = g->eflags;
-    if ((g->cr0 & (CR0_PE | CR0_PG)) != (CR0_PE | CR0_PG))
-        return false;                           /* no unrestricted guest: paging on */
+    bool unrestricted = (vm->proc2 & VMX_PROC2_UNRESTRICTED) != 0;
+    if (!(g->cr0 & CR0_PE) || (!(g->cr0 & CR0_PG) && !unrestricted))
+        return false;                           /* paging on unless unrestricted guest */
     if (!(fl & FL_FIXED1) || (fl & 0xFFC08028u) || (fl & FL_VM))
         return false;                           /* reserved bits; v8086 not modelled */
     bool ext = (vm->entry_intr_info & VMX_INTR_VALID) &&
@@ -120,6 +121,7 @@ static void load_guest(struct cpu *cpu, struct vmcs *vm)
     cpu->s = vm->guest;
     cpu_set_eflags(cpu, vm->guest.eflags);
     cpu->vmcs = vm;
+    cpu->ept_on = (vm->proc2 & VMX_PROC2_EPT) != 0;
     cpu->fault_depth = 0;
     vm->launched = true;
     vm->idt_vectoring_info = vm->idt_vectoring_error = 0;
@@ -165,6 +167,8 @@ int vmx_enter(struct cpu *cpu, struct vmcs *vm, bool resume)
         return entry_fail(cpu, vm, VMX_ERR_LAUNCH_NONCLEAR);
     if (!entry_event_ok(vm->entry_intr_info))
         return entry_fail(cpu, vm, VMX_ERR_CONTROLS);
+    if ((vm->proc2 & VMX_PROC2_UNRESTRICTED) && !(vm->proc2 & VMX_PROC2_EPT))
+        return entry_fail(cpu, vm, VMX_ERR_CONTROLS);      /* 26.2.1.1 */
     if (!host_ok(&vm->host))
         return entry_fail(cpu, vm, VMX_ERR_HOST_STATE);
     vm->insn_error = VMX_ERR_NONE;

@@ -31,5 +31,15 @@ enum cpu_stop vmx_run_end(struct cpu *cpu, enum cpu_stop r);
 void vmx_exit_info(struct cpu *cpu, uint32_t reason, uint32_t qual);
 void vmx_load_host(struct cpu *cpu, const struct vmcs_host *h);
 void vmx_exit_commit(struct cpu *cpu);
+/* The event being delivered as IDT-vectoring information (*len: the
+   instruction length of a software interrupt). */
+uint32_t vmx_delivering_info(const struct cpu *cpu, uint32_t *len);
+
+/* vmx_ept.c: guest-physical -> host-physical through the EPT table for an
+   access (`write`) made for linear `lin`; `final`: the access's own page,
+   not a guest page-table entry. Charges the walk; an access the table
+   refuses is an EPT-violation exit (longjmp). */
+uint32_t vmx_ept_translate(struct cpu *cpu, uint32_t gpa, bool write, uint32_t lin, bool final,
+                           bool *writable);
 
 #endif

@@ -41,6 +41,7 @@ enum cost_key {
                                  emulated device access */
     COST_VT_EXIT_HANDLE,      /* hw: the VMM's work for one VM exit (read the exit
                                  fields, decode, emulate) */
+    COST_NPT_WALK_REF,        /* hw --npt: one memory reference a nested walk adds */
     COST_COUNT
 };
 

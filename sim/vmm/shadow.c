@@ -335,7 +335,8 @@ static int gmem_page_fault(struct emu_fault *f, uint32_t lin, uint32_t err)
 static int gmem_phys(struct vmm *v, uint32_t lin, unsigned how, uint32_t *pa,
                      struct emu_fault *f)
 {
-    if (!spt_active(v)) {
+    bool paging = v->npt ? (v->vc.cr0 & CR0_PG) != 0 : spt_active(v);
+    if (!paging) {
         *pa = lin;
         return EMU_NEXT;
     }

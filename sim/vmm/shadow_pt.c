@@ -314,6 +314,8 @@ static void spt_turn_off(struct vmm *v)
 
 bool spt_cr_written(struct vmm *v, int cr, uint32_t old)
 {
+    if (v->npt)
+        return true;                /* nested paging: the hardware walks the guest's tables */
     uint32_t now = cr == 0 ? v->vc.cr0 : cr == 3 ? v->vc.cr3 : v->vc.cr4;
     bool pg = (v->vc.cr0 & CR0_PG) != 0;
     if (cr == 0 && pg != v->spt->active) {

@@ -172,6 +172,14 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
     return v;
 }
 
+bool vmm_set_npt(struct vmm *v, bool on)
+{
+    if (!v->hw)
+        return false;
+    v->npt = on;
+    return true;
+}
+
 void vmm_set_hosted(struct vmm *v, bool hosted)
 {
     v->hosted = hosted;

@@ -35,6 +35,7 @@ struct vmm {
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
     struct hw *hw;              /* the hardware-assisted engine (--mode hw), else NULL */
+    bool npt;                   /* hw --npt: nested paging, no shadow page tables */
     bool hosted;                /* Type II host: device accesses go through the host OS */
     uint64_t gsrc[VMM_GUEST_SLOTS]; /* guest descriptor each shadow GDT slot was made from */
     struct seg gseg[S_COUNT];   /* guest hidden cache per sreg as hw_load_seg loaded it */

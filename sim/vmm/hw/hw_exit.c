@@ -40,7 +40,10 @@ static void hw_read_guest(struct vmm *v)
     vc->cpl = c->s.cpl;
     vc->vif = (c->s.eflags & FL_IF) != 0;
     vc->iopl = (c->s.eflags & FL_IOPL) >> 12;
-    vc->cr0 = (vc->cr0 & HW_CR0_OWNED) | (c->s.cr0 & ~HW_CR0_OWNED);
+    vc->cr0 = (vc->cr0 & vm->cr0_mask) | (c->s.cr0 & ~vm->cr0_mask);
+    vc->cr4 = (vc->cr4 & vm->cr4_mask) | (c->s.cr4 & ~vm->cr4_mask);
+    if (v->npt)
+        vc->cr3 = c->s.cr3;           /* nested paging: CR3 is the guest's own */
     vc->cr2 = c->s.cr2;
     vc->gdtr = c->s.gdtr, vc->idtr = c->s.idtr;
     vc->tr = c->s.tr.sel, vc->tss_base = c->s.tr.base, vc->tss_limit = c->s.tr.limit;
@@ -102,6 +105,25 @@ static enum cpu_stop hw_page_fault(struct vmm *v)
         c->stop_msg = v->stop_msg;
         return CPU_STOP_UNSUPPORTED;
     }
+}
+
+/* ---- nested paging (--npt) ---- */
+
+/* The nested walks' cycles since the last exit are the VMM's overhead. */
+static void hw_npt_account(struct vmm *v)
+{
+    struct hw *h = v->hw;
+    uint64_t d = v->cpu->npt_cycles - h->npt_accounted;
+    h->npt_accounted = v->cpu->npt_cycles;
+    if (d)
+        vmm_account(v, OV_NPT, (uint32_t)d, 0);
+}
+
+static enum cpu_stop hw_ept_violation(struct vmm *v)
+{
+    hw_ept_fill(v, v->hw->vmcs.guest_physical);
+    hw_price(v, OV_NPT, COST_VT_ENTRY, true, 0);
+    return CPU_STOP_BUDGET;
 }
 
 /* ---- instructions ---- */
@@ -214,6 +236,8 @@ static enum cpu_stop hw_dispatch(struct vmm *v)
     case VMX_EXIT_PREEMPT:
         hw_price(v, OV_VMEXIT, COST_VT_ENTRY, false, 0);
         return CPU_STOP_BUDGET;
+    case VMX_EXIT_EPT_VIOLATION:
+        return hw_ept_violation(v);
     case VMX_EXIT_MTF:
         return CPU_STOP_STEP;
     case VMX_EXIT_TRIPLE_FAULT:
@@ -231,6 +255,7 @@ enum cpu_stop hw_exit(struct vmm *v)
     if (mon_no_progress(v))
         return CPU_STOP_UNSUPPORTED;
     vmm_world_switch(v, true);
+    hw_npt_account(v);
     vmm_emit(v, EV_VMEXIT, PATH_EMULATED, vm->exit_reason & 0xFFFFu, vm->exit_qual,
              vm->exit_insn_len, vm->exit_intr_info);
     hw_reinject(v);

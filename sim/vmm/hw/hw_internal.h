@@ -19,8 +19,14 @@
 #define HW_CR0_OWNED (CR0_PE | CR0_PG | CR0_WP | CR0_CD | CR0_NW)
 #define HW_CR4_OWNED 0xFFFFFFFFu    /* every CR4 bit: paging modes are the shadow's */
 
+/* Nested paging (--npt): the EPT-like table in the VMM region. */
+#define HW_OFF_EPT      0x200000u     /* the nested directory */
+#define HW_OFF_EPT_TAIL 0x201000u     /* its table for the 4 MiB block guest RAM ends in */
+#define HW_UNASSIGNED_PA 0xFFC00000u  /* host-physical range with no RAM (reads 0) */
+
 struct hw {
     struct vmcs vmcs;                 /* the one VMCS of this VM */
+    uint64_t npt_accounted;           /* cpu->npt_cycles already booked as overhead */
     void *pic_ctx;                    /* the virtual PIC, as the machine wired it */
     bool (*pic_pending)(void *ctx);
     int (*pic_ack)(void *ctx);
@@ -32,5 +38,8 @@ enum cpu_stop hw_exit(struct vmm *v);
 /* hw_run.c: queue an event for the next entry (an exception the
    emulation raised, a true #PF, a re-injection). */
 void hw_queue_event(struct vmm *v, uint32_t info, uint32_t err, bool again);
+/* hw_run.c: an EPT violation at guest-physical `gpa`: map its block in the
+   nested table (guest RAM 1:1, unassigned memory above it). */
+void hw_ept_fill(struct vmm *v, uint32_t gpa);
 
 #endif

@@ -67,6 +67,19 @@ static void hw_host_state(struct vmm *v, struct vmcs_host *host)
     host->idtr.base = VMM_REGION_BASE + VMM_OFF_IDT;
 }
 
+/* --npt: the guest's paging is its own; the VMM keeps only PE (no real
+   mode) and the cache bits, and sees guest memory through the nested
+   table: no CR3, INVLPG or #PF exits. */
+static void hw_controls_npt(struct vmm *v, struct vmcs *vm)
+{
+    vm->proc = VMX_PROC_HLT | VMX_PROC_IO_BITMAPS | VMX_PROC_MSR_BITMAPS;
+    vm->proc2 = VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED;
+    vm->eptp = v->region_pa + HW_OFF_EPT;
+    vm->exception_bitmap = 0;
+    vm->cr0_mask = CR0_PE | CR0_CD | CR0_NW;
+    vm->cr4_mask = 0;
+}
+
 static void hw_controls(struct vmm *v, struct vmcs *vm)
 {
     vm->pin = VMX_PIN_EXT_INTR | VMX_PIN_PREEMPT;
@@ -78,6 +91,36 @@ static void hw_controls(struct vmm *v, struct vmcs *vm)
     /* the SYSENTER MSRs are in the guest-state area: the guest owns them */
     for (uint32_t msr = 0x174; msr <= 0x176; msr++)
         vmx_msr_pass(vm, msr, true, true);
+    if (v->npt)
+        hw_controls_npt(v, vm);
+}
+
+/* ---- the nested table (--npt) ---- */
+
+static uint32_t *hw_ept(struct vmm *v, uint32_t off)
+{
+    return (uint32_t *)(v->cpu->bus.ram + v->region_pa + off);
+}
+
+/* The 4 MiB block holding `gpa`: guest RAM 1:1, the rest unassigned; the
+   block guest RAM ends in gets a table of 4 KiB entries. Filled lazily,
+   one block per EPT violation, as a VMM populates its table on demand. */
+void hw_ept_fill(struct vmm *v, uint32_t gpa)
+{
+    uint32_t block = gpa & 0xFFC00000u, *pd = hw_ept(v, HW_OFF_EPT);
+    if ((uint64_t)block + 0x400000u <= v->guest_ram) {
+        pd[gpa >> 22] = block | EPT_LARGE | EPT_RWX;
+    } else if (block >= v->guest_ram) {
+        pd[gpa >> 22] = HW_UNASSIGNED_PA | EPT_LARGE | EPT_RWX;
+    } else {
+        uint32_t *pt = hw_ept(v, HW_OFF_EPT_TAIL);
+        for (uint32_t j = 0; j < 1024u; j++) {
+            uint32_t a = block + (j << 12);
+            pt[j] = (a < v->guest_ram ? a : HW_UNASSIGNED_PA + (j << 12)) | EPT_RWX;
+        }
+        pd[gpa >> 22] = (v->region_pa + HW_OFF_EPT_TAIL) | EPT_RWX;
+    }
+    cpu_notify_phys_write(v->cpu, v->region_pa + HW_OFF_EPT, 0x2000u);
 }
 
 /* The real CR0/CR4 while the guest runs: the VMM's owned bits (PE, PG; WP
@@ -85,6 +128,12 @@ static void hw_controls(struct vmm *v, struct vmcs *vm)
 static void hw_real_crs(struct vmm *v)
 {
     struct cpu_state *s = &v->cpu->s;
+    if (v->npt) {                     /* the guest's own paging registers */
+        s->cr0 = v->vc.cr0 | CR0_PE;
+        s->cr3 = v->vc.cr3;
+        s->cr4 = v->vc.cr4;
+        return;
+    }
     s->cr0 = (s->cr0 & CR0_WP) | CR0_PE | CR0_PG | (v->vc.cr0 & ~HW_CR0_OWNED);
     s->cr4 = CR4_PSE | (v->vc.cr4 & (CR4_TSD | CR4_DE));
 }
@@ -104,8 +153,12 @@ void hw_take_state(struct vmm *v)
     shadow_build_region(v);           /* the VMM's 1:1 map (and its own tables) */
     uint32_t cr3 = c->s.cr3;
     c->s = keep;
-    c->s.cr3 = cr3;
-    c->s.cr0 &= ~CR0_WP;
+    if (!v->npt) {
+        c->s.cr3 = cr3;
+        c->s.cr0 &= ~CR0_WP;
+    }
+    memset(hw_ept(v, HW_OFF_EPT), 0, 0x2000u);   /* the nested table starts empty */
+    v->hw->npt_accounted = c->npt_cycles;
     hw_real_crs(v);
     cpu_flush_caches(c);
     struct vmcs *vm = &v->hw->vmcs;
