@@ -39,7 +39,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_blocks.o
 
 UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
-           ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
+           ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
@@ -49,7 +49,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_vmx.o tests/test_hw.o tests/test_robust.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
-               tests/test_tui.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
+               tests/test_tui.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o
 TEST_HELPERS := tests/alu_ref.o
 
 SAMPLES := hello compute rings sensitive exceptions paging smc
