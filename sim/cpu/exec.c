@@ -130,6 +130,8 @@ void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t
     cpu->s.dr[7] = 0x400;
     cpu->fault_depth = 0;
     cpu->stop_now = false;
+    cpu->vmcs = NULL;               /* a reset leaves VMX operation (vmx.h) */
+    cpu->ept_on = false;
     cpu_flush_caches(cpu);
 }
 

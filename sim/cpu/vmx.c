@@ -334,6 +334,9 @@ static bool io(struct cpu *cpu, const struct insn *in, bool is_in, bool string)
     bool imm = !string && in->row->opd[port_opd] != O_DX;
     uint16_t port = imm ? (uint16_t)(in->imm & 0xFFu) : (uint16_t)cpu->s.r[R_EDX];
     int size = (in->row->attr & A_BYTE) ? 1 : in->opsize;
+    uint32_t count = in->adsize == 4 ? cpu->s.r[R_ECX] : cpu->s.r[R_ECX] & 0xFFFFu;
+    if (string && in->rep && count == 0)
+        return false;                 /* REP with a zero count does nothing, natively too */
     io_allowed(cpu, port, size);
     bool exits = (vm->proc & VMX_PROC_IO_UNCOND) != 0;
     if (vm->proc & VMX_PROC_IO_BITMAPS)
