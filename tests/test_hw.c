@@ -235,6 +235,15 @@ static void test_hw_paper_column(void)
     CU_ASSERT_EQUAL(paper_cell(r.out, "ptemod", "hw+npt"), paper_cell(r.out, "ptemod", "native"));
     CU_ASSERT(paper_cell(r.out, "pgfault", "hw+npt") < paper_cell(r.out, "pgfault", "hw"));
     CU_ASSERT(paper_cell(r.out, "pgfault", "hw+npt") > paper_cell(r.out, "pgfault", "native"));
+    /* kvm-unit-tests' vmexit family: CPUID exits unconditionally under hw
+       only; a CR4 toggle is two exits under hw (the read comes from the
+       shadow) and none with --npt (the guest owns CR4 there) */
+    CU_ASSERT(paper_cell(r.out, "cpuid", "native") < 100);
+    CU_ASSERT_EQUAL(paper_cell(r.out, "cpuid", "trap"), paper_cell(r.out, "cpuid", "native"));
+    CU_ASSERT(paper_cell(r.out, "cpuid", "hw") >= 2409 + 600);
+    CU_ASSERT(paper_cell(r.out, "cr4pge", "hw") >= 2 * (2409 + 600));
+    CU_ASSERT(paper_cell(r.out, "cr4pge", "hw+npt") < 2409);
+    CU_ASSERT(paper_cell(r.out, "inl", "hw") >= 2409 + 600);
     proc_result_free(&r);
     char *txt[] = { (char *)proc_ringside(), "paper", "--kernel", "samples/bin/nanobench.elf",
                     NULL };
@@ -243,6 +252,8 @@ static void test_hw_paper_column(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "faster: paper VT, ringside hw (matches)"));  /* syscall */
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "faster: paper BT, ringside bt (matches)"));  /* in */
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "pgfault differs: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "kvm-unit-tests x86/vmexit family"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  hw      2.00 trap, 2.00 VM exit\n"));   /* cr4.pge */
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "  hw      1.00 VM exit, 1.00 tracing fault") ||
                            strstr(r.out, "  hw      1.00 tracing fault, 1.00 VM exit"));
     proc_result_free(&r);

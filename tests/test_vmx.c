@@ -396,6 +396,13 @@ static void test_exit_io(void)
     CU_ASSERT_EQUAL(t->vm.guest_linear, 0x5000u);
     CU_ASSERT_EQUAL(t->vm.guest.r[R_ECX], 4u);                    /* nothing done */
     tv_free(t);
+    /* with a zero count REP INS does nothing: no exit (found by kernel_fuzz) */
+    t = tv_new();
+    t->vm.proc |= VMX_PROC_IO_UNCOND;
+    static const uint8_t z[] = { 0xf3, 0x6c, 0x0f, 0xa2 };       /* rep insb ; cpuid */
+    tv_exited(t, tv_go(t, z, sizeof z), VMX_EXIT_CPUID, CODE + 2, 2);
+    CU_ASSERT_EQUAL(t->io_in, 0);
+    tv_free(t);
 }
 
 static void test_exit_msr(void)

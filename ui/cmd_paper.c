@@ -34,6 +34,8 @@
 #include "vm.h"
 
 #define PAPER_TESTS 7
+#define KVM_TESTS 4                    /* kvm-unit-tests' vmexit family (below) */
+#define NB_TESTS (PAPER_TESTS + KVM_TESTS)
 #define PAPER_MODES 6
 #define PAPER_BUDGET 20000000ull
 #define PAPER_LOOPS 100
@@ -74,10 +76,26 @@ static const struct {
       "one #PF exit for the traced page + the stepped write: a tracing fault" },
 };
 
+/* kvm-unit-tests x86/vmexit.c: the outside reference for the per-exit
+   costs of a hardware VMM (samples/nanobench tests 8-11, 32-bit forms). */
+static const struct {
+    const char *name;      /* as the nanobench kernel prints it */
+    const char *label;     /* as kvm-unit-tests names the test */
+} kvm_rows[KVM_TESTS] = {
+    { "cpuid", "cpuid" }, { "inl", "inl_from_pmtimer" },
+    { "cr0wp", "toggle cr0.wp" }, { "cr4pge", "toggle cr4.pge" },
+};
+
+/* The nanobench name of test t (0-based over both tables). */
+static const char *nb_name(int t)
+{
+    return t < PAPER_TESTS ? paper_rows[t].name : kvm_rows[t - PAPER_TESTS].name;
+}
+
 /* One guest run: what it printed and what happened. */
 struct paper_run {
     bool ok;
-    long per_op[PAPER_TESTS];  /* -1: not printed */
+    long per_op[NB_TESTS];     /* -1: not printed */
     unsigned loops;
     struct stats st;
     char out[2048];
@@ -94,7 +112,7 @@ static void paper_out(void *ctx, uint8_t byte)
 
 static void paper_parse(struct paper_run *r)
 {
-    for (int t = 0; t < PAPER_TESTS; t++)
+    for (int t = 0; t < NB_TESTS; t++)
         r->per_op[t] = -1;
     for (char *line = r->out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         char name[32];
@@ -103,8 +121,8 @@ static void paper_parse(struct paper_run *r)
         if (sscanf(line, "nanobench: %u iterations", &loops) == 1)
             r->loops = loops;
         else if (sscanf(line, "nanobench %31s %ld", name, &val) == 2)
-            for (int t = 0; t < PAPER_TESTS; t++)
-                if (!strcmp(name, paper_rows[t].name))
+            for (int t = 0; t < NB_TESTS; t++)
+                if (!strcmp(name, nb_name(t)))
                     r->per_op[t] = val;
     }
 }
@@ -205,8 +223,8 @@ struct paper_table {
     int modes[PAPER_MODES];
     bool npt[PAPER_MODES];                            /* hw with --npt */
     const char *names[PAPER_MODES];                   /* column names */
-    struct paper_run base[PAPER_TESTS][PAPER_MODES];  /* N iterations */
-    struct paper_run runs[PAPER_TESTS][PAPER_MODES];  /* 2N iterations */
+    struct paper_run base[NB_TESTS][PAPER_MODES];     /* N iterations */
+    struct paper_run runs[NB_TESTS][PAPER_MODES];     /* 2N iterations */
 };
 
 static void paper_print_cell(FILE *f, long v, const struct cost_profile *prof)
@@ -294,6 +312,9 @@ static void paper_print_vt(FILE *f, const struct paper_table *t)
     }
 }
 
+static void paper_print_kvm(FILE *f, const struct paper_table *t,
+                            const struct cost_profile *prof);
+
 static void paper_print(FILE *f, const struct paper_table *t, const struct cost_profile *prof)
 {
     fprintf(f, "Adams & Agesen, ASPLOS 2006, fig. 4 (Pentium 4 672, cycles) beside ringside\n"
@@ -320,6 +341,33 @@ static void paper_print(FILE *f, const struct paper_table *t, const struct cost_
             fputc('\n', f);
         }
     }
+    paper_print_kvm(f, t, prof);
+}
+
+/* The vmexit family: no paper column, one cell per engine and the events. */
+static void paper_print_kvm(FILE *f, const struct paper_table *t, const struct cost_profile *prof)
+{
+    fputs("\nkvm-unit-tests x86/vmexit family (32-bit forms; modeled cycles per operation):\n", f);
+    fprintf(f, "%-17s", "test");
+    for (int m = 0; m < t->nmodes; m++)
+        fprintf(f, " %9s", t->names[m]);
+    fputc('\n', f);
+    for (int k = 0; k < KVM_TESTS; k++) {
+        int r = PAPER_TESTS + k;
+        fprintf(f, "%-17s", kvm_rows[k].label);
+        for (int m = 0; m < t->nmodes; m++)
+            paper_print_cell(f, t->runs[r][m].per_op[r], prof);
+        fputc('\n', f);
+    }
+    for (int k = 0; k < KVM_TESTS; k++) {
+        int r = PAPER_TESTS + k;
+        fprintf(f, "%s:\n", kvm_rows[k].label);
+        for (int m = 0; m < t->nmodes; m++) {
+            fprintf(f, "  %-7s ", t->names[m]);
+            paper_mechanism(f, &t->runs[r][m], &t->base[r][m]);
+            fputc('\n', f);
+        }
+    }
 }
 
 static void paper_csv(FILE *f, const struct paper_table *t)
@@ -331,6 +379,12 @@ static void paper_csv(FILE *f, const struct paper_table *t)
     for (int r = 0; r < PAPER_TESTS; r++) {
         fprintf(f, "%s,%ld,%ld,%ld", paper_rows[r].name, paper_rows[r].native,
                 paper_rows[r].bt, paper_rows[r].vt);
+        for (int m = 0; m < t->nmodes; m++)
+            fprintf(f, ",%ld", t->runs[r][m].per_op[r]);
+        fputc('\n', f);
+    }
+    for (int r = PAPER_TESTS; r < NB_TESTS; r++) {   /* no paper figures: -1 */
+        fprintf(f, "%s,-1,-1,-1", nb_name(r));
         for (int m = 0; m < t->nmodes; m++)
             fprintf(f, ",%ld", t->runs[r][m].per_op[r]);
         fputc('\n', f);
@@ -382,7 +436,7 @@ static int paper_measure(struct paper_table *t, const char *kernel,
         }
     }
     for (int m = 0; m < t->nmodes && rc == 0; m++) {
-        for (int r = 0; r < PAPER_TESTS && rc == 0; r++) {
+        for (int r = 0; r < NB_TESTS && rc == 0; r++) {
             rc |= paper_run_one(image, len, kernel, t->modes[m], t->npt[m], prof, r + 1, PAPER_LOOPS,
                                 &t->base[r][m]);
             rc |= paper_run_one(image, len, kernel, t->modes[m], t->npt[m], prof, r + 1,
