@@ -58,6 +58,7 @@ const char *event_kind_name(enum ev_kind k)
         [EV_SHADOW_FILL] = "shadow-fill", [EV_PF_TRUE] = "pf-true",
         [EV_SHADOW_TRACE] = "shadow-trace", [EV_SHADOW_ROOT] = "shadow-root",
         [EV_TC_EMULATE] = "tc-emulate", [EV_OVERHEAD] = "overhead",
+        [EV_VMEXIT] = "vmexit", [EV_INJECT] = "inject",
     };
     return (unsigned)k < EV_KIND_COUNT && names[k] ? names[k] : "?";
 }
@@ -76,6 +77,7 @@ const char *event_ov_cause_name(enum ev_ov_cause c)
         [OV_TC_EMULATE] = "tc-emulate", [OV_REFLECT] = "reflect",
         [OV_HIDDEN_FAULT] = "hidden-fault", [OV_TRACE_FAULT] = "trace-fault",
         [OV_TC_CODE] = "tc-code", [OV_HOSTED_IO] = "hosted-io",
+        [OV_VMEXIT] = "vmexit", [OV_NPT] = "npt",
     };
     return (unsigned)c < OV_COUNT ? names[c] : "?";
 }

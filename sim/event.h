@@ -58,6 +58,10 @@ enum ev_kind {
     EV_OVERHEAD,      /* VMM: modeled cycles charged: a = cause (enum ev_ov_cause),
                          b = the VMM's cycles, c = overhead (int32: b minus the native
                          cost of the same guest work), d = native cost */
+    EV_VMEXIT,        /* hw: a VM exit: a = basic exit reason (vmx.h), b = qualification,
+                         c = instruction length, d = exit interruption information */
+    EV_INJECT,        /* hw: an event injected at VM entry: a = vector, b = interruption
+                         type (vmx.h), c = 1 if re-injected from IDT-vectoring info */
     EV_KIND_COUNT
 };
 
@@ -77,6 +81,9 @@ enum ev_ov_cause {
     OV_TC_CODE,          /* BT: the TC's own instructions beyond the guest's (indirect-
                             branch lookups, in-TC emulation sequences) */
     OV_HOSTED_IO,        /* Type II host: the world switch to the host OS per device access */
+    OV_VMEXIT,           /* hw: a VM exit with nothing to emulate (interrupt window,
+                            preemption timer) */
+    OV_NPT,              /* hw --npt: nested page walks and EPT-violation exits */
     OV_COUNT
 };
 

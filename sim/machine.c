@@ -100,6 +100,7 @@ void machine_set_costs(struct machine *m, const struct cost_profile *p)
     for (int c = 0; c < C_COUNT; c++)
         m->cpu.class_cost[c] = p->v[cost_class_key(c)];
     m->cpu.port_cost = p->v[COST_NATIVE_IN];
+    m->cpu.npt_ref_cost = p->v[COST_NPT_WALK_REF];   /* only nested walks pay it */
 }
 
 /* Native cost of delivering a vector (A&A06's measured round trips). */
@@ -164,7 +165,8 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
 /* Under a VMM the CPU reports to the monitor (vmm.c installs its hooks). */
 static int machine_attach_vmm(struct machine *m, char *err, size_t errlen)
 {
-    m->vmm = vmm_create(m->mode == MODE_BT ? VMM_BT : VMM_TRAP, &m->cpu, m->ram_size, &m->events, &m->costs,
+    enum vmm_engine e = m->mode == MODE_BT ? VMM_BT : m->mode == MODE_HW ? VMM_HW : VMM_TRAP;
+    m->vmm = vmm_create(e, &m->cpu, m->ram_size, &m->events, &m->costs,
                         m->vm_id, err, errlen);
     return m->vmm ? 0 : -1;
 }
@@ -280,6 +282,7 @@ static const char *const mode_names[] = {
     [MODE_NATIVE] = "native",
     [MODE_TRAP] = "trap",
     [MODE_BT] = "bt",
+    [MODE_HW] = "hw",
 };
 
 const char *machine_mode_name(int mode)

@@ -34,6 +34,7 @@ enum machine_mode {
     MODE_NATIVE = 0,  /* the guest owns the hardware CPU */
     MODE_TRAP,        /* naive trap-and-emulate VMM (sim/vmm) */
     MODE_BT,          /* binary translation + direct execution (sim/vmm/bt) */
+    MODE_HW,          /* hardware-assisted: VT-x-style non-root mode + exits (sim/vmm/hw) */
 };
 
 /* Engine names as `--mode` spells them ("native", "trap"): an engine added to

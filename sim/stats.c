@@ -80,6 +80,15 @@ static void stats_count_vmm(struct stats *st, const struct event *ev)
     case EV_WORLD_SWITCH:
         st->world_switches++;
         break;
+    case EV_VMEXIT:
+        st->vmexits[ev->a & 63]++;
+        st->vmexits_total++;
+        break;
+    case EV_INJECT:
+        st->injections++;
+        st->reinjections += ev->c != 0;
+        st->injected[ev->a & 255]++;
+        break;
     default:
         stats_count_shadow(st, ev);
         break;

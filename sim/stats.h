@@ -40,6 +40,12 @@ struct stats {
     uint64_t shadow_invalidated;        /* shadow entries dropped by traced writes */
     uint64_t guest_accessed_set, guest_dirty_set; /* A/D bits the VMM set in guest entries */
     uint64_t root_switches, root_builds, root_evictions; /* EV_SHADOW_ROOT */
+    /* hardware-assisted engine (--mode hw) */
+    uint64_t vmexits[64];               /* EV_VMEXIT: by basic exit reason (vmx.h) */
+    uint64_t vmexits_total;
+    uint64_t injections;                /* EV_INJECT: events injected at VM entry */
+    uint64_t reinjections;              /* ... of them, again after an exit during delivery */
+    uint64_t injected[256];             /* EV_INJECT: by vector */
 };
 
 /* Subscribe `st` (zeroed) to every kind on `eb`. */

@@ -78,6 +78,11 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         machine_set_costs(&vm->m, cfg->costs);
     snprintf(vm->kernel_path, sizeof vm->kernel_path, "%s", cfg->kernel_path ? cfg->kernel_path : "");
     bool load = cfg->image || cfg->kernel_path;
+    if (cfg->npt && (!vm->m.vmm || !vmm_set_npt(vm->m.vmm, true))) {
+        snprintf(err, errlen, "--npt: nested paging needs --mode hw");
+        vm_destroy(vm);
+        return NULL;
+    }
     if (vm_configure_bt(vm, cfg, err, errlen) != 0 || (load && vm_load(vm, cfg, err, errlen) != 0)) {
         vm_destroy(vm);
         return NULL;

@@ -32,6 +32,7 @@ struct vm_config {
     const char *tc_policy;        /* bt: "flush" or "fifo", NULL: flush */
     int tc_block_insns;           /* bt: guest instructions per unit, 0: 12 */
     const struct cost_profile *costs; /* NULL: the default profile (p4-672) */
+    bool npt;                     /* hw: nested paging instead of shadow page tables */
 };
 
 struct vm {

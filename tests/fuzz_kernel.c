@@ -33,7 +33,7 @@
 #include "cpu/optable.h"
 #include "proc.h"
 
-#define FK_ENGINES 3            /* native, trap, bt: enum machine_mode */
+#define FK_ENGINES 4            /* native, trap, bt, hw: enum machine_mode */
 #define FK_INSN_LIMIT 400000u
 #define FK_MEM (FK_CMP_HI - FK_CMP_LO)
 #define FK_SENS_MAX 6
@@ -213,6 +213,8 @@ static const char *fk_diff(const struct fk_run *a, const struct fk_run *b, char 
    truncated segments by design. */
 static bool fk_leaks(int mode, uint16_t row, int cpl)
 {
+    if (mode == MODE_HW)
+        return false;                           /* the guest owns the hardware: no leak */
     if (cpl != 3)
         return mode == MODE_TRAP;               /* any A_SENSITIVE row at guest ring 0 */
     /* at ring 3 only the rows that read state the VMM owns (not loads,
@@ -383,11 +385,12 @@ static void fk_record(struct fk_stats *st, const struct fk_prog *p, int mode, bo
 static void fk_summary(const struct fk_stats *st, double secs, double cpu)
 {
     fprintf(stderr, "\n  kernel fuzz: %u programs in %.1f s, %.1f s CPU (%.0f programs/s,"
-            " %.0f per CPU second, 3 engines each), %u native runs not ending cleanly\n",
+            " %.0f per CPU second, 4 engines each), %u native runs not ending cleanly\n",
             st->programs, secs, cpu, secs > 0 ? st->programs / secs : 0.0,
             cpu > 0 ? st->programs / cpu : 0.0, st->native_bad);
-    fprintf(stderr, "    trap: %u bugs, %u intended leaks; bt: %u bugs, %u intended leaks\n",
-            st->bugs[MODE_TRAP], st->leaks[MODE_TRAP], st->bugs[MODE_BT], st->leaks[MODE_BT]);
+    fprintf(stderr, "    trap: %u bugs, %u intended leaks; bt: %u bugs, %u intended leaks; "
+            "hw: %u bugs, %u intended leaks\n", st->bugs[MODE_TRAP], st->leaks[MODE_TRAP],
+            st->bugs[MODE_BT], st->leaks[MODE_BT], st->bugs[MODE_HW], st->leaks[MODE_HW]);
     for (int mode = MODE_TRAP; mode < FK_ENGINES; mode++)
         for (int r3 = 0; r3 < 2; r3++) {
             bool any = false;
@@ -463,7 +466,7 @@ static unsigned fk_env_n(const char *name, unsigned dflt)
 
 static void fk_alarm(int sig)
 {
-    static const char *const names[] = { "native", "trap", "bt" };
+    static const char *const names[] = { "native", "trap", "bt", "hw" };
     char msg[96] = "\nkernel fuzz: seed ";
     size_t at = strlen(msg);
     char d[12];
@@ -477,7 +480,7 @@ static void fk_alarm(int sig)
     const char *tail = " hangs the host under ";
     memcpy(msg + at, tail, strlen(tail));
     at += strlen(tail);
-    const char *en = names[fk_cur_engine % 3];
+    const char *en = names[fk_cur_engine % 4];
     memcpy(msg + at, en, strlen(en));
     at += strlen(en);
     msg[at++] = '\n';
@@ -504,7 +507,7 @@ static void fk_one(struct fk_stats *st, uint32_t seed, uint64_t features)
         st->native_bad++;
         return;
     }
-    for (int mode = MODE_TRAP; mode <= MODE_BT; mode++) {
+    for (int mode = MODE_TRAP; mode < FK_ENGINES; mode++) {
         fk_image(&p, fk_img);
         fk_run_engine(mode, &fk_eng);
         const char *f = fk_diff(&ref, &fk_eng, why, sizeof why);
@@ -648,7 +651,7 @@ static void fk_single(uint32_t seed, uint64_t features)
     fk_gen(&p, seed, features);
     fprintf(stderr, "\n  kernel fuzz: seed %u\n", seed);
     fk_print_prog(stderr, &p);
-    for (int mode = MODE_TRAP; mode <= MODE_BT; mode++) {
+    for (int mode = MODE_TRAP; mode < FK_ENGINES; mode++) {
         char why[200];
         bool leak, bad;
         const char *f = fk_check(&p, mode, &leak, &bad, why, sizeof why);
@@ -692,7 +695,7 @@ static void test_fuzz(void)
     CU_ASSERT_EQUAL(fk_st.quick_bugs, 0);
     CU_ASSERT(fk_st.native_bad <= n / 50);                  /* the generator makes valid programs */
     if (features == fk_quick_mask())
-        CU_ASSERT_EQUAL(fk_st.bugs[MODE_TRAP] + fk_st.bugs[MODE_BT], 0);
+        CU_ASSERT_EQUAL(fk_st.bugs[MODE_TRAP] + fk_st.bugs[MODE_BT] + fk_st.bugs[MODE_HW], 0);
 }
 
 /* Two COM1 dumps equal but for AF in the flag words (and so the checksum

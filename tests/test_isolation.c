@@ -122,7 +122,7 @@ static int golden_status(const char *name)
     return st;
 }
 
-/* Run `name` in the three engines; returns native's output (malloc'd). */
+/* Run `name` in every engine; returns native's output (malloc'd). */
 static char *check_kernel(const char *name)
 {
     char kernel[128], done[64];
@@ -134,8 +134,8 @@ static char *check_kernel(const char *name)
     CU_ASSERT_EQUAL(nat.status, golden_status(name));
     CU_ASSERT_PTR_NOT_NULL(strstr(nat.out, done));       /* it ran to its end */
     compare_with_qemu(name, nat.out);
-    static const char *const modes[] = { "trap", "bt" };
-    for (int i = 0; i < 2; i++) {
+    static const char *const modes[] = { "trap", "bt", "hw" };
+    for (int i = 0; i < 3; i++) {
         CU_ASSERT_EQUAL_FATAL(run_mode(kernel, modes[i], &r), 0);
         CU_ASSERT(host_intact(name, modes[i], &r));
         if (strcmp(r.out, nat.out) != 0)

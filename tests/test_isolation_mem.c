@@ -31,7 +31,8 @@
 
 #define HM_BUDGET "200000000"
 
-static const char *const modes[] = { "native", "trap", "bt" };
+static const char *const modes[] = { "native", "trap", "bt", "hw" };
+#define NMODES 4
 
 static int hm_run(const char *name, const char *mode, struct proc_result *r)
 {
@@ -53,18 +54,18 @@ static void show_diff(const char *what, const char *want, const char *got)
             line, want, got);
 }
 
-/* native, trap and bt agree (and native matches the QEMU golden if any). */
+/* native, trap, bt and hw agree (and native matches the QEMU golden if any). */
 static void hm_check(const char *name, bool golden)
 {
-    struct proc_result r[3];
-    for (int i = 0; i < 3; i++) {
+    struct proc_result r[NMODES];
+    for (int i = 0; i < NMODES; i++) {
         CU_ASSERT_EQUAL_FATAL(hm_run(name, modes[i], &r[i]), 0);
         CU_ASSERT(r[i].status < 128);                      /* no signal death */
         if (r[i].status >= 128)
             fprintf(stderr, "\n  %s --mode %s: killed by signal %d\n", name, modes[i],
                     r[i].status - 128);
     }
-    for (int i = 1; i < 3; i++) {
+    for (int i = 1; i < NMODES; i++) {
         char what[64];
         snprintf(what, sizeof what, "%s --mode %s vs native", name, modes[i]);
         if (strcmp(r[0].out, r[i].out) != 0)
@@ -92,7 +93,7 @@ static void hm_check(const char *name, bool golden)
         free(want);
         free(st);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NMODES; i++)
         proc_result_free(&r[i]);
 }
 
@@ -108,7 +109,7 @@ static void test_sysenter(void) { hm_check("hm_sysenter", true); }
 /* INT $14 really ran in every engine at both rings (not just "agreed"). */
 static void test_int14_counts(void)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NMODES; i++) {
         struct proc_result r;
         CU_ASSERT_EQUAL_FATAL(hm_run("hm_int14", modes[i], &r), 0);
         CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "handler ran 3 times"));
@@ -121,7 +122,7 @@ static void test_int14_counts(void)
 /* The watchdog: a guest that never retires ends with status 12, fast. */
 static void test_watchdog(void)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NMODES; i++) {
         struct proc_result r;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -32,6 +32,8 @@ void suite_gdb_register(void);
 void suite_isolation_register(void);
 void suite_isolation_mem_register(void);
 void suite_cpu_fix_register(void);
+void suite_vmx_register(void);
+void suite_hw_register(void);
 void suite_readme_register(void);
 void suite_kernel_fuzz_register(void);
 void suite_robust_register(void);
@@ -63,6 +65,8 @@ static const struct {
     { "isolation", suite_isolation_register },
     { "isolation_mem", suite_isolation_mem_register },
     { "cpu_fix", suite_cpu_fix_register },
+    { "vmx", suite_vmx_register },
+    { "hw", suite_hw_register },
     { "readme", suite_readme_register },
     { "kernel_fuzz", suite_kernel_fuzz_register },
     { "robust", suite_robust_register },

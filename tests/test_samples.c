@@ -177,8 +177,8 @@ static void test_pit_edge_held_every_engine(void)
 {
     char *want = proc_read_file("tests/golden/compute.out", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
-    const char *modes[] = { "native", "trap", "bt" };
-    for (int i = 0; i < 3; i++) {
+    const char *modes[] = { "native", "trap", "bt", "hw" };
+    for (int i = 0; i < 4; i++) {
         char *argv[] = { (char *)proc_ringside(), "run", "--mode", (char *)modes[i], "--costs",
                          "tests/costs/slow-cpu.costs", "samples/bin/compute.elf", NULL };
         struct proc_result r;
@@ -255,8 +255,9 @@ static void compare_with_leaks(const char *name, const char *mode, const char *w
     }
 }
 
-/* Run sample `name` under `mode` and compare with its QEMU golden output and
-   exit status; lines listed in `leaks` must differ as described. */
+/* Run sample `name` under `mode` ("hw+npt": --mode hw --npt) and compare
+   with its QEMU golden output and exit status; lines listed in `leaks` must
+   differ as described. */
 static void check_sample_in(const char *name, const char *mode, const struct leak *leaks)
 {
     char kernel[128], golden[128], status_path[128];
@@ -267,8 +268,10 @@ static void check_sample_in(const char *name, const char *mode, const struct lea
     char *want_status = proc_read_file(status_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want_status);
+    bool npt = !strcmp(mode, "hw+npt");
     char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode",
-                     (char *)mode, "--append=", kernel, NULL };
+                     npt ? "hw" : (char *)mode, npt ? "--npt" : "--append=",
+                     npt ? "--append=" : kernel, npt ? kernel : NULL, NULL };
     struct proc_result r;
     CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
     compare_with_leaks(name, mode, want, r.out, leaks);
@@ -300,6 +303,31 @@ TRAP_TEST(exceptions, no_leaks)
 TRAP_TEST(smc, no_leaks)
 TRAP_TEST(demo, no_leaks)
 TRAP_TEST(paging, no_leaks)     /* guest paging on shadow page tables (shadow_pt.h) */
+
+/* --mode hw: the guest kernel at ring 0 in non-root mode; nothing leaks,
+   sensitive included (trap changes the lines of sensitive_leaks). */
+#define HW_TEST(n) static void test_hw_##n(void) { check_sample_in(#n, "hw", no_leaks); }
+HW_TEST(hello)
+HW_TEST(compute)
+HW_TEST(rings)
+HW_TEST(sensitive)
+HW_TEST(exceptions)
+HW_TEST(paging)
+HW_TEST(smc)
+HW_TEST(demo)
+HW_TEST(lecture)
+
+/* --mode hw --npt: the guest's own page tables under the nested table. */
+#define NPT_TEST(n) static void test_npt_##n(void) { check_sample_in(#n, "hw+npt", no_leaks); }
+NPT_TEST(hello)
+NPT_TEST(compute)
+NPT_TEST(rings)
+NPT_TEST(sensitive)
+NPT_TEST(exceptions)
+NPT_TEST(paging)
+NPT_TEST(smc)
+NPT_TEST(demo)
+NPT_TEST(lecture)
 
 /* The number after "key": in a stats JSON file (key given with its quotes
    and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
@@ -430,6 +458,53 @@ static void check_bt_native_equiv(const char *name)
 static void test_bt_stats_compute(void) { check_bt_native_equiv("compute"); }
 static void test_bt_stats_exceptions(void) { check_bt_native_equiv("exceptions"); }
 
+/*
+ * The stats JSON under --mode hw against the native run of the same
+ * deterministic kernel: the same guest instructions; every port access
+ * the kernel made natively was an I/O exit (all ports exit); each exit is
+ * one visit (two world switches); the instruction exits are the traps;
+ * nothing sensitive ran silently; native_equiv is the native run's cycles
+ * and the total is bounded by native_equiv plus the exits' round trips
+ * and handlers (vt_entry 2409 + vt_exit_handle 600 each).
+ */
+static void check_hw_stats(const char *name)
+{
+    char kernel[128];
+    snprintf(kernel, sizeof kernel, "samples/bin/%s.elf", name);
+    char *n = stats_of(kernel, "native"), *h = stats_of(kernel, "hw");
+    CU_ASSERT_EQUAL(json_num(h, "\"guest_insns\""), json_num(n, "\"guest_insns\""));
+    long long io = json_num_in(n, "\"io\": {", "\"reads\"") + json_num_in(n, "\"io\": {", "\"writes\"");
+    long long exits = json_num_in(h, "\"vmexits\"", "\"total\"");
+    long long io_exits = json_num_in(h, "\"vmexits\"", "\"io\"");
+    CU_ASSERT(io > 0);
+    CU_ASSERT_EQUAL(io_exits, io);
+    long long insn_exits = io_exits + json_num_in(h, "\"vmexits\"", "\"cr-access\"") +
+                           json_num_in(h, "\"vmexits\"", "\"invlpg\"") +
+                           json_num_in(h, "\"vmexits\"", "\"hlt\"") +
+                           json_num_in(h, "\"vmexits\"", "\"cpuid\"") +
+                           json_num_in(h, "\"vmexits\"", "\"rdmsr\"") +
+                           json_num_in(h, "\"vmexits\"", "\"wrmsr\"");
+    CU_ASSERT_EQUAL(json_num(h, "\"traps\": {\"total\""), insn_exits);
+    CU_ASSERT_EQUAL(json_num(h, "\"world_switches\""), 2 * exits);
+    CU_ASSERT_EQUAL(json_num(h, "\"silent_sensitive\": {\"total\""), 0);
+    CU_ASSERT_EQUAL(json_num(h, "\"reflected\": {\"total\""), 0);  /* the CPU delivers */
+    double native = (double)json_num_in(n, "\"cycles\"", "\"total\"");
+    double ne = (double)json_num(h, "\"native_equiv\"");
+    CU_ASSERT(ne >= native * 0.999 && ne <= native * 1.001);
+    double total = (double)json_num_in(h, "\"cycles\"", "\"total\"");
+    CU_ASSERT(total <= ne + 3009.0 * (double)exits);
+    CU_ASSERT(total > ne - 3209.0 * (double)io);    /* an emulated port replaces the bus */
+    assert_overhead_pct(h);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "\"mode\": \"hw\""));
+    CU_ASSERT_EQUAL(json_num(n, "\"vmexits\": {\"total\""), 0);
+    free(n);
+    free(h);
+}
+
+static void test_hw_stats_hello(void) { check_hw_stats("hello"); }
+static void test_hw_stats_paging(void) { check_hw_stats("paging"); }
+static void test_hw_stats_exceptions(void) { check_hw_stats("exceptions"); }
+
 static void test_trap_stats_hello(void) { check_trap_stats("hello"); }
 static void test_trap_stats_exceptions(void) { check_trap_stats("exceptions"); }
 
@@ -521,6 +596,29 @@ void suite_samples_register(void)
     CU_add_test(t, "stats JSON relations: exceptions", test_trap_stats_exceptions);
     CU_add_test(t, "-v lists silent sensitive instructions", test_trap_verbose_sensitive);
     CU_add_test(t, "a PIT edge held at the PIC while IF=0, every engine", test_pit_edge_held_every_engine);
+    CU_pSuite h = CU_add_suite("samples under --mode hw (golden output, no leaks, stats)",
+                               NULL, NULL);
+    CU_add_test(h, "hello", test_hw_hello);
+    CU_add_test(h, "compute", test_hw_compute);
+    CU_add_test(h, "rings", test_hw_rings);
+    CU_add_test(h, "sensitive (no leak: trap's differ)", test_hw_sensitive);
+    CU_add_test(h, "exceptions", test_hw_exceptions);
+    CU_add_test(h, "paging (shadow page tables)", test_hw_paging);
+    CU_add_test(h, "smc", test_hw_smc);
+    CU_add_test(h, "demo", test_hw_demo);
+    CU_add_test(h, "lecture", test_hw_lecture);
+    CU_add_test(h, "--npt: hello", test_npt_hello);
+    CU_add_test(h, "--npt: compute", test_npt_compute);
+    CU_add_test(h, "--npt: rings", test_npt_rings);
+    CU_add_test(h, "--npt: sensitive", test_npt_sensitive);
+    CU_add_test(h, "--npt: exceptions", test_npt_exceptions);
+    CU_add_test(h, "--npt: paging (the guest's own tables, nested)", test_npt_paging);
+    CU_add_test(h, "--npt: smc", test_npt_smc);
+    CU_add_test(h, "--npt: demo", test_npt_demo);
+    CU_add_test(h, "--npt: lecture", test_npt_lecture);
+    CU_add_test(h, "stats JSON relations: hello", test_hw_stats_hello);
+    CU_add_test(h, "stats JSON relations: paging", test_hw_stats_paging);
+    CU_add_test(h, "stats JSON relations: exceptions", test_hw_stats_exceptions);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }

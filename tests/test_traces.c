@@ -427,6 +427,36 @@ static void test_graphs(void)
     free(svg);
 }
 
+/* --mode hw: the exits graph. Its site -> reason edges add up to the run's
+   VM exits (stats JSON), the reasons paging causes have their nodes, the
+   injected #PF hangs from the injection node; a trace without exits is a
+   clear error. */
+static void test_exits_graph(void)
+{
+    const char *t = tmp("hw.trace"), *js = tmp("hw.json"), *dot = tmp("exits.dot");
+    CU_ASSERT_EQUAL(ringside_quiet("run", "--mode", "hw", "--trace", t, "--stats-json", js,
+                                   "samples/bin/paging.elf", NULL), 1);
+    CU_ASSERT_EQUAL(ringside_quiet("trace", "export", "--format", "dot", "--graph", "exits", t,
+                                   "-o", dot, NULL), 0);
+    char *stats = proc_read_file(js, NULL), *text = proc_read_file(dot, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(stats);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(dot_attr_sum(dot, "count", "kind=exit"), json_num(stats, "\"vmexits\"", "total"));
+    CU_ASSERT_EQUAL(dot_attr_sum(dot, "count", "kind=inject"),
+                    json_num(stats, "\"injections\"", "total"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "exit 30: io"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "exit 0: exception"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "exit 28: cr-access"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "vector 14"));
+    free(stats);
+    free(text);
+    struct proc_result e;
+    CU_ASSERT_EQUAL(ringside(&e, "trace", "export", "--format", "dot", "--graph", "exits",
+                             rings_trace(), NULL), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.err, "no VM exit in this trace (recorded under --mode trap"));
+    proc_result_free(&e);
+}
+
 static const char chrome_check[] =
     "import json, sys\n"
     "d = json.load(open(sys.argv[1])); st = json.load(open(sys.argv[2]))\n"
@@ -682,4 +712,5 @@ void suite_traces_register(void)
     CU_add_test(s, "bt: blocks graph clustered, --top, under 4000 px", test_blocks_graph_slide_sized);
     CU_add_test(s, "--trace-insns rows in cycle order", test_per_insn_order);
     CU_add_test(s, "CSV of one kind: named columns", test_csv_named_columns);
+    CU_add_test(s, "hw: the exits graph", test_exits_graph);
 }

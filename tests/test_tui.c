@@ -25,6 +25,7 @@
 #include "tui_session.h"
 #include "tui_view.h"
 #include "cpu/optable.h"
+#include "cpu/vmx.h"
 
 #define DEMO "samples/bin/demo.elf"
 #define HELLO "samples/bin/hello.elf"
@@ -240,6 +241,43 @@ static void test_console_and_overhead(void)
     tui_view_overhead(&sess, &text);
     CU_ASSERT(tui_text_find(&text, "100.0% of native") >= 0);
     CU_ASSERT_EQUAL(tui_session_state(&sess, false), TUI_EXITED);
+    tui_session_close(&sess);
+}
+
+/* hw: the VM-exits pane counts exits by reason and shows the last exit's
+   VMCS fields, those that changed since the exit before marked; the
+   Events pane names exit reasons. paging's last exit is the OUT to
+   isa-debug-exit (port 0xf4 in the qualification's high half). */
+static void test_vmexits_pane(void)
+{
+    if (open_session("samples/bin/paging.elf", "hw") != 0) {
+        CU_FAIL("cannot open paging.elf");
+        return;
+    }
+    CU_ASSERT_TRUE(tui_is_hw(&sess));
+    tui_text_init(&text, 60);
+    tui_view_vmexits(&sess, &text);
+    CU_ASSERT(tui_text_find(&text, "(no VM exit yet)") >= 0);
+    while (tui_run(&sess, 1000000) == TUI_STOP_NONE)
+        ;
+    tui_text_init(&text, 60);
+    tui_view_vmexits(&sess, &text);
+    CU_ASSERT(tui_text_find(&text, "VM exits") == 0);
+    CU_ASSERT(tui_text_find(&text, "  io ") >= 0);
+    CU_ASSERT(tui_text_find(&text, "  exception ") >= 0);    /* shadow paging's #PF */
+    CU_ASSERT(tui_text_find(&text, "last exit: io") >= 0);
+    int q = tui_text_find(&text, "qualification");
+    CU_ASSERT_FATAL(q >= 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text.line[q].text, "00f4"));
+    CU_ASSERT_EQUAL(sess.exits_seen, sess.m->stats.vmexits_total);
+    bool marked = false;
+    for (int i = 0; i < text.n; i++)
+        marked |= strstr(text.line[i].text, " *") != NULL && text.line[i].style[2] == TS_CHANGED;
+    CU_ASSERT_TRUE(marked);
+    char buf[96];
+    struct event ev = { .kind = EV_VMEXIT, .a = VMX_EXIT_CR_ACCESS, .b = 0x303, .eip = 0x1234 };
+    tui_event_text(&ev, buf, sizeof buf);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cr-access qual 0x303"));
     tui_session_close(&sess);
 }
 
@@ -717,6 +755,7 @@ void suite_tui_register(void)
     CU_add_test(s, "breakpoints by symbol and address", test_breakpoint_location);
     CU_add_test(s, "trap: guest vs hardware registers, emulated mark", test_registers_trap);
     CU_add_test(s, "translation cache pane from events", test_tcache_from_events);
+    CU_add_test(s, "hw: the VM-exits pane", test_vmexits_pane);
     CU_add_test(s, "run until the next ring change", test_run_until_event);
     CU_add_test(s, "console and overhead panes", test_console_and_overhead);
     CU_add_test(s, "tmux: panes present, ? shows help", test_tmux_panes_and_help);

@@ -10,6 +10,8 @@
  *   traps   which guest instructions trapped (or called out) into which
  *           emulation routines, and how often; and which sensitive
  *           instructions ran deprivileged without trapping (the x86 leak)
+ *   exits   under --mode hw: which guest instructions caused which VM exits
+ *           (export_exits.c)
  *
  * Aggregation happens first, in small hash maps whose size is bounded by
  * distinct blocks/sites/edges (GRAPH_MAX_ITEMS), never by the event count;
@@ -294,8 +296,11 @@ int trace_export_graph(struct trace_reader *r, const char *graph, const char *fo
     struct rings_state rs = { .pending = -1, .first = -1, .last = -1,
                               .real = { -1, -1, -1, -1 } };
     struct traps_state ts = { .rd = r };
+    static struct exits_state xs;     /* large: kept off the stack */
+    memset(&xs, 0, sizeof xs);
     bool functions = !strcmp(graph, "functions");
-    int which = !strcmp(graph, "blocks") || functions ? 0 : !strcmp(graph, "rings") ? 1 : 2;
+    int which = !strcmp(graph, "blocks") || functions ? 0 : !strcmp(graph, "rings") ? 1
+              : !strcmp(graph, "exits") ? 3 : 2;
     struct event ev;
     int rc;
     while ((rc = trace_next(r, &ev)) == 1) {
@@ -303,6 +308,8 @@ int trace_export_graph(struct trace_reader *r, const char *graph, const char *fo
             graph_blocks_event(&bs, &ev);
         else if (which == 1)
             rings_event(&rs, &ev);
+        else if (which == 3)
+            graph_exits_event(&xs, &ev);
         else
             traps_event(&ts, &ev);
     }
@@ -312,11 +319,13 @@ int trace_export_graph(struct trace_reader *r, const char *graph, const char *fo
     else
         g = functions ? graph_functions_build(r, &bs, err, errlen)
             : which == 0 ? graph_blocks_build(r, &bs, top, err, errlen)
-            : which == 1 ? rings_build(r, &rs) : traps_build(r, &ts, err, errlen);
+            : which == 1 ? rings_build(r, &rs)
+            : which == 3 ? graph_exits_build(r, &xs, err, errlen) : traps_build(r, &ts, err, errlen);
     int status = g ? render(g, format, out_path, err, errlen) : -1;
     if (g)
         agclose(g);
     graph_blocks_free(&bs);
+    graph_exits_free(&xs);
     gmap_free(&ts.sites, (void **)&ts.s);
     gmap_free(&ts.routines, (void **)&ts.r);
     return status;

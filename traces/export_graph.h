@@ -70,4 +70,20 @@ Agraph_t *graph_functions_build(const struct trace_reader *r, struct blocks_stat
                                 char *err, size_t errlen);
 void graph_blocks_free(struct blocks_state *s);
 
+/* ---- exits (export_exits.c): VM exits under --mode hw ---- */
+
+struct exit_site;
+struct exits_state {
+    struct gmap sites;        /* (guest EIP, exit reason) -> struct exit_site */
+    struct exit_site *site;
+    uint64_t by_reason[64];
+    uint64_t injected[256];   /* events injected at VM entry, by vector */
+};
+
+void graph_exits_event(struct exits_state *s, const struct event *ev);
+/* NULL with err when the trace holds no VM exit. */
+Agraph_t *graph_exits_build(const struct trace_reader *r, struct exits_state *s, char *err,
+                            size_t errlen);
+void graph_exits_free(struct exits_state *s);
+
 #endif

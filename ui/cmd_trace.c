@@ -4,7 +4,7 @@
  *   ringside trace info FILE                       header, counts, how the run ended
  *   ringside trace dump [--events L] [--limit N] FILE   one line per event
  *   ringside trace export --format F [--graph G] [-o OUT] FILE
- *       F = csv | chrome | dot | svg | png | pdf;  G = blocks | rings | traps
+ *       F = csv | chrome | dot | svg | png | pdf;  G = blocks | rings | traps | exits
  *
  * A trace file is outside input: every command first validates the whole
  * file (trace_scan), so a truncated, corrupted or wrong-version trace gives
@@ -122,7 +122,7 @@ static void trace_help(void)
          "                            keeps those kinds (one kind: named columns)\n"
          "           --format chrome  Chrome trace-event JSON for https://ui.perfetto.dev\n"
          "                            (1 ns on the timeline = 1 modeled cycle)\n"
-         "           --format dot|svg|png|pdf --graph blocks|functions|rings|traps\n"
+         "           --format dot|svg|png|pdf --graph blocks|functions|rings|traps|exits\n"
          "                            Graphviz graphs\n"
          "           --top N  blocks graph: the N blocks entered most (default 20, 0: all)\n"
          "           -o OUT writes to OUT (required for png and pdf), else standard output\n"
@@ -193,7 +193,8 @@ static bool one_of(const char *s, const char *const *list)
 static int check_export_args(const struct trace_args *t)
 {
     static const char *const formats[] = { "csv", "chrome", "dot", "svg", "png", "pdf", NULL };
-    static const char *const graphs[] = { "blocks", "functions", "rings", "traps", NULL };
+    static const char *const graphs[] = { "blocks", "functions", "rings", "traps", "exits",
+                                          NULL };
     static const char *const graphic[] = { "dot", "svg", "png", "pdf", NULL };
     if (!t->format || !one_of(t->format, formats)) {
         fprintf(stderr, "ringside: trace export: --format %s (choose csv, chrome, dot, svg, "
@@ -203,7 +204,7 @@ static int check_export_args(const struct trace_args *t)
     bool graph = one_of(t->format, graphic);
     if (graph && (!t->graph || !one_of(t->graph, graphs))) {
         fprintf(stderr, "ringside: trace export: --format %s needs --graph blocks, functions, "
-                "rings or traps\n", t->format);
+                "rings, traps or exits\n", t->format);
         return -1;
     }
     if (!graph && t->graph) {

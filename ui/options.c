@@ -41,6 +41,8 @@ void options_print_run_help(void)
          "  --tc-size KIB     --mode bt: translation cache size in KiB (4..2048, default 1024)\n"
          "  --tc-policy P     --mode bt: when the TC is full: flush (default) or fifo\n"
          "  --tc-block-insns N  --mode bt: guest instructions per translation unit (1..64, default 12)\n"
+         "  --npt             --mode hw: nested paging (an EPT-like second table) instead of\n"
+         "                    shadow page tables (docs/hw.md)\n"
          "  -v, --verbose     print a summary to stderr at the end\n"
          "  -h, --help        this text\n"
          "\n"
@@ -211,11 +213,6 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
             return -1;
         switch (k) {
         case 0:
-            if (!strcmp(v, "hw")) {   /* named in the README, not yet an engine */
-                fprintf(stderr, "ringside: --mode hw: the hardware-assisted engine is not "
-                        "built yet (available: native, trap, bt)\n");
-                return -1;
-            }
             if (machine_mode_parse(v) < 0) {
                 fprintf(stderr, "ringside: --mode %s: unknown mode (available:", v);
                 for (int e = 0; machine_mode_name(e); e++)
@@ -272,6 +269,8 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
         }
         if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
             o->verbose = true;
+        } else if (!strcmp(arg, "--npt")) {
+            o->npt = true;
         } else if (arg[0] == '-' && arg[1]) {
             if (parse_valued(argc, argv, &i, o))
                 return -1;

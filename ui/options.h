@@ -38,6 +38,7 @@ struct run_options {
     bool mode_given;           /* --mode was on the command line */
     int gdb_port;              /* --gdb PORT: wait for gdb on 127.0.0.1:PORT (0: none) */
     bool verbose;              /* -v: summary on stderr */
+    bool npt;                  /* --npt: nested paging under --mode hw */
     const char *kernel;        /* the positional KERNEL */
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cpu/optable.h"
+#include "cpu/vmx.h"
 
 static const char *const exc_names[32] = {
     [0] = "#DE", [1] = "#DB", [2] = "NMI", [3] = "#BP", [4] = "#OF", [5] = "#BR",
@@ -113,6 +114,28 @@ static void summary_overhead(FILE *f, const struct machine *m)
     fputc('\n', f);
 }
 
+/* Under hw: VM exits by reason, injected events. */
+static void summary_vmexits(FILE *f, const struct stats *st)
+{
+    if (!st->vmexits_total && !st->injections)
+        return;
+    fprintf(f, "  VM exits: %" PRIu64 " (", st->vmexits_total);
+    bool first = true;
+    for (unsigned r = 0; r < 64; r++) {
+        if (!st->vmexits[r])
+            continue;
+        const char *name = vmx_exit_name(r);
+        fputs(first ? "" : ", ", f);
+        if (name)
+            fprintf(f, "%s: %" PRIu64, name, st->vmexits[r]);
+        else
+            fprintf(f, "reason %u: %" PRIu64, r, st->vmexits[r]);
+        first = false;
+    }
+    fprintf(f, "), events injected: %" PRIu64 " (%" PRIu64 " again after an exit during "
+            "delivery)\n", st->injections, st->reinjections);
+}
+
 /* Under a VMM: traps, world switches and the silent sensitive list (-v). */
 static void summary_vmm(FILE *f, const struct machine *m)
 {
@@ -128,6 +151,7 @@ static void summary_vmm(FILE *f, const struct machine *m)
     fprintf(f, "\n  world switches: %" PRIu64 ", overhead: %.1f%% of native-equivalent cycles\n",
             st->world_switches, overhead_pct(m));
     summary_overhead(f, m);
+    summary_vmexits(f, st);
     if (st->pf_hidden + st->pf_true + st->trace_faults + st->root_switches)
         fprintf(f, "  shadow paging: %" PRIu64 " hidden faults, %" PRIu64 " true faults, %"
                 PRIu64 " tracing faults (%" PRIu64 " unchanged), %" PRIu64
@@ -247,6 +271,27 @@ static void json_shadow(FILE *f, const struct stats *st)
             st->root_switches, st->root_builds, st->root_evictions);
 }
 
+/* "vmexits", "injections" (--mode hw; zero elsewhere). */
+static void json_vmexits(FILE *f, const struct stats *st)
+{
+    fprintf(f, "  \"vmexits\": {\"total\": %" PRIu64 ", \"by_reason\": {", st->vmexits_total);
+    bool first = true;
+    for (unsigned r = 0; r < 64; r++) {
+        const char *name = vmx_exit_name(r);
+        if (!st->vmexits[r] && !name)
+            continue;
+        if (name)
+            fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", name, st->vmexits[r]);
+        else
+            fprintf(f, "%s\"reason %u\": %" PRIu64, first ? "" : ", ", r, st->vmexits[r]);
+        first = false;
+    }
+    fprintf(f, "}},\n  \"injections\": {\"total\": %" PRIu64 ", \"reinjected\": %" PRIu64
+            ", \"by_vector\": ", st->injections, st->reinjections);
+    json_by_vector(f, st->injected, 256);
+    fputs("},\n", f);
+}
+
 /* "overhead": the same split as -v (docs/stats.md). */
 static void json_overhead(FILE *f, const struct machine *m)
 {
@@ -303,6 +348,7 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     fprintf(f, ", \"total\": %" PRIu64 "},\n", total);
     json_bt(f, m);
     json_shadow(f, &m->stats);
+    json_vmexits(f, &m->stats);
     fprintf(f, "  \"cycles\": {\"native_equiv\": %" PRIu64 ", \"total\": %" PRIu64 "},\n",
             machine_native_equiv(m), c->cycles);
     fprintf(f, "  \"overhead_pct\": %.2f,\n", overhead_pct(m));

@@ -23,7 +23,7 @@ int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
         .modules = o->modules, .nmodules = o->nmodules,
         .mem_mib = o->mem_mib, .mode = (enum machine_mode)mode,
         .tc_size = o->tc_size_kib * 1024u, .tc_policy = o->tc_policy,
-        .tc_block_insns = o->tc_block_insns,
+        .tc_block_insns = o->tc_block_insns, .npt = o->npt,
         .costs = o->costs ? prof : NULL,
     };
     return 0;

@@ -127,6 +127,8 @@ void tui_on_event(void *ctx, const struct event *ev)
     s->log_total++;
     if (ev->kind == EV_TRAP || ev->kind == EV_CALLOUT)
         tui_mark_set(s, ev->eip, PATH_EMULATED);
+    if (ev->kind == EV_VMEXIT)
+        tui_exit_capture(s);
     tui_track_tc(s, ev);
     if ((s->stop_mask & EV_BIT(ev->kind)) && !s->stop_hit) {
         s->stop_hit = true;

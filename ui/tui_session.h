@@ -42,6 +42,7 @@ enum tui_stop {
 };
 
 struct tui_mark { uint32_t eip; uint8_t path; uint8_t used; };
+#define TUI_EXIT_FIELDS 17          /* VMCS fields the VM-exits pane follows */
 struct tui_hot { uint32_t eip; uint64_t hits; };
 
 struct tui_session {
@@ -77,12 +78,19 @@ struct tui_session {
     uint64_t slice_end;             /* where the headless runner's slice ends
                                        (CMD_RUN_SLICE): free runs stop there */
 
+    uint32_t exit_prev[TUI_EXIT_FIELDS]; /* hw: VMCS fields at the exit before the last */
+    uint32_t exit_cur[TUI_EXIT_FIELDS];  /* ... and at the last one (tui_view_hw.c) */
+    uint64_t exits_seen;            /* EV_VMEXIT events seen */
+
     struct cpu_state prev;          /* registers before the last step/run */
     uint32_t prev_vcr0, prev_vcr3;  /* guest CR0/CR3 (vcpu) before it */
     int prev_vcpl;
     bool prev_vif;
     bool have_prev;
 };
+
+/* hw: record the VMCS's followed fields at a VM exit (tui_view_hw.c). */
+void tui_exit_capture(struct tui_session *s);
 
 /* Load o->kernel and build the machine. 0, or -1 with a one-line err. */
 int tui_session_open(struct tui_session *s, const struct run_options *o,

@@ -57,6 +57,7 @@ struct tui_text {
 #define TUI_T_REGS     "Registers"
 #define TUI_T_PATHS    "Paths"
 #define TUI_T_TCACHE   "Translation cache"
+#define TUI_T_VMEXITS  "VM exits"      /* in the Translation cache's place under hw */
 #define TUI_T_OVERHEAD "Overhead"
 #define TUI_T_EVENTS   "Events"
 #define TUI_T_CONSOLE  "Console"
@@ -92,6 +93,11 @@ void tui_view_registers(struct tui_session *s, struct tui_text *out);
 void tui_view_paths(const struct tui_session *s, struct tui_text *out);
 void tui_view_tcache(const struct tui_session *s, struct tui_text *out);
 void tui_view_overhead(const struct tui_session *s, struct tui_text *out);
+/* ---- panes (tui_view_hw.c) ---- */
+/* hw: exits by reason, injections, the last exit and the VMCS fields it changed. */
+void tui_view_vmexits(const struct tui_session *s, struct tui_text *out);
+/* The engine is hw (the pane shows VM exits, not the TC). */
+bool tui_is_hw(const struct tui_session *s);
 void tui_view_events(const struct tui_session *s, int rows, struct tui_text *out);
 /* One event as a line of text (no cycle stamp): "trap  cli  eip 0x1000a2". */
 void tui_event_text(const struct event *ev, char *buf, size_t len);

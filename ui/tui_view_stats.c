@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu/optable.h"
+#include "cpu/vmx.h"
 
 /* ---- Paths -------------------------------------------------------------- */
 
@@ -181,6 +182,14 @@ void tui_event_text(const struct event *ev, char *buf, size_t len)
         break;
     case EV_RING:
         snprintf(buf, len, "%-10s cpl %u -> %u (real %u -> %u)", name, ev->a, ev->b, ev->c, ev->d);
+        break;
+    case EV_VMEXIT:
+        snprintf(buf, len, "%-10s %s qual 0x%x eip %08x", name,
+                 vmx_exit_name(ev->a) ? vmx_exit_name(ev->a) : "?", ev->b, ev->eip);
+        break;
+    case EV_INJECT:
+        snprintf(buf, len, "%-10s vector %u%s eip %08x", name, ev->a, ev->c ? " (again)" : "",
+                 ev->eip);
         break;
     case EV_REFLECT:
         snprintf(buf, len, "%-10s vector %u (%s)", name, ev->a, reflect_kind(ev->b));

@@ -16,6 +16,18 @@
  *   7 ptemod   a write of an unchanged value to a live PTE (under shadow
  *              paging the page table is traced: a tracing fault)
  *
+ * and four of kvm-unit-tests' x86 `vmexit` family (the outside reference
+ * for per-exit costs of a hardware VMM), in their 32-bit form:
+ *
+ *   8 cpuid    CPUID leaf 0 (VT-x exits on it unconditionally)
+ *   9 inl      IN of a dword from port 0xb008 (kvm's inl_from_pmtimer; no
+ *              device there in ringside: the read gives all ones)
+ *  10 cr0wp    toggle CR0.WP and back (two MOVs to CR0)
+ *  11 cr4pge   toggle CR4.PGE and back (two MOVs to CR4)
+ *
+ * (kvm's mov to/from CR8 and vmcall have no 32-bit form here: CR8 exists
+ * only in 64-bit mode and ringside's guest CPU has no VMX instructions.)
+ *
  * Each test times N iterations of the operation ("loops=N", default 100)
  * and the same loop without it, and prints "nanobench <name> <cycles per
  * op>". Each measurement runs twice and the second is kept (a warm-up, as
@@ -98,6 +110,22 @@ static void nb_divzero(int op)
     NB_LOOP(op, "xorl %%edx, %%edx\n\tmovl $1, %%eax\n\txorl %%ecx, %%ecx\n\t"
                 ".byte 0xf7, 0xf1");                                 /* divl %ecx */
 }
+static void nb_cpuid(int op)
+{
+    NB_LOOP(op, "pushl %%ebx\n\txorl %%eax, %%eax\n\tcpuid\n\tpopl %%ebx");   /* EBX kept */
+}
+static void nb_inl(int op)     { NB_LOOP(op, "movw $0xb008, %%dx\n\tinl %%dx, %%eax"); }
+static void nb_cr0wp(int op)
+{
+    NB_LOOP(op, "movl %%cr0, %%eax\n\txorl $0x10000, %%eax\n\tmovl %%eax, %%cr0\n\t"
+                "xorl $0x10000, %%eax\n\tmovl %%eax, %%cr0");
+}
+static void nb_cr4pge(int op)
+{
+    NB_LOOP(op, "movl %%cr4, %%eax\n\txorl $0x80, %%eax\n\tmovl %%eax, %%cr4\n\t"
+                "xorl $0x80, %%eax\n\tmovl %%eax, %%cr4");
+}
+
 static void nb_ptemod(int op)
 {
     volatile uint32_t *pte = &nb_pt[0x100];
@@ -164,6 +192,7 @@ static const struct {
 } nb_tests[] = {
     { "syscall", NULL }, { "in", nb_in }, { "cli", nb_cli }, { "callret", nb_callret },
     { "pgfault", nb_pgfault }, { "divzero", nb_divzero }, { "ptemod", nb_ptemod },
+    { "cpuid", nb_cpuid }, { "inl", nb_inl }, { "cr0wp", nb_cr0wp }, { "cr4pge", nb_cr4pge },
 };
 
 static void nb_run(unsigned t)

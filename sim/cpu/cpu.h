@@ -170,11 +170,14 @@ enum cpu_stop {
     CPU_STOP_TRIPLE,     /* triple fault: the machine must reset or stop */
     CPU_STOP_STEP,       /* single-step mode: one instruction done */
     CPU_STOP_UNSUPPORTED,/* e.g. a task gate or task switch: stop_msg says */
+    CPU_STOP_VMEXIT,     /* VMX non-root operation ended in a VM exit: the exit
+                            fields of the VMCS say why (vmx.h) */
 };
 
 /* Internal caches; private layout in cpu_internal.h. */
 struct cpu_tlb;
 struct cpu_icache;
+struct vmcs;      /* the hardware virtualization extension (vmx.h) */
 
 struct cpu {
     struct cpu_state s;
@@ -207,6 +210,14 @@ struct cpu {
                                  elsewhere in the range counts tc_extra_insns */
     uint32_t boundary_lo, boundary_hi;
     bool single_step;         /* stop after every instruction */
+    struct vmcs *vmcs;        /* non-NULL: VMX non-root operation under this VMCS
+                                 (vmx.h); NULL: ordinary (root) operation */
+    bool ept_on;              /* non-root with nested paging: every guest-physical
+                                 address goes through the VMCS's EPT table */
+    uint32_t npt_ref_cost;    /* modeled cycles per memory reference a nested walk
+                                 adds (the EPT entries read on a TLB miss). Default 0. */
+    uint64_t npt_refs;        /* EPT entries read so far */
+    uint64_t npt_cycles;      /* ... and the cycles charged for them */
     bool stop_now;            /* set by a port-I/O device callback (e.g. debug-exit):
                                  cpu_run returns CPU_STOP_BUDGET after that I/O
                                  instruction (checked after A_IO rows only) */
@@ -225,6 +236,13 @@ struct cpu {
     uint32_t insn_eip;        /* EIP of the instruction being executed */
     int fault_depth;          /* nested delivery: 1 = in delivery, 2 = #DF */
     int deliver_class;        /* class of the vector being delivered (intr.c) */
+    struct {                  /* the event intr_deliver is delivering (a VM exit
+                                 during its delivery records it, vmx.c) */
+        int vector;
+        uint32_t error;
+        bool has_error, soft, ext;
+    } delivering;
+    uint32_t pf_cr2_before;   /* CR2 before the last #PF set it (paging.c) */
     int pending_vector;       /* exception recorded by cpu_raise (intr.c) */
     uint32_t pending_error;   /* its error code */
     bool pending_has_error;   /* whether the vector pushes an error code */

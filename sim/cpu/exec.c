@@ -23,6 +23,7 @@
 #include <string.h>
 #include "ops.h"
 #include "ops_system.h"
+#include "vmx_internal.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -129,6 +130,8 @@ void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t
     cpu->s.dr[7] = 0x400;
     cpu->fault_depth = 0;
     cpu->stop_now = false;
+    cpu->vmcs = NULL;               /* a reset leaves VMX operation (vmx.h) */
+    cpu->ept_on = false;
     cpu_flush_caches(cpu);
 }
 
@@ -417,6 +420,8 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
 {
     if (unlikely(cpu->s.inhibit_irq))
         cpu->s.inhibit_irq = 0;
+    else if (unlikely(cpu->vmcs != NULL) && vmx_boundary(cpu))
+        return stop_at(cpu, CPU_STOP_VMEXIT);
     else if (unlikely(irq_ready(cpu)))
         return take_interrupt(cpu, fp);
     struct insn tmp;
@@ -431,7 +436,8 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     if (unlikely(in->pre_checks))
         attr_checks(cpu, in);
     int cpl = cpu->s.cpl;
-    row->fn(cpu, in);
+    if (likely(cpu->vmcs == NULL) || !vmx_insn(cpu, in))
+        row->fn(cpu, in);
     cpu->tc_extra_insns += extra;   /* counted once the instruction completed */
     cpu->tc_extra_cycles += extra ? cpu->class_cost[row->cost] : 0;
     return retire(cpu, in, cpl, fp);
@@ -445,7 +451,7 @@ static bool halted_stays(struct cpu *cpu)
     return !irq_ready(cpu);
 }
 
-enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit)
+static enum cpu_stop run_loop(struct cpu *cpu, uint64_t cycle_limit)
 {
     struct fetch_page fp = { false, false, 0, 0, NULL };
     cpu->stop = CPU_STOP_BUDGET;
@@ -467,4 +473,11 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit)
             return (enum cpu_stop)r;
     }
     return cpu->stop = CPU_STOP_BUDGET;
+}
+
+/* In VMX non-root operation a stop may be a VM exit (vmx.c). */
+enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit)
+{
+    enum cpu_stop r = run_loop(cpu, cycle_limit);
+    return unlikely(cpu->vmcs != NULL) ? vmx_run_end(cpu, r) : r;
 }

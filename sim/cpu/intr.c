@@ -22,6 +22,7 @@
  */
 #include <string.h>
 #include "ops_system.h"
+#include "vmx_internal.h"
 
 enum { CLASS_BENIGN, CLASS_CONTRIB, CLASS_PF, CLASS_DF };
 
@@ -88,6 +89,8 @@ bool intr_exception(struct cpu *cpu)
     int vec = cpu->pending_vector;
     uint32_t err = cpu->pending_error;
     bool has = cpu->pending_has_error;
+    if (cpu->vmcs && vmx_exception(cpu, vec, err, has, cpu->fault_depth != 0))
+        return true;                             /* a VM exit, before any #DF */
     if (cpu->fault_depth) {                      /* fault while delivering */
         int first = cpu->deliver_class, second = intr_class(vec);
         bool bad2 = second == CLASS_CONTRIB || second == CLASS_PF;
@@ -233,6 +236,11 @@ void intr_deliver(struct cpu *cpu, int vector, uint32_t err, bool has_err,
 {
     struct intr_target t = { .ext = soft ? 0 : 1 };
     cpu->fault_depth = 1;
+    cpu->delivering.vector = vector;
+    cpu->delivering.error = err;
+    cpu->delivering.has_error = has_err;
+    cpu->delivering.soft = soft;
+    cpu->delivering.ext = ext;
     cpu->deliver_class = (soft || ext) ? CLASS_BENIGN : intr_class(vector);
     if (cpu->hooks.on_vector)
         cpu->hooks.on_vector(cpu->hooks.ctx, vector, err, has_err, soft, ext,

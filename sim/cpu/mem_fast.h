@@ -48,7 +48,7 @@ void tlb_flush_nonglobal(struct cpu *cpu);
 static inline uint32_t tlb_translate(struct cpu *cpu, uint32_t lin, bool write,
                                      bool user)
 {
-    if (!(cpu->s.cr0 & CR0_PG))
+    if (!(cpu->s.cr0 & CR0_PG) && !cpu->ept_on)
         return lin;
     const struct tlb_entry *e = &cpu->tlb->e[(lin >> 12) & (TLB_SIZE - 1)];
     unsigned need = 1u << ((unsigned)write + 2u * (unsigned)user);

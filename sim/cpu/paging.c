@@ -23,6 +23,7 @@
 #include <string.h>
 #include <assert.h>
 #include "ops_system.h"
+#include "vmx_internal.h"
 
 #define PTE_P  0x001u
 #define PTE_W  0x002u
@@ -66,10 +67,17 @@ static unsigned walk_rights(struct cpu *cpu, uint32_t u_w)
     return allowed;
 }
 
+/* A guest page-table entry's address: guest-physical under nested paging
+   (translated through the EPT table, vmx_ept.c), else physical. */
+static uint32_t walk_entry_pa(struct cpu *cpu, uint32_t pa, uint32_t lin)
+{
+    return cpu->ept_on ? vmx_ept_translate(cpu, pa, false, lin, false, NULL) : pa;
+}
+
 /* Read the entries for `lin` without side effects; false if not present. */
 static bool walk_tables(struct cpu *cpu, uint32_t lin, struct walk *w)
 {
-    w->pde_pa = (cpu->s.cr3 & ~0xfffu) | ((lin >> 22) << 2);
+    w->pde_pa = walk_entry_pa(cpu, (cpu->s.cr3 & ~0xfffu) | ((lin >> 22) << 2), lin);
     w->pde = phys_read(cpu, w->pde_pa, 4);
     w->pte_pa = 0;
     w->large = (w->pde & PTE_PS) && (cpu->s.cr4 & CR4_PSE);
@@ -80,7 +88,7 @@ static bool walk_tables(struct cpu *cpu, uint32_t lin, struct walk *w)
         w->page = (w->pde & 0xffc00000u) | (lin & 0x003ff000u);
         w->allowed = walk_rights(cpu, w->pde);
     } else {
-        w->pte_pa = (w->pde & ~0xfffu) | (((lin >> 12) & 0x3ffu) << 2);
+        w->pte_pa = walk_entry_pa(cpu, (w->pde & ~0xfffu) | (((lin >> 12) & 0x3ffu) << 2), lin);
         w->pte = phys_read(cpu, w->pte_pa, 4);
         if (!(w->pte & PTE_P))
             return false;
@@ -140,9 +148,33 @@ static void tlb_fill(struct cpu *cpu, uint32_t lin, const struct walk *w)
         cpu->tlb->has_large = true;
 }
 
+/* Nested paging with the guest's paging off: linear = guest-physical. */
+static uint32_t nested_only(struct cpu *cpu, uint32_t lin, bool write)
+{
+    bool writable;
+    uint32_t hpa = vmx_ept_translate(cpu, lin, write, lin, true, &writable);
+    struct walk w = { .page = hpa & ~0xfffu, .pte = PTE_D, .allowed = TP_RS | TP_RU |
+                      (writable ? TP_WS | TP_WU : 0u) };
+    tlb_fill(cpu, lin, &w);
+    return hpa;
+}
+
+/* The guest's page, guest-physical under nested paging: its host page,
+   write rights removed if the nested table has none. */
+static void walk_nested_page(struct cpu *cpu, uint32_t lin, bool write, struct walk *w)
+{
+    bool writable;
+    w->page = vmx_ept_translate(cpu, w->page | (lin & 0xfffu), write, lin, true, &writable) &
+              ~0xfffu;
+    if (!writable)
+        w->allowed &= ~(TP_WS | TP_WU);
+}
+
 uint32_t paging_walk(struct cpu *cpu, uint32_t lin, bool write, bool user)
 {
     struct walk w;
+    if (!(cpu->s.cr0 & CR0_PG))
+        return nested_only(cpu, lin, write);   /* only reached with cpu->ept_on */
     if (!walk_check(cpu, lin, write, user, &w)) {
         /* A PDE that was used to reach the page table gets its accessed
            flag even if the walk then faults (SDM vol. 3, 4.8 and the #PF
@@ -150,10 +182,13 @@ uint32_t paging_walk(struct cpu *cpu, uint32_t lin, bool write, bool user)
            is left alone (model specific). */
         if ((w.pde & PTE_P) && !w.large && !(w.pde & PTE_A))
             phys_write(cpu, w.pde_pa, 4, w.pde | PTE_A);
+        cpu->pf_cr2_before = cpu->s.cr2;   /* a #PF that VM-exits leaves CR2 (vmx.c) */
         cpu->s.cr2 = lin;
         cpu_raise(cpu, EXC_PF, w.pf_err);
     }
     walk_set_ad(cpu, &w, write);
+    if (cpu->ept_on)
+        walk_nested_page(cpu, lin, write, &w);
     tlb_fill(cpu, lin, &w);
     return w.page | (lin & 0xfffu);
 }
@@ -202,6 +237,9 @@ void tlb_flush_page(struct cpu *cpu, uint32_t lin)
 bool cpu_linear_to_phys(struct cpu *cpu, uint32_t lin, bool write, int cpl,
                         uint32_t *phys)
 {
+    if (cpu->ept_on)
+        return false;     /* a nested walk may exit: only inside cpu_run (owners read
+                             guest memory through the VMM once the CPU has exited) */
     if (!(cpu->s.cr0 & CR0_PG)) {
         *phys = lin;
         return true;

@@ -39,6 +39,9 @@ enum cost_key {
     COST_TRACE_FAULT,         /* shadow paging: tracing fault (emulate the write, update) */
     COST_HOSTED_IO,           /* Type II host: world switch to the host OS and back per
                                  emulated device access */
+    COST_VT_EXIT_HANDLE,      /* hw: the VMM's work for one VM exit (read the exit
+                                 fields, decode, emulate) */
+    COST_NPT_WALK_REF,        /* hw --npt: one memory reference a nested walk adds */
     COST_COUNT
 };
 

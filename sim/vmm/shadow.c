@@ -248,6 +248,7 @@ void shadow_gdt_sync(struct vmm *v)
 }
 
 /* Page directory: guest RAM 1:1 user/writable, the VMM region supervisor. */
+#define HW_UNASSIGNED_PA 0xFFC00000u  /* no RAM there (guest RAM <= 3 GiB) */
 static void shadow_build_paging(struct vmm *v)
 {
     uint8_t *pd = region(v) + VMM_OFF_PD;
@@ -259,9 +260,21 @@ static void shadow_build_paging(struct vmm *v)
         le_put32(pd + i * 4u, (v->region_pa + VMM_OFF_PT_TAIL) | 7u);
         for (uint32_t j = 0; (i << 22) + (j << 12) < v->guest_ram; j++)
             le_put32(pt + j * 4u, ((i << 22) + (j << 12)) | 7u);
+        for (uint32_t j = 0; v->engine == VMM_HW && j < 1024u; j++)
+            if ((i << 22) + (j << 12) >= v->guest_ram)
+                le_put32(pt + j * 4u, (HW_UNASSIGNED_PA + (j << 12)) | 7u);
+        i++;
     }
+    /* hw: the guest at ring 0 may reach any linear address with paging off;
+       above its RAM it finds unassigned memory (reads 0, writes vanish), a
+       physical range past every frame the machine has */
+    for (; v->engine == VMM_HW && i < 1024u; i++)
+        le_put32(pd + i * 4u, HW_UNASSIGNED_PA | 0x87u);
     uint8_t *ptv = region(v) + VMM_OFF_PT_VMM;
-    le_put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);   /* W | P, supervisor */
+    /* W | P, supervisor; under hw the guest runs at ring 0: the region is
+       not in its address space at all */
+    if (v->engine != VMM_HW)
+        le_put32(pd + 1023u * 4u, (v->region_pa + VMM_OFF_PT_VMM) | 3u);
     for (uint32_t j = 0; j < 1024u; j++)
         le_put32(ptv + j * 4u, (v->region_pa + (j << 12)) | 3u);
 }
@@ -322,7 +335,8 @@ static int gmem_page_fault(struct emu_fault *f, uint32_t lin, uint32_t err)
 static int gmem_phys(struct vmm *v, uint32_t lin, unsigned how, uint32_t *pa,
                      struct emu_fault *f)
 {
-    if (!spt_active(v)) {
+    bool paging = v->npt ? (v->vc.cr0 & CR0_PG) != 0 : spt_active(v);
+    if (!paging) {
         *pa = lin;
         return EMU_NEXT;
     }
@@ -485,7 +499,7 @@ static bool guest_cache(struct vmm *v, int i, struct seg *full)
 
 void shadow_guest_seg(struct vmm *v, int i, struct seg *out)
 {
-    if (!guest_cache(v, i, out))
+    if (v->engine == VMM_HW || !guest_cache(v, i, out))   /* hw: the guest's own */
         *out = v->cpu->s.seg[i];
 }
 

@@ -215,7 +215,8 @@ static bool spt_root_build(struct vmm *v, unsigned root, uint32_t gcr3)
         return false;
     v->spt->frames[pd].root = (uint8_t)root;
     v->spt->roots[root] = (struct spt_root){ .used = true, .gcr3 = gcr3, .pd = (uint16_t)pd };
-    spt_pool_ptr(v, (unsigned)pd)[1023] = (v->region_pa + VMM_OFF_PT_VMM) | SPT_W | SPT_P;
+    if (v->engine != VMM_HW)        /* hw: the guest at ring 0 must not see the region */
+        spt_pool_ptr(v, (unsigned)pd)[1023] = (v->region_pa + VMM_OFF_PT_VMM) | SPT_W | SPT_P;
     spt_trace_ref(v, gcr3);
     return true;
 }
@@ -313,6 +314,8 @@ static void spt_turn_off(struct vmm *v)
 
 bool spt_cr_written(struct vmm *v, int cr, uint32_t old)
 {
+    if (v->npt)
+        return true;                /* nested paging: the hardware walks the guest's tables */
     uint32_t now = cr == 0 ? v->vc.cr0 : cr == 3 ? v->vc.cr3 : v->vc.cr4;
     bool pg = (v->vc.cr0 & CR0_PG) != 0;
     if (cr == 0 && pg != v->spt->active) {
@@ -343,8 +346,8 @@ void spt_gdt_loaded(struct vmm *v)
 {
     struct spt *s = v->spt;
     s->ngdt = 0;
-    if (!s->active)
-        return;
+    if (!s->active || v->engine == VMM_HW)
+        return;                     /* hw: no shadow GDT to keep coherent */
     uint32_t base = v->vc.gdtr.base, end = base + v->vc.gdtr.limit;
     for (uint32_t p = base & ~0xFFFu; s->ngdt < 17; p += 4096u) {
         struct spt_gwalk w;

@@ -222,7 +222,7 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
     if (!spt_active(v))
         return spt_stop(v, "guest accessed a linear address outside its RAM "
                            "(not mapped under a VMM)");
-    if (lin >= VMM_REGION_BASE)
+    if (lin >= VMM_REGION_BASE && v->engine != VMM_HW)   /* hw: the guest's, like any */
         return spt_stop(v, "the guest's linear addresses 0xffc00000 up belong to the VMM");
     if (!spt_gwalk(v, lin, write, user, &w))
         return spt_true_fault(v, lin, &w, err);

@@ -17,6 +17,7 @@
  */
 #include "vmm_internal.h"
 #include "vmm/bt/bt_internal.h"
+#include "vmm/hw/hw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,11 +155,29 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
             return NULL;
         }
     }
+    if (engine == VMM_HW) {         /* the guest keeps the hardware: the machine's hooks */
+        v->hw = hw_create(v);
+        if (!v->hw) {
+            spt_destroy(v->spt);
+            free(v);
+            snprintf(err, errlen, "VMM: out of memory for the VMCS");
+            return NULL;
+        }
+        return v;
+    }
     cpu->hooks = (struct cpu_hooks){ .ctx = v, .on_ring_change = hook_ring,
                                      .on_sensitive = hook_sensitive };
     cpu->intercept = 0xFFFFFFFFu;
     cpu->intercept_ext = true;
     return v;
+}
+
+bool vmm_set_npt(struct vmm *v, bool on)
+{
+    if (!v->hw)
+        return false;
+    v->npt = on;
+    return true;
 }
 
 void vmm_set_hosted(struct vmm *v, bool hosted)
@@ -177,10 +196,12 @@ void vmm_destroy(struct vmm *v)
         spt_destroy(v->spt);
     if (v)
         bt_destroy(v->bt);
+    if (v)
+        hw_destroy(v->hw);
     free(v);
 }
 
-static void vmm_capture(struct vmm *v)
+void vmm_capture(struct vmm *v)
 {
     struct cpu_state *s = &v->cpu->s;
     struct vcpu *vc = &v->vc;
@@ -240,6 +261,10 @@ bool vmm_take_state(struct vmm *v, bool entry)
 
 void vmm_reset(struct vmm *v)
 {
+    if (v->hw) {
+        hw_take_state(v);
+        return;
+    }
     vmm_take_state(v, true);        /* multiboot never enters with paging on */
 }
 
@@ -267,6 +292,8 @@ enum cpu_stop vmm_run(struct vmm *v, uint64_t cycle_limit)
     enum cpu_stop why;
     if (v->bt)
         return bt_run(v, cycle_limit);
+    if (v->hw)
+        return hw_run(v, cycle_limit);
     while (c->cycles < cycle_limit) {
         if (!vmm_prepare(v, &why))
             return why;

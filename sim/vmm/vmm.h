@@ -41,7 +41,7 @@
 #define VMM_SEL_TSS  0xFFF8u      /* hardware TR's selector: STR shows it */
 #define VMM_GUEST_SLOTS 8192u     /* guest GDT slots the shadow holds: all */
 
-enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2 };
+enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2, VMM_HW = 3 };
 
 struct vmm;
 
@@ -72,6 +72,11 @@ int vmm_guest_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len);
 /* A Type II (hosted) hypervisor: every emulated device access pays a world
    switch to the host OS (cost hosted_io, overhead cause hosted-io). */
 void vmm_set_hosted(struct vmm *v, bool hosted);
+
+/* --mode hw --npt: nested paging (an EPT-like second table) instead of
+   shadow page tables. Call before the guest is loaded; false (and nothing
+   changed) for another engine. */
+bool vmm_set_npt(struct vmm *v, bool on);
 
 /* The VM id stamped on the monitor's events (vm.c sets it after creation). */
 void vmm_set_vm_id(struct vmm *v, uint8_t id);

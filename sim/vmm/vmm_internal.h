@@ -34,6 +34,8 @@ struct vmm {
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
+    struct hw *hw;              /* the hardware-assisted engine (--mode hw), else NULL */
+    bool npt;                   /* hw --npt: nested paging, no shadow page tables */
     bool hosted;                /* Type II host: device accesses go through the host OS */
     uint64_t gsrc[VMM_GUEST_SLOTS]; /* guest descriptor each shadow GDT slot was made from */
     struct seg gseg[S_COUNT];   /* guest hidden cache per sreg as hw_load_seg loaded it */
@@ -54,6 +56,8 @@ static inline uint32_t vmm_guest_hw_if(const struct vmm *v)
     return v->irq_held ? 0 : FL_IF;
 }
 
+/* vmm.c: the vcpu from the CPU's (native-view) state. */
+void vmm_capture(struct vmm *v);
 /* vmm.c: the CPU's (native-view) state becomes the guest's (reset, restore). */
 bool vmm_take_state(struct vmm *v, bool entry);
 

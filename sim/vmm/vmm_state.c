@@ -13,6 +13,7 @@
  */
 #include "vmm_internal.h"
 #include "vmm/bt/bt_internal.h"
+#include "vmm/hw/hw.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,10 @@ static void uncompress(struct seg *s)
 
 void vmm_guest_state(struct vmm *v, struct cpu_state *out)
 {
+    if (v->hw) {
+        hw_guest_state(v, out);
+        return;
+    }
     const struct vcpu *vc = &v->vc;
     uint32_t fl = cpu_get_eflags(v->cpu);
     *out = v->cpu->s;
@@ -65,6 +70,10 @@ int vmm_guest_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
 
 int vmm_settle(struct vmm *v, char *err, size_t errlen)
 {
+    if (v->hw) {
+        snprintf(err, errlen, "snapshot: not built under --mode hw yet");
+        return -1;
+    }
     const char *why = v->bt && v->bt->in_tc ? "the guest is inside translated code"
                       : v->trunc_step ? "the monitor is re-executing an instruction"
                       : v->vc.npending ? "interrupts are queued in the monitor" : NULL;
@@ -75,6 +84,10 @@ int vmm_settle(struct vmm *v, char *err, size_t errlen)
 
 int vmm_adopt_state(struct vmm *v, char *err, size_t errlen)
 {
+    if (v->hw) {
+        snprintf(err, errlen, "restoring a snapshot under --mode hw is not built yet");
+        return -1;
+    }
     if (!(v->cpu->s.cr0 & CR0_PE)) {
         snprintf(err, errlen, "the snapshot's guest is in real mode, which a VMM here cannot run");
         return -1;
