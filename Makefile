@@ -20,7 +20,7 @@ GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgv
 SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
-           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o
+           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/event.o sim/stats.o
@@ -45,6 +45,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_robust.o \
+               tests/test_dirtylog.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
@@ -120,6 +121,15 @@ tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
 	@mkdir -p tests/bin $(B)/tests
 	gcc -m32 -c -DENDING=$(ending_$*) $< -o $(B)/tests/end_$*.o
 	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/end_$*.o -o $@
+
+# ---- test kernels for the dirty log and migration (tests/kernels/dirty.S) ----
+TEST_KERNELS += tests/bin/dirty_patch.elf tests/bin/dirty_writer.elf
+dirty_patch := -DDIRTY=1
+dirty_writer := -DDIRTY=2 -DNPAGES=64 -DPASSES=8
+tests/bin/dirty_%.elf: tests/kernels/dirty.S tests/kernels/link.ld
+	@mkdir -p tests/bin $(B)/tests
+	gcc -m32 -c $(dirty_$*) $< -o $(B)/tests/dirty_$*.o
+	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/dirty_$*.o -o $@
 
 # ---- entry points --------------------------------------------------------
 # Each entry point installs the packages first and only then builds, in a

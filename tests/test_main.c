@@ -35,6 +35,7 @@ void suite_cpu_fix_register(void);
 void suite_readme_register(void);
 void suite_kernel_fuzz_register(void);
 void suite_robust_register(void);
+void suite_dirtylog_register(void);
 
 static const struct {
     const char *name;
@@ -65,6 +66,7 @@ static const struct {
     { "readme", suite_readme_register },
     { "kernel_fuzz", suite_kernel_fuzz_register },
     { "robust", suite_robust_register },
+    { "dirtylog", suite_dirtylog_register },
 };
 
 int main(int argc, char **argv)
