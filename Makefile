@@ -28,7 +28,8 @@ SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o si
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/bt_run.o \
            sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
-SIM_HOST := sim/host/host.o sim/host/control.o sim/host/ctlsock.o
+SIM_HOST := sim/host/host.o sim/host/control.o sim/host/ctlsock.o sim/host/ctlclient.o sim/host/b64.o \
+            sim/host/migrate.o sim/host/miglink.o sim/host/control_migrate.o
 SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_TOP) $(SIM_HOST)
 
 # traces/: trace file format, recorder, exporters (docs/traces.md)
@@ -36,7 +37,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/ctl_migrate.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
@@ -45,7 +46,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_robust.o \
-               tests/test_dirtylog.o \
+               tests/test_dirtylog.o tests/test_migrate.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o
@@ -123,9 +124,12 @@ tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
 	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/end_$*.o -o $@
 
 # ---- test kernels for the dirty log and migration (tests/kernels/dirty.S) ----
-TEST_KERNELS += tests/bin/dirty_patch.elf tests/bin/dirty_writer.elf
+TEST_KERNELS += tests/bin/dirty_patch.elf tests/bin/dirty_writer.elf tests/bin/dirty_migrate.elf \
+                tests/bin/dirty_idle.elf
 dirty_patch := -DDIRTY=1
 dirty_writer := -DDIRTY=2 -DNPAGES=64 -DPASSES=8
+dirty_migrate := -DDIRTY=2 -DNPAGES=16 -DPASSES=12 -DDELAY=120000
+dirty_idle := -DDIRTY=3 -DTICKS=16
 tests/bin/dirty_%.elf: tests/kernels/dirty.S tests/kernels/link.ld
 	@mkdir -p tests/bin $(B)/tests
 	gcc -m32 -c $(dirty_$*) $< -o $(B)/tests/dirty_$*.o
