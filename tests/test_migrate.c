@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "host/control.h"
+#include "host/ctlclient.h"
 #include "host/migrate.h"
 #include "proc.h"
 
@@ -339,6 +341,286 @@ static void test_target_checks_messages(void)
     host_free(&h);
 }
 
+/* ---- two real host processes ---- */
+
+#define TOKEN_FILE "/tmp/ringside-migrate.tok"
+
+static pid_t spawn_host(const char *port, const char *dir)
+{
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = { (char *)proc_ringside(), "host", "--control", addr, "--token-file",
+                         TOKEN_FILE, "--console-dir", (char *)dir, NULL };
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* ringside ctl --token-file TOKEN 127.0.0.1:PORT WORDS... */
+static int ctl(struct proc_result *r, const char *port, char *w1, char *w2, char *w3, char *w4,
+               char *w5)
+{
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
+    char *argv[] = { (char *)proc_ringside(), "ctl", "--token-file", TOKEN_FILE, addr,
+                     w1, w2, w3, w4, w5, NULL };
+    return proc_run(argv, 120, r);
+}
+
+/* One request over a direct connection (fast: no process to start); true
+   for a "return" reply, whose text goes to *reply if given (malloc'd). */
+static bool ask(const char *port, const char *request, char **reply)
+{
+    char addr[32], err[256], tok[64];
+    struct ctl_conn *c = calloc(1, sizeof *c);
+    snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
+    bool ok = c && ctlc_connect(c, addr, true, 30000, err, sizeof err) == 0 &&
+              ctlc_read_token(TOKEN_FILE, tok, sizeof tok) == 0 && ctlc_auth(c, tok) == 0 &&
+              ctlc_send_line(c, request) == 0;
+    char *line = ok ? ctlc_line(c) : NULL;
+    ok = line && strstr(line, "\"return\"") != NULL;
+    if (reply)
+        *reply = line;
+    else
+        free(line);
+    if (c)
+        ctlc_close(c);
+    free(c);
+    return ok;
+}
+
+static bool wait_listening(const char *port)
+{
+    for (int i = 0; i < 500; i++) {
+        if (ask(port, "{\"execute\":\"list\"}", NULL))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+/* Until VM w has ended on the host at port (at most ~2 minutes). */
+static bool wait_ended(const char *port)
+{
+    for (int i = 0; i < 2400; i++) {
+        char *reply = NULL;
+        bool ended = ask(port, "{\"execute\":\"list\"}", &reply) && strstr(reply, "\"ended\"");
+        free(reply);
+        if (ended)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+#define CREATE_W "{\"execute\":\"create\",\"arguments\":{\"kernel\":\"" WRITER "\",\"name\":\"w\",\"mode\":\"%s\"}}"
+#define START_W "{\"execute\":\"start\",\"arguments\":{\"vm\":\"w\"}}"
+#define QUIT "{\"execute\":\"quit\"}"
+
+static bool create_and_start(const char *port, const char *mode)
+{
+    char req[256];
+    snprintf(req, sizeof req, CREATE_W, mode);
+    return ask(port, req, NULL) && ask(port, START_W, NULL);
+}
+
+static void reap(pid_t pid)
+{
+    int st;
+    for (int i = 0; i < 250; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
+static void write_token(void)
+{
+    int fd = open(TOKEN_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT(write(fd, "migrate-test-token\n", 19) == 19);
+    close(fd);
+}
+
+/* dir/w.out (+ other/w.out) equals the golden output of the writer. */
+static bool consoles_equal_golden(const char *dir, const char *other)
+{
+    char path[256];
+    size_t a = 0, b = 0, g;
+    snprintf(path, sizeof path, "%s/w.out", dir);
+    char *sa = proc_read_file(path, &a), *sb = NULL;
+    if (other) {
+        snprintf(path, sizeof path, "%s/w.out", other);
+        sb = proc_read_file(path, &b);
+    }
+    char *want = proc_read_file("tests/golden/dirty_migrate.out", &g);
+    bool same = want && a + b == g && (!a || !memcmp(sa, want, a)) && (!b || !memcmp(sb, want + a, b));
+    if (!same)
+        printf("\n  consoles: %zu + %zu bytes, golden %zu\n", a, b, g);
+    free(sa);
+    free(sb);
+    free(want);
+    return same;
+}
+
+static void make_dirs(char *root, char *a, char *b)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(root));
+    sprintf(a, "%s/a", root);
+    sprintf(b, "%s/b", root);
+    CU_ASSERT_FATAL(mkdir(a, 0700) == 0 && mkdir(b, 0700) == 0);
+}
+
+static void remove_dirs(const char *root, const char *a, const char *b)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/w.out", a);
+    remove(path);
+    snprintf(path, sizeof path, "%s/w.out", b);
+    remove(path);
+    rmdir(a);
+    rmdir(b);
+    rmdir(root);
+}
+
+/* The writer starts on one process and ends on the other: the two console
+   files together are its QEMU golden output. */
+static void test_two_processes(void)
+{
+    char root[] = "/tmp/ringside-mig-XXXXXX", a[64], b[64];
+    make_dirs(root, a, b);
+    write_token();
+    pid_t dst = spawn_host("47621", b), src = spawn_host("47620", a);
+    CU_ASSERT_FATAL(wait_listening("47620") && wait_listening("47621"));
+    CU_ASSERT(create_and_start("47620", "bt"));
+    struct proc_result r;
+    CU_ASSERT_EQUAL(ctl(&r, "47620", "migrate", "w", "--to", "127.0.0.1:47621", NULL), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "moved to 127.0.0.1:47621"));
+    if (r.status != 0)
+        printf("\n  ctl migrate: %s", r.err);
+    proc_result_free(&r);
+    CU_ASSERT(wait_ended("47621"));
+    CU_ASSERT(ask("47621", QUIT, NULL));
+    CU_ASSERT(ask("47620", QUIT, NULL));
+    reap(src);
+    reap(dst);
+    CU_ASSERT(consoles_equal_golden(a, b));
+    remove_dirs(root, a, b);
+}
+
+/* A proxy between the source and the target: bytes pass both ways until
+   the source sends its first round-2 message; then the target process is
+   killed with SIGKILL, reaped, and both connections are closed. */
+struct proxy {
+    int listen_fd;
+    int to_port;
+    pid_t target;
+    bool killed;
+    int target_status;
+};
+
+static int tcp_listen(int port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(0x7f000001) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int tcp_connect(int port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(0x7f000001) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *px = arg;
+    int c = accept(px->listen_fd, NULL, NULL), t = c >= 0 ? tcp_connect(px->to_port) : -1;
+    char buf[65536 + 16], tail[16] = "";
+    while (c >= 0 && t >= 0 && !px->killed) {
+        struct pollfd p[2] = { { .fd = c, .events = POLLIN }, { .fd = t, .events = POLLIN } };
+        if (poll(p, 2, 30000) <= 0)
+            break;
+        int from = (p[0].revents & (POLLIN | POLLHUP)) ? c : t, to = from == c ? t : c;
+        size_t keep = strlen(tail);
+        memcpy(buf, tail, keep);
+        ssize_t n = recv(from, buf + keep, sizeof buf - keep - 1, 0);
+        if (n <= 0)
+            break;
+        buf[keep + (size_t)n] = 0;
+        if (from == c && strstr(buf, "\"round\":2,")) {
+            kill(px->target, SIGKILL);               /* the target dies mid-round */
+            waitpid(px->target, &px->target_status, 0);
+            px->killed = true;
+            break;
+        }
+        if (send(to, buf + keep, (size_t)n, MSG_NOSIGNAL) != n)
+            break;
+        if (from == c) {                             /* a pattern across two reads */
+            size_t len = keep + (size_t)n, k = len < 15 ? len : 15;
+            memcpy(tail, buf + len - k, k);
+            tail[k] = 0;
+        }
+    }
+    if (c >= 0)
+        close(c);
+    if (t >= 0)
+        close(t);
+    return NULL;
+}
+
+static void test_target_killed_in_round_2(void)
+{
+    char root[] = "/tmp/ringside-mig-XXXXXX", a[64], b[64];
+    make_dirs(root, a, b);
+    write_token();
+    pid_t dst = spawn_host("47622", b), src = spawn_host("47624", a);
+    CU_ASSERT_FATAL(wait_listening("47622") && wait_listening("47624"));
+    struct proxy px = { .listen_fd = tcp_listen(47623), .to_port = 47622, .target = dst };
+    CU_ASSERT_FATAL(px.listen_fd >= 0);
+    pthread_t th;
+    CU_ASSERT_FATAL(pthread_create(&th, NULL, proxy_main, &px) == 0);
+    CU_ASSERT(create_and_start("47624", "trap"));
+    struct proc_result r;
+    CU_ASSERT_EQUAL(ctl(&r, "47624", "migrate", "w", "--to", "127.0.0.1:47623", "stop_pages=1"), 0);
+    CU_ASSERT_EQUAL(r.status, 1);                        /* MigrationFailed */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "MigrationFailed"));
+    proc_result_free(&r);
+    pthread_join(th, NULL);
+    close(px.listen_fd);
+    CU_ASSERT(px.killed);
+    CU_ASSERT(WIFSIGNALED(px.target_status) && WTERMSIG(px.target_status) == SIGKILL);
+    if (!px.killed) {
+        kill(dst, SIGKILL);
+        waitpid(dst, NULL, 0);
+    }
+    CU_ASSERT(wait_ended("47624"));                      /* it finished at the source */
+    CU_ASSERT(ask("47624", QUIT, NULL));
+    reap(src);
+    CU_ASSERT(consoles_equal_golden(a, NULL));           /* all of it, nothing lost */
+    remove_dirs(root, a, b);
+}
+
 void suite_migrate_register(void)
 {
     CU_pSuite s = CU_add_suite("migrate", NULL, NULL);
@@ -347,4 +629,8 @@ void suite_migrate_register(void)
     CU_add_test(s, "a refusing target: the VM runs on at the source, intact", test_refused_vm_runs_on);
     CU_add_test(s, "idle: one round; writer: several, shrinking", test_rounds_follow_the_dirty_rate);
     CU_add_test(s, "the target checks every message first", test_target_checks_messages);
+    CU_add_test(s, "two host processes, ctl migrate: the two consoles = QEMU golden",
+                test_two_processes);
+    CU_add_test(s, "the target killed (SIGKILL) in round 2: the VM finishes on the source",
+                test_target_killed_in_round_2);
 }
