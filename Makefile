@@ -37,7 +37,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/ctl_migrate.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
@@ -130,6 +130,7 @@ dirty_patch := -DDIRTY=1
 dirty_writer := -DDIRTY=2 -DNPAGES=64 -DPASSES=8
 dirty_migrate := -DDIRTY=2 -DNPAGES=16 -DPASSES=12 -DDELAY=120000
 dirty_idle := -DDIRTY=3 -DTICKS=16
+dirty_heavy := -DDIRTY=2 -DNPAGES=256 -DPASSES=150    # make bench: rewrites 256 pages nonstop
 tests/bin/dirty_%.elf: tests/kernels/dirty.S tests/kernels/link.ld
 	@mkdir -p tests/bin $(B)/tests
 	gcc -m32 -c $(dirty_$*) $< -o $(B)/tests/dirty_$*.o
@@ -153,7 +154,7 @@ test: check-deps
 test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
 bench: check-deps
-	@$(SUBMAKE) ringside samples
+	@$(SUBMAKE) ringside samples tests/bin/dirty_idle.elf tests/bin/dirty_migrate.elf tests/bin/dirty_heavy.elf
 	bash scripts/bench.sh
 
 # More of the differential fuzzers than `make test` runs (docs/fuzzing.md):

@@ -621,6 +621,28 @@ static void test_target_killed_in_round_2(void)
     remove_dirs(root, a, b);
 }
 
+/* `ringside migrate`: the in-process two-host mode on the command line. */
+static void test_migrate_command(void)
+{
+    struct proc_result r;
+    size_t glen;
+    char *argv[] = { (char *)proc_ringside(), "migrate", "--at", "300000", "samples/bin/compute.elf",
+                     "--mode", "trap", NULL };
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 120, &r), 0);
+    char *want = proc_read_file("tests/golden/compute.out", &glen);
+    CU_ASSERT(want && r.out_len == glen && !memcmp(r.out, want, glen));
+    CU_ASSERT_EQUAL(r.status, golden_status("compute"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "moved to the second host"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "PAGES DIRTIED"));
+    free(want);
+    proc_result_free(&r);
+    char *bad[] = { (char *)proc_ringside(), "migrate", "--at", "x", "samples/bin/compute.elf", NULL };
+    CU_ASSERT_EQUAL_FATAL(proc_run(bad, 60, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--at"));
+    proc_result_free(&r);
+}
+
 void suite_migrate_register(void)
 {
     CU_pSuite s = CU_add_suite("migrate", NULL, NULL);
@@ -633,4 +655,5 @@ void suite_migrate_register(void)
                 test_two_processes);
     CU_add_test(s, "the target killed (SIGKILL) in round 2: the VM finishes on the source",
                 test_target_killed_in_round_2);
+    CU_add_test(s, "ringside migrate: stdout = QEMU golden, the report on stderr", test_migrate_command);
 }

@@ -112,7 +112,7 @@ static int print_reply(const char *line, const char *command, bool raw)
     else if (!strcmp(command, "list") && json_is_array(ret))
         print_list(ret);
     else if (!strcmp(command, "migrate") && json_is_object(ret))
-        ctl_migrate_print(ret);
+        ctl_migrate_print(stdout, ret);
     else if (json_is_object(ret) && json_object_size(ret) == 0)
         puts("ok");
     else {

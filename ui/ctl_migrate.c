@@ -103,24 +103,24 @@ static double ms(json_t *o, const char *k)
     return json_number_value(json_object_get(o, k));
 }
 
-void ctl_migrate_print(json_t *ret)
+void ctl_migrate_print(FILE *f, json_t *ret)
 {
-    printf("%5s %11s %14s %12s %11s %9s\n", "ROUND", "PAGES SENT", "PAGES DIRTIED", "BYTES",
+    fprintf(f, "%5s %11s %14s %12s %11s %9s\n", "ROUND", "PAGES SENT", "PAGES DIRTIED", "BYTES",
            "MODELED MS", "HOST MS");
     size_t i;
     json_t *rd;
     json_array_foreach(json_object_get(ret, "rounds"), i, rd)
-        printf("%5lld %11lld %14lld %12lld %11.3f %9.1f\n", num(rd, "round"), num(rd, "pages_sent"),
+        fprintf(f, "%5lld %11lld %14lld %12lld %11.3f %9.1f\n", num(rd, "round"), num(rd, "pages_sent"),
                num(rd, "pages_dirtied"), num(rd, "bytes"), ms(rd, "modeled_ms"), ms(rd, "host_ms"));
-    printf("pre-copy stopped: %s\n", json_string_value(json_object_get(ret, "stop_reason")));
-    printf("stop-and-copy: %lld pages and the state (%lld bytes), %lld bytes\n",
+    fprintf(f, "pre-copy stopped: %s\n", json_string_value(json_object_get(ret, "stop_reason")));
+    fprintf(f, "stop-and-copy: %lld pages and the state (%lld bytes), %lld bytes\n",
            num(ret, "final_pages"), num(ret, "state_bytes"), num(ret, "final_bytes"));
-    printf("writable working set: %lld pages\n", num(ret, "wws_pages"));
-    printf("downtime: %.3f ms modeled, %.1f ms host\n", ms(ret, "downtime_modeled_ms"),
+    fprintf(f, "writable working set: %lld pages\n", num(ret, "wws_pages"));
+    fprintf(f, "downtime: %.3f ms modeled, %.1f ms host\n", ms(ret, "downtime_modeled_ms"),
            ms(ret, "downtime_host_ms"));
-    printf("total: %.3f ms modeled, %.1f ms host; %lld pages, %lld bytes\n",
+    fprintf(f, "total: %.3f ms modeled, %.1f ms host; %lld pages, %lld bytes\n",
            ms(ret, "total_modeled_ms"), ms(ret, "total_host_ms"), num(ret, "pages_sent"),
            num(ret, "total_bytes"));
-    printf("moved to %s at %lld guest instructions\n", json_string_value(json_object_get(ret, "to")),
+    fprintf(f, "moved to %s at %lld guest instructions\n", json_string_value(json_object_get(ret, "to")),
            num(ret, "guest_insns"));
 }

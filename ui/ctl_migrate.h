@@ -6,6 +6,7 @@
 #define RS_CTL_MIGRATE_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* The words after "migrate" as KEY=VALUE words (malloc'd, *out_argc of
    them, in *out_argv): VM -> vm=VM, --to A -> to=A, --bandwidth B (bits/s,
@@ -16,6 +17,6 @@ int ctl_migrate_words(int argc, char **argv, const char *token_file, int *out_ar
                       char ***out_argv);
 void ctl_migrate_words_free(int argc, char **argv);
 /* The migrate reply as a table of rounds and the totals. */
-void ctl_migrate_print(json_t *ret);
+void ctl_migrate_print(FILE *f, json_t *ret);
 
 #endif

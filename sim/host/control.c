@@ -280,7 +280,7 @@ static const struct {
     { "list", cmd_list }, { "create", cmd_create }, { "start", cmd_start },
     { "pause", cmd_pause }, { "resume", cmd_resume }, { "stop", cmd_stop },
     { "remove", cmd_remove }, { "reset", cmd_reset }, { "snapshot", cmd_snapshot },
-    { "revert", cmd_revert }, { "migrate", cmd_migrate }, { "stats", cmd_stats },
+    { "revert", cmd_revert }, { "migrate", cmd_migrate_vm }, { "stats", cmd_stats },
     { "events", cmd_events }, { "quit", cmd_quit },
     { "migrate-begin", cmd_migrate_begin }, { "migrate-pages", cmd_migrate_pages },
     { "migrate-state", cmd_migrate_state }, { "migrate-finish", cmd_migrate_finish },

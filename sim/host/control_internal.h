@@ -27,7 +27,7 @@ uint64_t arg_uint(struct ctl_req *r, const char *key, uint64_t dflt, uint64_t lo
 int arg_vm(struct ctl_req *r);
 
 /* migrate.c: the source's command; migrate_in.c: the target's. */
-json_t *cmd_migrate(struct ctl_req *r);
+json_t *cmd_migrate_vm(struct ctl_req *r);
 json_t *cmd_migrate_begin(struct ctl_req *r);
 json_t *cmd_migrate_pages(struct ctl_req *r);
 json_t *cmd_migrate_state(struct ctl_req *r);

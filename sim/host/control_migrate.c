@@ -181,35 +181,7 @@ json_t *cmd_migrate_abort(struct ctl_req *r)
 
 /* ---- the source's side ---- */
 
-static json_t *report_json(const struct mig_report *rep, const char *to)
-{
-    json_t *rounds = json_array();
-    for (int k = 0; k < rep->nrounds; k++) {
-        const struct mig_round *rd = &rep->rounds[k];
-        json_array_append_new(rounds, json_pack("{s:i, s:i, s:i, s:I, s:f, s:f}", "round", k,
-                                                "pages_sent", (int)rd->pages_sent,
-                                                "pages_dirtied", (int)rd->pages_dirtied,
-                                                "bytes", (json_int_t)rd->bytes,
-                                                "modeled_ms", mig_cycles_to_ms(rd->cycles),
-                                                "host_ms", rd->host_ns / 1e6));
-    }
-    json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:I, s:I, s:i, s:I, s:I}", "to", to,
-                          "rounds", rounds, "stop_reason", rep->stop_reason ? rep->stop_reason : "",
-                          "final_pages", (int)rep->final_pages,
-                          "final_bytes", (json_int_t)rep->final_bytes,
-                          "state_bytes", (json_int_t)rep->state_bytes,
-                          "wws_pages", (int)rep->wws_pages,
-                          "pages_sent", (json_int_t)rep->pages_sent,
-                          "total_bytes", (json_int_t)rep->total_bytes);
-    json_object_set_new(o, "downtime_modeled_ms", json_real(mig_cycles_to_ms(rep->downtime_cycles)));
-    json_object_set_new(o, "downtime_host_ms", json_real(rep->downtime_host_ns / 1e6));
-    json_object_set_new(o, "total_modeled_ms", json_real(mig_cycles_to_ms(rep->total_cycles)));
-    json_object_set_new(o, "total_host_ms", json_real(rep->total_host_ns / 1e6));
-    json_object_set_new(o, "guest_insns", json_integer((json_int_t)rep->guest_insns));
-    return o;
-}
-
-json_t *cmd_migrate(struct ctl_req *r)
+json_t *cmd_migrate_vm(struct ctl_req *r)
 {
     bool ok = true;
     int i = arg_vm(r);
@@ -237,7 +209,7 @@ json_t *cmd_migrate(struct ctl_req *r)
     json_t *out = NULL;
     char why[256];
     if (migrate_vm(r->h, i, l, &o, rep, why, sizeof why) == 0)
-        out = report_json(rep, to);
+        out = mig_report_json(rep, to);
     else
         ctl_fail(r, "MigrationFailed", "%s; the VM runs on here", why);
     mig_link_close(l);

@@ -407,3 +407,33 @@ int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig
     abort_target(&r);
     return -1;
 }
+
+/* ---- the report ---- */
+
+json_t *mig_report_json(const struct mig_report *rep, const char *to)
+{
+    json_t *rounds = json_array();
+    for (int k = 0; k < rep->nrounds; k++) {
+        const struct mig_round *rd = &rep->rounds[k];
+        json_array_append_new(rounds, json_pack("{s:i, s:i, s:i, s:I, s:f, s:f}", "round", k,
+                                                "pages_sent", (int)rd->pages_sent,
+                                                "pages_dirtied", (int)rd->pages_dirtied,
+                                                "bytes", (json_int_t)rd->bytes,
+                                                "modeled_ms", mig_cycles_to_ms(rd->cycles),
+                                                "host_ms", rd->host_ns / 1e6));
+    }
+    json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:I, s:I, s:i, s:I, s:I}", "to", to,
+                          "rounds", rounds, "stop_reason", rep->stop_reason ? rep->stop_reason : "",
+                          "final_pages", (int)rep->final_pages,
+                          "final_bytes", (json_int_t)rep->final_bytes,
+                          "state_bytes", (json_int_t)rep->state_bytes,
+                          "wws_pages", (int)rep->wws_pages,
+                          "pages_sent", (json_int_t)rep->pages_sent,
+                          "total_bytes", (json_int_t)rep->total_bytes);
+    json_object_set_new(o, "downtime_modeled_ms", json_real(mig_cycles_to_ms(rep->downtime_cycles)));
+    json_object_set_new(o, "downtime_host_ms", json_real(rep->downtime_host_ns / 1e6));
+    json_object_set_new(o, "total_modeled_ms", json_real(mig_cycles_to_ms(rep->total_cycles)));
+    json_object_set_new(o, "total_host_ms", json_real(rep->total_host_ns / 1e6));
+    json_object_set_new(o, "guest_insns", json_integer((json_int_t)rep->guest_insns));
+    return o;
+}

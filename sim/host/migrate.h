@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "host/host.h"
 
 #define MIG_MAX_ROUNDS 64
@@ -92,6 +93,10 @@ struct mig_link *mig_link_connect(const char *addr, const char *token, char *err
 /* A link to a host in this process (its control_handle). */
 struct mig_link *mig_link_local(struct host *target);
 void mig_link_close(struct mig_link *l);
+
+/* The report as the migrate command's reply (docs/control.md); `to` names
+   the target. */
+json_t *mig_report_json(const struct mig_report *rep, const char *to);
 
 /* Modeled seconds as guest cycles, and back (the nominal clock). */
 uint64_t mig_seconds_to_cycles(double s);
