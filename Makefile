@@ -20,7 +20,7 @@ GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgv
 SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
-           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o \
+           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o \
            sim/cpu/vmx.o sim/cpu/vmx_entry.o sim/cpu/vmx_ept.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o
@@ -30,7 +30,8 @@ SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o si
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/bt_run.o \
            sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
 SIM_VT  := sim/vmm/hw/hw_run.o sim/vmm/hw/hw_exit.o
-SIM_HOST := sim/host/host.o sim/host/control.o sim/host/ctlsock.o
+SIM_HOST := sim/host/host.o sim/host/control.o sim/host/ctlsock.o sim/host/ctlclient.o sim/host/b64.o \
+            sim/host/migrate.o sim/host/miglink.o sim/host/control_migrate.o
 SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_VT) $(SIM_TOP) $(SIM_HOST)
 
 # traces/: trace file format, recorder, exporters (docs/traces.md)
@@ -38,7 +39,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o traces/export_exits.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_config.o ui/cmd_ctl.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_config.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o \
            ui/cmd_lesson.o ui/cmd_lab.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_tui.o \
            ui/source_tree.o
@@ -49,6 +50,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_vmx.o tests/test_hw.o tests/test_robust.o \
+               tests/test_dirtylog.o tests/test_migrate.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o \
@@ -126,6 +128,19 @@ tests/bin/end_%.elf: tests/kernels/endings.S tests/kernels/link.ld
 	gcc -m32 -c -DENDING=$(ending_$*) $< -o $(B)/tests/end_$*.o
 	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/end_$*.o -o $@
 
+# ---- test kernels for the dirty log and migration (tests/kernels/dirty.S) ----
+TEST_KERNELS += tests/bin/dirty_patch.elf tests/bin/dirty_writer.elf tests/bin/dirty_migrate.elf \
+                tests/bin/dirty_idle.elf
+dirty_patch := -DDIRTY=1
+dirty_writer := -DDIRTY=2 -DNPAGES=64 -DPASSES=8
+dirty_migrate := -DDIRTY=2 -DNPAGES=16 -DPASSES=12 -DDELAY=120000
+dirty_idle := -DDIRTY=3 -DTICKS=16
+dirty_heavy := -DDIRTY=2 -DNPAGES=256 -DPASSES=150    # make bench: rewrites 256 pages nonstop
+tests/bin/dirty_%.elf: tests/kernels/dirty.S tests/kernels/link.ld
+	@mkdir -p tests/bin $(B)/tests
+	gcc -m32 -c $(dirty_$*) $< -o $(B)/tests/dirty_$*.o
+	ld -m elf_i386 --no-warn-rwx-segments -T tests/kernels/link.ld $(B)/tests/dirty_$*.o -o $@
+
 # ---- entry points --------------------------------------------------------
 # Each entry point installs the packages first and only then builds, in a
 # second make: the Graphviz flags above come from pkg-config when a Makefile
@@ -144,7 +159,7 @@ test: check-deps
 test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
 bench: check-deps
-	@$(SUBMAKE) ringside samples
+	@$(SUBMAKE) ringside samples tests/bin/dirty_idle.elf tests/bin/dirty_migrate.elf tests/bin/dirty_heavy.elf
 	bash scripts/bench.sh
 
 # More of the differential fuzzers than `make test` runs (docs/fuzzing.md):

@@ -89,3 +89,23 @@ for s in hello compute rings sensitive exceptions smc demo; do
     ./ringside run --mode bt --append= --stats-json "$T/$s.json" "samples/bin/$s.elf" > /dev/null 2>&1 || true
     printf "  %-12s %12s\n" "$s" "$(jnum overhead_pct "$T/$s.json")"
 done
+
+# Live migration (docs/migration.md): `ringside migrate`, two hosts in one
+# process over the modeled link (1 Gbit/s, 100 us). Rounds, bytes and
+# modeled times are deterministic (one run each); host ms is this machine's.
+printf "  %-22s %6s %12s %10s %10s %10s %9s %9s\n" "migration (bt)" rounds downtime_ms total_ms \
+    bytes wws_pages stop_pgs host_ms
+mig() {
+    local name=$1
+    shift
+    ./ringside migrate --json "$@" > /dev/null 2> "$T/mig.json" || true
+    printf "  %-22s %6s %12.3f %10.3f %10s %10s %9s %9.0f\n" "$name" \
+        "$(grep -o '"round": ' "$T/mig.json" | wc -l)" "$(jnum downtime_modeled_ms "$T/mig.json")" \
+        "$(jnum total_modeled_ms "$T/mig.json")" "$(jnum total_bytes "$T/mig.json")" \
+        "$(jnum wws_pages "$T/mig.json")" "$(jnum final_pages "$T/mig.json")" \
+        "$(jnum total_host_ms "$T/mig.json")"
+}
+mig idle --at 100 tests/bin/dirty_idle.elf
+mig compute --at 1000000 samples/bin/compute.elf
+mig "writer (1/2 link)" --at 10000000 --stop-pages 2 tests/bin/dirty_migrate.elf
+mig "write-heavy (256 pg)" --at 10000000 tests/bin/dirty_heavy.elf

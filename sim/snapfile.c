@@ -115,6 +115,21 @@ int snapw_write(struct snap_writer *w, const char *path, char *err, size_t errle
     return ok ? 0 : -1;
 }
 
+int snapw_image(struct snap_writer *w, uint8_t **img, size_t *len, char *err, size_t errlen)
+{
+    *img = malloc(SNAP_HEADER_SIZE + w->len);
+    if (!*img) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        snapw_free(w);
+        return -1;
+    }
+    snap_put_header(*img, &w->h, w->nchunks);
+    memcpy(*img + SNAP_HEADER_SIZE, w->buf, w->len);
+    *len = SNAP_HEADER_SIZE + w->len;
+    snapw_free(w);
+    return 0;
+}
+
 /* ---- reading ---- */
 
 static int snap_fail(char *err, size_t errlen, const char *what)

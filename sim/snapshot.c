@@ -111,7 +111,9 @@ static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t 
     return rc;
 }
 
-int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
+/* Every chunk but, unless with_mem, the RAM's. */
+static int snapshot_build(struct vm *vm, bool with_mem, struct snap_writer *w, char *err,
+                          size_t errlen)
 {
     struct machine *m = &vm->m;
     struct snap_header h = { .kernel_size = vm->kernel_size, .kernel_crc = vm->kernel_crc,
@@ -121,16 +123,31 @@ int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
     snprintf(h.kernel_path, sizeof h.kernel_path, "%.27s", vm->kernel_path);
     if (m->vmm && vmm_settle(m->vmm, err, errlen) != 0)
         return -1;
-    struct snap_writer w;
-    snapw_init(&w, &h);
-    if (snapw_chunk(&w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
-        save_cpu(&w, vm, err, errlen) || save_devs(&w, m, err, errlen) ||
-        save_blob(&w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
-        save_mem(&w, m, err, errlen)) {
-        snapw_free(&w);
+    snapw_init(w, &h);
+    if (snapw_chunk(w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
+        save_cpu(w, vm, err, errlen) || save_devs(w, m, err, errlen) ||
+        save_blob(w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
+        (with_mem && save_mem(w, m, err, errlen))) {
+        snapw_free(w);
         return -1;
     }
+    return 0;
+}
+
+int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    struct snap_writer w;
+    if (snapshot_build(vm, true, &w, err, errlen) != 0)
+        return -1;
     return snapw_write(&w, path, err, errlen);
+}
+
+int snapshot_state_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen)
+{
+    struct snap_writer w;
+    if (snapshot_build(vm, false, &w, err, errlen) != 0)
+        return -1;
+    return snapw_image(&w, img, len, err, errlen);
 }
 
 /* ---- restoring: everything is decoded and checked first, then applied,
@@ -214,7 +231,7 @@ static int plan_cpu(struct restore_plan *p, const struct snap_file *f, char *err
 }
 
 static int plan_restore(struct restore_plan *p, const struct vm *vm, const struct snap_file *f,
-                        char *err, size_t errlen)
+                        bool with_mem, char *err, size_t errlen)
 {
     const struct machine *m = &vm->m;
     bool no_kernel = !vm->kernel_path[0];     /* built for the restore: take its kernel */
@@ -229,12 +246,18 @@ static int plan_restore(struct restore_plan *p, const struct vm *vm, const struc
     }
     const struct snap_chunk *dev = need(f, "DEVS", err, errlen);
     const struct snap_chunk *st = dev ? need(f, "STAT", err, errlen) : NULL;
-    p->mem = st ? need(f, "MEM ", err, errlen) : NULL;
-    if (!p->mem)
+    if (!st)
         return -1;
+    if (with_mem && !(p->mem = need(f, "MEM ", err, errlen)))
+        return -1;
+    if (!with_mem && snap_find(f, "MEM ")) {
+        snprintf(err, errlen, "a state image must not hold RAM");
+        return -1;
+    }
     return plan_devs(p, dev, err, errlen) ||
            snap_decode(&snap_stats_type, st->data, st->len, &p->stats, err, errlen) ||
-           plan_cpu(p, f, err, errlen) || check_mem(m, p->mem, err, errlen) ? -1 : 0;
+           plan_cpu(p, f, err, errlen) ||
+           (with_mem && check_mem(m, p->mem, err, errlen)) ? -1 : 0;
 }
 
 static void apply_cpu(struct machine *m, const struct restore_plan *p, bool same_engine)
@@ -249,7 +272,8 @@ static void apply_cpu(struct machine *m, const struct restore_plan *p, bool same
     cpu_flush_caches(&m->cpu);
 }
 
-int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t errlen)
+static int restore(struct vm *vm, const struct snap_file *f, bool with_mem, char *err,
+                   size_t errlen)
 {
     struct machine *m = &vm->m;
     struct restore_plan *p = malloc(sizeof *p);
@@ -259,11 +283,12 @@ int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t
     }
     *p = (struct restore_plan){ .pic = m->pic, .pit = m->pit, .uart = m->uart, .dbg = m->dbg,
                                 .post = m->post, .cpu = m->cpu.s, .stats = m->stats };
-    int rc = plan_restore(p, vm, f, err, errlen);
+    int rc = plan_restore(p, vm, f, with_mem, err, errlen);
     if (rc == 0) {
         m->pic = p->pic, m->pit = p->pit, m->uart = p->uart, m->dbg = p->dbg, m->post = p->post;
         m->stats = p->stats;
-        apply_mem(m, p->mem);
+        if (with_mem)
+            apply_mem(m, p->mem);
         apply_cpu(m, p, f->h.engine == (uint32_t)m->mode);
         m->end = END_NONE;
         if (!vm->kernel_path[0]) {
@@ -282,4 +307,14 @@ int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t
     }
     free(p);
     return rc;
+}
+
+int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t errlen)
+{
+    return restore(vm, f, true, err, errlen);
+}
+
+int snapshot_restore_state(struct vm *vm, const struct snap_file *f, char *err, size_t errlen)
+{
+    return restore(vm, f, false, err, errlen);
 }

@@ -24,4 +24,10 @@ int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen);
    CRC checked) with the same RAM size, under any engine. 0 or -1 + err. */
 int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t errlen);
 
+/* Live migration (docs/migration.md) moves RAM page by page, and the rest
+   as a snapshot image without its "MEM " chunk, in memory (*img malloc'd). */
+int snapshot_state_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen);
+/* Put such an image's state into `vm`; its RAM stays as it is. */
+int snapshot_restore_state(struct vm *vm, const struct snap_file *f, char *err, size_t errlen);
+
 #endif

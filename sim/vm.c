@@ -161,6 +161,21 @@ uint64_t vm_guest_insns(const struct vm *vm)
     return cpu_guest_insns(&vm->m.cpu);
 }
 
+int vm_dirty_log_start(struct vm *vm)
+{
+    return cpu_dirty_log_start(&vm->m.cpu, vm_guest_pages(vm));
+}
+
+void vm_dirty_log_stop(struct vm *vm)
+{
+    cpu_dirty_log_stop(&vm->m.cpu);
+}
+
+uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap)
+{
+    return cpu_dirty_log_take(&vm->m.cpu, bitmap);
+}
+
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit)
 {
     return machine_run(&vm->m, insn_limit);

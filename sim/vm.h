@@ -63,6 +63,17 @@ int vm_write_linear(struct vm *vm, uint32_t lin, const void *buf, uint32_t len);
 /* Guest instructions retired (not the TC's extra instructions). */
 uint64_t vm_guest_insns(const struct vm *vm);
 
+/* ---- the dirty log: guest-physical pages written (cpu.h, dirtylog.c) ---- */
+
+/* Guest RAM in 4 KiB pages (the log's bitmap has (pages + 7) / 8 bytes). */
+static inline uint32_t vm_guest_pages(const struct vm *vm) { return vm->m.ram_size >> 12; }
+/* Start logging every guest page (a running log starts over): 0, or -1 out of memory. */
+int vm_dirty_log_start(struct vm *vm);
+void vm_dirty_log_stop(struct vm *vm);
+/* The pages written since the start or the last take (bit p of byte p / 8),
+   and the log cleared; returns their number. */
+uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap);
+
 /* Run until the VM ends or `insn_limit` total retired instructions (0: no
    limit); the stop reasons of machine_run. */
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit);

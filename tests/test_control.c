@@ -96,7 +96,11 @@ static void test_commands_in_process(void)
                  "CreateFailed");
     expect_error(&h, "{\"execute\":\"events\",\"arguments\":{\"kinds\":[\"nope\"]}}",
                  "InvalidArgument");
-    expect_error(&h, "{\"execute\":\"migrate\",\"arguments\":{\"vm\":\"a\"}}", "Unsupported");
+    expect_error(&h, "{\"execute\":\"migrate\",\"arguments\":{\"vm\":\"a\"}}", "InvalidArgument");
+    expect_error(&h, "{\"execute\":\"migrate\",\"arguments\":{\"vm\":\"a\",\"to\":\"127.0.0.1:1\"}}",
+                 "MigrationFailed");                      /* nobody there: the VM stays */
+    expect_error(&h, "{\"execute\":\"migrate\",\"arguments\":{\"vm\":\"a\",\"to\":\"10.0.0.1:1\"}}",
+                 "MigrationFailed");                      /* loopback only */
     expect_error(&h, "[1,2]", "ParseError");
     expect_error(&h, "{\"execute\":\"list\",\"arguments\":[]}", "InvalidRequest");
     expect_error(&h, "{\"execute\":\"list\",\"execute\":\"quit\"}", "ParseError");

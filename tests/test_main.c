@@ -38,6 +38,8 @@ void suite_readme_register(void);
 void suite_kernel_fuzz_register(void);
 void suite_robust_register(void);
 void suite_lesson_register(void);
+void suite_dirtylog_register(void);
+void suite_migrate_register(void);
 
 static const struct {
     const char *name;
@@ -71,6 +73,8 @@ static const struct {
     { "kernel_fuzz", suite_kernel_fuzz_register },
     { "robust", suite_robust_register },
     { "lesson", suite_lesson_register },
+    { "dirtylog", suite_dirtylog_register },
+    { "migrate", suite_migrate_register },
 };
 
 int main(int argc, char **argv)

@@ -11,24 +11,15 @@
  */
 #include "cmd_ctl.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl_migrate.h"
+#include "host/ctlclient.h"
 #include "options.h"
-
-struct ctl_conn {
-    int fd;
-    char buf[1 << 16];
-    size_t len;
-};
 
 static void usage(FILE *f)
 {
@@ -36,66 +27,9 @@ static void usage(FILE *f)
           "  ADDR: the --control of a ringside host (a socket path, or 127.0.0.1:PORT)\n"
           "  COMMAND: list, create kernel=K [mode=bt] [name=N] [mem=32] [shares=1] [append=S],\n"
           "           start|pause|resume|stop|remove|reset vm=N, snapshot|revert vm=N file=F,\n"
-          "           stats [vm=N], events [vm=N] [kinds=trap,io], quit (docs/control.md)\n", f);
-}
-
-static int ctl_connect(const char *addr, char *err, size_t errlen)
-{
-    const char *colon = strrchr(addr, ':');
-    int fd;
-    if (colon && !strchr(addr, '/')) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1)) };
-        char host[64];
-        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
-        if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-            snprintf(err, errlen, "%s: not an IPv4 address", host);
-            return -1;
-        }
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-            return fd;
-    } else {
-        struct sockaddr_un a = { .sun_family = AF_UNIX };
-        snprintf(a.sun_path, sizeof a.sun_path, "%s", addr);
-        fd = socket(AF_UNIX, SOCK_STREAM, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-            return fd;
-    }
-    snprintf(err, errlen, "cannot connect to %s: %s", addr, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
-}
-
-/* One line from the server (malloc'd, no newline), or NULL at EOF. */
-static char *ctl_line(struct ctl_conn *c)
-{
-    for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        if (nl) {
-            size_t n = (size_t)(nl - c->buf);
-            char *line = strndup(c->buf, n);
-            memmove(c->buf, nl + 1, c->len - n - 1);
-            c->len -= n + 1;
-            return line;
-        }
-        if (c->len == sizeof c->buf)
-            return NULL;
-        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
-        if (r <= 0)
-            return NULL;
-        c->len += (size_t)r;
-    }
-}
-
-static int ctl_send(struct ctl_conn *c, json_t *req)
-{
-    char *s = json_dumps(req, JSON_COMPACT);
-    size_t n = strlen(s);
-    s[n] = '\n';
-    int rc = send(c->fd, s, n + 1, MSG_NOSIGNAL) == (ssize_t)(n + 1) ? 0 : -1;
-    free(s);
-    return rc;
+          "           stats [vm=N], events [vm=N] [kinds=trap,io], quit,\n"
+          "           migrate VM --to ADDR2 [--bandwidth BITS] [--latency US] [--max-rounds N]\n"
+          "                  [--stop-pages N] [--to-token-file F] (docs/control.md, docs/migration.md)\n", f);
 }
 
 /* KEY=VALUE words into an arguments object; kinds=a,b becomes an array. */
@@ -177,6 +111,8 @@ static int print_reply(const char *line, const char *command, bool raw)
         fprintf(stderr, "ringside ctl: malformed reply\n");
     else if (!strcmp(command, "list") && json_is_array(ret))
         print_list(ret);
+    else if (!strcmp(command, "migrate") && json_is_object(ret))
+        ctl_migrate_print(stdout, ret);
     else if (json_is_object(ret) && json_object_size(ret) == 0)
         puts("ok");
     else {
@@ -191,31 +127,22 @@ static int print_reply(const char *line, const char *command, bool raw)
 
 static int ctl_auth(struct ctl_conn *c, const char *token_file)
 {
-    FILE *f = fopen(token_file, "r");
     char tok[128] = "";
-    if (!f || !fgets(tok, sizeof tok, f)) {
-        if (f)
-            fclose(f);
+    if (ctlc_read_token(token_file, tok, sizeof tok) != 0) {
         fprintf(stderr, "ringside ctl: --token-file %s: cannot read\n", token_file);
         return -1;
     }
-    fclose(f);
-    tok[strcspn(tok, "\r\n ")] = 0;
-    json_t *req = json_pack("{s:s, s:{s:s}}", "execute", "auth", "arguments", "token", tok);
-    int rc = ctl_send(c, req);
-    json_decref(req);
-    char *line = rc == 0 ? ctl_line(c) : NULL;
-    rc = line && strstr(line, "\"return\"") ? 0 : -1;
-    if (rc)
+    if (ctlc_auth(c, tok) != 0) {
         fprintf(stderr, "ringside ctl: the host refused the token\n");
-    free(line);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 static int ctl_events(struct ctl_conn *c, long count)
 {
     char *line;
-    for (long n = 0; (count <= 0 || n < count) && (line = ctl_line(c)); n++) {
+    for (long n = 0; (count <= 0 || n < count) && (line = ctlc_line(c)); n++) {
         puts(line);
         fflush(stdout);
         free(line);
@@ -249,21 +176,24 @@ int cmd_ctl(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     const char *addr = argv[i], *command = argv[i + 1];
-    json_t *args = ctl_args(argc - i - 2, argv + i + 2);
+    int nw = argc - i - 2;
+    char **words = argv + i + 2, **mw = NULL;
+    if (!strcmp(command, "migrate") && ctl_migrate_words(nw, words, token_file, &nw, &mw) != 0)
+        return EXIT_BAD_INPUT;
+    json_t *args = ctl_args(nw, mw ? mw : words);
+    ctl_migrate_words_free(mw ? nw : 0, mw);
     if (!args) {
         fprintf(stderr, "ringside ctl: arguments are KEY=VALUE\n");
         return EXIT_BAD_INPUT;
     }
     char err[300];
     struct ctl_conn *c = calloc(1, sizeof *c);
-    c->fd = ctl_connect(addr, err, sizeof err);
-    char *greeting = c->fd >= 0 ? ctl_line(c) : NULL;
     int rc = EXIT_BAD_INPUT;
-    if (!greeting)
-        fprintf(stderr, "ringside ctl: %s\n", c->fd >= 0 ? "no greeting from the host" : err);
+    if (!c || ctlc_connect(c, addr, false, 0, err, sizeof err) != 0)
+        fprintf(stderr, "ringside ctl: %s\n", c ? err : "out of memory");
     else if (!token_file || ctl_auth(c, token_file) == 0) {
         json_t *req = json_pack("{s:s, s:O}", "execute", command, "arguments", args);
-        char *line = ctl_send(c, req) == 0 ? ctl_line(c) : NULL;
+        char *line = ctlc_send(c, req) == 0 ? ctlc_line(c) : NULL;
         json_decref(req);
         if (!line)
             fprintf(stderr, "ringside ctl: the host closed the connection\n");
@@ -273,10 +203,9 @@ int cmd_ctl(int argc, char **argv)
             rc = ctl_events(c, count);
         free(line);
     }
-    free(greeting);
     json_decref(args);
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c)
+        ctlc_close(c);
     free(c);
     return rc;
 }

@@ -144,7 +144,9 @@ static const char *default_name(const char *kernel, char *buf, size_t len, int i
     return buf;
 }
 
-static int open_console(struct host_cli *cli, const char *name)
+/* mode "wb" for a --vm, "ab" for a VM that arrived over the protocol (one
+   migrated away and back again goes on in the same file). */
+static int open_console(struct host_cli *cli, const char *name, const char *mode)
 {
     struct console *c = &cli->cons[cli->ncons++];
     snprintf(c->name, sizeof c->name, "%s", name);
@@ -152,7 +154,7 @@ static int open_console(struct host_cli *cli, const char *name)
         return 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.out", cli->console_dir, name);
-    c->file = fopen(path, "wb");
+    c->file = fopen(path, mode);
     if (!c->file) {
         fprintf(stderr, "ringside host: %s: %s\n", path, strerror(errno));
         return -1;
@@ -184,7 +186,7 @@ static int add_vm(struct host_cli *cli, char *spec, int index)
         fprintf(stderr, "ringside host: %s\n", err);
         return -1;
     }
-    if (open_console(cli, name) != 0)
+    if (open_console(cli, name, "wb") != 0)
         return -1;
     struct machine *m = &cli->host.vms[index].vm->m;
     m->out = console_put;
@@ -315,17 +317,17 @@ static int write_stats(const char *path, const struct host *h)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* VMs created over the protocol print to prefixed lines like the others. */
+/* VMs created (or migrated in) over the protocol print like the others:
+   prefixed lines, or DIR/NAME.out with --console-dir. */
 static void attach_new_consoles(struct host_cli *cli)
 {
     for (int i = 0; i < cli->host.nvms; i++) {
         struct machine *m = &cli->host.vms[i].vm->m;
         if (m->out || cli->ncons == HOST_CONSOLES)
             continue;
-        struct console *c = &cli->cons[cli->ncons++];
-        memcpy(c->name, cli->host.vms[i].name, sizeof c->name);   /* both 32 bytes, NUL-ended */
+        open_console(cli, cli->host.vms[i].name, "ab");   /* unwritable: prefixed lines */
         m->out = console_put;
-        m->out_ctx = c;
+        m->out_ctx = &cli->cons[cli->ncons - 1];
     }
 }
 
@@ -347,7 +349,7 @@ static int serve(struct host_cli *cli)
         bool busy = false;
         for (int k = 0; k < 8 && host_step(&cli->host) >= 0; k++)
             busy = true;
-        fflush(stdout);
+        fflush(NULL);                       /* stdout and the console files */
         ctl_poll(s, busy ? 0 : 50);
         attach_new_consoles(cli);
     }

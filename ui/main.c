@@ -9,6 +9,7 @@
  *   ringside lesson [...]    lessons: list, give, check (cmd_lesson.c)
  *   ringside lab [...]       lab assignments: check, export (cmd_lab.c)
  *   ringside tc-dump [...] K the translation cache after a bt run (cmd_tcdump.c)
+ *   ringside migrate [...] K live migration between two hosts in one process (cmd_migrate.c)
  *   ringside --help          commands and where to read more
  *   ringside --version
  *
@@ -25,6 +26,7 @@
 #include "cmd_ctl.h"
 #include "cmd_host.h"
 #include "cmd_lesson.h"
+#include "cmd_migrate.h"
 #include "cmd_paper.h"
 #include "cmd_snapshot.h"
 #include "cmd_run.h"
@@ -58,7 +60,11 @@ static void print_help(void)
          "  ringside host [options] --vm \"KERNEL [options]\" ...\n"
          "                            several VMs on one host: shares, consoles, isolation\n"
          "  ringside ctl ADDR COMMAND [KEY=VALUE ...]\n"
-         "                            manage a ringside host --control ADDR (docs/control.md)\n"
+         "                            manage a ringside host --control ADDR (docs/control.md);\n"
+         "                            ctl ADDR migrate VM --to ADDR2: live migration\n"
+         "  ringside migrate [--at INSNS] [link options] KERNEL [run options]\n"
+         "                            live-migrate KERNEL between two hosts in this process\n"
+         "                            (docs/migration.md)\n"
          "  ringside lesson [NAME] [--headless|--check|--answers] [--seed S]\n"
          "                            the lessons in lessons/: list them, give one (TUI or text),\n"
          "                            check them all; see ringside lesson --help\n"
@@ -111,6 +117,8 @@ int main(int argc, char **argv)
         return cmd_ctl(argc - 2, argv + 2);
     if (!strcmp(cmd, "host"))
         return cmd_host(argc - 2, argv + 2);
+    if (!strcmp(cmd, "migrate"))
+        return cmd_migrate(argc - 2, argv + 2);
     if (!strcmp(cmd, "snapshot"))
         return cmd_snapshot(argc - 2, argv + 2);
     if (!strcmp(cmd, "compare"))

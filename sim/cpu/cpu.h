@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <setjmp.h>
+#include <stddef.h>
 
 /* General registers, in encoding order. */
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
@@ -248,8 +249,16 @@ struct cpu {
     bool pending_has_error;   /* whether the vector pushes an error code */
     struct cpu_tlb *tlb;
     struct cpu_icache *icache;
-    uint8_t *code_page_map;   /* 1 byte per 4 KiB RAM page: decoded insns cached */
+    uint16_t *write_watch;    /* 1 entry per 4 KiB RAM page, WW_* bits: a store to a
+                                 page with any bit set takes the slow path (mem.c) */
+    uint8_t *dirty_bits;      /* the dirty log (dirtylog.c): 1 bit per page, NULL: off */
+    uint32_t dirty_pages;     /* pages [0, dirty_pages) are logged */
+    uint32_t dirty_count;     /* bits set in dirty_bits */
 };
+
+/* Write-watch bits (cpu->write_watch). */
+#define WW_CODE      0x00FFu  /* bit k: 512-byte chunk k of the page holds decoded insns */
+#define WW_DIRTY_LOG 0x0100u  /* logged page not written since the log was last taken */
 
 /* Lifecycle. cpu_init allocates the caches; cpu_free releases them. */
 int cpu_init(struct cpu *cpu, const struct cpu_bus *bus);
@@ -273,8 +282,25 @@ uint32_t cpu_get_eflags(struct cpu *cpu);
 void cpu_set_eflags(struct cpu *cpu, uint32_t value);
 void cpu_flush_caches(struct cpu *cpu);      /* TLB and decoded-insn cache */
 void cpu_tlb_flush(struct cpu *cpu);
-/* The owner wrote guest memory behind the CPU's back (loader, VMM). */
+/* The owner wrote guest memory behind the CPU's back (loader, VMM, a
+   restore): drops decoded instructions there and dirties the pages in the
+   dirty log. Every write into RAM not made by a CPU store must call it. */
 void cpu_notify_phys_write(struct cpu *cpu, uint32_t paddr, uint32_t len);
+
+/*
+ * The dirty log (dirtylog.c): which of the physical pages [0, npages) were
+ * written - by a CPU store (the first store to a page since the log was last
+ * taken goes through the slow path, which sets the page's bit and clears its
+ * WW_DIRTY_LOG watch bit, so later stores stay on the fast path) or by an
+ * owner through cpu_notify_phys_write. Live migration's pre-copy reads it.
+ */
+int cpu_dirty_log_start(struct cpu *cpu, uint32_t npages);   /* -1: out of memory */
+void cpu_dirty_log_stop(struct cpu *cpu);
+/* Copy the pages dirtied since the start or the last take into `bitmap`
+   ((npages + 7) / 8 bytes, bit p of byte p / 8), clear the log and watch
+   those pages again. Returns how many pages were dirty. */
+uint32_t cpu_dirty_log_take(struct cpu *cpu, uint8_t *bitmap);
+static inline bool cpu_dirty_log_on(const struct cpu *cpu) { return cpu->dirty_bits != NULL; }
 
 /*
  * Deliver an exception or interrupt now, as the hardware would (used by the

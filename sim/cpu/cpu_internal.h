@@ -129,8 +129,11 @@ bool cond_true(struct cpu *cpu, int cc);      /* Jcc/SETcc/CMOVcc condition 0-15
 /* Drop decoded instructions that may overlap a write at physical address pa
    (pass the written address, not the page: exec.c tracks code per 512-byte
    chunk, so only the chunk(s) holding pa..pa+3 are dropped). phys_write calls
-   it when cpu->code_page_map[pa >> 12] is nonzero. */
+   it when cpu->write_watch[pa >> 12] has WW_CODE bits. */
 void icache_invalidate_page(struct cpu *cpu, uint32_t pa);
+/* The dirty log (dirtylog.c): page `page` was written; [pa, end) was written. */
+void dirty_log_page(struct cpu *cpu, uint32_t page);
+void dirty_log_range(struct cpu *cpu, uint32_t pa, uint64_t end);
 void tlb_flush_all(struct cpu *cpu);
 void tlb_flush_page(struct cpu *cpu, uint32_t lin);
 /* The TLB's storage (paging.c): cpu_init sets cpu->tlb = tlb_create() (NULL

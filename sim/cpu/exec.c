@@ -14,8 +14,9 @@
  * intercepts it.
  *
  * Decoded instructions are cached per physical address (never for an
- * instruction that crosses a page, or one in MMIO). code_page_map has a
- * byte per RAM page whose bits say which 512-byte chunks hold cached code,
+ * instruction that crosses a page, or one in MMIO). The write-watch map has
+ * an entry per RAM page whose WW_CODE bits say which 512-byte chunks hold
+ * cached code,
  * so a write to data that shares a page with code (common in tiny kernels)
  * costs nothing, and a write into code drops only the chunk it hits.
  */
@@ -76,9 +77,9 @@ int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
     for (int i = 0; i < C_COUNT; i++)
         cpu->class_cost[i] = 1;
     cpu->icache = calloc(1, sizeof *cpu->icache);
-    cpu->code_page_map = calloc((bus->ram_size >> 12) + 1, 1);
+    cpu->write_watch = calloc((bus->ram_size >> 12) + 1, sizeof *cpu->write_watch);
     cpu->tlb = tlb_create();
-    if (!cpu->icache || !cpu->code_page_map || !cpu->tlb) {
+    if (!cpu->icache || !cpu->write_watch || !cpu->tlb) {
         cpu_free(cpu);
         return -1;
     }
@@ -89,11 +90,12 @@ int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
 void cpu_free(struct cpu *cpu)
 {
     free(cpu->icache);
-    free(cpu->code_page_map);
+    cpu_dirty_log_stop(cpu);
+    free(cpu->write_watch);
     if (cpu->tlb)
         tlb_destroy(cpu->tlb);
     cpu->icache = NULL;
-    cpu->code_page_map = NULL;
+    cpu->write_watch = NULL;
     cpu->tlb = NULL;
 }
 
@@ -147,9 +149,9 @@ static uint32_t ram_pages(const struct cpu *cpu)
 static void ic_drop_chunk(struct cpu *cpu, uint32_t pa)
 {
     uint32_t page = pa >> 12, bit = 1u << ((pa >> IC_CHUNK) & 7);
-    if (page >= ram_pages(cpu) || !(cpu->code_page_map[page] & bit))
+    if (page >= ram_pages(cpu) || !(cpu->write_watch[page] & bit))
         return;
-    cpu->code_page_map[page] &= (uint8_t)~bit;
+    cpu->write_watch[page] &= (uint16_t)~bit;
     uint32_t start = pa & ~((1u << IC_CHUNK) - 1), end = start + (1u << IC_CHUNK);
     uint32_t from = (start & 0xfffu) >= 14 ? start - 14 : start & ~0xfffu;
     for (uint32_t a = from; a < end; a++) {
@@ -185,6 +187,7 @@ void cpu_notify_phys_write(struct cpu *cpu, uint32_t paddr, uint32_t len)
     if (len == 0)
         return;
     uint64_t end = (uint64_t)paddr + len;
+    dirty_log_range(cpu, paddr, end);
     if (len >= IC_SIZE) {
         ic_drop_range(cpu, paddr, end + (1u << IC_CHUNK));
         return;
@@ -198,8 +201,9 @@ void cpu_flush_caches(struct cpu *cpu)
     if (cpu->icache)
         for (unsigned i = 0; i < IC_SIZE; i++)
             cpu->icache->e[i].key = 0;
-    if (cpu->code_page_map)
-        memset(cpu->code_page_map, 0, ram_pages(cpu));
+    if (cpu->write_watch)
+        for (uint32_t p = 0; p < ram_pages(cpu); p++)
+            cpu->write_watch[p] &= (uint16_t)~WW_CODE;     /* the dirty log's bits stay */
     tlb_flush_all(cpu);
 }
 
@@ -211,8 +215,8 @@ static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *
     e->key = ic_key(pa, d32);
     e->extra = extra;
     e->in = *in;
-    cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((pa >> IC_CHUNK) & 7));
-    cpu->code_page_map[pa >> 12] |= (uint8_t)(1u << ((last >> IC_CHUNK) & 7));
+    cpu->write_watch[pa >> 12] |= (uint16_t)(1u << ((pa >> IC_CHUNK) & 7));
+    cpu->write_watch[pa >> 12] |= (uint16_t)(1u << ((last >> IC_CHUNK) & 7));
 }
 
 /* ---- fetch ---- */

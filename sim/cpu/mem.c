@@ -37,21 +37,31 @@ uint32_t phys_read(struct cpu *cpu, uint32_t pa, int size)
     return cpu->bus.mmio_read(cpu->bus.ctx, pa, size);
 }
 
-/* Self-modifying code: drop decoded instructions of the written page(s). */
+/* A store to a watched page: log it as dirty, drop decoded instructions
+   it may overwrite (self-modifying code). */
+static void watch_hit(struct cpu *cpu, uint32_t pa)
+{
+    uint16_t ww = cpu->write_watch[pa >> 12];
+    if (ww & WW_DIRTY_LOG)
+        dirty_log_page(cpu, pa >> 12);
+    if (ww & WW_CODE)
+        icache_invalidate_page(cpu, pa);
+}
+
 static void phys_written(struct cpu *cpu, uint32_t pa, int size)
 {
     uint32_t last = pa + (uint32_t)size - 1;
-    if (unlikely(cpu->code_page_map[pa >> 12]))
-        icache_invalidate_page(cpu, pa);
-    if (unlikely((last ^ pa) & ~0xfffu) && cpu->code_page_map[last >> 12])
-        icache_invalidate_page(cpu, last);
+    if (unlikely(cpu->write_watch[pa >> 12]))
+        watch_hit(cpu, pa);
+    if (unlikely((last ^ pa) & ~0xfffu) && cpu->write_watch[last >> 12])
+        watch_hit(cpu, last);
 }
 
 void phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t val)
 {
     if (likely(pa < cpu->bus.ram_size && (uint32_t)size <= cpu->bus.ram_size - pa)) {
         ram_store(cpu->bus.ram + pa, size, val);
-        if (cpu->code_page_map)
+        if (cpu->write_watch)
             phys_written(cpu, pa, size);
         return;
     }

@@ -5,8 +5,9 @@
  * segment whose limit covers the access, no page crossing, paging off or a
  * TLB hit, and RAM behind the physical address. That case is a handful of
  * host instructions here; everything else (limit and type faults, page
- * walks, A/D bits, MMIO, page-crossing accesses, self-modifying-code checks
- * on pages holding decoded instructions) goes to the out-of-line functions in
+ * walks, A/D bits, MMIO, page-crossing accesses, stores to pages the
+ * write-watch map names: pages holding decoded instructions, pages the
+ * dirty log has not yet seen written) goes to the out-of-line functions in
  * mem.c and paging.c, which implement the architecture in full. Included at
  * the end of cpu_internal.h.
  */
@@ -93,13 +94,13 @@ static inline void ram_store(uint8_t *p, int size, uint32_t v)
 }
 
 /* The RAM address of [lin, lin+size) for an access, or NULL for the slow
-   path (page crossing, MMIO, decoded code on the page for a write). */
+   path (page crossing, MMIO, a watched page for a write). */
 static inline uint8_t *mem_fast_ptr(struct cpu *cpu, uint32_t lin, int size, bool write)
 {
     if ((lin & 0xfffu) > 0x1000u - (uint32_t)size)
         return NULL;
     uint32_t pa = tlb_translate(cpu, lin, write, cpu->s.cpl == 3);
-    if (pa >= cpu->bus.ram_size - 3 || (write && cpu->code_page_map[pa >> 12]))
+    if (pa >= cpu->bus.ram_size - 3 || (write && cpu->write_watch[pa >> 12]))
         return NULL;
     return cpu->bus.ram + pa;
 }

@@ -6,7 +6,7 @@
  * to a reply value or an error. Arguments are checked for type and range
  * before anything changes; an error reply names the argument.
  */
-#include "host/control.h"
+#include "host/control_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -16,15 +16,7 @@
 #include "snapshot.h"
 #include "version.h"
 
-struct ctl_req {
-    struct host *h;
-    json_t *args;                  /* the "arguments" object (never NULL) */
-    struct control_effect *fx;
-    char err[256];                 /* set by a command that fails */
-    const char *err_class;
-};
-
-static json_t *ctl_fail(struct ctl_req *r, const char *cls, const char *fmt, const char *a)
+json_t *ctl_fail(struct ctl_req *r, const char *cls, const char *fmt, const char *a)
 {
     r->err_class = cls;
     snprintf(r->err, sizeof r->err, fmt, a);
@@ -33,7 +25,7 @@ static json_t *ctl_fail(struct ctl_req *r, const char *cls, const char *fmt, con
 
 /* ---- argument access ---- */
 
-static const char *arg_str(struct ctl_req *r, const char *key, bool required)
+const char *arg_str(struct ctl_req *r, const char *key, bool required)
 {
     json_t *v = json_object_get(r->args, key);
     if (!v && !required)
@@ -46,7 +38,7 @@ static const char *arg_str(struct ctl_req *r, const char *key, bool required)
 }
 
 /* An optional non-negative integer argument within [lo, hi]; *ok false on error. */
-static uint64_t arg_uint(struct ctl_req *r, const char *key, uint64_t dflt, uint64_t lo,
+uint64_t arg_uint(struct ctl_req *r, const char *key, uint64_t dflt, uint64_t lo,
                          uint64_t hi, bool *ok)
 {
     json_t *v = json_object_get(r->args, key);
@@ -62,7 +54,7 @@ static uint64_t arg_uint(struct ctl_req *r, const char *key, uint64_t dflt, uint
 }
 
 /* The VM named by argument "vm": its index, or -1 after an error. */
-static int arg_vm(struct ctl_req *r)
+int arg_vm(struct ctl_req *r)
 {
     const char *name = arg_str(r, "vm", true);
     if (!name)
@@ -79,6 +71,8 @@ static const char *vm_state_name(const struct host_vm *hv)
 {
     if (hv->state == HVM_PAUSED)
         return "paused";
+    if (hv->state == HVM_INCOMING)
+        return "incoming";
     if (hv->state == HVM_ENDED)
         return hv->vm->m.end == END_NONE ? "stopped" : "ended";
     return "running";
@@ -162,6 +156,8 @@ static json_t *cmd_run_state(struct ctl_req *r, const char *what)
     struct host_vm *hv = &r->h->vms[i];
     if (hv->state == HVM_ENDED && strcmp(what, "remove") != 0)
         return ctl_fail(r, "VMEnded", "VM '%s' has ended (reset or remove it)", hv->name);
+    if (hv->state == HVM_INCOMING && strcmp(what, "remove") != 0)
+        return ctl_fail(r, "VMMigrating", "VM '%s' is being migrated in (or remove it)", hv->name);
     if (!strcmp(what, "pause"))
         host_pause(r->h, i);
     else if (!strcmp(what, "stop"))
@@ -225,11 +221,6 @@ static json_t *cmd_revert(struct ctl_req *r)
     return json_object();
 }
 
-static json_t *cmd_migrate(struct ctl_req *r)
-{
-    return ctl_fail(r, "Unsupported", "%s", "live migration is not built yet");
-}
-
 static json_t *cmd_stats(struct ctl_req *r)
 {
     if (!json_object_get(r->args, "vm"))
@@ -289,8 +280,11 @@ static const struct {
     { "list", cmd_list }, { "create", cmd_create }, { "start", cmd_start },
     { "pause", cmd_pause }, { "resume", cmd_resume }, { "stop", cmd_stop },
     { "remove", cmd_remove }, { "reset", cmd_reset }, { "snapshot", cmd_snapshot },
-    { "revert", cmd_revert }, { "migrate", cmd_migrate }, { "stats", cmd_stats },
+    { "revert", cmd_revert }, { "migrate", cmd_migrate_vm }, { "stats", cmd_stats },
     { "events", cmd_events }, { "quit", cmd_quit },
+    { "migrate-begin", cmd_migrate_begin }, { "migrate-pages", cmd_migrate_pages },
+    { "migrate-state", cmd_migrate_state }, { "migrate-finish", cmd_migrate_finish },
+    { "migrate-abort", cmd_migrate_abort },
 };
 
 /* ---- requests and replies ---- */

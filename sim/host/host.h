@@ -36,6 +36,8 @@ enum host_vm_state {
     HVM_RUNNABLE = 0,
     HVM_PAUSED,                         /* by the user: not scheduled */
     HVM_ENDED,                          /* its run ended (exit, crash, budget) */
+    HVM_INCOMING,                       /* being migrated in: not scheduled until its
+                                           state has arrived and the source commits */
 };
 
 struct host_config {
@@ -59,6 +61,7 @@ struct host_vm {
     uint64_t busy_cycles;               /* CPU time this VM used (not its idle waits) */
     uint64_t ended_at;                  /* host_cycles when its run ended (0: not yet) */
     uint64_t slices;                    /* times it was scheduled */
+    bool state_in;                      /* HVM_INCOMING: its CPU and device state arrived */
 };
 
 struct host {

@@ -366,13 +366,18 @@ static void gmem_move(struct vmm *v, uint32_t pa, uint8_t *p, uint32_t n, bool w
             memset(p, 0, n);                    /* unassigned: reads 0 */
         return;
     }
-    if (!in_ram)
+    if (in_ram)
+        vmm_write_guest_phys(v, pa, p, n);
+}
+
+void vmm_write_guest_phys(struct vmm *v, uint32_t pa, const void *src, uint32_t n)
+{
+    if ((uint64_t)pa + n > v->guest_ram)
         return;
-    memcpy(v->cpu->bus.ram + pa, p, n);
-    cpu_notify_phys_write(v->cpu, pa, n);
-    if (spt_active(v))
-        spt_guest_written(v, pa, n);
-    else if (v->bt)                     /* the VMM wrote translated code? */
+    memcpy(v->cpu->bus.ram + pa, src, n);
+    cpu_notify_phys_write(v->cpu, pa, n);   /* decoded instructions, the dirty log */
+    spt_guest_written(v, pa, n);            /* shadow entries built from it */
+    if (v->bt)                              /* its translations, paging on or off */
         bt_guest_written(v->bt, pa, n);
 }
 

@@ -88,9 +88,6 @@ enum spt_verdict spt_page_fault(struct vmm *v, uint32_t lin, uint32_t hw_err,
 /* The VMM's own accesses to guest linear memory (paging on): translate
    through the guest's tables, setting A/D as the hardware would. */
 bool spt_guest_phys(struct vmm *v, uint32_t lin, bool write, uint32_t *pa);
-/* Copy to/from guest linear memory through the guest's tables (supervisor
-   rights); false if a page is not mapped for that access. */
-bool spt_gmem(struct vmm *v, uint32_t lin, void *buf, uint32_t len, bool write);
 /* The VMM wrote guest-physical [pa, pa+len): keep traced shadows coherent. */
 void spt_guest_written(struct vmm *v, uint32_t pa, uint32_t len);
 

@@ -296,30 +296,3 @@ void spt_guest_written(struct vmm *v, uint32_t pa, uint32_t len)
     if (spt_active(v) && len && spt_traced(v, pa & ~0xFFFu))
         spt_invalidate(v, pa, len, &roles);
 }
-
-bool spt_gmem(struct vmm *v, uint32_t lin, void *buf, uint32_t len, bool write)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        uint32_t pa, chunk = 0x1000u - (lin & 0xFFFu);
-        struct spt_gwalk w;
-        if (chunk > len)
-            chunk = len;
-        if (!spt_gwalk(v, lin, write, false, &w))
-            return false;
-        spt_set_ad(v, &w, write);
-        pa = w.frame | (lin & 0xFFFu);
-        if (w.frame >= v->guest_ram) {      /* open bus: all ones, writes vanish */
-            if (!write)
-                memset(p, 0xFF, chunk);
-        } else if (write) {
-            memcpy(v->cpu->bus.ram + pa, p, chunk);
-            cpu_notify_phys_write(v->cpu, pa, chunk);
-            spt_guest_written(v, pa, chunk);
-        } else {
-            memcpy(p, v->cpu->bus.ram + pa, chunk);
-        }
-        p += chunk, lin += chunk, len -= chunk;
-    }
-    return true;
-}

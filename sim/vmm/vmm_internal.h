@@ -101,6 +101,12 @@ uint64_t shadow_read_slot(struct vmm *v, unsigned index);
    gmem_read/gmem_write are supervisor accesses (descriptor tables, TSS,
    interrupt frames); gmem_access takes GMEM_* bits. */
 enum { GMEM_WRITE = 1u, GMEM_USER = 2u, GMEM_PROBE = 4u /* translate only */ };
+/* The one way the VMM writes guest RAM on the guest's behalf (emulated
+   stores, interrupt frames, a debugger's writes): the bytes at guest-physical
+   pa (dropped beyond guest RAM), then every cache a guest store would
+   invalidate - decoded instructions, shadow page tables built from the page,
+   translations of it - and the dirty log. */
+void vmm_write_guest_phys(struct vmm *v, uint32_t pa, const void *src, uint32_t n);
 int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,
                 struct emu_fault *f);
 int gmem_read(struct vmm *v, uint32_t lin, void *buf, uint32_t len, struct emu_fault *f);

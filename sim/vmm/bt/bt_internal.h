@@ -136,7 +136,7 @@ struct bt_block {
  * store in translated code that causes BT_ADAPT_AFTER tracing faults
  * (shadow paging: its target is a traced guest page table) is retranslated
  * as a callout that performs the write through the shadow code's coherent
- * path (emu_mem_write -> gmem_write -> spt_gmem), no fault. The old block
+ * path (emu_mem_write -> gmem_write -> vmm_write_guest_phys), no fault. The old block
  * is dropped; the jumps chained into it fall back to their gates, which
  * translate the new one and chain to it (the forwarding).
  */
