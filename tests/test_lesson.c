@@ -479,6 +479,11 @@ static void test_lab_shares(void)
     check_lab(3, "\"shares\": 10}");
 }
 
+static void test_lab_costs(void)
+{
+    check_lab(4, "vt_pf_exit = 4000");
+}
+
 static void test_lab_usage(void)
 {
     static const char *bad[] = { "lab check 99", "lab frob 1", "lab export 1",
@@ -522,5 +527,7 @@ void suite_lesson_register(void)
                 test_lab_leak);
     CU_add_test(s, "lab 3 (shares): reference passes, starter fails, no solution exported",
                 test_lab_shares);
+    CU_add_test(s, "lab 4 (costs): reference passes, starter fails, no solution exported",
+                test_lab_costs);
     CU_add_test(s, "lab: bad usage is status 2; the list", test_lab_usage);
 }

@@ -228,6 +228,27 @@ static json_t *csv_table(const char *text)
     return table;
 }
 
+/* The last line of text that is a whole JSON object (what `--json`
+   commands such as `migrate --json` print beside the guest's output), or
+   NULL. */
+static json_t *json_line(const char *text)
+{
+    json_t *found = NULL;
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        size_t len = strcspn(p, "\n");
+        if (len < 2 || p[0] != '{' || p[len - 1] != '}')
+            continue;
+        json_error_t je;
+        json_t *j = json_loadb(p, len, 0, &je);
+        if (json_is_object(j)) {
+            json_decref(found);
+            found = j;
+        } else
+            json_decref(j);
+    }
+    return found;
+}
+
 static bool has_word(char **argv, int argc, const char *w)
 {
     for (int i = 1; i < argc; i++)
@@ -320,6 +341,10 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     }
     json_object_set_new(rec, "status", json_integer(status));
     json_object_set_new(rec, "output", read_text(out_path));
+    json_t *jl = has_word(argv, argc, "--json")
+                     ? json_line(json_string_value(json_object_get(rec, "output"))) : NULL;
+    if (jl)
+        json_object_set_new(rec, "json", jl);
     if (has_word(argv, argc, "--csv"))
         json_object_set_new(rec, "table",
                             csv_table(json_string_value(json_object_get(rec, "output"))));
