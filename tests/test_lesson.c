@@ -175,6 +175,7 @@ static void test_expr_values(void)
                     3 + 3 + 6 + 2);
     CU_ASSERT_EQUAL(eval_num(r, "a.by[\"pop ds\"]"), 7);
     CU_ASSERT_EQUAL(eval_num(r, "a.vms[1].n"), 9);
+    CU_ASSERT_EQUAL(eval_num(r, "len(a.vms) + len(a.by) + len(a.output)"), 2 + 1 + 11);
     CU_ASSERT_EQUAL(eval_num(r, "a.x > b.x and a.y <= 4"), 1);
     CU_ASSERT_EQUAL(eval_num(r, "a.x < b.x or a.y != 4"), 0);
     CU_ASSERT_EQUAL(eval_num(r, "not a.x == 6"), 0);
@@ -207,6 +208,7 @@ static void test_expr_errors(void)
     expect_error(r, "a.x 7", "unexpected");
     expect_error(r, "frob(a.x)", "unknown function");
     expect_error(r, "pct(a.x)", "takes 2 arguments");
+    expect_error(r, "len(a.x)", "not a list");
     json_decref(r);
 }
 
@@ -260,7 +262,7 @@ static void test_every_lesson_checks(void)
     int lessons = 0;
     for (const char *p = r.out; (p = strstr(p, "\nlesson ")); p++)
         lessons++;
-    CU_ASSERT(lessons >= 11);
+    CU_ASSERT(lessons >= 12);
     proc_result_free(&r);
 }
 
@@ -411,7 +413,7 @@ static void drive_lesson_tui(const char *name, int cols, int rows)
 static void test_every_lesson_in_tui(void)
 {
     static const char *names[] = { "rings", "sensitive", "bt", "tcache", "smc", "shadow",
-                                   "costs", "paper", "host", "hosted", "snapshots" };
+                                   "costs", "paper", "host", "hosted", "snapshots", "migration" };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         drive_lesson_tui(names[i], i % 2 ? 100 : 80, i % 2 ? 30 : 24);
 }

@@ -10,7 +10,8 @@
  *   cmp  := sum [op sum]             op  := == != < <= > >= contains
  *   sum  := prod (('+'|'-') prod)*   prod := unary (('*'|'/') unary)*
  *   unary := '-' unary | 'not' unary | NUMBER | "STRING" | '(' expr ')'
- *          | FUNC '(' expr {',' expr} ')' | RUN {'.' KEY | '[' "KEY" ']' | '[' N ']'}
+ *          | FUNC '(' expr {',' expr} ')' | 'len' '(' REF ')'
+ *          | REF := RUN {'.' KEY | '[' "KEY" ']' | '[' N ']'}
  *
  * One recursive-descent parser both checks syntax (runs == NULL, when the
  * lesson is loaded) and evaluates. A reference walks the run's JSON record
@@ -152,18 +153,49 @@ static struct lesson_value json_value(struct ex *e, json_t *j, const char *path)
     return num(0);
 }
 
-/* RUN.key.key["key with spaces"] */
+/* RUN.key.key["key with spaces"][N]: the JSON value it names (NULL in a
+   syntax check or after an error). */
+static json_t *ref_json(struct ex *e, const char *run, char *path, size_t pathlen);
+
 static struct lesson_value parse_ref(struct ex *e, const char *run)
 {
-    char path[256], key[128];
-    snprintf(path, sizeof path, "%s", run);
+    char path[256];
+    json_t *j = ref_json(e, run, path, sizeof path);
+    return j ? json_value(e, j, path) : num(0);
+}
+
+/* len(REF): the number of elements of an array or an object, or of
+   characters of a text. */
+static struct lesson_value parse_len(struct ex *e)
+{
+    char run[64], path[256];
+    if (read_word(e, run, sizeof run))
+        return num(0);
+    json_t *j = ref_json(e, run, path, sizeof path);
+    expect(e, ")");
+    if (!j)
+        return num(e->runs ? 0 : 1);
+    if (json_is_array(j))
+        return num((double)json_array_size(j));
+    if (json_is_object(j))
+        return num((double)json_object_size(j));
+    if (json_is_string(j))
+        return num((double)json_string_length(j));
+    ex_fail(e, "len(%s): not a list, a group or a text", path);
+    return num(0);
+}
+
+static json_t *ref_json(struct ex *e, const char *run, char *path, size_t pathlen)
+{
+    char key[128];
+    snprintf(path, pathlen, "%s", run);
     json_t *j = e->runs ? json_object_get(e->runs, run) : NULL;
     if (e->runs && !j)
         ex_fail(e, "no run named '%s' before this line", run);
     for (;;) {
         if (accept(e, ".")) {
             if (read_word(e, key, sizeof key))
-                return num(0);
+                return NULL;
         } else if (accept(e, "[")) {
             skip_ws(e);
             if (isdigit((unsigned char)*e->s)) {
@@ -172,26 +204,26 @@ static struct lesson_value parse_ref(struct ex *e, const char *run)
                 e->s = end;
                 expect(e, "]");
                 size_t n = strlen(path);
-                snprintf(path + n, sizeof path - n, "[%lu]", i);
+                snprintf(path + n, pathlen - n, "[%lu]", i);
                 if (j && !(j = json_array_get(j, i)))
                     ex_fail(e, "%s: no such element", path);
                 continue;
             }
             if (*e->s != '"') {
                 ex_fail(e, "expected \"KEY\" or a number after '['");
-                return num(0);
+                return NULL;
             }
             if (read_string(e, key, sizeof key))
-                return num(0);
+                return NULL;
             expect(e, "]");
         } else
             break;
         size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, ".%s", key);
+        snprintf(path + n, pathlen - n, ".%s", key);
         if (j && !(j = json_object_get(j, key)))
             ex_fail(e, "%s: no such field", path);
     }
-    return j ? json_value(e, j, path) : num(0);
+    return e->failed ? NULL : j;
 }
 
 static struct lesson_value call(struct ex *e, const char *f, struct lesson_value *a, int n)
@@ -203,7 +235,7 @@ static struct lesson_value call(struct ex *e, const char *f, struct lesson_value
     while (i < 5 && strcmp(fns[i].name, f))
         i++;
     if (i == 5) {
-        ex_fail(e, "unknown function '%s' (pct, min, max, abs, round)", f);
+        ex_fail(e, "unknown function '%s' (pct, min, max, abs, round, len)", f);
         return num(0);
     }
     if (n != fns[i].args) {
@@ -234,6 +266,8 @@ static struct lesson_value parse_name(struct ex *e)
         return num(0);
     if (!accept(e, "("))
         return parse_ref(e, word);
+    if (!strcmp(word, "len"))
+        return parse_len(e);
     struct lesson_value a[4];
     int n = 0;
     if (!accept(e, ")")) {

@@ -123,9 +123,10 @@ static int temp_file(char *path, size_t len)
     return fd;
 }
 
-/* argv as its own process from the source tree, output into out_fd:
-   ringside itself (this very program), or `make` for a lab's build. */
-static pid_t spawn(const char *root, char **argv, int out_fd, bool make)
+/* argv as its own process from the source tree, standard output into
+   out_fd and standard error into err_fd: ringside itself (this very
+   program), or `make` for a lab's build. */
+static pid_t spawn(const char *root, char **argv, int out_fd, int err_fd, bool make)
 {
     pid_t pid = fork();
     if (pid != 0)
@@ -135,7 +136,7 @@ static pid_t spawn(const char *root, char **argv, int out_fd, bool make)
         _exit(127);
     dup2(null, 0);
     dup2(out_fd, 1);
-    dup2(out_fd, 2);   /* errors belong beside the output they explain */
+    dup2(err_fd, 2);
     if (make)
         execvp("make", argv);
     else
@@ -304,8 +305,8 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     }
     int argc = split_words(line, argv + pre, RUN_MAX_ARGS, err, errlen);
     int rc = -1;
-    char out_path[PATH_MAX], stats_path[PATH_MAX] = "";
-    int out_fd = -1, stats_fd = -1;
+    char out_path[PATH_MAX], err_path[PATH_MAX], stats_path[PATH_MAX] = "";
+    int out_fd = -1, err_fd = -1, stats_fd = -1;
     if (argc < 0 || (argc == 0 && !make)) {
         if (argc == 0)
             snprintf(err, errlen, "an empty command");
@@ -314,6 +315,7 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     argc += pre;
     bool stats = !make && wants_stats(argv, argc);
     if ((out_fd = temp_file(out_path, sizeof out_path)) < 0 ||
+        (err_fd = temp_file(err_path, sizeof err_path)) < 0 ||
         (stats && (stats_fd = temp_file(stats_path, sizeof stats_path)) < 0)) {
         snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
         goto done;
@@ -324,7 +326,7 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
         argv[argc] = NULL;
     }
     fflush(NULL);
-    pid_t pid = spawn(s->l->srcdir, argv, out_fd, make);
+    pid_t pid = spawn(s->l->srcdir, argv, out_fd, err_fd, make);
     if (pid < 0) {
         snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
         goto done;
@@ -332,7 +334,7 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     int status = wait_bounded(pid);
     json_t *rec = stats ? read_stats(stats_path, err, errlen) : json_object();
     if (!rec) {
-        json_t *o = read_text(out_path);
+        json_t *o = read_text(err_path);
         const char *t = json_string_value(o);
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, " (status %d): %.200s", status, t ? t : "");
@@ -341,8 +343,11 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     }
     json_object_set_new(rec, "status", json_integer(status));
     json_object_set_new(rec, "output", read_text(out_path));
-    json_t *jl = has_word(argv, argc, "--json")
-                     ? json_line(json_string_value(json_object_get(rec, "output"))) : NULL;
+    json_object_set_new(rec, "errors", read_text(err_path));
+    json_t *jl = !has_word(argv, argc, "--json") ? NULL
+               : json_line(json_string_value(json_object_get(rec, "output")));
+    if (!jl && has_word(argv, argc, "--json"))
+        jl = json_line(json_string_value(json_object_get(rec, "errors")));
     if (jl)
         json_object_set_new(rec, "json", jl);
     if (has_word(argv, argc, "--csv"))
@@ -354,6 +359,10 @@ done:
     if (out_fd >= 0) {
         close(out_fd);
         unlink(out_path);
+    }
+    if (err_fd >= 0) {
+        close(err_fd);
+        unlink(err_path);
     }
     if (stats_fd >= 0) {
         close(stats_fd);
