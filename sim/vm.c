@@ -24,10 +24,15 @@ static int vm_configure_bt(struct vm *vm, const struct vm_config *cfg, char *err
     bt_config_default(&bc);
     if (cfg->tc_size)
         bc.tc_size = cfg->tc_size < BT_TC_SIZE_MAX ? cfg->tc_size : BT_TC_SIZE_MAX;
-    if (cfg->tc_policy) {
+    if (cfg->tc_policy && !strncmp(cfg->tc_policy, "plugin:", 7)) {
+        if (bt_policy_load(cfg->tc_policy + 7, &bc.plugin, err, errlen))
+            return -1;
+        bc.policy = BT_POLICY_PLUGIN;
+    } else if (cfg->tc_policy) {
         int p = bt_policy_parse(cfg->tc_policy);
         if (p < 0) {
-            snprintf(err, errlen, "--tc-policy %s: expected flush or fifo", cfg->tc_policy);
+            snprintf(err, errlen, "--tc-policy %s: expected flush, fifo or plugin:FILE.so",
+                     cfg->tc_policy);
             return -1;
         }
         bc.policy = (enum bt_policy)p;

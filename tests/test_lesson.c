@@ -486,6 +486,53 @@ static void test_lab_costs(void)
     check_lab(4, "vt_pf_exit = 4000");
 }
 
+static void test_lab_tcpolicy(void)
+{
+    check_lab(5, "RECENT = 50");
+}
+
+/* A plug-in that names impossible places costs speed, never correctness:
+   the TC flushes instead; a path that is not a policy is one error line. */
+static void test_tc_plugin_contract(void)
+{
+    const char *src = "/tmp/rs_badpolicy.c", *so = "/tmp/rs_badpolicy.so";
+    FILE *f = fopen(src, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("#include \"tc_policy.h\"\n"
+          "static unsigned n;\n"
+          "static uint32_t place(const struct tc_policy_view *v, uint32_t len)\n"
+          "{ n++; return n % 3 == 0 ? v->size : n % 3 == 1 ? 7 : v->size - len + 16; }\n"
+          "const struct tc_policy ringside_tc_policy = { TC_POLICY_ABI, \"bad\", place };\n", f);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "gcc -shared -fPIC -Isim/vmm/bt -o %s %s", so, src);
+    CU_ASSERT_FATAL(system(cmd) == 0);
+    struct proc_result bad, ref;
+    snprintf(cmd, sizeof cmd, "run --mode bt --tc-size 4 --tc-policy plugin:%s "
+                              "samples/bin/rings.elf", so);
+    run_ringside(cmd, &bad);
+    run_ringside("run --mode bt --tc-size 4 samples/bin/rings.elf", &ref);
+    CU_ASSERT_EQUAL(bad.status, 1);
+    CU_ASSERT_STRING_EQUAL(bad.out, ref.out);
+    proc_result_free(&bad);
+    proc_result_free(&ref);
+    static const char *refused[] = {
+        "run --mode bt --tc-policy plugin:/nonexistent.so samples/bin/hello.elf",
+        "run --mode bt --tc-policy plugin:policy.so samples/bin/hello.elf",
+        "run --mode bt --tc-policy plugin:/tmp/rs_badpolicy.c samples/bin/hello.elf",
+        "run --mode bt --tc-policy plugin: samples/bin/hello.elf",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        run_ringside(refused[i], &bad);
+        CU_ASSERT_EQUAL(bad.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(bad.err, "--tc-policy"));
+        CU_ASSERT_EQUAL(strchr(bad.err, '\n'), bad.err + strlen(bad.err) - 1);
+        proc_result_free(&bad);
+    }
+    remove(src);
+    remove(so);
+}
+
 static void test_lab_usage(void)
 {
     static const char *bad[] = { "lab check 99", "lab frob 1", "lab export 1",
@@ -531,5 +578,9 @@ void suite_lesson_register(void)
                 test_lab_shares);
     CU_add_test(s, "lab 4 (costs): reference passes, starter fails, no solution exported",
                 test_lab_costs);
+    CU_add_test(s, "lab 5 (TC policy): reference passes, starter fails, no solution exported",
+                test_lab_tcpolicy);
+    CU_add_test(s, "TC plug-in: impossible places flush (output intact); bad paths refused",
+                test_tc_plugin_contract);
     CU_add_test(s, "lab: bad usage is status 2; the list", test_lab_usage);
 }

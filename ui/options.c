@@ -39,7 +39,8 @@ void options_print_run_help(void)
          "  --trace-events L  record only these kinds, e.g. trap,ring,tc (default: all)\n"
          "  --trace-insns     also record every instruction (slow; for short runs)\n"
          "  --tc-size KIB     --mode bt: translation cache size in KiB (4..2048, default 1024)\n"
-         "  --tc-policy P     --mode bt: when the TC is full: flush (default) or fifo\n"
+         "  --tc-policy P     --mode bt: when the TC is full: flush (default), fifo, or\n"
+         "                    plugin:FILE.so (a placement policy, sim/vmm/bt/tc_policy.h)\n"
          "  --tc-block-insns N  --mode bt: guest instructions per translation unit (1..64, default 12)\n"
          "  --npt             --mode hw: nested paging (an EPT-like second table) instead of\n"
          "                    shadow page tables (docs/hw.md)\n"
@@ -108,14 +109,15 @@ static int parse_tc_opt(int argc, char **argv, int *i, struct run_options *o)
         bool num_ok = *v && !*end;
         if (k == 0 && num_ok && n >= 4 && n <= 2048) {
             o->tc_size_kib = (uint32_t)n;
-        } else if (k == 1 && (!strcmp(v, "flush") || !strcmp(v, "fifo"))) {
+        } else if (k == 1 && (!strcmp(v, "flush") || !strcmp(v, "fifo") ||
+                              (!strncmp(v, "plugin:", 7) && v[7]))) {
             o->tc_policy = v;
         } else if (k == 2 && num_ok && n >= 1 && n <= 64) {
             o->tc_block_insns = (int)n;
         } else {
             fprintf(stderr, "ringside: %s %s: %s\n", names[k], v,
                     k == 0 ? "expected KiB from 4 to 2048"
-                    : k == 1 ? "expected flush or fifo" : "expected 1 to 64");
+                    : k == 1 ? "expected flush, fifo or plugin:FILE.so" : "expected 1 to 64");
             return -1;
         }
         return 0;

@@ -30,7 +30,10 @@ struct bt;
 enum bt_policy {
     BT_POLICY_FLUSH = 0,   /* drop every block and start over (the default) */
     BT_POLICY_FIFO,        /* circular buffer: evict the oldest blocks in the way */
+    BT_POLICY_PLUGIN,      /* a struct tc_policy loaded from a shared object */
 };
+
+struct tc_policy;
 
 #define BT_TC_SIZE_DEFAULT (1024u * 1024u)  /* bytes; --tc-size KiB */
 #define BT_TC_SIZE_MIN     4096u            /* one block of the worst size fits */
@@ -40,6 +43,7 @@ enum bt_policy {
 struct bt_config {
     uint32_t tc_size;       /* bytes of TC (BT_TC_SIZE_MIN..MAX) */
     enum bt_policy policy;  /* full-TC policy */
+    const struct tc_policy *plugin;   /* BT_POLICY_PLUGIN: its placement (tc_policy.h) */
     int block_insns;        /* guest instructions per translation unit (1..64) */
 };
 
@@ -54,7 +58,7 @@ struct bt_counters {
     uint64_t chains;        /* exits patched into direct jumps */
     uint64_t invalidations; /* blocks dropped because the guest wrote their code */
     uint64_t flushes;       /* whole-TC flushes (full TC, or policy) */
-    uint64_t evictions;     /* blocks evicted by the FIFO policy */
+    uint64_t evictions;     /* blocks evicted to make room (FIFO, a plug-in) */
     uint64_t ind_misses;    /* indirect jmp/call/ret lookups that left the TC */
     uint64_t callouts;      /* callouts into the VMM */
     uint64_t smc_faults;    /* write faults on write-protected code pages */
@@ -63,6 +67,9 @@ struct bt_counters {
 
 /* Parse "flush" / "fifo"; -1 if neither. */
 int bt_policy_parse(const char *s);
+/* --tc-policy plugin:FILE: load the policy a shared object exports
+   (tc_policy.h). 0, or -1 with err. */
+int bt_policy_load(const char *path, const struct tc_policy **out, char *err, size_t errlen);
 const char *bt_policy_name(enum bt_policy p);
 void bt_config_default(struct bt_config *c);
 

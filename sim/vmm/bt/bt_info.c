@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const policy_names[] = { "flush", "fifo" };
+static const char *const policy_names[] = { "flush", "fifo", "plugin" };
 
 int bt_policy_parse(const char *s)
 {
@@ -22,7 +22,7 @@ int bt_policy_parse(const char *s)
 
 const char *bt_policy_name(enum bt_policy p)
 {
-    return (unsigned)p < 2 ? policy_names[p] : "?";
+    return (unsigned)p < 3 ? policy_names[p] : "?";
 }
 
 void bt_config_default(struct bt_config *c)

@@ -129,6 +129,8 @@ struct bt_block {
     int32_t hash_next;     /* lookup bucket chain */
     int32_t page_next;     /* same-page bucket chain */
     uint64_t hits;
+    uint64_t last_hit;     /* bt->clock at its last hit (or its translation) */
+    uint64_t born;         /* bt->clock when it was translated */
 };
 
 /*
@@ -169,6 +171,7 @@ struct bt {
     int32_t *page_hash;        /* BT_PHASH buckets by guest page */
     int32_t *gran;             /* block id per BT_ALIGN granule of the TC */
     uint32_t alloc;            /* next free TC offset */
+    uint64_t clock;            /* TC lookups and translations: a placement policy's time */
     uint8_t *prot;             /* per guest page: write-protected for BT */
     uint32_t npages;
     int pt_used;               /* page tables taken from the pool */

@@ -197,6 +197,7 @@ static int block_for(struct bt *bt, uint32_t lin)
     if (id >= 0) {
         bt->n.hits++;
         bt->blocks[id].hits++;
+        bt->blocks[id].last_hit = ++bt->clock;
         vmm_emit(v, EV_TC_HIT, PATH_EMULATED, lin, (uint32_t)id, 0, 0);
         return id;
     }

@@ -6,9 +6,10 @@
  * filled from the front. Blocks are keyed like QEMU's TBs: guest linear
  * address, guest physical address and the mode bits the translation depends
  * on (the guest CS selector and its D bit). When a new block does not fit,
- * the policy decides: FLUSH drops every block (Adams & Agesen's VMM, QEMU's
- * tb_flush), FIFO treats the area as a circular buffer and evicts the oldest
- * blocks in the way. Every removal unchains the direct jumps that other
+ * the policy decides where it goes (tc_policy.h): FLUSH drops every block
+ * (Adams & Agesen's VMM, QEMU's tb_flush), FIFO treats the area as a
+ * circular buffer and evicts the oldest blocks in the way, a plug-in
+ * chooses any place and the blocks there are evicted. Every removal unchains the direct jumps that other
  * blocks patched into the removed one (they point at their exit gates
  * again) and clears its entry in the indirect-branch lookup table.
  *
@@ -20,6 +21,7 @@
  * through (bt_run.c). Hardware CR0.WP makes ring-1 stores honour it.
  */
 #include "bt_internal.h"
+#include "tc_policy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -231,19 +233,85 @@ static void evict_range(struct bt *bt, uint32_t from, uint32_t to)
     }
 }
 
+/* Does [off, off + len) still hold a live block? */
+static bool range_busy(const struct bt *bt, uint32_t off, uint32_t len)
+{
+    for (uint32_t g = off / BT_ALIGN; g < (off + len + BT_ALIGN - 1) / BT_ALIGN; g++)
+        if (bt->gran[g] >= 0)
+            return true;
+    return false;
+}
+
+/* The built-in policies, written against tc_policy.h like a plug-in. */
+static uint32_t place_flush(const struct tc_policy_view *v, uint32_t len)
+{
+    (void)v, (void)len;
+    return TC_POLICY_FLUSH;
+}
+
+static uint32_t place_fifo(const struct tc_policy_view *v, uint32_t len)
+{
+    return v->next + len <= v->size ? v->next : v->first;
+}
+
+static const struct tc_policy builtin[] = {
+    [BT_POLICY_FLUSH] = { TC_POLICY_ABI, "flush", place_flush },
+    [BT_POLICY_FIFO] = { TC_POLICY_ABI, "fifo", place_fifo },
+};
+
+static int by_offset(const void *a, const void *b)
+{
+    const struct tc_policy_block *x = a, *y = b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* Ask a plug-in: the live blocks by offset (only plug-ins need the list). */
+static uint32_t ask_plugin(struct bt *bt, struct tc_policy_view *v, uint32_t len)
+{
+    struct tc_policy_block *list = malloc(sizeof *list * (size_t)(bt->nblocks + 1));
+    if (!list)
+        return TC_POLICY_FLUSH;
+    for (int i = 0; i < bt->nblocks; i++) {
+        const struct bt_block *b = &bt->blocks[i];
+        if (b->live)
+            list[v->nblocks++] = (struct tc_policy_block){ b->tc_off, b->tc_len, b->hits,
+                                                           b->last_hit, b->born };
+    }
+    qsort(list, (size_t)v->nblocks, sizeof *list, by_offset);
+    v->blocks = list;
+    uint32_t off = bt->cfg.plugin->place(v, len);
+    free(list);
+    return off;
+}
+
+/* Where the policy puts a block of len bytes; TC_POLICY_FLUSH for "drop
+   everything" (also the answer to a policy that names an impossible place). */
+static uint32_t choose_place(struct bt *bt, uint32_t len)
+{
+    struct tc_policy_view v = { .size = bt->cfg.tc_size, .first = BT_TC_FIRST,
+                                .next = bt->alloc, .now = bt->clock };
+    uint32_t off = bt->cfg.policy == BT_POLICY_PLUGIN && bt->cfg.plugin
+                       ? ask_plugin(bt, &v, len)
+                       : builtin[bt->cfg.policy == BT_POLICY_FIFO].place(&v, len);
+    if (off != TC_POLICY_FLUSH && (off < BT_TC_FIRST || off > bt->cfg.tc_size - len ||
+                                   off % BT_ALIGN))
+        off = TC_POLICY_FLUSH;
+    return off;
+}
+
 uint32_t tc_reserve(struct bt *bt, uint32_t len)
 {
     len = (len + BT_ALIGN - 1) & ~(BT_ALIGN - 1u);
-    if (bt->alloc + len > bt->cfg.tc_size) {
-        if (bt->cfg.policy == BT_POLICY_FLUSH)
-            tc_flush(bt, true);
-        else
-            bt->alloc = BT_TC_FIRST;       /* FIFO: wrap to the oldest blocks */
-    }
-    if (bt->cfg.policy == BT_POLICY_FIFO)
-        evict_range(bt, bt->alloc, bt->alloc + len);
     uint32_t off = bt->alloc;
-    bt->alloc += len;
+    if (off + len > bt->cfg.tc_size || range_busy(bt, off, len)) {
+        off = choose_place(bt, len);
+        if (off == TC_POLICY_FLUSH) {
+            tc_flush(bt, true);
+            off = BT_TC_FIRST;
+        } else
+            evict_range(bt, off, off + len);
+    }
+    bt->alloc = off + len;
     return off;
 }
 
@@ -267,6 +335,7 @@ int tc_new_block(struct bt *bt)
     struct bt_block *b = &bt->blocks[id];
     memset(b, 0, sizeof *b);
     b->gen = ++bt->gen_seq;
+    b->born = b->last_hit = ++bt->clock;
     return id;
 }
 
