@@ -197,6 +197,23 @@ static int try_image(const uint8_t *img, size_t len, char *err, size_t errlen)
     return rc;
 }
 
+/* Do two images hold the same header and the same decompressed chunks? */
+static int same_content(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    struct snap_file fa = { 0 }, fb = { 0 };
+    char err[256];
+    int same = snap_parse(a, len, &fa, err, sizeof err) == 0 &&
+               snap_parse(b, len, &fb, err, sizeof err) == 0 &&
+               !memcmp(a, b, SNAP_HEADER_SIZE) && fa.nchunks == fb.nchunks;
+    for (int i = 0; same && i < fa.nchunks; i++)
+        same = !strcmp(fa.chunks[i].tag, fb.chunks[i].tag) &&
+               fa.chunks[i].len == fb.chunks[i].len &&
+               !memcmp(fa.chunks[i].data, fb.chunks[i].data, fa.chunks[i].len);
+    snap_free(&fa);
+    snap_free(&fb);
+    return same;
+}
+
 static void test_truncated_and_flipped(void)
 {
     size_t len;
@@ -207,14 +224,22 @@ static void test_truncated_and_flipped(void)
         CU_ASSERT_EQUAL(try_image(img, n, err, sizeof err), -1);
     uint8_t *mut = malloc(len);
     srand(7);
-    int refused = 0;
+    int refused = 0, harmless = 0;
     for (int i = 0; i < 1500; i++) {
         memcpy(mut, img, len);
         for (int k = 0; k < 1 + i % 4; k++)
             mut[(size_t)rand() % len] ^= (uint8_t)(1u << (rand() % 8));
-        refused += try_image(mut, len, err, sizeof err) != 0;
+        if (try_image(mut, len, err, sizeof err) != 0)
+            refused++;
+        else
+            harmless += same_content(img, mut, len);
     }
-    CU_ASSERT_EQUAL(refused, 1500);      /* every flip is caught by a CRC */
+    /* every flip is caught by a CRC, except one that leaves every byte of
+       the snapshot's content as it was: a deflate back-reference moved to
+       another run of the same bytes (zeros in guest RAM) inflates to the
+       same data - nothing is corrupted, and the restore is exact */
+    CU_ASSERT_EQUAL(refused + harmless, 1500);
+    CU_ASSERT(refused >= 1490);
     free(mut);
     free(img);
 }
