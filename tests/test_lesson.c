@@ -60,6 +60,11 @@ static void test_parse_good(void)
     char *s = lesson_expand(l, "k=${K}");
     CU_ASSERT_STRING_EQUAL(s, "k=3");            /* seed 0: as written */
     free(s);
+    struct lesson *p = lesson_parse("p.lesson", HEADER "[step P]\nsay: one\n  two\n  .\n  three\n",
+                                    err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_STRING_EQUAL(p->steps[0].items[0].text, "one two\nthree");   /* a paragraph */
+    lesson_free(p);
     lesson_set_seed(l, 12345);
     CU_ASSERT(l->params[0].value >= 3 && l->params[0].value <= 9);
     int64_t v = l->params[0].value;

@@ -112,11 +112,14 @@ static int give_lesson(struct lesson *l, enum lesson_mode m);
 
 static void print_wrapped(const char *text, const char *indent)
 {
-    static struct tui_text t;   /* one at a time; large for the stack */
-    tui_text_init(&t, 76 - (int)strlen(indent));
-    tui_text_wrap(&t, TS_NORMAL, text);
-    for (int i = 0; i < t.n; i++)
-        printf("%s%s\n", indent, t.line[i].text);
+    struct tui_text *t = malloc(sizeof *t);   /* large for the stack */
+    if (!t)
+        exit(EXIT_INTERNAL);
+    tui_text_init(t, 76 - (int)strlen(indent));
+    tui_text_wrap(t, TS_NORMAL, text);
+    for (int i = 0; i < t->n; i++)
+        printf("%s%s\n", indent, t->line[i].text);
+    free(t);
 }
 
 static void print_run(struct lesson_session *s, const struct lesson_item *it)

@@ -55,19 +55,25 @@ static char *dup_str(const char *s)
     return d;
 }
 
+/* A continuation line joins the value with a space; "." alone breaks the
+   paragraph (the next line starts a new one). */
 static char *append_line(char *old, const char *more)
 {
-    bool para = !strcmp(more, ".");
+    bool para = !strcmp(more, "."), fresh = *old && old[strlen(old) - 1] == '\n';
     size_t n = strlen(old), m = para ? 0 : strlen(more);
     char *s = realloc(old, n + m + 2);
     if (!s) {
         fputs("ringside: out of memory\n", stderr);
         exit(12);
     }
-    s[n] = para ? '\n' : ' ';
-    memcpy(s + n + 1, more, m + 1);
-    if (para)
+    if (para) {
+        s[n] = '\n';
         s[n + 1] = 0;
+        return s;
+    }
+    if (!fresh)
+        s[n++] = ' ';
+    memcpy(s + n, more, m + 1);
     return s;
 }
 

@@ -38,6 +38,7 @@ struct lesson_screen {
     int right, questions;
     const char *tui_args;      /* the current step's tui: line, if any */
     char status[160];
+    struct tui_text text;      /* the log wrapped to the window, at each draw */
 };
 
 static void log_add(struct lesson_screen *ls, enum tui_style st, const char *fmt, ...)
@@ -82,25 +83,25 @@ static void draw(struct lesson_screen *ls, const char *prompt, const char *answe
     const struct lesson *l = ls->s.l;
     attron(A_REVERSE);
     mvhline(0, 0, ' ', cols);
-    mvprintw(0, 1, "Lesson %d: %.*s", l->number, cols - 24, l->title);
+    mvprintw(0, 1, "Lesson %d: %.*s", l->number, cols > 30 ? cols - 30 : 1, l->title);
     mvprintw(0, cols - 14 > 0 ? cols - 14 : 0, "step %d/%d", ls->step + 1, l->nsteps);
     attroff(A_REVERSE);
     int top = 1, height = rows - 3;
     mvhline(top, 0, ACS_HLINE, cols);
     mvprintw(top, 2, " Lesson ");
-    static struct tui_text t;
-    tui_text_init(&t, cols - 4 > 10 ? cols - 4 : 10);
+    struct tui_text *t = &ls->text;
+    tui_text_init(t, cols - 4 > 10 ? cols - 4 : 10);
     for (int i = 0; i < ls->nlog; i++) {
-        int first = t.n;
-        tui_text_wrap(&t, ls->log[i].style, ls->log[i].text);
-        for (int k = first; k < t.n; k++)
-            t.line[k].style[0] = (uint8_t)ls->log[i].style;
+        int first = t->n;
+        tui_text_wrap(t, ls->log[i].style, ls->log[i].text);
+        for (int k = first; k < t->n; k++)
+            t->line[k].style[0] = (uint8_t)ls->log[i].style;
     }
-    int shown = height - 1, from = t.n > shown ? t.n - shown : 0;
-    for (int k = from; k < t.n; k++) {
-        attron(attr_of(t.line[k].style[0]));
-        mvprintw(top + 1 + k - from, 2, "%s", t.line[k].text);
-        attroff(attr_of(t.line[k].style[0]));
+    int shown = height - 1, from = t->n > shown ? t->n - shown : 0;
+    for (int k = from; k < t->n; k++) {
+        attron(attr_of(t->line[k].style[0]));
+        mvprintw(top + 1 + k - from, 2, "%s", t->line[k].text);
+        attroff(attr_of(t->line[k].style[0]));
     }
     if (prompt) {
         attron(A_BOLD);
@@ -265,11 +266,13 @@ static bool do_step(struct lesson_screen *ls)
 
 int lesson_tui(struct lesson *l)
 {
-    static struct lesson_screen ls;
+    struct lesson_screen *ls = calloc(1, sizeof *ls);   /* large: not on the stack */
     char err[512];
-    memset(&ls, 0, sizeof ls);
-    if (lesson_session_init(&ls.s, l, err, sizeof err)) {
+    if (!ls)
+        return EXIT_INTERNAL;
+    if (lesson_session_init(&ls->s, l, err, sizeof err)) {
         fprintf(stderr, "ringside: %s\n", err);
+        free(ls);
         return EXIT_BAD_INPUT;
     }
     initscr();
@@ -278,12 +281,13 @@ int lesson_tui(struct lesson *l)
     keypad(stdscr, TRUE);
     set_escdelay(25);
     bool done = true;
-    for (ls.step = 0; ls.step < l->nsteps && done; ls.step++)
-        done = do_step(&ls);
+    for (ls->step = 0; ls->step < l->nsteps && done; ls->step++)
+        done = do_step(ls);
     endwin();
-    log_clear(&ls);
-    lesson_session_free(&ls.s);
-    printf("lesson %s: %d of %d questions right%s\n", l->name, ls.right, ls.questions,
+    log_clear(ls);
+    lesson_session_free(&ls->s);
+    printf("lesson %s: %d of %d questions right%s\n", l->name, ls->right, ls->questions,
            done ? "" : " (left before the end)");
+    free(ls);
     return EXIT_OK;
 }
