@@ -182,7 +182,7 @@ fuzz: check-deps
 # Needs clang: `sh scripts/deps.sh fuzz`; nothing else in make does.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := decode loader trace costs
+FUZZ_NAMES   := decode loader trace costs lesson
 FZ           := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -193,8 +193,9 @@ $(FZ)/%.o: %.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(CPPFLAGS) -c $< -o $@
 
 $(FZ)/fuzz_trace: $(FZ)/traces/trace_file.o
+$(FZ)/fuzz_lesson: $(FZ)/ui/lesson_parse.o $(FZ)/ui/lesson_expr.o
 $(FZ)/fuzz_%: $(FZ)/fuzz/fuzz_%.o $(addprefix $(FZ)/,$(SIM_OBJS))
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lcapstone
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lcapstone -ljansson -lz
 
 # Seeds from build outputs (never committed): the sample and test kernels
 # (debug info stripped), their .text in 16-byte pieces behind a D=1 byte,

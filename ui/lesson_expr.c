@@ -433,7 +433,8 @@ static int run_expr(const char *expr, json_t *runs, struct lesson_value *out, ch
     int rc = e->failed ? -1 : 0;
     /* a text result must outlive e: only run fields (not literals) may be
        returned as text */
-    if (!rc && v.is_str && v.str >= e->strbuf[0] && v.str < e->strbuf[4]) {
+    const char *lit = (const char *)e->strbuf;
+    if (!rc && v.is_str && v.str >= lit && v.str < lit + sizeof e->strbuf) {
         ex_fail(e, "the expression is only a text literal");
         rc = -1;
     }
