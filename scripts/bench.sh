@@ -21,25 +21,27 @@ QEMU="timeout 600 qemu-system-i386 -m 32 -kernel $K -append scale=$SCALE -serial
     -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04"
 
 # The engines and QEMU on compute, alternated.
-for m in native trap bt; do
+for m in native trap bt hw; do
     ./ringside run --mode $m --append "scale=$SCALE" --stats-json "$T/$m.json" "$K" > "$T/$m.out" || true
 done
 eval "$QEMU" > "$T/qemu.out" 2> /dev/null || true
 bench_series native "./ringside run --append scale=$SCALE $K" \
              trap "./ringside run --mode trap --append scale=$SCALE $K" \
              bt "./ringside run --mode bt --append scale=$SCALE $K" \
+             hw "./ringside run --mode hw --append scale=$SCALE $K" \
              qemu "$QEMU"
 insns=$(jnum guest_insns "$T/native.json")
 printf "compute scale=%d: %d guest instructions, RUNS=%d alternated, medians\n" "$SCALE" "$insns" "$RUNS"
-for m in native trap bt qemu; do
+for m in native trap bt hw qemu; do
     same=yes
     cmp -s "$T/$m.out" "$T/qemu.out" || same="NO (differs from QEMU!)"
     [ $m = qemu ] && label="qemu-system-i386 (TCG)" || label="ringside $m"
     awk -v l="$label" -v i="$insns" -v c="$(bench_cpu $m)" -v line="$(bench_line $m)" -v same="$same" \
         'BEGIN { printf "  %-24s %s  %6.1f MIPS  same output as QEMU: %s\n", l, line, i / c / 1e6, same }'
 done
-printf "  speed ratios (median CPU time): ringside native takes %s x QEMU's time; trap runs at %s x, bt at %s x native speed\n" \
-    "$(bench_ratio native qemu)" "$(bench_ratio native trap)" "$(bench_ratio native bt)"
+printf "  speed ratios (median CPU time): ringside native takes %s x QEMU's time; trap runs at %s x, bt at %s x, hw at %s x native speed\n" \
+    "$(bench_ratio native qemu)" "$(bench_ratio native trap)" "$(bench_ratio native bt)" \
+    "$(bench_ratio native hw)"
 command -v bochs > /dev/null || echo "  bochs: not installed (Debian package bochs) -- no Bochs column"
 
 # Trace recording overhead (docs/traces.md): events only at SCALE, every

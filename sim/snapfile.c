@@ -6,7 +6,8 @@
  *          32 kernel size (u64)  40 kernel CRC  44 engine  48 RAM bytes
  *          52 chunk count  56 guest insns (u64)  64 kernel path[28]  92 header CRC
  *   chunk   0 tag[4]  4 flags (1: zlib)  8 stored bytes (u64)  16 raw bytes (u64)
- *          24.. data; the CRC-32 of the raw bytes follows the data (4 bytes)
+ *          24.. data; the CRC-32 of the raw bytes (continued over the stored
+ *          bytes when compressed) follows the data (4 bytes)
  * CRCs are zlib's crc32.
  */
 #include "snapfile.h"
@@ -23,6 +24,17 @@
 #include "le.h"
 
 static const char SNAP_MAGIC[8] = { 'R', 'S', 'S', 'N', 'A', 'P', 'S', 'H' };
+
+/* A chunk's CRC: the raw bytes, then (compressed) the stored ones, so a
+   flip in bits inflate ignores (the padding after deflate's last block)
+   is caught as well (version 1 covered the raw bytes only). */
+static uint32_t snap_chunk_crc(const void *raw, size_t len, const uint8_t *stored, size_t slen)
+{
+    uLong crc = crc32(0, raw, (uInt)len);
+    if (stored)
+        crc = crc32(crc, stored, (uInt)slen);
+    return (uint32_t)crc;
+}
 
 void snapw_init(struct snap_writer *w, const struct snap_header *h)
 {
@@ -73,7 +85,7 @@ int snapw_chunk(struct snap_writer *w, const char *tag, const void *data, size_t
     le_put32(h + 4, compress ? 1 : 0);
     le_put64(h + 8, stored);
     le_put64(h + 16, len);
-    le_put32(body + stored, (uint32_t)crc32(0, data, (uInt)len));
+    le_put32(body + stored, snap_chunk_crc(data, len, compress ? body : NULL, stored));
     w->len += SNAP_CHUNK_HEADER + stored + 4;
     w->nchunks++;
     return 0;
@@ -201,7 +213,8 @@ static int snap_parse_chunk(const uint8_t *p, size_t left, struct snap_chunk *c,
     const uint8_t *body = p + SNAP_CHUNK_HEADER;
     if (snap_inflate(c, body, err, errlen) != 0)
         return -1;
-    if ((uint32_t)crc32(0, c->data, (uInt)c->len) != le_get32(body + c->stored)) {
+    if (snap_chunk_crc(c->data, c->len, c->compressed ? body : NULL, c->stored) !=
+        le_get32(body + c->stored)) {
         snprintf(err, errlen, "snapshot chunk %s is corrupted (CRC mismatch)", c->tag);
         return -1;
     }

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 #define SNAP_HEADER_SIZE 96
 #define SNAP_CHUNK_HEADER 24
 #define SNAP_MAX_CHUNKS 32

@@ -154,5 +154,9 @@ static const struct snap_field stats_fields[] = {
     SNAPF(struct stats, guest_dirty_set, SF_UINT, 0),
     SNAPF(struct stats, root_switches, SF_UINT, 0), SNAPF(struct stats, root_builds, SF_UINT, 0),
     SNAPF(struct stats, root_evictions, SF_UINT, 0),
+    SNAPF_ARR(struct stats, vmexits, 64, SF_UINT, 0),
+    SNAPF(struct stats, vmexits_total, SF_UINT, 0),
+    SNAPF(struct stats, injections, SF_UINT, 0), SNAPF(struct stats, reinjections, SF_UINT, 0),
+    SNAPF_ARR(struct stats, injected, 256, SF_UINT, 0),
 };
 const struct snap_type snap_stats_type = { "statistics", stats_fields, N(stats_fields) };

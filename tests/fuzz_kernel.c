@@ -1,7 +1,7 @@
 /*
  * fuzz_kernel.c - the kernel differential fuzzer (docs/fuzzing.md): whole
  * generated guest kernels (fuzz_kernel_gen.c on the runtime of
- * fuzz_kernel_rt.S) run in-process under native, trap and bt; the final
+ * fuzz_kernel_rt.S) run in-process under native, trap, bt and hw; the final
  * registers and flags, the exception log (vector, error code, CR2, EIP,
  * frame EFLAGS, CPL), the page tables, data pages and stacks and the way
  * the run ended must agree. Native is the reference (it is the CPU checked

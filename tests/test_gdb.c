@@ -83,6 +83,7 @@ static void test_gdb_every_engine(void)
     session("native", port);
     session("trap", port + 1);
     session("bt", port + 2);
+    session("hw", port + 3);
 }
 
 static void test_gdb_bad_port(void)

@@ -1,6 +1,6 @@
 /*
  * test_isolation.c - the "isolation" suite: hostile guest kernels
- * (tests/hostile, docs/isolation.md) under native, trap and bt.
+ * (tests/hostile, docs/isolation.md) under native, trap, bt and hw.
  *
  * Each kernel attacks the VMM region or the VMM's descriptors through
  * segmentation or the descriptor tables (issue 11's reproducers: expand-

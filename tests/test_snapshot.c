@@ -23,7 +23,15 @@
 #include "snapshot.h"
 #include "snapstate.h"
 
-#define SNAP_TMP "/tmp/ringside-snaptest"
+/* Scratch files of this process: several test runs (worktrees) may share /tmp. */
+static char *snap_tmp(const char *suffix)
+{
+    static char buf[4][96];
+    static int next;
+    char *b = buf[next++ & 3];
+    snprintf(b, sizeof buf[0], "/tmp/ringside-snaptest-%ld%s", (long)getpid(), suffix);
+    return b;
+}
 
 static int ringside(struct proc_result *r, char *a0, char *a1, char *a2, char *a3, char *a4,
                     char *a5, char *a6, char *a7)
@@ -53,14 +61,15 @@ static char *stats_numbers(const char *path)
 static void round_trip_as(const char *kernel, const char *mode, const char *cut,
                           const char *restore_mode, bool same_stats)
 {
-    char snap[] = SNAP_TMP "-XXXXXX";
+    char snap[96];
+    snprintf(snap, sizeof snap, "%s", snap_tmp("-XXXXXX"));
     int fd = mkstemp(snap);
     CU_ASSERT_FATAL(fd >= 0);
     close(fd);
     struct proc_result full, rest;
-    CU_ASSERT_EQUAL_FATAL(ringside(&full, "--mode", (char *)mode, "--stats-json", SNAP_TMP ".full.json",
+    CU_ASSERT_EQUAL_FATAL(ringside(&full, "--mode", (char *)mode, "--stats-json", snap_tmp(".full.json"),
                                    "--snapshot-at", (char *)cut, snap, (char *)kernel), 0);
-    CU_ASSERT_EQUAL_FATAL(ringside(&rest, "--stats-json", SNAP_TMP ".rest.json", "--restore", snap,
+    CU_ASSERT_EQUAL_FATAL(ringside(&rest, "--stats-json", snap_tmp(".rest.json"), "--restore", snap,
                                    restore_mode ? "--mode" : NULL, (char *)restore_mode, NULL,
                                    NULL), 0);
     size_t f = strlen(full.out), r = strlen(rest.out);
@@ -72,7 +81,7 @@ static void round_trip_as(const char *kernel, const char *mode, const char *cut,
     CU_ASSERT(suffix);
     CU_ASSERT_EQUAL(rest.status, full.status);
     if (same_stats) {
-        char *a = stats_numbers(SNAP_TMP ".full.json"), *b = stats_numbers(SNAP_TMP ".rest.json");
+        char *a = stats_numbers(snap_tmp(".full.json")), *b = stats_numbers(snap_tmp(".rest.json"));
         if (strcmp(a, b))
             fprintf(stderr, "\n  %s --mode %s cut %s: stats differ after restore\n", kernel,
                     mode, cut);
@@ -143,6 +152,9 @@ static void test_round_trip_vmm(void)
         round_trip_as(path, "trap", cut, NULL, strcmp(kernels[k], "paging") != 0);
         snprintf(cut, sizeof cut, "%llu", run_length_in(path, "bt") / 2);
         round_trip_as(path, "bt", cut, NULL, false);
+        /* hw: the shadow (paging) and the TLB are rebuilt: output and status */
+        snprintf(cut, sizeof cut, "%llu", run_length_in(path, "hw") / 2);
+        round_trip_as(path, "hw", cut, NULL, false);
     }
 }
 
@@ -151,7 +163,9 @@ static void test_cross_engine(void)
 {
     static const char *const pairs[][2] = { { "bt", "trap" }, { "bt", "native" },
                                             { "trap", "bt" }, { "native", "bt" },
-                                            { "trap", "native" }, { "native", "trap" } };
+                                            { "trap", "native" }, { "native", "trap" },
+                                            { "hw", "native" }, { "native", "hw" },
+                                            { "bt", "hw" }, { "hw", "bt" } };
     static const char *const some[] = { "samples/bin/exceptions.elf", "samples/bin/paging.elf",
                                         "samples/bin/sensitive.elf" };
     for (unsigned p = 0; p < sizeof pairs / sizeof *pairs; p++)
@@ -175,9 +189,9 @@ static uint8_t *good_image(size_t *len)
     struct vm *vm = vm_create(&cfg, err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(vm);
     vm_run(vm, 20000);
-    CU_ASSERT_EQUAL_FATAL(snapshot_save(vm, SNAP_TMP ".good", err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(snapshot_save(vm, snap_tmp(".good"), err, sizeof err), 0);
     vm_destroy(vm);
-    return (uint8_t *)proc_read_file(SNAP_TMP ".good", len);
+    return (uint8_t *)proc_read_file(snap_tmp(".good"), len);
 }
 
 /* Parse and (if it parses) restore into a fresh VM: 0 accepted, -1 refused. */
@@ -280,16 +294,16 @@ static void test_refused_by_the_command(void)
     size_t len;
     uint8_t *img = good_image(&len);
     free(img);
-    expect_refused("--restore", SNAP_TMP ".good", "samples/bin/rings.elf", "another kernel");
+    expect_refused("--restore", snap_tmp(".good"), "samples/bin/rings.elf", "another kernel");
     expect_refused("--restore", "/tmp", NULL, "not a regular file");
     expect_refused("--restore", "README.md", NULL, "not a ringside snapshot");
-    FILE *f = fopen(SNAP_TMP ".good", "r+b");
+    FILE *f = fopen(snap_tmp(".good"), "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fseek(f, 8, SEEK_SET);
     fputc(9, f);                                       /* format version 9 */
     fclose(f);
-    expect_refused("--restore", SNAP_TMP ".good", NULL, "version 9");
-    unlink(SNAP_TMP ".good");
+    expect_refused("--restore", snap_tmp(".good"), NULL, "version 9");
+    unlink(snap_tmp(".good"));
 }
 
 void suite_snapshot_register(void)

@@ -630,6 +630,22 @@ static void test_captions_per_engine(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "against 1500 for a trap"));
     CU_ASSERT(tui_caption(EV_TRAP, &c, buf, sizeof buf));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "not translated"));
+    c.mode = "hw";                    /* not deprivileged: the native story, plus exits */
+    CU_ASSERT(tui_caption(EV_SOFTINT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "the CPU delivered it"));
+    CU_ASSERT_PTR_NULL(strstr(buf, "reflected"));
+    CU_ASSERT(tui_caption(EV_RING, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NULL(strstr(buf, "deprivileged"));
+    CU_ASSERT(tui_caption(EV_TRAP, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "VM exit"));
+    CU_ASSERT_PTR_NULL(strstr(buf, "ring 1"));
+    k.v[COST_VT_ENTRY] = 1234;
+    CU_ASSERT(tui_caption(EV_VMEXIT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "1234 cycles (vt_entry"));
+    CU_ASSERT(tui_caption(EV_INTERRUPT, &c, buf, sizeof buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "injected"));
+    CU_ASSERT(tui_caption(EV_INJECT, &c, buf, sizeof buf));
+    CU_ASSERT(tui_caption_kinds() & EV_BIT(EV_VMEXIT));
     CU_ASSERT_FALSE(tui_caption(EV_IO, &c, buf, sizeof buf));
     CU_ASSERT_FALSE(tui_caption_kinds() & EV_BIT(EV_IO));
     CU_ASSERT(tui_caption_kinds() & EV_BIT(EV_TRAP));

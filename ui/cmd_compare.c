@@ -23,7 +23,7 @@
 #include "cmd_run.h"
 #include "run_vm.h"
 
-#define CMP_ENGINES 3        /* native, trap, bt: the modes that exist */
+#define CMP_ENGINES 4        /* native, trap, bt, hw: the modes that exist */
 #define CMP_PHASES 16
 #define CMP_OUT_MAX (1u << 20)
 
@@ -211,7 +211,7 @@ static int cmp_report(const struct run_options *o, const struct cmp_run *runs)
     int phases = cmp_common_phases(runs);
     printf("ringside compare: %s%s%s - speed as %% of native (modeled cycles), and what the\n"
            "overhead paid for\n\n", o->kernel, o->append ? " " : "", o->append ? o->append : "");
-    printf("%-10s %14s   %-32s   %-32s\n", "phase", "native cycles", "trap", "bt");
+    printf("%-10s %14s   %-32s   %-32s   %-32s\n", "phase", "native cycles", "trap", "bt", "hw");
     for (int p = 0; p < phases; p++)
         cmp_print_row(runs, p);
     uint64_t silent = runs[1].marks[runs[1].nmarks].silent;
@@ -224,14 +224,17 @@ static int cmp_report(const struct run_options *o, const struct cmp_run *runs)
 /* --csv: one row per phase for scripts and spreadsheets (docs/lecture.md). */
 static void cmp_csv(const struct cmp_run *runs)
 {
-    puts("phase,native_cycles,trap_pct,bt_pct,trap_cycles,bt_cycles,trap_silent_sensitive");
+    puts("phase,native_cycles,trap_pct,bt_pct,trap_cycles,bt_cycles,trap_silent_sensitive,"
+         "hw_pct,hw_cycles");
     for (int p = 0, n = cmp_common_phases(runs); p < n; p++) {
         uint64_t native = cmp_phase_cycles(&runs[0], p);
         uint64_t t = cmp_phase_cycles(&runs[1], p), b = cmp_phase_cycles(&runs[2], p);
-        printf("%s,%" PRIu64 ",%.2f,%.2f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+        uint64_t h = cmp_phase_cycles(&runs[3], p);
+        printf("%s,%" PRIu64 ",%.2f,%.2f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.2f,%" PRIu64 "\n",
                runs[0].marks[p].name, native, t ? 100.0 * (double)native / (double)t : 0.0,
                b ? 100.0 * (double)native / (double)b : 0.0, t, b,
-               runs[1].marks[p + 1].silent - runs[1].marks[p].silent);
+               runs[1].marks[p + 1].silent - runs[1].marks[p].silent,
+               h ? 100.0 * (double)native / (double)h : 0.0, h);
     }
 }
 

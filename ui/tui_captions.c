@@ -8,6 +8,9 @@
  * under a VMM), and its price is the cost profile's, not a number written
  * into the text. Each caption is therefore composed here from the engine and
  * the profile in use; the demo (tui_main.c) only decides when to show it.
+ * Under hw (VT-x style) the guest kernel is not deprivileged: what the
+ * native captions say of rings, system calls and exceptions is true there
+ * too, and the VMM appears only at VM exits and injections.
  */
 #include "tui_captions.h"
 
@@ -17,8 +20,14 @@
 /* The event kinds the demo stops at, in the order of the lecture. */
 static const enum ev_kind narrated[] = {
     EV_TRAP, EV_SENSITIVE, EV_TRANSLATE, EV_TC_HIT, EV_CALLOUT, EV_RING,
-    EV_SOFTINT, EV_REFLECT, EV_INTERRUPT, EV_TC_INVALIDATE,
+    EV_SOFTINT, EV_REFLECT, EV_INTERRUPT, EV_TC_INVALIDATE, EV_VMEXIT, EV_INJECT,
 };
+
+/* The guest owns the CPU's rings and IDT: native, and hw's non-root mode. */
+static bool guest_owns_cpu(const struct tui_caption_ctx *c)
+{
+    return !strcmp(c->mode, "native") || !strcmp(c->mode, "hw");
+}
 
 uint32_t tui_caption_kinds(void)
 {
@@ -30,7 +39,11 @@ uint32_t tui_caption_kinds(void)
 
 static void ring_caption(const struct tui_caption_ctx *c, char *buf, size_t len)
 {
-    if (!strcmp(c->mode, "native"))
+    if (!strcmp(c->mode, "hw"))
+        snprintf(buf, len, "RING CHANGE. The guest switched privilege level (%s). In VMX "
+                 "non-root mode the guest's CPL is the hardware's: its kernel really runs at "
+                 "ring 0, and no VMM is involved in the change.", c->detail);
+    else if (!strcmp(c->mode, "native"))
         snprintf(buf, len, "RING CHANGE. The guest switched privilege level (%s). With no "
                  "VMM the guest's CPL is the hardware's: its kernel really runs at ring 0.",
                  c->detail);
@@ -43,10 +56,11 @@ static void ring_caption(const struct tui_caption_ctx *c, char *buf, size_t len)
 
 static void softint_caption(const struct tui_caption_ctx *c, char *buf, size_t len)
 {
-    if (!strcmp(c->mode, "native"))
+    if (guest_owns_cpu(c))
         snprintf(buf, len, "SYSTEM CALL. User code executed INT n: the CPU delivered it "
                  "through the guest's IDT into its kernel, %u cycles for the round trip "
-                 "(native_syscall).", c->costs->v[COST_NATIVE_SYSCALL]);
+                 "(native_syscall)%s.", c->costs->v[COST_NATIVE_SYSCALL],
+                 strcmp(c->mode, "hw") ? "" : "; under hw no VM exit: the IDT is the guest's");
     else
         snprintf(buf, len, "SYSTEM CALL. User code executed INT n. The hardware IDT is the "
                  "VMM's: the world switched into the VMM, which reflected the interrupt "
@@ -57,7 +71,12 @@ static void softint_caption(const struct tui_caption_ctx *c, char *buf, size_t l
 
 static void interrupt_caption(const struct tui_caption_ctx *c, char *buf, size_t len)
 {
-    if (!strcmp(c->mode, "native"))
+    if (!strcmp(c->mode, "hw"))
+        snprintf(buf, len, "TIMER INTERRUPT. The PIT fired IRQ 0 at the virtual PIC. At the "
+                 "next VM entry the VMM injected it (the entry interruption field) and the CPU "
+                 "delivered it through the guest's IDT; had the guest had IF clear, the VMM "
+                 "would have asked for an interrupt-window exit first.");
+    else if (!strcmp(c->mode, "native"))
         snprintf(buf, len, "TIMER INTERRUPT. The PIT fired IRQ 0 through the PIC: an "
                  "external interrupt, delivered by the hardware through the guest's IDT.");
     else
@@ -69,7 +88,14 @@ static void interrupt_caption(const struct tui_caption_ctx *c, char *buf, size_t
 
 static void trap_caption(const struct tui_caption_ctx *c, char *buf, size_t len)
 {
-    if (!strcmp(c->mode, "bt"))
+    if (!strcmp(c->mode, "hw"))
+        snprintf(buf, len, "EMULATED AFTER A VM EXIT. The guest kernel, at its own ring 0, "
+                 "executed an instruction the VMCS's controls reserve for the VMM (%s): a VM "
+                 "exit; the VMM read the exit fields, emulated it with the same library as "
+                 "trap and bt, and re-entered: %u cycles for the round trip (vt_entry) + %u "
+                 "for the handler (vt_exit_handle).", c->detail, c->costs->v[COST_VT_ENTRY],
+                 c->costs->v[COST_VT_EXIT_HANDLE]);
+    else if (!strcmp(c->mode, "bt"))
         snprintf(buf, len, "TRAP. Code the VMM runs directly (not translated) executed a "
                  "privileged instruction (%s): the CPU raised #GP, the world switched into "
                  "the VMM, which emulated it against the virtual CPU (%u cycles, "
@@ -126,6 +152,18 @@ bool tui_caption(enum ev_kind kind, const struct tui_caption_ctx *c, char *buf, 
         snprintf(buf, len, "REFLECTION. An exception or interrupt arrived: the VMM got it "
                  "first and reflected it through the guest's own IDT, building the frame on "
                  "the guest stack (%u cycles, reflect).", k[COST_REFLECT]);
+        return true;
+    case EV_VMEXIT:
+        snprintf(buf, len, "VM EXIT. The CPU left VMX non-root mode: it stored the guest's "
+                 "state in the VMCS, recorded why (%s) and loaded the VMM's. Each exit costs a "
+                 "round trip, %u cycles (vt_entry; %u for a #PF, vt_pf_exit): the price of "
+                 "early VT-x that Adams & Agesen measured. See the VM exits pane.", c->detail,
+                 k[COST_VT_ENTRY], k[COST_VT_PF_EXIT]);
+        return true;
+    case EV_INJECT:
+        snprintf(buf, len, "EVENT INJECTION. The VMM wrote an event (%s) into the VMCS's entry "
+                 "interruption field; the VM entry delivered it through the guest's own IDT, "
+                 "as the hardware delivers its own.", c->detail);
         return true;
     case EV_TC_INVALIDATE:
         snprintf(buf, len, "INVALIDATION. The guest wrote to a page holding translated code: "

@@ -13,7 +13,7 @@
 #include "vmm/cost.h"
 
 struct tui_caption_ctx {
-    const char *mode;                 /* "native", "trap", "bt" */
+    const char *mode;                 /* "native", "trap", "bt", "hw" */
     const char *detail;               /* the event's specifics ("cli at 00100a3c") */
     const struct cost_profile *costs; /* the run's profile */
     int block_insns;                  /* bt: guest instructions per translation unit */

@@ -113,6 +113,9 @@ static void demo_intro(struct tui_ui *u, struct demo *d)
              u->s->mode, !strcmp(u->s->mode, "native")
                  ? "The guest owns the hardware: its kernel runs at ring 0, every "
                    "instruction on the native path."
+                 : !strcmp(u->s->mode, "hw")
+                 ? "The guest kernel runs at its own ring 0 in the CPU's VMX non-root mode; "
+                   "the VMM sees only the VM exits the VMCS asks for."
                  : "A VMM owns the hardware; the guest kernel runs deprivileged.");
     d->resume_at = now_ns() + (int64_t)(d->pause_s * 1e9);
     u->s->stop_mask = d->pending;
@@ -125,6 +128,8 @@ static void demo_detail(const struct event *ev, char *buf, size_t len)
         snprintf(buf, len, "%s at %08x", vmm_row_label(&op_table[ev->a]), ev->eip);
     else if (ev->kind == EV_RING)
         snprintf(buf, len, "CPL %u -> %u, real %u -> %u", ev->a, ev->b, ev->c, ev->d);
+    else if (ev->kind == EV_VMEXIT || ev->kind == EV_INJECT)
+        tui_event_text(ev, buf, len);             /* "vmexit io qual 0x..." */
     else
         buf[0] = 0;
 }

@@ -48,7 +48,7 @@ static const struct {
     [COST_HIDDEN_FAULT] = { "hidden_fault", 2300, "model: a #PF into the VMM priced like trap_emulate (A&A06 sec. 6.1, 2030) plus ~270 for walking the guest tables and filling one shadow PTE" },
     [COST_HOSTED_IO]    = { "hosted_io", 19000, "estimate: Type II (VMware Workstation's hosted architecture, Sugerman et al., USENIX 2001): each emulated device access switches from the VMM world to the host OS world and back and calls the host's driver; about 5 us at 3.8 GHz" },
     [COST_VT_EXIT_HANDLE] = { "vt_exit_handle", 600, "model: the hardware VMM's handler for one exit (read the exit fields with VMREAD, decode the instruction, run the shared emulation routine); priced below a BT callout-and-emulate (1254, A&A06 sec. 6.1), which also pays a world switch of its own" },
-    [COST_NPT_WALK_REF] = { "npt_walk_ref", 20, "model: one nested-table entry read on a TLB miss, an L2 hit on a P4 (~20 cycles); a 2-level guest walk under a 2-level nested table reads up to 6 such entries besides the native 2 ((n+1)(m+1)-1 references: Bhargava et al., ASPLOS 2008)" },
+    [COST_NPT_WALK_REF] = { "npt_walk_ref", 20, "model: one nested-table entry read on a TLB miss, priced as a cache hit of a few tens of cycles (not measured); a 2-level guest walk under a 2-level nested table reads up to 6 such entries besides the native 2 ((n+1)(m+1)-1 references: Bhargava et al., ASPLOS 2008)" },
     [COST_TRACE_FAULT]  = { "trace_fault", 2400, "model: a #PF into the VMM (2030, as trap_emulate) plus decoding/performing the write and updating the shadow; A&A06 fig. 4 ptemod under VT (12733) is this plus exits, BT after adaptation 391" },
 };
 

@@ -70,10 +70,13 @@ int vmm_guest_write(struct vmm *v, uint32_t lin, const void *buf, uint32_t len)
 
 int vmm_settle(struct vmm *v, char *err, size_t errlen)
 {
-    if (v->hw) {
-        snprintf(err, errlen, "snapshot: not built under --mode hw yet");
+    if (v->hw && !hw_settled(v)) {
+        snprintf(err, errlen, "snapshot: an event waits for injection at the next VM entry; "
+                 "try another instruction count");
         return -1;
     }
+    if (v->hw)
+        return 0;
     const char *why = v->bt && v->bt->in_tc ? "the guest is inside translated code"
                       : v->trunc_step ? "the monitor is re-executing an instruction"
                       : v->vc.npending ? "interrupts are queued in the monitor" : NULL;
@@ -84,10 +87,16 @@ int vmm_settle(struct vmm *v, char *err, size_t errlen)
 
 int vmm_adopt_state(struct vmm *v, char *err, size_t errlen)
 {
-    if (v->hw) {
-        snprintf(err, errlen, "restoring a snapshot under --mode hw is not built yet");
+    if (v->hw && !(v->cpu->s.cr0 & CR0_PE)) {
+        snprintf(err, errlen, "the snapshot's guest is in real mode, which a VMM here cannot run");
         return -1;
     }
+    if (v->hw && !hw_adopt_state(v)) {
+        snprintf(err, errlen, "the monitor could not rebuild the guest's shadow page tables");
+        return -1;
+    }
+    if (v->hw)
+        return 0;
     if (!(v->cpu->s.cr0 & CR0_PE)) {
         snprintf(err, errlen, "the snapshot's guest is in real mode, which a VMM here cannot run");
         return -1;

@@ -36,6 +36,10 @@ void hw_destroy(struct hw *h);
 void hw_take_state(struct vmm *v);
 /* Run the guest until cpu->cycles >= cycle_limit or another stop. */
 enum cpu_stop hw_run(struct vmm *v, uint64_t cycle_limit);
+/* Snapshots: take a restored native-view state (false: the shadow could
+   not be built); whether the guest may be saved now. */
+bool hw_adopt_state(struct vmm *v);
+bool hw_settled(const struct vmm *v);
 /* The guest's state as native hardware would hold it. */
 void hw_guest_state(struct vmm *v, struct cpu_state *out);
 /* The engine's VMCS (tests, the UI). */

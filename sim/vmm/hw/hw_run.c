@@ -146,7 +146,7 @@ void hw_take_state(struct vmm *v)
     struct cpu *c = v->cpu;
     struct cpu_state keep = c->s;
     vmm_capture(v);
-    v->vc.cr0 &= ~CR0_PG;             /* multiboot enters with paging off */
+    v->vc.cr0 &= ~CR0_PG;             /* paging on comes after (hw_adopt_state) */
     spt_reset(v);
     v->internal = false;
     v->wd_visits = 0;
@@ -165,6 +165,30 @@ void hw_take_state(struct vmm *v)
     vmcs_init(vm);
     hw_controls(v, vm);
     hw_host_state(v, &vm->host);
+}
+
+/* A restored state (paging possibly on, halted, in an STI shadow): taken
+   as at an entry, then the guest's paging turned on as its own MOV to CR0
+   would (shadow page tables; with --npt the guest's own). */
+bool hw_adopt_state(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    uint32_t cr0 = c->s.cr0;
+    bool halted = c->s.halted;
+    hw_take_state(v);
+    v->vc.halted = halted;
+    c->s.halted = false;
+    v->vc.cr0 = cr0;
+    bool ok = !(cr0 & CR0_PG) || spt_cr_written(v, 0, cr0 & ~CR0_PG);
+    hw_real_crs(v);
+    return ok;
+}
+
+/* A snapshot can be taken between exits unless an event waits for its
+   injection (it would be lost: the PIC has already been acknowledged). */
+bool hw_settled(const struct vmm *v)
+{
+    return !(v->hw->vmcs.entry_intr_info & VMX_INTR_VALID);
 }
 
 void hw_guest_state(struct vmm *v, struct cpu_state *out)
