@@ -345,20 +345,26 @@ static void test_target_checks_messages(void)
 
 #define TOKEN_FILE "/tmp/ringside-migrate.tok"
 
-static pid_t spawn_host(const char *port, const char *dir)
+static pid_t spawn_host_with(const char *port, const char *dir, char *x1, char *x2, char *x3,
+                             char *x4)
 {
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
     pid_t pid = fork();
     if (pid == 0) {
         char *argv[] = { (char *)proc_ringside(), "host", "--control", addr, "--token-file",
-                         TOKEN_FILE, "--console-dir", (char *)dir, NULL };
+                         TOKEN_FILE, "--console-dir", (char *)dir, x1, x2, x3, x4, NULL };
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
             _exit(126);
         execv(argv[0], argv);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn_host(const char *port, const char *dir)
+{
+    return spawn_host_with(port, dir, NULL, NULL, NULL, NULL);
 }
 
 /* ringside ctl --token-file TOKEN 127.0.0.1:PORT WORDS... */
@@ -621,6 +627,73 @@ static void test_target_killed_in_round_2(void)
     remove_dirs(root, a, b);
 }
 
+/* The guest instructions of VM w on the host at port (0: not there). */
+static uint64_t guest_insns_of(const char *port)
+{
+    char *reply = NULL;
+    uint64_t n = 0;
+    if (ask(port, "{\"execute\":\"stats\",\"arguments\":{\"vm\":\"w\"}}", &reply)) {
+        json_t *j = json_loads(reply, 0, NULL);
+        n = (uint64_t)json_integer_value(json_object_get(json_object_get(j, "return"), "guest_insns"));
+        json_decref(j);
+    }
+    free(reply);
+    return n;
+}
+
+/* Disaster recovery: the primary checkpoints w to the standby every 4 M
+   guest instructions and is killed with SIGKILL after the second; `ctl
+   recover` on the standby resumes the last checkpoint, which ends the run:
+   the primary's console is a prefix of the golden output, the standby's a
+   suffix, and together they cover all of it (the output between the
+   checkpoint and the crash is printed twice; nothing is missing). */
+static void test_primary_killed_standby_recovers(void)
+{
+    char root[] = "/tmp/ringside-mig-XXXXXX", a[64], b[64];
+    make_dirs(root, a, b);
+    write_token();
+    pid_t standby = spawn_host("47651", b);
+    CU_ASSERT_FATAL(wait_listening("47651"));
+    pid_t primary = spawn_host_with("47650", a, "--replicate-to", "127.0.0.1:47651", "--every",
+                                    "4000000");
+    CU_ASSERT_FATAL(wait_listening("47650"));
+    CU_ASSERT(create_and_start("47650", "trap"));
+    uint64_t at = 0;
+    for (int k = 0; k < 3000 && (at = guest_insns_of("47650")) < 13000000; k++)
+        usleep(10000);
+    CU_ASSERT(at >= 13000000 && at < 40000000);          /* past two checkpoints, not ended */
+    int st;
+    kill(primary, SIGKILL);
+    CU_ASSERT_EQUAL(waitpid(primary, &st, 0), primary);
+    CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    struct proc_result r;
+    CU_ASSERT_EQUAL(ctl(&r, "47651", "recover", "vm=w", NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    const char *gi = strstr(r.out, "guest_insns: ");
+    uint64_t point = gi ? strtoull(gi + 13, NULL, 10) : 0;
+    CU_ASSERT(point >= 4000000 && point <= at + 20000000);  /* a checkpoint near the crash */
+    printf("\n  recovery point %llu guest insns (primary at >= %llu when killed)",
+           (unsigned long long)point, (unsigned long long)at);
+    proc_result_free(&r);
+    CU_ASSERT(wait_ended("47651"));
+    CU_ASSERT(ask("47651", QUIT, NULL));
+    reap(standby);
+    size_t la = 0, lb = 0, lg = 0;
+    char pa[128], pb[128];
+    snprintf(pa, sizeof pa, "%s/w.out", a);
+    snprintf(pb, sizeof pb, "%s/w.out", b);
+    char *sa = proc_read_file(pa, &la), *sb = proc_read_file(pb, &lb);
+    char *want = proc_read_file("tests/golden/dirty_migrate.out", &lg);
+    CU_ASSERT_FATAL(want != NULL);
+    CU_ASSERT(la <= lg && (!la || !memcmp(sa, want, la)));                    /* a prefix */
+    CU_ASSERT(lb > 0 && lb <= lg && !memcmp(sb, want + lg - lb, lb));          /* a suffix */
+    CU_ASSERT(la + lb >= lg);                                                  /* all of it */
+    free(sa);
+    free(sb);
+    free(want);
+    remove_dirs(root, a, b);
+}
+
 /* `ringside migrate`: the in-process two-host mode on the command line. */
 static void test_migrate_command(void)
 {
@@ -656,4 +729,6 @@ void suite_migrate_register(void)
     CU_add_test(s, "the target killed (SIGKILL) in round 2: the VM finishes on the source",
                 test_target_killed_in_round_2);
     CU_add_test(s, "ringside migrate: stdout = QEMU golden, the report on stderr", test_migrate_command);
+    CU_add_test(s, "disaster recovery: primary killed -9, the standby recovers, nothing lost",
+                test_primary_killed_standby_recovers);
 }

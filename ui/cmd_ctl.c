@@ -28,7 +28,8 @@ static void usage(FILE *f)
           "  COMMAND: list, create kernel=K [mode=bt] [name=N] [mem=32] [shares=1] [append=S],\n"
           "           start|pause|resume|stop|remove|reset vm=N, snapshot|revert vm=N file=F,\n"
           "           stats [vm=N], events [vm=N] [kinds=trap,io], quit,\n"
-          "           migrate VM --to ADDR2 [--bandwidth BITS] [--latency US] [--max-rounds N]\n"
+          "           recover vm=N (on a standby), migrate VM --to ADDR2 [--bandwidth BITS]\n"
+          "                  [--latency US] [--max-rounds N]\n"
           "                  [--stop-pages N] [--to-token-file F] (docs/control.md, docs/migration.md)\n", f);
 }
 

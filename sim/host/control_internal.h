@@ -33,5 +33,7 @@ json_t *cmd_migrate_pages(struct ctl_req *r);
 json_t *cmd_migrate_state(struct ctl_req *r);
 json_t *cmd_migrate_finish(struct ctl_req *r);
 json_t *cmd_migrate_abort(struct ctl_req *r);
+json_t *cmd_replica_commit(struct ctl_req *r);
+json_t *cmd_recover(struct ctl_req *r);
 
 #endif
