@@ -276,7 +276,11 @@ json_t *cmd_migrate_vm(struct ctl_req *r)
     bool ok = true;
     int i = arg_vm(r);
     const char *to = i >= 0 ? arg_str(r, "to", true) : NULL;
-    const char *token = to ? arg_str(r, "token", false) : NULL;
+    char digits[32];                 /* ctl sends a token of digits as a number */
+    json_t *tv = json_object_get(r->args, "token");
+    if (json_is_integer(tv))
+        snprintf(digits, sizeof digits, "%lld", (long long)json_integer_value(tv));
+    const char *token = !to ? NULL : json_is_integer(tv) ? digits : arg_str(r, "token", false);
     struct mig_options o = {
         .bandwidth_bps = arg_uint(r, "bandwidth", MIG_BANDWIDTH_DEFAULT, 1000, 1000000000000ull, &ok),
         .latency_us = (uint32_t)arg_uint(r, "latency_us", MIG_LATENCY_DEFAULT, 0, 10000000, &ok),
