@@ -341,6 +341,95 @@ static void test_target_checks_messages(void)
     host_free(&h);
 }
 
+/* A link that keeps a copy of every request it passes to the target. */
+struct tape {
+    struct mig_link l;
+    struct mig_link *inner;
+    char *lines[4096];
+    int n;
+};
+
+static int tape_send(void *ctx, const char *line)
+{
+    struct tape *t = ctx;
+    if (t->n < 4096)
+        t->lines[t->n++] = strdup(line);
+    return t->inner->send(t->inner->ctx, line);
+}
+
+static char *tape_recv(void *ctx)
+{
+    struct tape *t = ctx;
+    return t->inner->recv(t->inner->ctx);
+}
+
+/* The migration stream of a real migration, each line mutated (bytes
+   flipped, cut short) and fed to a fresh target 3000 times: always one
+   JSON reply, never a crash; then the stream itself still works. */
+static void test_mutated_stream(void)
+{
+    struct pair p;
+    struct mig_report rep;
+    struct mig_options o = { .latency_us = 10, .latency_given = true };
+    char err[256];
+    pair_init(&p, "samples/bin/exceptions.elf", MODE_BT);
+    run_to(&p, 20000);
+    struct tape t = { .inner = mig_link_local(&p.dst) };
+    t.l = (struct mig_link){ .send = tape_send, .recv = tape_recv, .ctx = &t };
+    CU_ASSERT_EQUAL_FATAL(migrate_vm(&p.src, p.vm, &t.l, &o, &rep, err, sizeof err), 0);
+    mig_link_close(t.inner);
+    CU_ASSERT_FATAL(t.n >= 4);
+    struct host h;
+    struct host_config hc = { 0 };
+    struct control_effect fx;
+    host_init(&h, &hc);
+    srand(16);
+    int errors = 0;
+    for (int k = 0; k < 3000; k++) {
+        const char *line = t.lines[k % t.n];
+        char *m = strdup(line);
+        size_t len = strlen(m);
+        for (int f = 0; f < 1 + rand() % 4; f++)
+            m[rand() % len] = (char)(rand() % 256 ? rand() % 256 : 1);
+        if (rand() % 8 == 0)
+            m[rand() % len] = 0;                     /* cut short */
+        char *r = control_handle(&h, m, &fx);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        json_t *j = json_loads(r, 0, NULL);
+        CU_ASSERT(json_is_object(j));
+        errors += json_object_get(j, "error") != NULL;
+        json_decref(j);
+        free(r);
+        free(m);
+        if (k % t.n == t.n - 1)                      /* a fresh start now and then */
+            for (int i = h.nvms - 1; i >= 0; i--)
+                host_remove(&h, i);
+    }
+    CU_ASSERT(errors > 2500);
+    host_free(&h);
+    host_init(&h, &hc);                              /* the untouched stream still works */
+    for (int k = 0; k < t.n; k++) {
+        char *r = control_handle(&h, t.lines[k], &fx);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"return\""));
+        free(r);
+        free(t.lines[k]);
+    }
+    CU_ASSERT_EQUAL_FATAL(h.nvms, 1);
+    struct console out = { 0 };
+    h.vms[0].vm->m.out = console_put;
+    h.vms[0].vm->m.out_ctx = &out;
+    struct machine *m = run_out(&h);
+    size_t glen;
+    char *want = read_file("tests/golden/exceptions.out", &glen);
+    CU_ASSERT(want && p.out.len + out.len == glen && !memcmp(p.out.buf, want, p.out.len) &&
+              !memcmp(out.buf, want + p.out.len, out.len));
+    CU_ASSERT(m && exit_status(m) == golden_status("exceptions"));
+    free(want);
+    free(out.buf);
+    host_free(&h);
+    pair_free(&p);
+}
+
 /* ---- two real host processes ---- */
 
 #define TOKEN_FILE "/tmp/ringside-migrate.tok"
@@ -724,6 +813,8 @@ void suite_migrate_register(void)
     CU_add_test(s, "a refusing target: the VM runs on at the source, intact", test_refused_vm_runs_on);
     CU_add_test(s, "idle: one round; writer: several, shrinking", test_rounds_follow_the_dirty_rate);
     CU_add_test(s, "the target checks every message first", test_target_checks_messages);
+    CU_add_test(s, "3000 mutated migration messages: a reply each; the stream still works",
+                test_mutated_stream);
     CU_add_test(s, "two host processes, ctl migrate: the two consoles = QEMU golden",
                 test_two_processes);
     CU_add_test(s, "the target killed (SIGKILL) in round 2: the VM finishes on the source",
