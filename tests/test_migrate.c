@@ -586,7 +586,8 @@ static void remove_dirs(const char *root, const char *a, const char *b)
 }
 
 /* The writer starts on one process and ends on the other: the two console
-   files together are its QEMU golden output. */
+   files together are its QEMU golden output. Then the maintenance case:
+   `ctl drain` moves every VM (a second one, paused, stays paused). */
 static void test_two_processes(void)
 {
     char root[] = "/tmp/ringside-mig-XXXXXX", a[64], b[64];
@@ -602,6 +603,22 @@ static void test_two_processes(void)
     if (r.status != 0)
         printf("\n  ctl migrate: %s", r.err);
     proc_result_free(&r);
+    CU_ASSERT(ask("47620", "{\"execute\":\"create\",\"arguments\":{\"kernel\":"
+                           "\"samples/bin/hello.elf\",\"name\":\"p\",\"mode\":\"trap\"}}", NULL));
+    CU_ASSERT(ask("47620", "{\"execute\":\"create\",\"arguments\":{\"kernel\":"
+                           "\"samples/bin/hello.elf\",\"name\":\"q\",\"mode\":\"bt\"}}", NULL));
+    CU_ASSERT_EQUAL(ctl(&r, "47620", "drain", "--to", "127.0.0.1:47621", NULL, NULL), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "moved: [\"p\",\"q\"]"));
+    if (!strstr(r.out, "moved: [\"p\",\"q\"]"))
+        printf("\n  ctl drain: %s%s", r.out, r.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "failed: []"));
+    proc_result_free(&r);
+    char *list = NULL;
+    CU_ASSERT(ask("47620", "{\"execute\":\"list\"}", &list) && strstr(list, "\"return\":[]"));
+    free(list);
+    CU_ASSERT(ask("47621", "{\"execute\":\"list\"}", &list) && strstr(list, "\"paused\""));
+    free(list);
     CU_ASSERT(wait_ended("47621"));
     CU_ASSERT(ask("47621", QUIT, NULL));
     CU_ASSERT(ask("47620", QUIT, NULL));
@@ -815,7 +832,7 @@ void suite_migrate_register(void)
     CU_add_test(s, "the target checks every message first", test_target_checks_messages);
     CU_add_test(s, "3000 mutated migration messages: a reply each; the stream still works",
                 test_mutated_stream);
-    CU_add_test(s, "two host processes, ctl migrate: the two consoles = QEMU golden",
+    CU_add_test(s, "two host processes, ctl migrate and drain: the two consoles = QEMU golden",
                 test_two_processes);
     CU_add_test(s, "the target killed (SIGKILL) in round 2: the VM finishes on the source",
                 test_target_killed_in_round_2);

@@ -28,6 +28,7 @@ int arg_vm(struct ctl_req *r);
 
 /* migrate.c: the source's command; migrate_in.c: the target's. */
 json_t *cmd_migrate_vm(struct ctl_req *r);
+json_t *cmd_drain(struct ctl_req *r);
 json_t *cmd_migrate_begin(struct ctl_req *r);
 json_t *cmd_migrate_pages(struct ctl_req *r);
 json_t *cmd_migrate_state(struct ctl_req *r);

@@ -256,7 +256,8 @@ json_t *cmd_migrate_finish(struct ctl_req *r)
     if (!hv->state_in)
         return ctl_fail(r, "InvalidArgument", "VM '%s' has no state yet (migrate-state)", hv->name);
     hv->state = HVM_PAUSED;
-    host_resume(r->h, i);
+    if (!json_is_true(json_object_get(r->args, "paused")))   /* as it was on the source */
+        host_resume(r->h, i);
     return json_pack("{s:I}", "guest_insns", (json_int_t)vm_guest_insns(hv->vm));
 }
 
@@ -271,34 +272,42 @@ json_t *cmd_migrate_abort(struct ctl_req *r)
 
 /* ---- the source's side ---- */
 
-json_t *cmd_migrate_vm(struct ctl_req *r)
+/* The link options and the target of `migrate` and `drain`; a connected
+   link, or NULL after an error. */
+static struct mig_link *target_link(struct ctl_req *r, struct mig_options *o, const char **to)
 {
     bool ok = true;
-    int i = arg_vm(r);
-    const char *to = i >= 0 ? arg_str(r, "to", true) : NULL;
+    *to = arg_str(r, "to", true);
     char digits[32];                 /* ctl sends a token of digits as a number */
     json_t *tv = json_object_get(r->args, "token");
     if (json_is_integer(tv))
         snprintf(digits, sizeof digits, "%lld", (long long)json_integer_value(tv));
-    const char *token = !to ? NULL : json_is_integer(tv) ? digits : arg_str(r, "token", false);
-    struct mig_options o = {
+    const char *token = !*to ? NULL : json_is_integer(tv) ? digits : arg_str(r, "token", false);
+    *o = (struct mig_options){
         .bandwidth_bps = arg_uint(r, "bandwidth", MIG_BANDWIDTH_DEFAULT, 1000, 1000000000000ull, &ok),
         .latency_us = (uint32_t)arg_uint(r, "latency_us", MIG_LATENCY_DEFAULT, 0, 10000000, &ok),
         .latency_given = true,
         .max_rounds = (int)arg_uint(r, "max_rounds", MIG_ROUNDS_DEFAULT, 1, MIG_MAX_ROUNDS, &ok),
         .stop_pages = (uint32_t)arg_uint(r, "stop_pages", MIG_STOP_PAGES_DEFAULT, 1, 1u << 20, &ok),
     };
-    if (!to || r->err[0] || !ok)
+    if (!*to || r->err[0] || !ok)
         return NULL;
-    struct mig_link *l = mig_link_connect(to, token, r->err, sizeof r->err);
-    if (!l) {
+    struct mig_link *l = mig_link_connect(*to, token, r->err, sizeof r->err);
+    if (!l)
         r->err_class = "MigrationFailed";
-        return NULL;
-    }
-    struct mig_report *rep = calloc(1, sizeof *rep);
+    return l;
+}
+
+json_t *cmd_migrate_vm(struct ctl_req *r)
+{
+    struct mig_options o;
+    const char *to;
+    int i = arg_vm(r);
+    struct mig_link *l = i >= 0 ? target_link(r, &o, &to) : NULL;
+    struct mig_report *rep = l ? calloc(1, sizeof *rep) : NULL;
     if (!rep) {
         mig_link_close(l);
-        return ctl_fail(r, "MigrationFailed", "%s", "out of memory");
+        return l ? ctl_fail(r, "MigrationFailed", "%s", "out of memory") : NULL;
     }
     json_t *out = NULL;
     char why[256];
@@ -309,4 +318,41 @@ json_t *cmd_migrate_vm(struct ctl_req *r)
     mig_link_close(l);
     free(rep);
     return out;
+}
+
+/* Maintenance: every VM that is running or paused, one after the other. */
+json_t *cmd_drain(struct ctl_req *r)
+{
+    struct mig_options o;
+    const char *to;
+    struct mig_link *l = target_link(r, &o, &to);
+    struct mig_report *rep = l ? calloc(1, sizeof *rep) : NULL;
+    if (!rep) {
+        mig_link_close(l);
+        return l ? ctl_fail(r, "MigrationFailed", "%s", "out of memory") : NULL;
+    }
+    json_t *moved = json_array(), *failed = json_array();
+    uint64_t bytes = 0, down = 0;
+    for (int i = 0; i < r->h->nvms;) {
+        struct host_vm *hv = &r->h->vms[i];
+        char name[32], why[256];
+        if (hv->state != HVM_RUNNABLE && hv->state != HVM_PAUSED) {
+            i++;
+            continue;
+        }
+        snprintf(name, sizeof name, "%s", hv->name);
+        if (migrate_vm(r->h, i, l, &o, rep, why, sizeof why) == 0) {
+            json_array_append_new(moved, json_string(name));   /* removed here: same i */
+            bytes += rep->total_bytes;
+            down += rep->downtime_cycles;
+        } else {
+            json_array_append_new(failed, json_pack("{s:s, s:s}", "vm", name, "error", why));
+            i++;
+        }
+    }
+    mig_link_close(l);
+    free(rep);
+    return json_pack("{s:s, s:o, s:o, s:I, s:f}", "to", to, "moved", moved, "failed", failed,
+                     "total_bytes", (json_int_t)bytes,
+                     "downtime_modeled_ms", mig_cycles_to_ms(down));
 }

@@ -45,6 +45,7 @@ struct mig_run {
     size_t errlen;
     bool failed;
     bool replica;                 /* checkpoints to a standby: pages are staged */
+    bool paused;                  /* paused by the user: it stays paused on the target */
 };
 
 uint64_t mig_now_ns(void)
@@ -321,7 +322,8 @@ static int stop_and_copy(struct mig_run *r)
         return -1;
     rep->final_pages = last.pages_sent;
     rep->final_bytes = last.bytes;
-    if (request(r, "migrate-finish", json_object()) != 0 || collect_all(r) != 0)
+    if (request(r, "migrate-finish", json_pack("{s:b}", "paused", r->paused)) != 0 ||
+        collect_all(r) != 0)
         return -1;
     rep->downtime_host_ns = mig_now_ns() - t0;
     rep->downtime_cycles = link_cycles(&r->o, rep->final_bytes);
@@ -386,6 +388,7 @@ int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig
     }
     uint64_t t0 = mig_now_ns();
     enum host_vm_state was = hv->state;
+    r.paused = was == HVM_PAUSED;
     r.dirty = calloc(1, (r.npages + 7) / 8 + 1);
     if (!r.dirty || vm_dirty_log_start(r.vm) != 0) {
         free(r.dirty);
