@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "host/control.h"
+#include "host/ctlclient.h"
 #include "proc.h"
 
 /* ---- in process ---- */
@@ -231,6 +232,73 @@ static void test_unix_socket(void)
     CU_ASSERT_NOT_EQUAL(access(sock, F_OK), 0);    /* removed on the way out */
 }
 
+/* 200 clients connected at once, each pipelining list and stats requests
+   while a VM runs: every request gets its reply, in order, none an error,
+   and the guest's console is still its golden output. */
+static void test_200_clients(void)
+{
+    enum { N = 200, REQS = 5 };
+    char dir[] = "/tmp/ringside-ctl200-XXXXXX", sock[64], out[160];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(sock, sizeof sock, "%s/s", dir);
+    snprintf(out, sizeof out, "%s/c.out", dir);
+    char *args[] = { "--control", sock, "--console-dir", dir, "--vm",
+                     "tests/bin/dirty_migrate.elf --mode trap --name c" };   /* runs for seconds */
+    pid_t pid = start_host(args, 6);
+    wait_for(sock);
+    static struct ctl_conn conns[N];
+    int up = 0, replies = 0, errors = 0, running = 0;
+    for (int i = 0; i < N; i++) {                  /* all connected before any greeting */
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+        conns[i].fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        conns[i].len = 0;
+        up += connect(conns[i].fd, (struct sockaddr *)&a, sizeof a) == 0;
+    }
+    CU_ASSERT_EQUAL_FATAL(up, N);
+    for (int k = 0; k < REQS; k++)
+        for (int i = 0; i < N; i++)
+            ctlc_send_line(&conns[i], k % 2 ? "{\"execute\":\"stats\",\"arguments\":{\"vm\":\"c\"},\"id\":1}"
+                                            : "{\"execute\":\"list\",\"id\":0}");
+    for (int i = 0; i < N; i++) {
+        free(ctlc_line(&conns[i]));                /* the greeting */
+        for (int k = 0; k < REQS; k++) {
+            char *line = ctlc_line(&conns[i]);
+            char want[16];
+            snprintf(want, sizeof want, "\"id\":%d", k % 2);
+            replies += line != NULL;
+            errors += !line || !strstr(line, "\"return\"") || !strstr(line, want);
+            running += line && strstr(line, "\"running\"") != NULL;
+            free(line);
+        }
+        ctlc_close(&conns[i]);
+    }
+    CU_ASSERT_EQUAL(replies, N * REQS);
+    CU_ASSERT_EQUAL(errors, 0);
+    CU_ASSERT(running > N);                        /* answered while the guest ran */
+    if (running <= N)
+        printf("\n  %d of %d replies while running", running, N * REQS);
+    struct proc_result r;
+    for (int k = 0; k < 1200; k++) {               /* until the guest has ended */
+        CU_ASSERT_EQUAL_FATAL(ctl(&r, "--json", sock, "list", NULL, NULL), 0);
+        bool ended = strstr(r.out, "\"ended\"") != NULL;
+        proc_result_free(&r);
+        if (ended)
+            break;
+        usleep(50000);
+    }
+    CU_ASSERT_EQUAL_FATAL(ctl(&r, sock, "quit", NULL, NULL, NULL), 0);
+    proc_result_free(&r);
+    stop_host(pid);
+    size_t n, g;
+    char *got = proc_read_file(out, &n), *want = proc_read_file("tests/golden/dirty_migrate.out", &g);
+    CU_ASSERT(got && want && n == g && !memcmp(got, want, g));
+    free(got);
+    free(want);
+    remove(out);
+    rmdir(dir);
+}
+
 static void test_tcp_token(void)
 {
     char tok[] = "/tmp/ringside-tok-XXXXXX", bad[] = "/tmp/ringside-bad-XXXXXX";
@@ -278,4 +346,6 @@ void suite_control_register(void)
     CU_add_test(s, "10,000 malformed lines: an error reply each", test_malformed_lines);
     CU_add_test(s, "Unix socket 0600: ctl create/start/list/stats, a vanished client", test_unix_socket);
     CU_add_test(s, "TCP: loopback only, a token required and checked", test_tcp_token);
+    CU_add_test(s, "200 clients at once while a VM runs: every reply, guest output unchanged",
+                test_200_clients);
 }

@@ -341,24 +341,119 @@ static void test_target_checks_messages(void)
     host_free(&h);
 }
 
+/* A link that keeps a copy of every request it passes to the target. */
+struct tape {
+    struct mig_link l;
+    struct mig_link *inner;
+    char *lines[4096];
+    int n;
+};
+
+static int tape_send(void *ctx, const char *line)
+{
+    struct tape *t = ctx;
+    if (t->n < 4096)
+        t->lines[t->n++] = strdup(line);
+    return t->inner->send(t->inner->ctx, line);
+}
+
+static char *tape_recv(void *ctx)
+{
+    struct tape *t = ctx;
+    return t->inner->recv(t->inner->ctx);
+}
+
+/* The migration stream of a real migration, each line mutated (bytes
+   flipped, cut short) and fed to a fresh target 3000 times: always one
+   JSON reply, never a crash; then the stream itself still works. */
+static void test_mutated_stream(void)
+{
+    struct pair p;
+    struct mig_report rep;
+    struct mig_options o = { .latency_us = 10, .latency_given = true };
+    char err[256];
+    pair_init(&p, "samples/bin/exceptions.elf", MODE_BT);
+    run_to(&p, 20000);
+    struct tape t = { .inner = mig_link_local(&p.dst) };
+    t.l = (struct mig_link){ .send = tape_send, .recv = tape_recv, .ctx = &t };
+    CU_ASSERT_EQUAL_FATAL(migrate_vm(&p.src, p.vm, &t.l, &o, &rep, err, sizeof err), 0);
+    mig_link_close(t.inner);
+    CU_ASSERT_FATAL(t.n >= 4);
+    struct host h;
+    struct host_config hc = { 0 };
+    struct control_effect fx;
+    host_init(&h, &hc);
+    srand(16);
+    int errors = 0;
+    for (int k = 0; k < 3000; k++) {
+        const char *line = t.lines[k % t.n];
+        char *m = strdup(line);
+        size_t len = strlen(m);
+        for (int f = 0; f < 1 + rand() % 4; f++)
+            m[rand() % len] = (char)(rand() % 256 ? rand() % 256 : 1);
+        if (rand() % 8 == 0)
+            m[rand() % len] = 0;                     /* cut short */
+        char *r = control_handle(&h, m, &fx);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        json_t *j = json_loads(r, 0, NULL);
+        CU_ASSERT(json_is_object(j));
+        errors += json_object_get(j, "error") != NULL;
+        json_decref(j);
+        free(r);
+        free(m);
+        if (k % t.n == t.n - 1)                      /* a fresh start now and then */
+            for (int i = h.nvms - 1; i >= 0; i--)
+                host_remove(&h, i);
+    }
+    CU_ASSERT(errors > 2500);
+    host_free(&h);
+    host_init(&h, &hc);                              /* the untouched stream still works */
+    for (int k = 0; k < t.n; k++) {
+        char *r = control_handle(&h, t.lines[k], &fx);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"return\""));
+        free(r);
+        free(t.lines[k]);
+    }
+    CU_ASSERT_EQUAL_FATAL(h.nvms, 1);
+    struct console out = { 0 };
+    h.vms[0].vm->m.out = console_put;
+    h.vms[0].vm->m.out_ctx = &out;
+    struct machine *m = run_out(&h);
+    size_t glen;
+    char *want = read_file("tests/golden/exceptions.out", &glen);
+    CU_ASSERT(want && p.out.len + out.len == glen && !memcmp(p.out.buf, want, p.out.len) &&
+              !memcmp(out.buf, want + p.out.len, out.len));
+    CU_ASSERT(m && exit_status(m) == golden_status("exceptions"));
+    free(want);
+    free(out.buf);
+    host_free(&h);
+    pair_free(&p);
+}
+
 /* ---- two real host processes ---- */
 
 #define TOKEN_FILE "/tmp/ringside-migrate.tok"
 
-static pid_t spawn_host(const char *port, const char *dir)
+static pid_t spawn_host_with(const char *port, const char *dir, char *x1, char *x2, char *x3,
+                             char *x4)
 {
     char addr[32];
     snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
     pid_t pid = fork();
     if (pid == 0) {
         char *argv[] = { (char *)proc_ringside(), "host", "--control", addr, "--token-file",
-                         TOKEN_FILE, "--console-dir", (char *)dir, NULL };
+                         TOKEN_FILE, "--console-dir", (char *)dir, x1, x2, x3, x4, NULL };
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
             _exit(126);
         execv(argv[0], argv);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn_host(const char *port, const char *dir)
+{
+    return spawn_host_with(port, dir, NULL, NULL, NULL, NULL);
 }
 
 /* ringside ctl --token-file TOKEN 127.0.0.1:PORT WORDS... */
@@ -491,7 +586,8 @@ static void remove_dirs(const char *root, const char *a, const char *b)
 }
 
 /* The writer starts on one process and ends on the other: the two console
-   files together are its QEMU golden output. */
+   files together are its QEMU golden output. Then the maintenance case:
+   `ctl drain` moves every VM (a second one, paused, stays paused). */
 static void test_two_processes(void)
 {
     char root[] = "/tmp/ringside-mig-XXXXXX", a[64], b[64];
@@ -507,6 +603,22 @@ static void test_two_processes(void)
     if (r.status != 0)
         printf("\n  ctl migrate: %s", r.err);
     proc_result_free(&r);
+    CU_ASSERT(ask("47620", "{\"execute\":\"create\",\"arguments\":{\"kernel\":"
+                           "\"samples/bin/hello.elf\",\"name\":\"p\",\"mode\":\"trap\"}}", NULL));
+    CU_ASSERT(ask("47620", "{\"execute\":\"create\",\"arguments\":{\"kernel\":"
+                           "\"samples/bin/hello.elf\",\"name\":\"q\",\"mode\":\"bt\"}}", NULL));
+    CU_ASSERT_EQUAL(ctl(&r, "47620", "drain", "--to", "127.0.0.1:47621", NULL, NULL), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "moved: [\"p\",\"q\"]"));
+    if (!strstr(r.out, "moved: [\"p\",\"q\"]"))
+        printf("\n  ctl drain: %s%s", r.out, r.err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "failed: []"));
+    proc_result_free(&r);
+    char *list = NULL;
+    CU_ASSERT(ask("47620", "{\"execute\":\"list\"}", &list) && strstr(list, "\"return\":[]"));
+    free(list);
+    CU_ASSERT(ask("47621", "{\"execute\":\"list\"}", &list) && strstr(list, "\"paused\""));
+    free(list);
     CU_ASSERT(wait_ended("47621"));
     CU_ASSERT(ask("47621", QUIT, NULL));
     CU_ASSERT(ask("47620", QUIT, NULL));
@@ -621,6 +733,73 @@ static void test_target_killed_in_round_2(void)
     remove_dirs(root, a, b);
 }
 
+/* The guest instructions of VM w on the host at port (0: not there). */
+static uint64_t guest_insns_of(const char *port)
+{
+    char *reply = NULL;
+    uint64_t n = 0;
+    if (ask(port, "{\"execute\":\"stats\",\"arguments\":{\"vm\":\"w\"}}", &reply)) {
+        json_t *j = json_loads(reply, 0, NULL);
+        n = (uint64_t)json_integer_value(json_object_get(json_object_get(j, "return"), "guest_insns"));
+        json_decref(j);
+    }
+    free(reply);
+    return n;
+}
+
+/* Disaster recovery: the primary checkpoints w to the standby every 4 M
+   guest instructions and is killed with SIGKILL after the second; `ctl
+   recover` on the standby resumes the last checkpoint, which ends the run:
+   the primary's console is a prefix of the golden output, the standby's a
+   suffix, and together they cover all of it (the output between the
+   checkpoint and the crash is printed twice; nothing is missing). */
+static void test_primary_killed_standby_recovers(void)
+{
+    char root[] = "/tmp/ringside-mig-XXXXXX", a[64], b[64];
+    make_dirs(root, a, b);
+    write_token();
+    pid_t standby = spawn_host("47651", b);
+    CU_ASSERT_FATAL(wait_listening("47651"));
+    pid_t primary = spawn_host_with("47650", a, "--replicate-to", "127.0.0.1:47651", "--every",
+                                    "4000000");
+    CU_ASSERT_FATAL(wait_listening("47650"));
+    CU_ASSERT(create_and_start("47650", "trap"));
+    uint64_t at = 0;
+    for (int k = 0; k < 3000 && (at = guest_insns_of("47650")) < 13000000; k++)
+        usleep(10000);
+    CU_ASSERT(at >= 13000000 && at < 40000000);          /* past two checkpoints, not ended */
+    int st;
+    kill(primary, SIGKILL);
+    CU_ASSERT_EQUAL(waitpid(primary, &st, 0), primary);
+    CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    struct proc_result r;
+    CU_ASSERT_EQUAL(ctl(&r, "47651", "recover", "vm=w", NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    const char *gi = strstr(r.out, "guest_insns: ");
+    uint64_t point = gi ? strtoull(gi + 13, NULL, 10) : 0;
+    CU_ASSERT(point >= 4000000 && point <= at + 20000000);  /* a checkpoint near the crash */
+    printf("\n  recovery point %llu guest insns (primary at >= %llu when killed)",
+           (unsigned long long)point, (unsigned long long)at);
+    proc_result_free(&r);
+    CU_ASSERT(wait_ended("47651"));
+    CU_ASSERT(ask("47651", QUIT, NULL));
+    reap(standby);
+    size_t la = 0, lb = 0, lg = 0;
+    char pa[128], pb[128];
+    snprintf(pa, sizeof pa, "%s/w.out", a);
+    snprintf(pb, sizeof pb, "%s/w.out", b);
+    char *sa = proc_read_file(pa, &la), *sb = proc_read_file(pb, &lb);
+    char *want = proc_read_file("tests/golden/dirty_migrate.out", &lg);
+    CU_ASSERT_FATAL(want != NULL);
+    CU_ASSERT(la <= lg && (!la || !memcmp(sa, want, la)));                    /* a prefix */
+    CU_ASSERT(lb > 0 && lb <= lg && !memcmp(sb, want + lg - lb, lb));          /* a suffix */
+    CU_ASSERT(la + lb >= lg);                                                  /* all of it */
+    free(sa);
+    free(sb);
+    free(want);
+    remove_dirs(root, a, b);
+}
+
 /* `ringside migrate`: the in-process two-host mode on the command line. */
 static void test_migrate_command(void)
 {
@@ -651,9 +830,13 @@ void suite_migrate_register(void)
     CU_add_test(s, "a refusing target: the VM runs on at the source, intact", test_refused_vm_runs_on);
     CU_add_test(s, "idle: one round; writer: several, shrinking", test_rounds_follow_the_dirty_rate);
     CU_add_test(s, "the target checks every message first", test_target_checks_messages);
-    CU_add_test(s, "two host processes, ctl migrate: the two consoles = QEMU golden",
+    CU_add_test(s, "3000 mutated migration messages: a reply each; the stream still works",
+                test_mutated_stream);
+    CU_add_test(s, "two host processes, ctl migrate and drain: the two consoles = QEMU golden",
                 test_two_processes);
     CU_add_test(s, "the target killed (SIGKILL) in round 2: the VM finishes on the source",
                 test_target_killed_in_round_2);
     CU_add_test(s, "ringside migrate: stdout = QEMU golden, the report on stderr", test_migrate_command);
+    CU_add_test(s, "disaster recovery: primary killed -9, the standby recovers, nothing lost",
+                test_primary_killed_standby_recovers);
 }

@@ -28,7 +28,9 @@ static void usage(FILE *f)
           "  COMMAND: list, create kernel=K [mode=bt] [name=N] [mem=32] [shares=1] [append=S],\n"
           "           start|pause|resume|stop|remove|reset vm=N, snapshot|revert vm=N file=F,\n"
           "           stats [vm=N], events [vm=N] [kinds=trap,io], quit,\n"
-          "           migrate VM --to ADDR2 [--bandwidth BITS] [--latency US] [--max-rounds N]\n"
+          "           recover vm=N (on a standby), drain --to ADDR2 (every VM),\n"
+          "           migrate VM --to ADDR2 [--bandwidth BITS]\n"
+          "                  [--latency US] [--max-rounds N]\n"
           "                  [--stop-pages N] [--to-token-file F] (docs/control.md, docs/migration.md)\n", f);
 }
 
@@ -178,7 +180,8 @@ int cmd_ctl(int argc, char **argv)
     const char *addr = argv[i], *command = argv[i + 1];
     int nw = argc - i - 2;
     char **words = argv + i + 2, **mw = NULL;
-    if (!strcmp(command, "migrate") && ctl_migrate_words(nw, words, token_file, &nw, &mw) != 0)
+    if ((!strcmp(command, "migrate") || !strcmp(command, "drain")) &&
+        ctl_migrate_words(nw, words, token_file, &nw, &mw) != 0)
         return EXIT_BAD_INPUT;
     json_t *args = ctl_args(nw, mw ? mw : words);
     ctl_migrate_words_free(mw ? nw : 0, mw);

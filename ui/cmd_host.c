@@ -23,6 +23,8 @@
 #include "cmd_run.h"
 #include "host/ctlsock.h"
 #include "host/host.h"
+#include "host/ctlclient.h"
+#include "host/migrate.h"
 #include "options.h"
 #include "run_vm.h"
 
@@ -51,13 +53,19 @@ struct host_cli {
     bool listen_any;
     bool verbose;
     struct host_file file;          /* --config: owns the VM strings it adds */
+    const char *replicate_to;       /* --replicate-to ADDR: checkpoints to a standby */
+    uint64_t every;                 /* --every N guest instructions (per VM) */
+    struct mig_link *standby;
+    struct mig_ckpt ckpt[256];      /* by VM id */
+    uint64_t next_ckpt[256];
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: ringside host [--hypervisor type1|type2] [--slice CYCLES] [--switch-cost CYCLES]\n"
           "                     [--console-dir DIR] [--stats-json FILE] [--config HOST.json] [-v]\n"
-          "                     [--control SOCKET|127.0.0.1:PORT [--token-file F] [--listen-any]]\n"
+          "                     [--control SOCKET|127.0.0.1:PORT [--token-file F] [--listen-any]\n"
+          "                      [--replicate-to ADDR --every INSNS]]\n"
           "                     --vm \"KERNEL [--mode trap|bt] [--mem MIB] [--shares N] [--name X]\n"
           "                           [--append S] [--max-insns N] [--tc-size KIB] ...\" ...\n"
           "  several VMs on one host, scheduled by proportional shares (docs/host.md);\n"
@@ -254,10 +262,24 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
             cli->control = v;
         else if (!strcmp(a, "--token-file"))
             cli->token_file = v;
+        else if (!strcmp(a, "--replicate-to"))
+            cli->replicate_to = v;
+        else if (!strcmp(a, "--every")) {
+            char *end;
+            cli->every = strtoull(v, &end, 10);
+            if (*end || cli->every < 1000 || cli->every > (UINT64_MAX >> 2)) {
+                fprintf(stderr, "ringside host: --every %s: expected at least 1000 guest instructions\n", v);
+                return -1;
+            }
+        }
         else {
             fprintf(stderr, "ringside host: bad option %s %s (see ringside host --help)\n", a, v);
             return -1;
         }
+    }
+    if (cli->replicate_to && (!cli->control || !cli->every)) {
+        fprintf(stderr, "ringside host: --replicate-to needs --control and --every N\n");
+        return -1;
     }
     if (cli->nvm == 0 && !cli->control) {
         fprintf(stderr, "ringside host: no --vm given (see ringside host --help)\n");
@@ -331,6 +353,40 @@ static void attach_new_consoles(struct host_cli *cli)
     }
 }
 
+/* --replicate-to: a checkpoint of every running VM each --every guest
+   instructions (docs/migration.md, disaster recovery). A standby that
+   cannot be reached or fails ends replication, not the VMs. */
+static void replicate(struct host_cli *cli)
+{
+    char err[256], tok[128];
+    if (!cli->replicate_to)
+        return;
+    if (!cli->standby) {
+        bool have_tok = cli->token_file && ctlc_read_token(cli->token_file, tok, sizeof tok) == 0;
+        cli->standby = mig_link_connect(cli->replicate_to, have_tok ? tok : NULL, err, sizeof err);
+        if (!cli->standby) {
+            fprintf(stderr, "ringside host: --replicate-to %s: %s; not replicating\n",
+                    cli->replicate_to, err);
+            cli->replicate_to = NULL;
+            return;
+        }
+    }
+    for (int i = 0; i < cli->host.nvms; i++) {
+        struct host_vm *hv = &cli->host.vms[i];
+        if (hv->state != HVM_RUNNABLE || vm_guest_insns(hv->vm) < cli->next_ckpt[hv->id])
+            continue;
+        if (migrate_checkpoint(&cli->host, i, cli->standby, &cli->ckpt[hv->id], err, sizeof err) != 0) {
+            fprintf(stderr, "ringside host: checkpoint of %s to %s: %s; not replicating\n",
+                    hv->name, cli->replicate_to, err);
+            mig_link_close(cli->standby);
+            cli->standby = NULL;
+            cli->replicate_to = NULL;
+            return;
+        }
+        cli->next_ckpt[hv->id] = vm_guest_insns(hv->vm) + cli->every;
+    }
+}
+
 /* --control: run the VMs and answer the protocol until a client says quit. */
 static int serve(struct host_cli *cli)
 {
@@ -350,9 +406,13 @@ static int serve(struct host_cli *cli)
         for (int k = 0; k < 8 && host_step(&cli->host) >= 0; k++)
             busy = true;
         fflush(NULL);                       /* stdout and the console files */
+        replicate(cli);                     /* after the flush: the output so far is out */
         ctl_poll(s, busy ? 0 : 50);
         attach_new_consoles(cli);
     }
+    mig_link_close(cli->standby);
+    for (int i = 0; i < 256; i++)
+        migrate_checkpoint_free(&cli->ckpt[i]);
     ctl_close(s);
     free(s);
     return 0;

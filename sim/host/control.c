@@ -284,7 +284,8 @@ static const struct {
     { "events", cmd_events }, { "quit", cmd_quit },
     { "migrate-begin", cmd_migrate_begin }, { "migrate-pages", cmd_migrate_pages },
     { "migrate-state", cmd_migrate_state }, { "migrate-finish", cmd_migrate_finish },
-    { "migrate-abort", cmd_migrate_abort },
+    { "migrate-abort", cmd_migrate_abort }, { "replica-commit", cmd_replica_commit },
+    { "recover", cmd_recover }, { "drain", cmd_drain },
 };
 
 /* ---- requests and replies ---- */

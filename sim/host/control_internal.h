@@ -28,10 +28,13 @@ int arg_vm(struct ctl_req *r);
 
 /* migrate.c: the source's command; migrate_in.c: the target's. */
 json_t *cmd_migrate_vm(struct ctl_req *r);
+json_t *cmd_drain(struct ctl_req *r);
 json_t *cmd_migrate_begin(struct ctl_req *r);
 json_t *cmd_migrate_pages(struct ctl_req *r);
 json_t *cmd_migrate_state(struct ctl_req *r);
 json_t *cmd_migrate_finish(struct ctl_req *r);
 json_t *cmd_migrate_abort(struct ctl_req *r);
+json_t *cmd_replica_commit(struct ctl_req *r);
+json_t *cmd_recover(struct ctl_req *r);
 
 #endif

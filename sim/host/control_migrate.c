@@ -7,7 +7,10 @@
  * the target: `migrate-begin` creates an empty VM in state "incoming" (not
  * scheduled), `migrate-pages` writes a batch of pages into its RAM,
  * `migrate-state` puts the CPU, VMM and device state in, `migrate-finish`
- * starts it, `migrate-abort` drops it. Every blob is checked before it
+ * starts it, `migrate-abort` drops it. A standby (disaster recovery) gets
+ * a replica: `migrate-begin` with "replica", pages with "stage" held back
+ * until `replica-commit` brings the checkpoint's state and applies both,
+ * and `recover` runs the last complete checkpoint. Every blob is checked before it
  * changes anything: strict base64, a zlib stream that inflates to exactly
  * the announced size, the CRC-32 of the raw bytes, page indices inside
  * guest RAM, and a state image that passes every check of a snapshot.
@@ -100,7 +103,37 @@ json_t *cmd_migrate_begin(struct ctl_req *r)
     snprintf(hv->cmdline, sizeof hv->cmdline, "%s", append ? append : "");
     hv->state = HVM_INCOMING;
     hv->state_in = false;
+    hv->replica = json_is_true(json_object_get(r->args, "replica"));
     return json_pack("{s:I}", "pages", (json_int_t)pages);
+}
+
+/* A replica's checkpoint pages wait until the checkpoint is complete. */
+static const char *stage(struct host_vm *hv, const uint8_t *raw, size_t n)
+{
+    if (hv->nstaged + n > hv->staged_cap) {
+        size_t cap = hv->staged_cap ? 2 * hv->staged_cap : 64 * (4 + PAGE);
+        while (cap < hv->nstaged + n)
+            cap *= 2;
+        uint8_t *p = realloc(hv->staged, cap);
+        if (!p)
+            return "out of memory staging a checkpoint";
+        hv->staged = p;
+        hv->staged_cap = cap;
+    }
+    memcpy(hv->staged + hv->nstaged, raw, n);
+    hv->nstaged += n;
+    return NULL;
+}
+
+static void apply_staged(struct host_vm *hv)
+{
+    for (size_t off = 0; off + 4 + PAGE <= hv->nstaged; off += 4 + PAGE) {
+        const uint8_t *p = hv->staged + off;
+        uint32_t pa = (p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) << 12;
+        memcpy(hv->vm->m.ram + pa, p + 4, PAGE);
+        cpu_notify_phys_write(&hv->vm->m.cpu, pa, PAGE);
+    }
+    hv->nstaged = 0;
 }
 
 json_t *cmd_migrate_pages(struct ctl_req *r)
@@ -122,7 +155,11 @@ json_t *cmd_migrate_pages(struct ctl_req *r)
         uint32_t pg = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         why = pg >= vm_guest_pages(vm) ? "a page index is beyond guest RAM" : NULL;
     }
-    for (size_t k = 0; !why && k < count; k++) {    /* all checked: now write */
+    struct host_vm *hv = &r->h->vms[i];
+    bool staged = hv->replica && json_is_true(json_object_get(r->args, "stage"));
+    if (!why && staged)
+        why = stage(hv, raw, n);
+    for (size_t k = 0; !why && !staged && k < count; k++) {    /* all checked: now write */
         const uint8_t *p = raw + k * (4 + PAGE);
         uint32_t pa = (p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) << 12;
         memcpy(vm->m.ram + pa, p + 4, PAGE);
@@ -157,16 +194,70 @@ json_t *cmd_migrate_state(struct ctl_req *r)
     return json_pack("{s:I}", "guest_insns", (json_int_t)vm_guest_insns(vm));
 }
 
+/* A checkpoint is complete: its pages and its state go in together. */
+json_t *cmd_replica_commit(struct ctl_req *r)
+{
+    int i = incoming_vm(r);
+    if (i >= 0 && !r->h->vms[i].replica)
+        return ctl_fail(r, "InvalidArgument", "VM '%s' is not a replica", r->h->vms[i].name);
+    size_t n;
+    uint8_t *img = i >= 0 ? arg_blob(r, STATE_MAX, &n) : NULL;
+    if (!img)
+        return NULL;
+    struct host_vm *hv = &r->h->vms[i];
+    struct snap_file f;
+    int rc = snap_parse(img, n, &f, r->err, sizeof r->err);
+    free(img);
+    if (rc == 0) {
+        apply_staged(hv);
+        rc = snapshot_restore_state(hv->vm, &f, r->err, sizeof r->err);
+        snap_free(&f);
+    }
+    hv->nstaged = 0;
+    if (rc != 0) {
+        r->err_class = "RevertFailed";
+        return NULL;
+    }
+    hv->state_in = true;
+    hv->checkpoints++;
+    hv->checkpoint_ns = mig_now_ns();
+    return json_pack("{s:I, s:I}", "checkpoint", (json_int_t)hv->checkpoints,
+                     "guest_insns", (json_int_t)vm_guest_insns(hv->vm));
+}
+
+/* The primary is gone: run the last complete checkpoint. */
+json_t *cmd_recover(struct ctl_req *r)
+{
+    uint64_t t0 = mig_now_ns();
+    int i = incoming_vm(r);
+    if (i < 0)
+        return NULL;
+    struct host_vm *hv = &r->h->vms[i];
+    if (!hv->replica || !hv->checkpoints)
+        return ctl_fail(r, "InvalidArgument", "VM '%s' has no checkpoint to recover", hv->name);
+    hv->nstaged = 0;                         /* a checkpoint cut short by the crash */
+    hv->replica = false;
+    hv->state = HVM_PAUSED;
+    host_resume(r->h, i);
+    return json_pack("{s:I, s:I, s:f, s:f}", "guest_insns", (json_int_t)vm_guest_insns(hv->vm),
+                     "checkpoints", (json_int_t)hv->checkpoints,
+                     "checkpoint_age_ms", (t0 - hv->checkpoint_ns) / 1e6,
+                     "recovery_host_ms", (mig_now_ns() - t0) / 1e6);
+}
+
 json_t *cmd_migrate_finish(struct ctl_req *r)
 {
     int i = incoming_vm(r);
     if (i < 0)
         return NULL;
     struct host_vm *hv = &r->h->vms[i];
+    if (hv->replica)
+        return ctl_fail(r, "InvalidArgument", "VM '%s' is a replica: recover it", hv->name);
     if (!hv->state_in)
         return ctl_fail(r, "InvalidArgument", "VM '%s' has no state yet (migrate-state)", hv->name);
     hv->state = HVM_PAUSED;
-    host_resume(r->h, i);
+    if (!json_is_true(json_object_get(r->args, "paused")))   /* as it was on the source */
+        host_resume(r->h, i);
     return json_pack("{s:I}", "guest_insns", (json_int_t)vm_guest_insns(hv->vm));
 }
 
@@ -181,30 +272,42 @@ json_t *cmd_migrate_abort(struct ctl_req *r)
 
 /* ---- the source's side ---- */
 
-json_t *cmd_migrate_vm(struct ctl_req *r)
+/* The link options and the target of `migrate` and `drain`; a connected
+   link, or NULL after an error. */
+static struct mig_link *target_link(struct ctl_req *r, struct mig_options *o, const char **to)
 {
     bool ok = true;
-    int i = arg_vm(r);
-    const char *to = i >= 0 ? arg_str(r, "to", true) : NULL;
-    const char *token = to ? arg_str(r, "token", false) : NULL;
-    struct mig_options o = {
+    *to = arg_str(r, "to", true);
+    char digits[32];                 /* ctl sends a token of digits as a number */
+    json_t *tv = json_object_get(r->args, "token");
+    if (json_is_integer(tv))
+        snprintf(digits, sizeof digits, "%lld", (long long)json_integer_value(tv));
+    const char *token = !*to ? NULL : json_is_integer(tv) ? digits : arg_str(r, "token", false);
+    *o = (struct mig_options){
         .bandwidth_bps = arg_uint(r, "bandwidth", MIG_BANDWIDTH_DEFAULT, 1000, 1000000000000ull, &ok),
         .latency_us = (uint32_t)arg_uint(r, "latency_us", MIG_LATENCY_DEFAULT, 0, 10000000, &ok),
         .latency_given = true,
         .max_rounds = (int)arg_uint(r, "max_rounds", MIG_ROUNDS_DEFAULT, 1, MIG_MAX_ROUNDS, &ok),
         .stop_pages = (uint32_t)arg_uint(r, "stop_pages", MIG_STOP_PAGES_DEFAULT, 1, 1u << 20, &ok),
     };
-    if (!to || r->err[0] || !ok)
+    if (!*to || r->err[0] || !ok)
         return NULL;
-    struct mig_link *l = mig_link_connect(to, token, r->err, sizeof r->err);
-    if (!l) {
+    struct mig_link *l = mig_link_connect(*to, token, r->err, sizeof r->err);
+    if (!l)
         r->err_class = "MigrationFailed";
-        return NULL;
-    }
-    struct mig_report *rep = calloc(1, sizeof *rep);
+    return l;
+}
+
+json_t *cmd_migrate_vm(struct ctl_req *r)
+{
+    struct mig_options o;
+    const char *to;
+    int i = arg_vm(r);
+    struct mig_link *l = i >= 0 ? target_link(r, &o, &to) : NULL;
+    struct mig_report *rep = l ? calloc(1, sizeof *rep) : NULL;
     if (!rep) {
         mig_link_close(l);
-        return ctl_fail(r, "MigrationFailed", "%s", "out of memory");
+        return l ? ctl_fail(r, "MigrationFailed", "%s", "out of memory") : NULL;
     }
     json_t *out = NULL;
     char why[256];
@@ -215,4 +318,41 @@ json_t *cmd_migrate_vm(struct ctl_req *r)
     mig_link_close(l);
     free(rep);
     return out;
+}
+
+/* Maintenance: every VM that is running or paused, one after the other. */
+json_t *cmd_drain(struct ctl_req *r)
+{
+    struct mig_options o;
+    const char *to;
+    struct mig_link *l = target_link(r, &o, &to);
+    struct mig_report *rep = l ? calloc(1, sizeof *rep) : NULL;
+    if (!rep) {
+        mig_link_close(l);
+        return l ? ctl_fail(r, "MigrationFailed", "%s", "out of memory") : NULL;
+    }
+    json_t *moved = json_array(), *failed = json_array();
+    uint64_t bytes = 0, down = 0;
+    for (int i = 0; i < r->h->nvms;) {
+        struct host_vm *hv = &r->h->vms[i];
+        char name[32], why[256];
+        if (hv->state != HVM_RUNNABLE && hv->state != HVM_PAUSED) {
+            i++;
+            continue;
+        }
+        snprintf(name, sizeof name, "%s", hv->name);
+        if (migrate_vm(r->h, i, l, &o, rep, why, sizeof why) == 0) {
+            json_array_append_new(moved, json_string(name));   /* removed here: same i */
+            bytes += rep->total_bytes;
+            down += rep->downtime_cycles;
+        } else {
+            json_array_append_new(failed, json_pack("{s:s, s:s}", "vm", name, "error", why));
+            i++;
+        }
+    }
+    mig_link_close(l);
+    free(rep);
+    return json_pack("{s:s, s:o, s:o, s:I, s:f}", "to", to, "moved", moved, "failed", failed,
+                     "total_bytes", (json_int_t)bytes,
+                     "downtime_modeled_ms", mig_cycles_to_ms(down));
 }

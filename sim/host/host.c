@@ -12,6 +12,7 @@
 #include "host/host.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PASS_SCALE 65536u
@@ -31,8 +32,10 @@ void host_init(struct host *h, const struct host_config *cfg)
 
 void host_free(struct host *h)
 {
-    for (int i = 0; i < h->nvms; i++)
+    for (int i = 0; i < h->nvms; i++) {
         vm_destroy(h->vms[i].vm);
+        free(h->vms[i].staged);
+    }
     h->nvms = 0;
 }
 
@@ -133,6 +136,7 @@ void host_resume(struct host *h, int i)
 void host_remove(struct host *h, int i)
 {
     vm_destroy(h->vms[i].vm);
+    free(h->vms[i].staged);
     memmove(&h->vms[i], &h->vms[i + 1], (size_t)(h->nvms - i - 1) * sizeof h->vms[0]);
     h->nvms--;
     if (h->current == i)

@@ -62,6 +62,12 @@ struct host_vm {
     uint64_t ended_at;                  /* host_cycles when its run ended (0: not yet) */
     uint64_t slices;                    /* times it was scheduled */
     bool state_in;                      /* HVM_INCOMING: its CPU and device state arrived */
+    bool replica;                       /* a standby's copy (disaster recovery): its
+                                           checkpoints arrive until `recover` runs it */
+    uint8_t *staged;                    /* replica: pages of a checkpoint not yet committed */
+    size_t nstaged, staged_cap;         /*   (bytes: 4-byte index + 4096 each) */
+    uint64_t checkpoints;               /* replica: checkpoints committed */
+    uint64_t checkpoint_ns;             /* replica: host time of the last commit */
 };
 
 struct host {

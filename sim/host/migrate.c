@@ -44,9 +44,11 @@ struct mig_run {
     char *err;
     size_t errlen;
     bool failed;
+    bool replica;                 /* checkpoints to a standby: pages are staged */
+    bool paused;                  /* paused by the user: it stays paused on the target */
 };
 
-static uint64_t now_ns(void)
+uint64_t mig_now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -161,6 +163,8 @@ static int flush_batch(struct mig_run *r, int round, struct mig_round *rd)
         n += 4 + PAGE;
     }
     json_t *args = json_pack("{s:i, s:i}", "round", round, "count", r->nbatch);
+    if (r->replica)
+        json_object_set_new(args, "stage", json_true());
     rd->pages_sent += (uint32_t)r->nbatch;
     r->nbatch = 0;
     return send_blob(r, "migrate-pages", args, raw, n, &rd->bytes);
@@ -238,6 +242,8 @@ static int begin(struct mig_run *r)
                           "max_insns", (json_int_t)hv->max_insns,
                           "kernel_size", (json_int_t)hv->vm->kernel_size,
                           "pages", (int)r->npages);
+    if (r->replica)
+        json_object_set_new(a, "replica", json_true());
     return request(r, "migrate-begin", a) || collect_all(r) ? -1 : 0;
 }
 
@@ -258,7 +264,7 @@ static int precopy(struct mig_run *r)
 {
     for (int k = 0; k < r->o.max_rounds; k++) {
         struct mig_round *rd = &r->rep->rounds[k];
-        uint64_t t0 = now_ns();
+        uint64_t t0 = mig_now_ns();
         r->rep->nrounds = k + 1;
         if (send_pages(r, k, k == 0, rd) != 0 || collect_all(r) != 0)
             return -1;
@@ -266,7 +272,7 @@ static int precopy(struct mig_run *r)
         if (!run_for(r, rd->cycles))
             return fail(r, "%s", "the VM ended on the source during pre-copy");
         rd->pages_dirtied = vm_dirty_log_take(r->vm, r->dirty);
-        rd->host_ns = now_ns() - t0;
+        rd->host_ns = mig_now_ns() - t0;
         r->rep->wws_pages = rd->pages_dirtied;
         if ((r->rep->stop_reason = stop_reason(r, k)) != NULL)
             return 0;
@@ -274,7 +280,7 @@ static int precopy(struct mig_run *r)
     return 0;
 }
 
-static int send_state(struct mig_run *r, uint64_t *wire)
+static int send_state(struct mig_run *r, const char *cmd, uint64_t *wire)
 {
     uint8_t *img;
     size_t len;
@@ -282,7 +288,7 @@ static int send_state(struct mig_run *r, uint64_t *wire)
     if (snapshot_state_image(r->vm, &img, &len, why, sizeof why) != 0)
         return fail(r, "%s", why);
     uint64_t before = *wire;
-    int rc = send_blob(r, "migrate-state", json_object(), img, len, wire);
+    int rc = send_blob(r, cmd, json_object(), img, len, wire);
     r->rep->state_bytes = *wire - before;
     free(img);
     return rc;
@@ -306,19 +312,20 @@ static int stop_and_copy(struct mig_run *r)
 {
     struct mig_report *rep = r->rep;
     struct mig_round last = { 0 };
-    uint64_t t0 = now_ns();
+    uint64_t t0 = mig_now_ns();
     if (settle(r) != 0)
         return -1;
     rep->guest_insns = vm_guest_insns(r->vm);
     if (add_dirty(r) != 0)                 /* the last round's, and the settling's */
         return -1;
-    if (send_pages(r, rep->nrounds, false, &last) != 0 || send_state(r, &last.bytes) != 0)
+    if (send_pages(r, rep->nrounds, false, &last) != 0 || send_state(r, "migrate-state", &last.bytes) != 0)
         return -1;
     rep->final_pages = last.pages_sent;
     rep->final_bytes = last.bytes;
-    if (request(r, "migrate-finish", json_object()) != 0 || collect_all(r) != 0)
+    if (request(r, "migrate-finish", json_pack("{s:b}", "paused", r->paused)) != 0 ||
+        collect_all(r) != 0)
         return -1;
-    rep->downtime_host_ns = now_ns() - t0;
+    rep->downtime_host_ns = mig_now_ns() - t0;
     rep->downtime_cycles = link_cycles(&r->o, rep->final_bytes);
     return 0;
 }
@@ -379,8 +386,9 @@ int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig
                  hv->state == HVM_ENDED ? "has ended" : "is itself being migrated in");
         return -1;
     }
-    uint64_t t0 = now_ns();
+    uint64_t t0 = mig_now_ns();
     enum host_vm_state was = hv->state;
+    r.paused = was == HVM_PAUSED;
     r.dirty = calloc(1, (r.npages + 7) / 8 + 1);
     if (!r.dirty || vm_dirty_log_start(r.vm) != 0) {
         free(r.dirty);
@@ -396,7 +404,7 @@ int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig
     vm_dirty_log_stop(r.vm);
     free(r.dirty);
     totals(rep, &r.o);
-    rep->total_host_ns = now_ns() - t0;
+    rep->total_host_ns = mig_now_ns() - t0;
     if (rc == 0) {
         rep->moved = true;
         host_remove(h, i);
@@ -406,6 +414,52 @@ int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig
         hv->state = was;                      /* as it was: running or paused */
     abort_target(&r);
     return -1;
+}
+
+/* ---- checkpoints to a standby (disaster recovery) ---- */
+
+int migrate_checkpoint(struct host *h, int i, const struct mig_link *l, struct mig_ckpt *ck,
+                       char *err, size_t errlen)
+{
+    struct host_vm *hv = &h->vms[i];
+    struct mig_run r = { .h = h, .i = i, .vm = hv->vm, .l = l, .rep = &ck->rep,
+                         .npages = vm_guest_pages(hv->vm), .err = err, .errlen = errlen,
+                         .replica = true };
+    struct mig_round rd = { 0 };
+    uint64_t t0 = mig_now_ns();
+    defaults(&r.o);
+    bool first = !ck->dirty;
+    if (first) {
+        ck->dirty = calloc(1, (r.npages + 7) / 8 + 1);
+        if (!ck->dirty || vm_dirty_log_start(r.vm) != 0 || begin(&r) != 0) {
+            free(ck->dirty);
+            ck->dirty = NULL;
+            if (!r.failed)
+                snprintf(err, errlen, "out of memory for the dirty log");
+            return -1;
+        }
+    }
+    r.dirty = ck->dirty;
+    if (settle(&r) != 0)
+        return -1;
+    if (!first && add_dirty(&r) != 0)
+        return -1;
+    if (send_pages(&r, 0, first, &rd) != 0 || send_state(&r, "replica-commit", &rd.bytes) != 0 ||
+        collect_all(&r) != 0)
+        return -1;
+    memset(ck->dirty, 0, (r.npages + 7) / 8);
+    ck->count++;
+    ck->pages += rd.pages_sent;
+    ck->bytes += rd.bytes;
+    ck->guest_insns = vm_guest_insns(r.vm);
+    ck->host_ns = mig_now_ns() - t0;
+    return 0;
+}
+
+void migrate_checkpoint_free(struct mig_ckpt *ck)
+{
+    free(ck->dirty);
+    ck->dirty = NULL;
 }
 
 /* ---- the report ---- */

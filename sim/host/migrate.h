@@ -87,6 +87,25 @@ struct mig_report {
 int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig_options *o,
                struct mig_report *rep, char *err, size_t errlen);
 
+/*
+ * Disaster recovery: checkpoints of VM i to a standby host, each a
+ * stop-and-copy that does not stop - the first sends every non-zero page,
+ * later ones the pages the dirty log caught since, then the state; the
+ * standby stages the pages and applies them with the state only when the
+ * checkpoint is complete (`replica-commit`), so a primary that dies midway
+ * leaves it the previous checkpoint whole. `recover` there resumes it.
+ */
+struct mig_ckpt {
+    uint8_t *dirty;               /* NULL before the first checkpoint */
+    uint64_t count, pages, bytes; /* checkpoints made, pages and bytes sent */
+    uint64_t guest_insns;         /* the VM's when the last one was taken */
+    uint64_t host_ns;             /* the last one's host time */
+    struct mig_report rep;        /* scratch */
+};
+int migrate_checkpoint(struct host *h, int i, const struct mig_link *l, struct mig_ckpt *ck,
+                       char *err, size_t errlen);
+void migrate_checkpoint_free(struct mig_ckpt *ck);
+
 /* A link to the control socket at addr (loopback TCP or a Unix socket);
    token: for a TCP target (NULL: none). NULL with err if it cannot connect. */
 struct mig_link *mig_link_connect(const char *addr, const char *token, char *err, size_t errlen);
@@ -98,6 +117,8 @@ void mig_link_close(struct mig_link *l);
    the target. */
 json_t *mig_report_json(const struct mig_report *rep, const char *to);
 
+/* Host time (CLOCK_MONOTONIC) in ns. */
+uint64_t mig_now_ns(void);
 /* Modeled seconds as guest cycles, and back (the nominal clock). */
 uint64_t mig_seconds_to_cycles(double s);
 double mig_cycles_to_ms(uint64_t cycles);
