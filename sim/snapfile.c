@@ -96,6 +96,21 @@ static void snap_put_header(uint8_t *p, const struct snap_header *h, int nchunks
     le_put32(p + 92, (uint32_t)crc32(0, p, 92));
 }
 
+int snapw_image(struct snap_writer *w, uint8_t **img, size_t *len, char *err, size_t errlen)
+{
+    *img = malloc(SNAP_HEADER_SIZE + w->len);
+    if (!*img) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        snapw_free(w);
+        return -1;
+    }
+    snap_put_header(*img, &w->h, w->nchunks);
+    memcpy(*img + SNAP_HEADER_SIZE, w->buf, w->len);
+    *len = SNAP_HEADER_SIZE + w->len;
+    snapw_free(w);
+    return 0;
+}
+
 int snapw_write(struct snap_writer *w, const char *path, char *err, size_t errlen)
 {
     uint8_t hdr[SNAP_HEADER_SIZE];

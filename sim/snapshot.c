@@ -111,7 +111,8 @@ static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t 
     return rc;
 }
 
-int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
+/* Every chunk of vm's state into *w (initialised here). 0, or -1 + err. */
+static int snapshot_build(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
 {
     struct machine *m = &vm->m;
     struct snap_header h = { .kernel_size = vm->kernel_size, .kernel_crc = vm->kernel_crc,
@@ -121,16 +122,42 @@ int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
     snprintf(h.kernel_path, sizeof h.kernel_path, "%.27s", vm->kernel_path);
     if (m->vmm && vmm_settle(m->vmm, err, errlen) != 0)
         return -1;
-    struct snap_writer w;
-    snapw_init(&w, &h);
-    if (snapw_chunk(&w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
-        save_cpu(&w, vm, err, errlen) || save_devs(&w, m, err, errlen) ||
-        save_blob(&w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
-        save_mem(&w, m, err, errlen)) {
-        snapw_free(&w);
+    snapw_init(w, &h);
+    if (snapw_chunk(w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
+        save_cpu(w, vm, err, errlen) || save_devs(w, m, err, errlen) ||
+        save_blob(w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
+        save_mem(w, m, err, errlen)) {
+        snapw_free(w);
         return -1;
     }
+    return 0;
+}
+
+int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    struct snap_writer w;
+    if (snapshot_build(vm, &w, err, errlen) != 0)
+        return -1;
     return snapw_write(&w, path, err, errlen);
+}
+
+int snapshot_save_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen)
+{
+    struct snap_writer w;
+    if (snapshot_build(vm, &w, err, errlen) != 0)
+        return -1;
+    return snapw_image(&w, img, len, err, errlen);
+}
+
+int snapshot_restore_image(struct vm *vm, const uint8_t *img, size_t len, char *err,
+                           size_t errlen)
+{
+    struct snap_file f;
+    if (snap_parse(img, len, &f, err, errlen) != 0)
+        return -1;
+    int rc = snapshot_restore(vm, &f, err, errlen);
+    snap_free(&f);
+    return rc;
 }
 
 /* ---- restoring: everything is decoded and checked first, then applied,

@@ -24,4 +24,9 @@ int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen);
    CRC checked) with the same RAM size, under any engine. 0 or -1 + err. */
 int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t errlen);
 
+/* The same in memory: the file's bytes (malloc'd) and back. */
+int snapshot_save_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen);
+int snapshot_restore_image(struct vm *vm, const uint8_t *img, size_t len, char *err,
+                           size_t errlen);
+
 #endif
