@@ -104,6 +104,7 @@ static int ckpt_restore(struct history *h, int i)
     m->wd_insns = c->wd_insns;
     m->wd_vectors = c->wd_vectors;
     h->cursor = c->ninputs < h->nin ? c->ninputs : h->nin;
+    h->next_ck = next_multiple(h->every, c->guest);
     h->restores++;
     return 0;
 }
@@ -318,13 +319,25 @@ bool history_input(struct history *h, uint8_t byte)
     return true;
 }
 
+/* The guest position of the next checkpoint, due or existing. */
+static uint64_t next_ckpt_guest(const struct history *h)
+{
+    uint64_t g = cpu_guest_insns(&h->vm->m.cpu), ck = ckpt_after(h, g);
+    return h->every && h->next_ck < ck ? h->next_ck : ck;
+}
+
 int history_run_to_guest(struct history *h, uint64_t guest)
 {
     struct machine *m = hm(h);
     int e = END_NONE;
     while (e == END_NONE && guest_now(h) < guest) {
+        /* Under bt the TC's own instructions make several stops necessary,
+           and where a run stops changes its cycles: approach the next
+           checkpoint the same way whatever the final target, so every run
+           through a checkpoint reaches it in the same state. */
+        uint64_t ck = next_ckpt_guest(h), to = ck < guest ? ck : guest;
         uint64_t before = m->cpu.insns;
-        e = history_run(h, m->cpu.insns + (guest - guest_now(h)));
+        e = history_run(h, m->cpu.insns + (to - guest_now(h)));
         h->reexec_insns += m->cpu.insns - before;
     }
     return e;
