@@ -162,6 +162,8 @@ static int ckpt_arrive(struct history *h)
 
 /* ---- setup ---- */
 
+static void hist_out(void *ctx, uint8_t byte);
+
 struct history *history_attach(struct vm *vm, uint64_t every)
 {
     struct history *h = calloc(1, sizeof *h);
@@ -186,6 +188,8 @@ void history_free(struct history *h)
         ckpt_drop(h, h->nck - 1);
     free(h->ck);
     free(h->in);
+    if (h->vm && h->vm->m.out == hist_out)
+        h->vm->m.out = h->out, h->vm->m.out_ctx = h->out_ctx;
     if (h->vm && h->vm->hist == h)
         h->vm->hist = NULL;
     free(h);
@@ -266,9 +270,35 @@ static uint64_t stop_limit(struct history *h, uint64_t limit)
     return lim;
 }
 
+/* Guest output passes once: bytes a re-execution transmits again (the
+   UART's count, restored with a checkpoint, is not past what went out) are
+   not sent a second time. */
+static void hist_out(void *ctx, uint8_t byte)
+{
+    struct history *h = ctx;
+    uint64_t n = h->vm->m.uart.tx_bytes;
+    if (n <= h->tx_frontier)
+        return;
+    h->tx_frontier = n;
+    if (h->out)
+        h->out(h->out_ctx, byte);
+}
+
+static void wrap_output(struct history *h)
+{
+    struct machine *m = hm(h);
+    if (m->out == hist_out)
+        return;
+    h->out = m->out, h->out_ctx = m->out_ctx;
+    if (h->tx_frontier < m->uart.tx_bytes)
+        h->tx_frontier = m->uart.tx_bytes;
+    m->out = hist_out, m->out_ctx = h;
+}
+
 int history_run(struct history *h, uint64_t insn_limit)
 {
     struct machine *m = hm(h);
+    wrap_output(h);
     for (;;) {
         if (m->end != END_NONE || deliver_due(h) != 0)
             return m->end;

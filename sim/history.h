@@ -78,6 +78,10 @@ struct history {
     /* a new input is also handed to this sink (the --record file) */
     int (*sink)(void *ctx, const struct hist_input *in);
     void *sink_ctx;
+    void (*out)(void *ctx, uint8_t byte); /* the VM's own COM1 sink, wrapped: */
+    void *out_ctx;
+    uint64_t tx_frontier;            /*   bytes already sent out; a re-execution's
+                                        repeats of them are not sent again */
     bool diverged;                   /* a replayed input met a different machine */
     char msg[200];                   /* why, or why a reverse move failed */
     uint64_t restores, reexec_insns; /* what going back cost (figures) */
