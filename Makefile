@@ -138,9 +138,12 @@ test: check-deps
 
 test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
-bench: check-deps
+bench: check-deps $(B)/bench_replay
 	@$(SUBMAKE) ringside samples
 	bash scripts/bench.sh
+
+$(B)/bench_replay: scripts/bench_replay.c $(B)/libringside.a
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(B)/libringside.a $(LIBS) -lm
 
 # More of the differential fuzzers than `make test` runs (docs/fuzzing.md):
 # the BT sequence fuzzer (BT_FUZZ_N=N) and the kernel fuzzer with every

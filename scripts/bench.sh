@@ -89,3 +89,8 @@ for s in hello compute rings sensitive exceptions smc demo; do
     ./ringside run --mode bt --append= --stats-json "$T/$s.json" "samples/bin/$s.elf" > /dev/null 2>&1 || true
     printf "  %-12s %12s\n" "$s" "$(jnum overhead_pct "$T/$s.json")"
 done
+
+# Snapshots and reverse execution (docs/replay.md): in-memory snapshot size,
+# save and restore time per sample and for a 256 MiB guest; one reverse step
+# at guest instruction 100 M with the default checkpoint interval.
+build/bench_replay
