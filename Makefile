@@ -24,7 +24,7 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/vmx.o sim/cpu/vmx_entry.o sim/cpu/vmx_ept.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o
-SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/event.o sim/stats.o
+SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/history.o sim/replayfile.o sim/event.o sim/stats.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/tc_plugin.o sim/vmm/bt/bt_run.o \
@@ -39,7 +39,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o traces/export_exits.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_config.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_config.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/run_record.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
            ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o \
            ui/cmd_lesson.o ui/cmd_lab.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_tui.o \
            ui/source_tree.o
@@ -48,7 +48,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_cpu_sys.o tests/test_devices.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
-               tests/test_snapshot.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
+               tests/test_snapshot.o tests/test_replay.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_vmx.o tests/test_hw.o tests/test_robust.o \
                tests/test_dirtylog.o tests/test_migrate.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
@@ -158,9 +158,12 @@ test: check-deps
 
 test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 
-bench: check-deps
+bench: check-deps $(B)/bench_replay
 	@$(SUBMAKE) ringside samples tests/bin/dirty_idle.elf tests/bin/dirty_migrate.elf tests/bin/dirty_heavy.elf
 	bash scripts/bench.sh
+
+$(B)/bench_replay: scripts/bench_replay.c $(B)/libringside.a
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(B)/libringside.a $(LIBS) -lm
 
 # More of the differential fuzzers than `make test` runs (docs/fuzzing.md):
 # the BT sequence fuzzer (BT_FUZZ_N=N) and the kernel fuzzer with every

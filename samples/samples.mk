@@ -29,14 +29,17 @@ SAMPLES_ALL := hello compute rings sensitive exceptions paging smc demo lecture 
 # Kernels built like the samples but without a QEMU golden (they print
 # cycle counts): the Adams & Agesen nanobenchmarks (`ringside paper`).
 SAMPLES_BENCH := nanobench
+# Kernels that read COM1: their golden is QEMU fed tests/golden/<name>.in on
+# its serial (the record/replay tests feed ringside the same bytes).
+SAMPLES_INPUT := echo
 
 SAMPLES_LIB_C := samples/lib/console.c samples/lib/string.c samples/lib/desc.c \
                  samples/lib/trap.c samples/lib/pic.c samples/lib/user.c
 SAMPLES_LIB_S := samples/lib/boot.S samples/lib/trapasm.S
 SAMPLES_LIB_OBJS := $(patsubst samples/%.c,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_C)) \
                     $(patsubst samples/%.S,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_S))
-SAMPLES_KOBJS := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH),$(SAMPLES_OUT)/$(k)/$(k).o)
-SAMPLES_ELFS  := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH),samples/bin/$(k).elf)
+SAMPLES_KOBJS := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT),$(SAMPLES_OUT)/$(k)/$(k).o)
+SAMPLES_ELFS  := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT),samples/bin/$(k).elf)
 
 .PHONY: samples golden golden-check
 
@@ -56,7 +59,7 @@ samples/bin/$(1).elf: $(SAMPLES_OUT)/$(1)/$(1).o $$(SAMPLES_LIB_OBJS) samples/li
 	@mkdir -p samples/bin
 	$$(SAMPLES_LD) $$(SAMPLES_LDFLAGS) -o $$@ $$(SAMPLES_LIB_OBJS) $(SAMPLES_OUT)/$(1)/$(1).o $$(SAMPLES_LIBGCC)
 endef
-$(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH),$(eval $(call SAMPLES_LINK_RULE,$(k))))
+$(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT),$(eval $(call SAMPLES_LINK_RULE,$(k))))
 
 # The exact command the tests compare against: QEMU with 32 MiB, COM1 on
 # stdout and the isa-debug-exit device; the exit status is (v << 1) | 1.
@@ -69,6 +72,11 @@ golden: samples
 	    timeout $(SAMPLES_TIMEOUT) $(SAMPLES_QEMU_CMD) </dev/null >tests/golden/$$k.out; \
 	    echo $$? >tests/golden/$$k.status; \
 	    echo "golden: $$k -> status $$(cat tests/golden/$$k.status)"; \
+	done
+	@for k in $(SAMPLES_INPUT); do \
+	    timeout $(SAMPLES_TIMEOUT) $(SAMPLES_QEMU_CMD) <tests/golden/$$k.in >tests/golden/$$k.out; \
+	    echo $$? >tests/golden/$$k.status; \
+	    echo "golden: $$k (input $$k.in) -> status $$(cat tests/golden/$$k.status)"; \
 	done
 
 # Runs every kernel under QEMU again and compares with the checked-in goldens

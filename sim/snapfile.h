@@ -62,7 +62,8 @@ int snapw_chunk(struct snap_writer *w, const char *tag, const void *data, size_t
 /* Write the file (header CRC last) and free the writer. 0 or -1 + err. */
 int snapw_write(struct snap_writer *w, const char *path, char *err, size_t errlen);
 void snapw_free(struct snap_writer *w);
-/* The whole image in memory instead (malloc'd *img), and free the writer. */
+/* The whole file's bytes in memory instead (*img malloc'd), the writer freed:
+   the in-memory checkpoints of reverse execution (history.h). */
 int snapw_image(struct snap_writer *w, uint8_t **img, size_t *len, char *err, size_t errlen);
 
 /* Parse and check a whole snapshot image (from a file or memory). */

@@ -142,12 +142,31 @@ int snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
     return snapw_write(&w, path, err, errlen);
 }
 
+int snapshot_save_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen)
+{
+    struct snap_writer w;
+    if (snapshot_build(vm, true, &w, err, errlen) != 0)
+        return -1;
+    return snapw_image(&w, img, len, err, errlen);
+}
+
 int snapshot_state_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen)
 {
     struct snap_writer w;
     if (snapshot_build(vm, false, &w, err, errlen) != 0)
         return -1;
     return snapw_image(&w, img, len, err, errlen);
+}
+
+int snapshot_restore_image(struct vm *vm, const uint8_t *img, size_t len, char *err,
+                           size_t errlen)
+{
+    struct snap_file f;
+    if (snap_parse(img, len, &f, err, errlen) != 0)
+        return -1;
+    int rc = snapshot_restore(vm, &f, err, errlen);
+    snap_free(&f);
+    return rc;
 }
 
 /* ---- restoring: everything is decoded and checked first, then applied,

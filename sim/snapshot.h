@@ -29,5 +29,9 @@ int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t
 int snapshot_state_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen);
 /* Put such an image's state into `vm`; its RAM stays as it is. */
 int snapshot_restore_state(struct vm *vm, const struct snap_file *f, char *err, size_t errlen);
+/* The same in memory: the file's bytes (malloc'd) and back. */
+int snapshot_save_image(struct vm *vm, uint8_t **img, size_t *len, char *err, size_t errlen);
+int snapshot_restore_image(struct vm *vm, const uint8_t *img, size_t len, char *err,
+                           size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "history.h"
 #include "vmm/bt/bt.h"
 
 static int vm_configure_bt(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
@@ -99,6 +100,7 @@ void vm_destroy(struct vm *vm)
 {
     if (!vm)
         return;
+    history_free(vm->hist);
     machine_free(&vm->m);
     free(vm);
 }
@@ -181,7 +183,14 @@ uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap)
     return cpu_dirty_log_take(&vm->m.cpu, bitmap);
 }
 
+bool vm_serial_input(struct vm *vm, uint8_t byte)
+{
+    return vm->hist ? history_input(vm->hist, byte) : machine_serial_input(&vm->m, byte);
+}
+
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit)
 {
+    if (vm->hist)
+        return (enum machine_end)history_run(vm->hist, insn_limit);
     return machine_run(&vm->m, insn_limit);
 }

@@ -41,6 +41,7 @@ struct vm {
     char kernel_path[256];        /* as given (empty: built without a kernel) */
     uint64_t kernel_size;         /* the kernel file's size and zlib CRC-32: */
     uint32_t kernel_crc;          /*   a snapshot names the kernel it was taken of */
+    struct history *hist;         /* inputs and checkpoints (history.h), or NULL */
 };
 
 /* Build, configure and load a VM. NULL with a one-line reason in err (bad
@@ -62,6 +63,9 @@ int vm_read_linear(struct vm *vm, uint32_t lin, void *buf, uint32_t len);
 int vm_write_linear(struct vm *vm, uint32_t lin, const void *buf, uint32_t len);
 /* Guest instructions retired (not the TC's extra instructions). */
 uint64_t vm_guest_insns(const struct vm *vm);
+/* A byte for COM1 from outside (logged when the VM has a history). false
+   when the receive FIFO is full (or a recording is being replayed). */
+bool vm_serial_input(struct vm *vm, uint8_t byte);
 
 /* ---- the dirty log: guest-physical pages written (cpu.h, dirtylog.c) ---- */
 
@@ -75,7 +79,8 @@ void vm_dirty_log_stop(struct vm *vm);
 uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap);
 
 /* Run until the VM ends or `insn_limit` total retired instructions (0: no
-   limit); the stop reasons of machine_run. */
+   limit); the stop reasons of machine_run. With a history, through it:
+   logged inputs delivered, checkpoints taken. */
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit);
 
 #endif

@@ -26,6 +26,7 @@ void suite_bt_fuzz_register(void);
 void suite_vm_register(void);
 void suite_compare_register(void);
 void suite_snapshot_register(void);
+void suite_replay_register(void);
 void suite_host_register(void);
 void suite_control_register(void);
 void suite_gdb_register(void);
@@ -61,6 +62,7 @@ static const struct {
     { "vm", suite_vm_register },
     { "compare", suite_compare_register },
     { "snapshot", suite_snapshot_register },
+    { "replay", suite_replay_register },
     { "host", suite_host_register },
     { "control", suite_control_register },
     { "gdb", suite_gdb_register },

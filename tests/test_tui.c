@@ -351,6 +351,41 @@ static void test_tmux_step(void)
     tmux_stop(&t);
 }
 
+/* S takes a snapshot, < steps back one instruction, U reverts to the
+   snapshot: the instruction count and EIP are those the forward steps had. */
+static void test_tmux_snapshot_revert(void)
+{
+    struct tmux t;
+    uint32_t eip_at[8];
+    char want[32];
+    CU_ASSERT_FATAL(tmux_start(&t, DEMO));
+    CU_ASSERT(tmux_wait(&t, "| paused |", 30));
+    for (int i = 1; i <= 5; i++) {
+        tmux_keys(&t, "s");
+        snprintf(want, sizeof want, "insns %d ", i);
+        CU_ASSERT(tmux_wait(&t, want, 20));
+        eip_at[i] = screen_eip(t.screen);
+        if (i == 3) {
+            tmux_keys(&t, "S");
+            CU_ASSERT(tmux_wait(&t, "snapshot 1 taken at instruction 3", 20));
+        }
+    }
+    tmux_keys(&t, "'<'");
+    CU_ASSERT(tmux_wait(&t, "stepped back to instruction 4", 20));
+    CU_ASSERT(strstr(t.screen, "insns 4 ") != NULL);
+    CU_ASSERT_EQUAL(screen_eip(t.screen), eip_at[4]);
+    tmux_keys(&t, "U");
+    CU_ASSERT(tmux_wait(&t, "revert to: 1=3", 20));
+    tmux_keys(&t, "1 Enter");
+    CU_ASSERT(tmux_wait(&t, "reverted to snapshot 1 (instruction 3)", 20));
+    CU_ASSERT(strstr(t.screen, "insns 3 ") != NULL);
+    CU_ASSERT_EQUAL(screen_eip(t.screen), eip_at[3]);
+    tmux_keys(&t, "s");                         /* and forward again: the same step */
+    CU_ASSERT(tmux_wait(&t, "insns 4 ", 20));
+    CU_ASSERT_EQUAL(screen_eip(t.screen), eip_at[4]);
+    tmux_stop(&t);
+}
+
 static void test_tmux_breakpoint(void)
 {
     struct tmux t;
@@ -781,6 +816,7 @@ void suite_tui_register(void)
     CU_add_test(s, "tmux: Paths counts traps under --mode trap", test_tmux_trap_paths);
     CU_add_test(s, "tmux: Translation cache counts blocks under --mode bt", test_tmux_bt_tcache);
     CU_add_test(s, "tmux: T records a trace that ringside trace reads", test_tmux_trace_key);
+    CU_add_test(s, "tmux: S snapshot, < step back, U revert", test_tmux_snapshot_revert);
     CU_add_test(s, "session run to the end = headless counters, --tc-size applied",
                 test_session_matches_headless);
     CU_add_test(s, "tmux: --exit-at-end stats JSON = ringside run's", test_tmux_stats_match_headless);

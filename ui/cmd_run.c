@@ -6,8 +6,9 @@
  * compared byte for byte; the bytes go out line by line as the guest writes
  * them (guest_out.c), so a run killed by a signal keeps all it printed.
  * Everything ringside itself says goes to stderr:
- * one line for any failure, and the summary with -v. When standard input is
- * a terminal, typed bytes are fed to the guest's COM1 receiver.
+ * one line for any failure, and the summary with -v. Standard input, a
+ * terminal or a pipe, is fed to the guest's COM1 receiver between slices
+ * (recorded with --record, replaced by the recording with --replay).
  */
 #include "cmd_run.h"
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "gdbstub.h"
+#include "run_record.h"
 #include "run_vm.h"
 #include "snapshot.h"
 #include "report.h"
@@ -38,16 +40,25 @@ int cmd_run_exit_status(const struct machine *m)
     }
 }
 
-/* Interactive only: move typed bytes into the guest UART without blocking. */
-static void feed_stdin(struct machine *m)
+enum feed { FEED_IDLE, FEED_PENDING, FEED_EOF };
+
+/* Move the bytes standard input has ready (typed, or from a pipe) into the
+   guest UART without blocking. FEED_PENDING: more are waiting for room in
+   the receive FIFO; FEED_EOF: standard input is at its end. */
+static enum feed feed_stdin(struct vm *vm)
 {
     struct pollfd p = { .fd = 0, .events = POLLIN };
     uint8_t byte;
-    while (uart_rx_space(&m->uart) && poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+    while (poll(&p, 1, 0) > 0) {
+        if (!(p.revents & POLLIN))
+            return FEED_EOF;
+        if (!uart_rx_space(&vm->m.uart))
+            return FEED_PENDING;
         if (read(0, &byte, 1) != 1)
-            break;
-        machine_serial_input(m, byte);
+            return FEED_EOF;
+        vm_serial_input(vm, byte);
     }
+    return FEED_IDLE;
 }
 
 /* ---- snapshots during a run (--snapshot-at, --snapshot-every) ---- */
@@ -98,20 +109,23 @@ static uint64_t slice_limit(const struct machine *m, const struct run_options *o
 }
 
 /* Runs until the guest's run ends; false if a snapshot could not be written. */
-static bool run_to_end(struct vm *vm, const struct run_options *o, bool interactive,
+static bool run_to_end(struct vm *vm, const struct run_options *o, bool feed,
                        struct trace_recorder *rec, struct guest_out *out)
 {
-    const uint64_t slice = CMD_RUN_SLICE;
     struct machine *m = &vm->m;
+    enum feed fed = feed ? FEED_IDLE : FEED_EOF;
     for (;;) {
-        uint64_t limit = m->cpu.insns + slice;
+        if (fed != FEED_EOF)
+            fed = feed_stdin(vm);
+        /* a recording and its replay stop at the same places (under bt a
+           stop costs modeled cycles); bytes waiting for room: come back soon */
+        bool short_slice = o->record || o->replay || fed == FEED_PENDING;
+        uint64_t limit = m->cpu.insns + (short_slice ? CMD_RUN_INPUT_SLICE : CMD_RUN_SLICE);
         if (o->max_insns && limit > o->max_insns)
             limit = o->max_insns;
         limit = slice_limit(m, o, limit);
-        if (interactive)
-            feed_stdin(m);
         uint64_t before = cpu_guest_insns(&m->cpu);
-        enum machine_end end = run_trace_slice(rec, m, o, limit);
+        enum machine_end end = vm->hist ? vm_run(vm, limit) : run_trace_slice(rec, m, o, limit);
         guest_out_flush(out);
         if (end != END_NONE)
             return true;
@@ -130,10 +144,16 @@ static bool run_to_end(struct vm *vm, const struct run_options *o, bool interact
 
 int cmd_run_options(const struct run_options *given)
 {
-    struct vm *vm = run_vm_create(given, -1);
-    if (!vm)
-        return EXIT_BAD_INPUT;
     struct run_options opts = *given, *o = &opts;  /* reports name the VM's kernel and engine */
+    struct run_record rr;
+    if (run_record_prepare(&rr, o) != 0)
+        return EXIT_BAD_INPUT;
+    struct vm *vm = run_vm_create(o, -1);
+    if (!vm || run_record_begin(&rr, vm, o) != 0) {
+        run_record_free(&rr);
+        vm_destroy(vm);
+        return EXIT_BAD_INPUT;
+    }
     o->kernel = vm->kernel_path;
     o->mode = machine_mode_name(vm->m.mode);
     struct machine *m = &vm->m;
@@ -145,25 +165,28 @@ int cmd_run_options(const struct run_options *given)
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
     if (o->gdb_port && gdbstub_serve(vm, o->gdb_port) != 0) {
+        run_record_free(&rr);
         vm_destroy(vm);
         return EXIT_BAD_INPUT;
     }
     if (run_trace_begin(&rec, m, o) == 0) {
         guest_out_catch_signals(&out);
-        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, interactive, &rec, &out);
+        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, !o->replay, &rec, &out);
         guest_out_flush(&out);
         guest_out_release_signals();
         bool trace_ok = run_trace_end(&rec, m) == 0;
         status = cmd_run_exit_status(m);
+        bool replay_ok = run_record_end(&rr, vm, status) == 0;
         if (m->end != END_GUEST_EXIT && snaps_ok)
             fprintf(stderr, "ringside: %s\n", m->end_msg);
         if (o->verbose)
             report_summary(stderr, m, o);
         if (o->stats_json && report_stats_json(o->stats_json, m, o, status) != 0)
             status = EXIT_BAD_INPUT;
-        if (!trace_ok || !snaps_ok)
+        if (!trace_ok || !snaps_ok || !replay_ok)
             status = EXIT_BAD_INPUT;
     }
+    run_record_free(&rr);
     vm_destroy(vm);
     return status;
 }

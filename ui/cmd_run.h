@@ -13,6 +13,9 @@ struct machine;
    stop only at the same boundaries, so it leaves the translation cache where
    a headless run does and gives the same figures (ui/tui_session.c). */
 #define CMD_RUN_SLICE 2000000ull
+/* ... with --record or --replay, and while standard input has bytes the
+   receive FIFO has no room for */
+#define CMD_RUN_INPUT_SLICE 20000ull
 
 int cmd_run(int argc, char **argv);
 int cmd_run_options(const struct run_options *o);

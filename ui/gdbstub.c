@@ -8,12 +8,15 @@
  * Breakpoints (Z0/Z1) and write watchpoints (Z2) are checked by the stub
  * between guest instructions, so no byte of guest memory is ever patched
  * (a translated block or a checksum of its code sees nothing); Ctrl-C (0x03)
- * stops a running guest. Registers are gdb's i386 order: EAX ECX EDX EBX
+ * stops a running guest. Reverse step and continue (bs, bc) go back through
+ * the VM's history (sim/history.h: restore the nearest checkpoint, run
+ * forward again). Registers are gdb's i386 order: EAX ECX EDX EBX
  * ESP EBP ESI EDI EIP EFLAGS CS SS DS ES FS GS; the FPU registers that follow
  * in gdb's layout are reported unavailable.
  */
 #include "gdbstub.h"
 #include "cmd_run.h"
+#include "history.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -315,10 +318,65 @@ static void cmd_continue(struct gdb *g)
     stop_reply(g, e, w);
 }
 
+/* ---- reverse execution (bs, bc) ---- */
+
+/* The watched locations' current values become the ones to compare with. */
+static void watch_refresh(void *ctx)
+{
+    struct gdb *g = ctx;
+    for (int i = 0; i < g->nwatch; i++)
+        vm_read_linear(g->vm, g->watch[i].addr, g->watch[i].old, g->watch[i].len);
+}
+
+static int rev_watch = -1;
+
+/* A breakpoint's address reached, or a watched location changed by the
+   instruction just re-executed. */
+static bool rev_hit(void *ctx)
+{
+    struct gdb *g = ctx;
+    rev_watch = watch_hit(g);
+    return rev_watch >= 0 || at_breakpoint(g);
+}
+
+static void cmd_reverse(struct gdb *g, char how)
+{
+    struct history *h = g->vm->hist;
+    if (!h || !h->every || (how != 's' && how != 'c')) {
+        gdb_put(g, "E01");                  /* no history: --checkpoint-every 0 */
+        return;
+    }
+    int rc;
+    rev_watch = -1;
+    if (how == 's') {
+        rc = history_reverse_step(h) == 0 ? 1 : 0;
+    } else {
+        rc = history_reverse_find(h, rev_hit, watch_refresh, g);
+        if (rc == 1) {
+            int w = rev_watch;            /* the hit, found again on the way there */
+            watch_refresh(g);
+            rev_watch = w;
+        }
+    }
+    watch_refresh(g);
+    if (rc <= 0) {
+        gdb_put(g, "T05replaylog:begin;");  /* the start of the history kept */
+        return;
+    }
+    char out[64];
+    if (rev_watch >= 0 && rev_watch < g->nwatch)
+        snprintf(out, sizeof out, "T05watch:%x;", g->watch[rev_watch].addr);
+    else
+        snprintf(out, sizeof out, "S05");
+    gdb_put(g, out);
+}
+
 static void cmd_query(struct gdb *g, const char *q)
 {
     if (!strncmp(q, "qSupported", 10))
-        gdb_put(g, "PacketSize=1000;swbreak+;hwbreak+");
+        gdb_put(g, g->vm->hist && g->vm->hist->every
+                       ? "PacketSize=1000;swbreak+;hwbreak+;ReverseStep+;ReverseContinue+"
+                       : "PacketSize=1000;swbreak+;hwbreak+");
     else if (!strcmp(q, "qAttached"))
         gdb_put(g, "1");
     else if (!strcmp(q, "qC"))
@@ -344,6 +402,7 @@ static void gdb_command(struct gdb *g, char *p)
     case 'Z': cmd_point(g, p + 1, true); break;
     case 'z': cmd_point(g, p + 1, false); break;
     case 'c': cmd_continue(g); break;
+    case 'b': cmd_reverse(g, p[1]); break;
     case 's': { enum machine_end e = step_one(g->vm); stop_reply(g, e, watch_hit(g)); break; }
     case 'H': case 'T': gdb_put(g, "OK"); break;
     case 'q': cmd_query(g, p); break;

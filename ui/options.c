@@ -35,6 +35,10 @@ void options_print_run_help(void)
          "  --snapshot-every N DIR save the VM every N guest instructions into DIR\n"
          "  --restore FILE    continue from a snapshot (KERNEL optional; --mode may differ)\n"
          "  --gdb PORT        wait for gdb on 127.0.0.1:PORT before the first instruction\n"
+         "  --record FILE     log every byte COM1 receives (standard input) to FILE\n"
+         "  --replay FILE     run again with the inputs of a --record FILE (docs/replay.md)\n"
+         "  --checkpoint-every N  reverse execution (--gdb, tui): a checkpoint every N\n"
+         "                    guest instructions (default 5000000; 0: none)\n"
          "  --trace FILE      record the run's events to FILE (docs/traces.md)\n"
          "  --trace-events L  record only these kinds, e.g. trap,ring,tc (default: all)\n"
          "  --trace-insns     also record every instruction (slow; for short runs)\n"
@@ -192,10 +196,33 @@ static int parse_snap_opt(int argc, char **argv, int *i, struct run_options *o)
     return 0;
 }
 
+/* Record/replay and reverse execution (docs/replay.md): 0 taken, 1 not
+   one, -1 error. */
+static int parse_replay_opt(int argc, char **argv, int *i, struct run_options *o)
+{
+    const char *arg = argv[*i];
+    if (option_is(arg, "--checkpoint-every")) {
+        const char *v = option_value(argc, argv, i, "--checkpoint-every");
+        o->checkpoint_given = true;
+        return v ? parse_u64("--checkpoint-every", v, UINT64_MAX, &o->checkpoint_every) : -1;
+    }
+    bool rec = option_is(arg, "--record");
+    if (!rec && !option_is(arg, "--replay"))
+        return 1;
+    const char *v = option_value(argc, argv, i, rec ? "--record" : "--replay");
+    if (!v)
+        return -1;
+    *(rec ? &o->record : &o->replay) = v;
+    return 0;
+}
+
 static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
 {
     const char *arg = argv[*i];
-    int tr = parse_trace_opt(argc, argv, i, o);
+    int tr = parse_replay_opt(argc, argv, i, o);
+    if (tr <= 0)
+        return tr;
+    tr = parse_trace_opt(argc, argv, i, o);
     if (tr <= 0)
         return tr;
     tr = parse_tc_opt(argc, argv, i, o);
@@ -286,6 +313,10 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
     }
     if (!o->kernel && !o->restore) {
         fprintf(stderr, "ringside: no kernel given (see ringside run --help)\n");
+        return -1;
+    }
+    if (o->record && o->replay) {
+        fprintf(stderr, "ringside: --record and --replay cannot be used together\n");
         return -1;
     }
     if ((o->trace_events || o->trace_insns) && !o->trace) {

@@ -37,6 +37,10 @@ struct run_options {
     const char *restore;       /* --restore FILE: continue from a snapshot */
     bool mode_given;           /* --mode was on the command line */
     int gdb_port;              /* --gdb PORT: wait for gdb on 127.0.0.1:PORT (0: none) */
+    const char *record;        /* --record FILE: log COM1 input (docs/replay.md) */
+    const char *replay;        /* --replay FILE: take COM1 input from a recording */
+    uint64_t checkpoint_every; /* --checkpoint-every N: reverse execution's interval */
+    bool checkpoint_given;     /*   (default HIST_DEFAULT_EVERY with --gdb and the TUI) */
     bool verbose;              /* -v: summary on stderr */
     bool npt;                  /* --npt: nested paging under --mode hw */
     const char *kernel;        /* the positional KERNEL */

@@ -23,7 +23,9 @@
 
 #include "cpu/optable.h"
 #include "cmd_run.h"
+#include "history.h"
 #include "report.h"
+#include "vm.h"
 #include "trace_run.h"
 #include "tui_captions.h"
 #include "tui_ui.h"
@@ -423,8 +425,58 @@ static bool key_console(struct tui_ui *u, int ch)
                  "to the guest)");
         return true;
     }
-    machine_serial_input(u->s->m, (uint8_t)(ch == '\n' ? '\r' : ch));
+    vm_serial_input(u->s->vm, (uint8_t)(ch == '\n' ? '\r' : ch));
     return true;
+}
+
+/* ---- the past (docs/replay.md): S snapshot, U revert, < reverse step ---- */
+
+static void key_snapshot(struct tui_ui *u)
+{
+    struct history *h = u->s->vm->hist;
+    u->running = false;
+    if (history_take_named(h) != 0)
+        snprintf(u->msg, sizeof u->msg, "no snapshot: %.150s", h->msg);
+    else
+        snprintf(u->msg, sizeof u->msg, "snapshot %d taken at instruction %llu (U reverts)",
+                 h->nnamed, (unsigned long long)vm_guest_insns(u->s->vm));
+}
+
+static void key_revert(struct tui_ui *u)
+{
+    struct history *h = u->s->vm->hist;
+    char list[200] = "revert to:", text[32];
+    u->running = false;
+    if (!h->nnamed) {
+        snprintf(u->msg, sizeof u->msg, "no snapshot yet (S takes one)");
+        return;
+    }
+    for (int i = 0; i < h->nnamed; i++) {
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof list - n, " %d=%llu", i + 1, (unsigned long long)h->named[i]);
+    }
+    if (!tui_draw_prompt(u, list, text, sizeof text))
+        return;
+    int i = atoi(text) - 1;
+    tui_snapshot_regs(u->s);
+    if (history_revert_named(h, i) != 0)
+        snprintf(u->msg, sizeof u->msg, "cannot revert: %.150s", h->msg);
+    else
+        snprintf(u->msg, sizeof u->msg, "reverted to snapshot %d (instruction %llu)", i + 1,
+                 (unsigned long long)vm_guest_insns(u->s->vm));
+}
+
+static void key_reverse_step(struct tui_ui *u)
+{
+    struct history *h = u->s->vm->hist;
+    u->running = false;
+    tui_snapshot_regs(u->s);
+    if (history_reverse_step(h) != 0)
+        snprintf(u->msg, sizeof u->msg, "no step back: %.120s (S takes a snapshot, "
+                 "--checkpoint-every N keeps them)", h->msg);
+    else
+        snprintf(u->msg, sizeof u->msg, "stepped back to instruction %llu",
+                 (unsigned long long)vm_guest_insns(u->s->vm));
 }
 
 static void key_step(struct tui_ui *u, int ch)
@@ -466,6 +518,9 @@ static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo 
     case 'R': key_restart(u, NULL, d); break;
     case 'v': u->vga = !u->vga; break;
     case 'T': key_trace(u); break;
+    case 'S': key_snapshot(u); break;
+    case 'U': key_revert(u); break;
+    case '<': key_reverse_step(u); break;
     case '\t': key_focus(u); break;
     case KEY_RESIZE: clearok(stdscr, TRUE); break;
     default: break;

@@ -21,6 +21,7 @@
  * until" still stop anywhere, and may change the figures after that point.
  */
 #include "tui_session.h"
+#include "history.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -183,6 +184,14 @@ static int tui_build_machine(struct tui_session *s, char *err, size_t errlen)
         vm_destroy(vm);
         return -1;
     }
+    /* the past: S/U snapshots, reverse step, typed keys logged (history.h);
+       automatic checkpoints only with --checkpoint-every (they would change
+       the cycles of a run under bt against the headless runner's) */
+    if (!history_attach(vm, s->opt.checkpoint_given ? s->opt.checkpoint_every : 0)) {
+        snprintf(err, errlen, "out of memory for the history");
+        vm_destroy(vm);
+        return -1;
+    }
     s->vm = vm;
     s->m = &vm->m;
     s->slice_end = CMD_RUN_SLICE;
@@ -322,7 +331,7 @@ static enum tui_stop tui_step_one(struct tui_session *s)
     enum ev_path path = tui_default_path(s);
     uint64_t traps = m->stats.by_kind[EV_TRAP] + m->stats.by_kind[EV_CALLOUT];
     bool was_halted = machine_guest_halted(m);
-    machine_run(m, m->cpu.insns + 1);
+    vm_run(s->vm, m->cpu.insns + 1);
     if (!was_halted && traps == m->stats.by_kind[EV_TRAP] + m->stats.by_kind[EV_CALLOUT])
         tui_mark_set(s, eip, path);
     if (m->end != END_NONE)
@@ -406,7 +415,7 @@ static void tui_run_slice(struct tui_session *s)
     uint64_t limit = s->slice_end;
     if (s->opt.max_insns && limit > s->opt.max_insns)
         limit = s->opt.max_insns;
-    machine_run(m, limit);
+    vm_run(s->vm, limit);
     if (m->end == END_NONE && m->cpu.insns >= s->slice_end)
         s->slice_end = m->cpu.insns + CMD_RUN_SLICE;
     if (m->end == END_NONE && s->opt.max_insns && m->cpu.insns >= s->opt.max_insns) {
