@@ -154,7 +154,7 @@ run: check-deps
 
 test: check-deps
 	@$(SUBMAKE) test-build
-	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 $(BS)/tests/run_tests
+	RINGSIDE=$(BS)/ringside ASAN_OPTIONS=detect_leaks=1 sh scripts/run-tests.sh $(BS)/tests/run_tests
 
 test-build: samples hostile hostile-mem $(TEST_KERNELS) $(BS)/ringside $(BS)/tests/run_tests
 

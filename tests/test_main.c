@@ -81,6 +81,11 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--list")) {   /* for scripts/run-tests.sh */
+        for (unsigned i = 0; i < sizeof suites / sizeof *suites; i++)
+            puts(suites[i].name);
+        return 0;
+    }
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     for (unsigned i = 0; i < sizeof suites / sizeof *suites; i++)
