@@ -22,7 +22,9 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
            sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
-           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o
+           sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o \
+           sim/hw/firmware.o sim/hw/lapic.o sim/hw/ioapic.o sim/hw/ide.o sim/hw/vgacrt.o \
+           sim/hw/cmos.o sim/hw/sysctl.o sim/hw/kbc.o
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/event.o sim/stats.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o

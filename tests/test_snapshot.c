@@ -197,6 +197,26 @@ static int try_image(const uint8_t *img, size_t len, char *err, size_t errlen)
     return rc;
 }
 
+/* Two images that parse to the same chunks, byte for byte. */
+static bool same_contents(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    struct snap_file fa, fb;
+    char err[256];
+    if (snap_parse(a, len, &fa, err, sizeof err) != 0)
+        return false;
+    if (snap_parse(b, len, &fb, err, sizeof err) != 0) {
+        snap_free(&fa);
+        return false;
+    }
+    bool same = fa.nchunks == fb.nchunks && !memcmp(&fa.h, &fb.h, sizeof fa.h);
+    for (int i = 0; same && i < fa.nchunks; i++)
+        same = !strcmp(fa.chunks[i].tag, fb.chunks[i].tag) && fa.chunks[i].len == fb.chunks[i].len &&
+               !memcmp(fa.chunks[i].data, fb.chunks[i].data, fa.chunks[i].len);
+    snap_free(&fa);
+    snap_free(&fb);
+    return same;
+}
+
 static void test_truncated_and_flipped(void)
 {
     size_t len;
@@ -212,9 +232,10 @@ static void test_truncated_and_flipped(void)
         memcpy(mut, img, len);
         for (int k = 0; k < 1 + i % 4; k++)
             mut[(size_t)rand() % len] ^= (uint8_t)(1u << (rand() % 8));
-        refused += try_image(mut, len, err, sizeof err) != 0;
+        refused += try_image(mut, len, err, sizeof err) != 0 || same_contents(img, mut, len);
     }
-    CU_ASSERT_EQUAL(refused, 1500);      /* every flip is caught by a CRC */
+    CU_ASSERT_EQUAL(refused, 1500);      /* every flip is caught by a CRC, or changed nothing
+                                            (the unused padding bits of a zlib stream) */
     free(mut);
     free(img);
 }
