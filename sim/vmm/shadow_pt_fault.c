@@ -216,6 +216,28 @@ static enum spt_verdict spt_true_fault(struct vmm *v, uint32_t lin, struct spt_g
 static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_err,
                                       uint32_t *err);
 
+/*
+ * One guest instruction on the hardware, in guest state, interrupts held
+ * off for it (as after STI). The hardware IF is the virtual one for the
+ * step: the stepped instruction may be a PUSHF whose stack store faulted
+ * (xv6's pushcli, its kernel stack on a frame the shadow still traces), and
+ * natively it would push the real IF -- 1 -- where the guest had done CLI
+ * (under bt the TC's PUSHF sequence corrects the IF; a stepped one cannot).
+ */
+static enum cpu_stop spt_step_one(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    bool ss = c->single_step;
+    uint32_t hw_if = cpu_get_eflags(c) & FL_IF;
+    c->single_step = true;
+    c->s.inhibit_irq = 1;
+    cpu_set_eflags(c, (cpu_get_eflags(c) & ~FL_IF) | (vcpu_if(&v->vc) ? FL_IF : 0));
+    enum cpu_stop why = cpu_run(c, UINT64_MAX);
+    cpu_set_eflags(c, (cpu_get_eflags(c) & ~FL_IF) | hw_if);
+    c->single_step = ss;
+    return why;
+}
+
 static bool mmio_frame(uint32_t frame)
 {
     return frame >= VMM_MMIO_BASE && frame < VMM_MMIO_END;
@@ -239,11 +261,7 @@ static enum spt_verdict spt_mmio_step(struct vmm *v, uint32_t *pte, uint32_t ent
     for (int tries = 0; tries < 16; tries++) {
         *pte = entry;
         cpu_tlb_flush(c);
-        bool ss = c->single_step;
-        c->single_step = true;
-        c->s.inhibit_irq = 1;
-        enum cpu_stop why = cpu_run(c, UINT64_MAX);
-        c->single_step = ss;
+        enum cpu_stop why = spt_step_one(v);
         *pte = 0;
         cpu_tlb_flush(c);
         if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF || c->stop_soft)
@@ -328,11 +346,7 @@ static enum spt_verdict spt_step(struct vmm *v, uint32_t *err)
 {
     struct cpu *c = v->cpu;
     for (int tries = 0; tries < 16; tries++) {
-        bool ss = c->single_step;
-        c->single_step = true;
-        c->s.inhibit_irq = 1;
-        enum cpu_stop why = cpu_run(c, UINT64_MAX);
-        c->single_step = ss;
+        enum cpu_stop why = spt_step_one(v);
         if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF || c->stop_soft)
             break;
         enum spt_verdict r = spt_fault_one(v, c->s.cr2, c->stop_error, err);
