@@ -20,6 +20,15 @@
 static void machine_sync(struct machine *m)
 {
     pit_advance(&m->pit, m->cpu.cycles);
+    lapic_advance(&m->lapic, m->cpu.cycles);
+}
+
+/* The next cycle at which a device raises an interrupt by itself. */
+static uint64_t machine_next_event(struct machine *m)
+{
+    uint64_t pit = pit_next_event(&m->pit, m->cpu.cycles);
+    uint64_t apic = lapic_next_event(&m->lapic);
+    return pit < apic ? pit : apic;
 }
 
 static void machine_emit(struct machine *m, enum ev_kind kind, uint32_t a, uint32_t b,
@@ -63,31 +72,83 @@ static void cb_io_out(void *ctx, uint16_t port, int size, uint32_t val)
     machine_sync(m);
     emit_io(m, port, size, true, val);
     bus_out(&m->bus, port, size, val);
-    if (m->dbg.exited)
+    if (m->dbg.exited || m->sysctl.reset_requested || m->kbc.reset_requested)
         m->cpu.stop_now = true;
 }
 
-/* Physical addresses above RAM: unassigned memory as QEMU has it (7.2, pc):
-   loads and instruction fetches read 0, stores vanish. */
+/* ---- physical addresses above RAM --------------------------------------- */
+
+enum mmio_dev { MMIO_NONE, MMIO_LAPIC, MMIO_IOAPIC };
+
+/* Which device decodes `pa`: the local APIC page at IA32_APIC_BASE while
+   its global enable is set, the I/O APIC page; else unassigned memory. */
+static enum mmio_dev mmio_decode(const struct machine *m, uint32_t pa)
+{
+    uint64_t base = m->cpu.s.apic_base;
+    if ((base & APIC_BASE_ENABLE) && (pa & ~0xFFFu) == (uint32_t)(base & 0xFFFFF000u))
+        return MMIO_LAPIC;
+    if ((pa & ~0xFFFu) == IOAPIC_BASE)
+        return MMIO_IOAPIC;
+    return MMIO_NONE;
+}
+
+/* Unassigned memory reads 0 and ignores stores, as QEMU's pc (7.2). */
 static uint32_t cb_mmio_read(void *ctx, uint32_t pa, int size)
 {
-    return 0;
+    struct machine *m = ctx;
+    machine_sync(m);
+    switch (mmio_decode(m, pa)) {
+    case MMIO_LAPIC: m->mmio_reads++; return lapic_read(&m->lapic, pa & 0xFFFu, size);
+    case MMIO_IOAPIC: m->mmio_reads++; return ioapic_read(&m->ioapic, pa & 0xFFFu, size);
+    default: m->mmio_unassigned++; return 0;
+    }
 }
 
 static void cb_mmio_write(void *ctx, uint32_t pa, int size, uint32_t val)
 {
+    struct machine *m = ctx;
+    machine_sync(m);
+    switch (mmio_decode(m, pa)) {
+    case MMIO_LAPIC: m->mmio_writes++; lapic_write(&m->lapic, pa & 0xFFFu, size, val); break;
+    case MMIO_IOAPIC: m->mmio_writes++; ioapic_write(&m->ioapic, pa & 0xFFFu, size, val); break;
+    default: m->mmio_unassigned++; break;
+    }
+}
+
+/* ---- the CPU's interrupt line ------------------------------------------- */
+
+/* The 8259A's INTR reaches the CPU through LINT0 (ExtINT), or directly
+   while the local APIC is globally disabled (QEMU's apic_accept_pic_intr). */
+static bool pic_reaches_cpu(const struct machine *m)
+{
+    return !(m->cpu.s.apic_base & APIC_BASE_ENABLE) || lapic_pic_passes(&m->lapic);
+}
+
+static bool lapic_on(const struct machine *m)
+{
+    return (m->cpu.s.apic_base & APIC_BASE_ENABLE) != 0;
 }
 
 static bool cb_intr_pending(void *ctx)
 {
     struct machine *m = ctx;
-    return pic_maybe_pending(&m->pic) && pic_intr_pending(&m->pic);
+    if (lapic_on(m) && lapic_pending(&m->lapic))
+        return true;
+    return pic_maybe_pending(&m->pic) && pic_reaches_cpu(m) && pic_intr_pending(&m->pic);
 }
 
 static int cb_intr_ack(void *ctx)
 {
     struct machine *m = ctx;
+    if (lapic_on(m) && lapic_pending(&m->lapic))
+        return lapic_ack(&m->lapic);
     return pic_ack(&m->pic);
+}
+
+/* An interrupt the CPU could take now (for the idle loop). */
+static bool machine_irq_ready(struct machine *m)
+{
+    return cb_intr_pending(m) || (m->vmm && vmm_vcpu(m->vmm)->npending);
 }
 
 /* ---- costs -------------------------------------------------------------- */
@@ -151,10 +212,28 @@ static void machine_wire_devices(struct machine *m)
     m->bus.on_unmapped = cb_unmapped;
     m->bus.unmapped_ctx = m;
     pic_init(&m->pic, &m->bus);
-    pit_init(&m->pit, &m->bus, (struct irq_line){ &m->pic, 0 });
-    uart_init(&m->uart, &m->bus, 0x3f8, (struct irq_line){ &m->pic, 4 }, serial_tx, m);
+    lapic_init(&m->lapic, ioapic_eoi, &m->ioapic);
+    ioapic_init(&m->ioapic, &m->lapic);
+    pit_init(&m->pit, &m->bus, (struct irq_line){ &m->pic, 0, &m->ioapic });
+    uart_init(&m->uart, &m->bus, 0x3f8, (struct irq_line){ &m->pic, 4, &m->ioapic },
+              serial_tx, m);
     debugexit_init(&m->dbg, &m->bus, 0xf4, 4);
     post_init(&m->post, &m->bus);
+    ide_init(&m->ide, &m->bus, (struct irq_line){ &m->pic, IDE_IRQ, &m->ioapic });
+    vgacrt_init(&m->crt, &m->bus);
+    cmos_init(&m->cmos, &m->bus, m->ram_size);
+    sysctl_init(&m->sysctl, &m->bus);
+    kbc_init(&m->kbc, &m->bus, (struct irq_line){ &m->pic, 1, &m->ioapic });
+}
+
+int machine_attach_disk(struct machine *m, int index, const char *path, bool write_through,
+                        char *err, size_t errlen)
+{
+    if (index < 0 || index > 1) {
+        snprintf(err, errlen, "%s: only two IDE disks (master and slave)", path);
+        return -1;
+    }
+    return ide_attach(&m->ide, index, path, write_through, err, errlen);
 }
 
 int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
@@ -226,6 +305,7 @@ void machine_free(struct machine *m)
         vmm_destroy(m->vmm);
     m->vmm = NULL;
     cpu_free(&m->cpu);
+    ide_free(&m->ide);
     free(m->ram);
     m->ram = NULL;
 }
@@ -234,7 +314,10 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
                  const struct mb_options *opt, char *err, size_t errlen)
 {
     struct mb_result res;
+    uint32_t id[4];
     memset(&res, 0, sizeof res);
+    cpu_cpuid(1, id);
+    firmware_build(m->ram, 1, (struct fw_cpu_id){ .signature = id[0], .features = id[3] });
     if (multiboot_load(m->ram, m->ram_size, image, len, opt, &res) != 0) {
         snprintf(err, errlen, "%s", res.error);
         return -1;
@@ -327,23 +410,23 @@ static bool machine_idle(struct machine *m, unsigned *idle_skips)
 {
     if (!machine_guest_if(m))
         return false;
-    if (pic_intr_pending(&m->pic) || (m->vmm && vmm_vcpu(m->vmm)->npending))
+    if (machine_irq_ready(m))
         return true;
-    uint64_t next = pit_next_event(&m->pit, m->cpu.cycles);
+    uint64_t next = machine_next_event(m);
     if (next == UINT64_MAX || ++*idle_skips > 100000)
         return false;
     if (next > m->cpu.cycles) {
         m->idle_cycles += next - m->cpu.cycles;
         m->cpu.cycles = next;
     }
-    pit_advance(&m->pit, m->cpu.cycles);
+    machine_sync(m);
     return true;
 }
 
 /* The cycle at which the next CPU slice must end. */
 static uint64_t machine_slice_end(struct machine *m, uint64_t insn_limit)
 {
-    uint64_t end = pit_next_event(&m->pit, m->cpu.cycles);
+    uint64_t end = machine_next_event(m);
     uint64_t cap = m->cpu.cycles + 1000000;   /* keep slices short for pollers */
     if (end > cap)
         end = cap;
@@ -365,6 +448,10 @@ static enum machine_end machine_after_slice(struct machine *m, enum cpu_stop why
                  m->dbg.value, m->exit_code, m->dbg.value ? "guest reported failure" : "success");
         return machine_finish(m, END_GUEST_EXIT, msg);
     }
+    if (m->sysctl.reset_requested || m->kbc.reset_requested)
+        return machine_finish(m, END_TRIPLE_FAULT, m->sysctl.reset_requested
+                              ? "guest reset the machine through port 0x92 (no BIOS to restart)"
+                              : "guest reset the machine through the 8042 (no BIOS to restart)");
     if (m->wd_vectors > MACHINE_NO_PROGRESS_VECTORS)
         return machine_finish(m, END_INTERNAL, "no progress: 100000 exceptions or "
                               "interrupts in a row without a retired instruction (watchdog)");

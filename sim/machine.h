@@ -23,6 +23,14 @@
 #include "hw/uart.h"
 #include "hw/debugexit.h"
 #include "hw/post.h"
+#include "hw/lapic.h"
+#include "hw/ioapic.h"
+#include "hw/ide.h"
+#include "hw/vgacrt.h"
+#include "hw/cmos.h"
+#include "hw/sysctl.h"
+#include "hw/kbc.h"
+#include "hw/firmware.h"
 #include "hw/multiboot.h"
 #include "event.h"
 #include "stats.h"
@@ -73,6 +81,15 @@ struct machine {
     struct uart uart;
     struct debugexit dbg;
     struct post post;
+    struct lapic lapic;        /* at IA32_APIC_BASE (0xFEE00000) while enabled */
+    struct ioapic ioapic;      /* at 0xFEC00000 */
+    struct ide ide;            /* primary channel, 0x1F0-0x1F7, 0x3F6, IRQ 14 */
+    struct vgacrt crt;         /* 0x3D4/0x3D5 */
+    struct cmos cmos;          /* 0x70/0x71 */
+    struct sysctl sysctl;      /* 0x92 */
+    struct kbc kbc;            /* 0x60/0x64, IRQ 1 */
+    uint64_t mmio_reads, mmio_writes;     /* device MMIO (APIC pages) */
+    uint64_t mmio_unassigned;             /* accesses to no device: read 0 */
 
     void (*out)(void *ctx, uint8_t byte); /* guest COM1 transmit */
     void *out_ctx;
@@ -133,6 +150,11 @@ void machine_set_costs(struct machine *m, const struct cost_profile *p);
    less the overhead the VMM carried on its events (equal to the total in
    native mode). */
 uint64_t machine_native_equiv(const struct machine *m);
+
+/* Attach disk image `path` as IDE drive `index` (0 master, 1 slave);
+   write_through: --disk-write. 0, or -1 with one line in err. */
+int machine_attach_disk(struct machine *m, int index, const char *path, bool write_through,
+                        char *err, size_t errlen);
 
 /* Host input to COM1 (typed keys). Returns false if the FIFO is full. */
 bool machine_serial_input(struct machine *m, uint8_t byte);

@@ -236,6 +236,23 @@ static int plan_devs(struct restore_plan *p, const struct snap_chunk *c, char *e
     return 0;
 }
 
+/* Every chunk must be one this version writes: a damaged tag would
+   otherwise turn a chunk that may be absent (KPTH) into an ignored one. */
+static int check_tags(const struct snap_file *f, char *err, size_t errlen)
+{
+    static const char *const known[] = { "CPU ", "CNTR", "DEVS", "MEM ", "KPTH", "STAT" };
+    for (int i = 0; i < f->nchunks; i++) {
+        bool ok = false;
+        for (unsigned k = 0; k < sizeof known / sizeof *known; k++)
+            ok |= strcmp(f->chunks[i].tag, known[k]) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "snapshot has an unknown chunk (corrupted)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int plan_cpu(struct restore_plan *p, const struct snap_file *f, char *err, size_t errlen)
 {
     const struct snap_chunk *c = need(f, "CPU ", err, errlen), *k = need(f, "CNTR", err, errlen);
@@ -263,6 +280,8 @@ static int plan_restore(struct restore_plan *p, const struct vm *vm, const struc
                  f->h.ram_size >> 20, m->ram_size >> 20);
         return -1;
     }
+    if (check_tags(f, err, errlen))
+        return -1;
     const struct snap_chunk *dev = need(f, "DEVS", err, errlen);
     const struct snap_chunk *st = dev ? need(f, "STAT", err, errlen) : NULL;
     if (!st)

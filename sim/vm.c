@@ -66,6 +66,39 @@ static int vm_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t
     return rc;
 }
 
+/* The IDE disks: "FILE" takes the next free drive, "FILE,index=N" drive N
+   (QEMU's -drive index: xv6 boots with its file system as the slave). */
+static int vm_attach_disks(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+{
+    int next = 0;
+    for (int i = 0; i < cfg->ndisks; i++) {
+        char path[1024];
+        int index = next;
+        snprintf(path, sizeof path, "%s", cfg->disks[i]);
+        char *comma = strrchr(path, ',');
+        if (comma && !strncmp(comma, ",index=", 7)) {
+            if ((comma[7] != '0' && comma[7] != '1') || comma[8]) {
+                snprintf(err, errlen, "--disk %s: index must be 0 or 1", cfg->disks[i]);
+                return -1;
+            }
+            index = comma[7] - '0';
+            *comma = 0;
+        }
+        if (index > 1) {
+            snprintf(err, errlen, "--disk %s: only two IDE drives (master and slave)", path);
+            return -1;
+        }
+        if (vm->m.ide.drive[index].present) {
+            snprintf(err, errlen, "--disk %s: IDE drive %d is already attached", path, index);
+            return -1;
+        }
+        if (machine_attach_disk(&vm->m, index, path, cfg->disk_write, err, errlen) != 0)
+            return -1;
+        next = index + 1;
+    }
+    return 0;
+}
+
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
     struct vm *vm = calloc(1, sizeof *vm);
@@ -89,7 +122,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         vm_destroy(vm);
         return NULL;
     }
-    if (vm_configure_bt(vm, cfg, err, errlen) != 0 || (load && vm_load(vm, cfg, err, errlen) != 0)) {
+    if (vm_configure_bt(vm, cfg, err, errlen) != 0 || vm_attach_disks(vm, cfg, err, errlen) != 0 ||
+        (load && vm_load(vm, cfg, err, errlen) != 0)) {
         vm_destroy(vm);
         return NULL;
     }

@@ -26,6 +26,9 @@ struct vm_config {
     const char *cmdline;          /* multiboot command line, NULL = "" */
     const char *const *modules;   /* "FILE [args]" each, read when the VM is built */
     int nmodules;
+    const char *const *disks;     /* "FILE" or "FILE,index=N": IDE disks in order */
+    int ndisks;
+    bool disk_write;              /* guest writes reach the image files */
     uint32_t mem_mib;             /* guest RAM, 2..3072 (0: 32) */
     enum machine_mode mode;       /* the engine */
     uint32_t tc_size;             /* bt: TC bytes (clamped to BT_TC_SIZE_MAX), 0: default */

@@ -442,9 +442,30 @@ static void test_bad_header_fields(void)
     MUTATE(w32(b + 52 + 32 + 12, 0x1fff800), "segment 0x01fff800 - 0x02000800 lies outside "
                                              "guest RAM (32 MiB)");
     MUTATE(w32(b + 52 + 32 + 12, 0xfffff000), "lies outside guest RAM");
-    MUTATE(w32(b + 52 + 12, 0x8000), "overlaps the multiboot information");
 #undef MUTATE
     free(b);
+    free(t.buf);
+}
+
+/* A kernel on top of 0x9000 (linked at 0x8000, as kvm-unit-tests'
+   realmode.flat): it loads whole, and the memory map and the info move to
+   the page after it, the module structs behind them. */
+static void test_kernel_at_0x8000(void)
+{
+    static const struct tseg seg = { 0x8000, 0x8000, 0x5a30, 0x5a30, 5, 0x33 };
+    struct timg t = build_elf(&seg, 1, 0x8000, 3, 0);
+    struct mb_result res;
+    memset(test_ram, 0, 64 * MiB);
+    CU_ASSERT_EQUAL_FATAL(load(t.buf, t.len, 32 * MiB, NULL, NULL, 0, &res), 0);
+    CU_ASSERT_EQUAL(res.load_start, 0x8000);
+    CU_ASSERT_EQUAL(res.load_end, 0xda30);
+    CU_ASSERT_EQUAL(test_ram[0x9000], (uint8_t)(0x33 + 0x1000)); /* the kernel, not the map */
+    CU_ASSERT_EQUAL(test_ram[0x9557], (uint8_t)(0x33 + 0x1557));              /* nor the old info */
+    CU_ASSERT_EQUAL(res.ebx, 0xe500);
+    CU_ASSERT_EQUAL(r32(test_ram + 0xe500 + 48), 0xe000);  /* mmap_addr */
+    CU_ASSERT_EQUAL(r32(test_ram + 0xe500 + 44), 144);     /* mmap_length */
+    CU_ASSERT_EQUAL(r32(test_ram + 0xe000 + 20), 1);       /* first entry: RAM */
+    CU_ASSERT_EQUAL(r32(test_ram + 0xe500 + 24), 0xe558);  /* mods_addr after the info */
     free(t.buf);
 }
 
@@ -641,6 +662,7 @@ void suite_loader_register(void)
     CU_add_test(s, "a.out kludge with bss", test_aout_kludge);
     CU_add_test(s, "a.out kludge whole file", test_aout_whole_file);
     CU_add_test(s, "bad ELF/multiboot headers", test_bad_header_fields);
+    CU_add_test(s, "kernel at 0x8000: info after it", test_kernel_at_0x8000);
     CU_add_test(s, "bad a.out kludge", test_bad_aout);
     CU_add_test(s, "missing module", test_missing_module);
     CU_add_test(s, "mb_read_file", test_read_file);

@@ -15,6 +15,7 @@ void suite_alu_register(void);
 void suite_exec_register(void);
 void suite_cpu_sys_register(void);
 void suite_devices_register(void);
+void suite_pc_register(void);
 void suite_loader_register(void);
 void suite_samples_register(void);
 void suite_vmm_register(void);
@@ -51,6 +52,7 @@ static const struct {
     { "exec", suite_exec_register },
     { "cpu_sys", suite_cpu_sys_register },
     { "devices", suite_devices_register },
+    { "pc", suite_pc_register },
     { "loader", suite_loader_register },
     { "vmm", suite_vmm_register },
     { "shadow", suite_shadow_register },

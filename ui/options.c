@@ -29,6 +29,9 @@ void options_print_run_help(void)
          "                    under bt the translated code's own instructions count)\n"
          "  --append STR      kernel command line (multiboot cmdline)\n"
          "  --module FILE     load FILE as a multiboot module (repeatable; \"FILE args\")\n"
+         "  --disk FILE[,index=N]  IDE disk image (repeatable: master, then slave; N 0 or 1)\n"
+         "  --disk-write      write guest disk writes through to the image files\n"
+         "                    (default: kept in memory, the files are never changed)\n"
          "  --stats-json FILE write run statistics as JSON to FILE (docs/stats.md)\n"
          "  --costs FILE      cost profile for modeled cycles (docs/costs.md)\n"
          "  --snapshot-at N FILE   save the VM after N guest instructions (repeatable)\n"
@@ -232,7 +235,7 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
     if (tr <= 0)
         return tr;
     static const char *const names[] = { "--mode", "--mem", "--max-insns", "--append",
-                                         "--module", "--stats-json", "--costs" };
+                                         "--module", "--stats-json", "--costs", "--disk" };
     for (unsigned k = 0; k < sizeof names / sizeof *names; k++) {
         if (!option_is(arg, names[k]))
             continue;
@@ -276,8 +279,15 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
         case 5:
             o->stats_json = v;
             return 0;
-        default:
+        case 6:
             o->costs = v;
+            return 0;
+        default:
+            if (o->ndisks == 2) {
+                fprintf(stderr, "ringside: at most 2 --disk options (IDE master and slave)\n");
+                return -1;
+            }
+            o->disks[o->ndisks++] = v;
             return 0;
         }
     }
@@ -300,6 +310,8 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
             o->verbose = true;
         } else if (!strcmp(arg, "--npt")) {
             o->npt = true;
+        } else if (!strcmp(arg, "--disk-write")) {
+            o->disk_write = true;
         } else if (arg[0] == '-' && arg[1]) {
             if (parse_valued(argc, argv, &i, o))
                 return -1;

@@ -22,6 +22,9 @@ struct run_options {
     const char *append;        /* --append STR: kernel command line */
     const char *modules[OPT_MAX_MODULES]; /* --module FILE, repeatable */
     int nmodules;
+    const char *disks[2];      /* --disk FILE[,index=N], repeatable: IDE master, slave */
+    int ndisks;
+    bool disk_write;           /* --disk-write: guest writes reach the image files */
     const char *stats_json;    /* --stats-json FILE */
     const char *costs;         /* --costs FILE: cost profile (docs/costs.md) */
     const char *trace;         /* --trace FILE: record the event stream (docs/traces.md) */

@@ -175,6 +175,23 @@ static void summary_vmm(FILE *f, const struct machine *m)
     by_label(f, st->sensitive_by_row, list_label);
 }
 
+/* The PC devices, when the guest used them. */
+static void summary_devices(FILE *f, const struct machine *m)
+{
+    const struct lapic *a = &m->lapic;
+    const struct ide *d = &m->ide;
+    uint64_t sr = d->drive[0].sectors_read + d->drive[1].sectors_read;
+    uint64_t sw = d->drive[0].sectors_written + d->drive[1].sectors_written;
+    if (!m->mmio_reads && !m->mmio_writes && !d->commands && !m->mmio_unassigned)
+        return;
+    fprintf(f, "  devices: APIC MMIO %" PRIu64 " reads, %" PRIu64 " writes (%" PRIu64
+            " to unassigned memory); LAPIC timer %" PRIu64 " expiries, %" PRIu64 " EOIs, IPIs %"
+            PRIu64 " to self, %" PRIu64 " to absent CPUs; I/O APIC %" PRIu64 " delivered; IDE %"
+            PRIu64 " commands, %" PRIu64 " sectors read, %" PRIu64 " written, %" PRIu64 " IRQs\n",
+            m->mmio_reads, m->mmio_writes, m->mmio_unassigned, a->timer_fires, a->eois,
+            a->ipis_self, a->ipis_absent, m->ioapic.delivered, d->commands, sr, sw, d->irqs);
+}
+
 void report_summary(FILE *f, const struct machine *m, const struct run_options *o)
 {
     const struct cpu *c = &m->cpu;
@@ -189,6 +206,7 @@ void report_summary(FILE *f, const struct machine *m, const struct run_options *
     fprintf(f, "  port I/O: %" PRIu64 " reads, %" PRIu64 " writes (%" PRIu64
             " to unmapped ports)\n", m->stats.io_reads, m->stats.io_writes,
             m->stats.io_unmapped);
+    summary_devices(f, m);
     summary_vmm(f, m);
 }
 

@@ -21,6 +21,7 @@ int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
     *cfg = (struct vm_config){
         .kernel_path = o->kernel, .cmdline = o->append,
         .modules = o->modules, .nmodules = o->nmodules,
+        .disks = o->disks, .ndisks = o->ndisks, .disk_write = o->disk_write,
         .mem_mib = o->mem_mib, .mode = (enum machine_mode)mode,
         .tc_size = o->tc_size_kib * 1024u, .tc_policy = o->tc_policy,
         .tc_block_insns = o->tc_block_insns, .npt = o->npt,

@@ -119,6 +119,8 @@ struct cpu_state {
     bool halted;            /* HLT executed, waiting for an interrupt */
     uint64_t tsc_offset;    /* RDTSC = cycles + tsc_offset (WRMSR 0x10) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip; /* MSRs 0x174-0x176 */
+    uint64_t apic_base;     /* IA32_APIC_BASE (0x1B): base, global enable, BSP */
+    uint64_t misc_enable;   /* IA32_MISC_ENABLE (0x1A0) */
     uint8_t inhibit_irq;    /* 1 for the instruction after STI / MOV SS */
 };
 
@@ -279,6 +281,19 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t cycle_limit);
 
 /* Architectural state access for owners (VMM, UI, snapshots, tests). */
 uint32_t cpu_get_eflags(struct cpu *cpu);
+/* CPUID leaf `leaf`: out = EAX, EBX, ECX, EDX (what the instruction and the
+   firmware's MP table report). */
+void cpu_cpuid(uint32_t leaf, uint32_t out[4]);
+/* The MSRs of the platform that every engine shares (IA32_APIC_BASE,
+   IA32_MISC_ENABLE): false if `msr` is not one of them or the value is
+   invalid (the caller raises #GP). */
+bool cpu_platform_msr_read(const struct cpu *cpu, uint32_t msr, uint64_t *val);
+bool cpu_platform_msr_write(struct cpu *cpu, uint32_t msr, uint64_t val);
+#define MSR_APIC_BASE       0x1Bu
+#define MSR_MISC_ENABLE     0x1A0u
+#define APIC_BASE_BSP       (1u << 8)
+#define APIC_BASE_ENABLE    (1u << 11)
+#define APIC_BASE_DEFAULT   (0xFEE00000u | APIC_BASE_ENABLE | APIC_BASE_BSP)
 void cpu_set_eflags(struct cpu *cpu, uint32_t value);
 void cpu_flush_caches(struct cpu *cpu);      /* TLB and decoded-insn cache */
 void cpu_tlb_flush(struct cpu *cpu);

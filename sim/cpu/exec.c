@@ -130,6 +130,8 @@ void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t
     cpu->s.cr0 = CR0_PE | CR0_ET;
     cpu->s.dr[6] = 0xffff0ff0u;
     cpu->s.dr[7] = 0x400;
+    cpu->s.apic_base = APIC_BASE_DEFAULT;
+    cpu->s.misc_enable = 1;
     cpu->fault_depth = 0;
     cpu->stop_now = false;
     cpu->vmcs = NULL;               /* a reset leaves VMX operation (vmx.h) */

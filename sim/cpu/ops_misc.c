@@ -3,10 +3,13 @@
  * NOP and PAUSE, CPUID, RDTSC, UD2, WAIT, and the x87/MMX/SSE forms that
  * this FPU-less CPU rejects.
  *
- * CPUID describes an i686-class part without an FPU (SDM vol. 2, CPUID,
- * table 3-11): family 6, with TSC, MSR, CX8, SEP, PGE, CMOV and PSE, and
- * without FPU, MMX, FXSR or SSE, so that a guest which checks before it uses
- * floating point sees the truth.
+ * CPUID describes a GenuineIntel i686-class part without an FPU (SDM vol. 2,
+ * CPUID, table 3-11): family 6, with TSC, MSR, CX8, APIC (the local APIC of
+ * sim/hw/lapic.c), SEP, PGE, CMOV and PSE, and without FPU, MMX, FXSR or
+ * SSE, so that a guest which checks before it uses floating point sees the
+ * truth. The vendor string is Intel's so that kernels choose their Intel
+ * paths (kvm-unit-tests takes any other string for AMD); the feature flags
+ * are only what this CPU implements.
  */
 #include "ops.h"
 
@@ -25,31 +28,43 @@ void op_std(struct cpu *cpu, const struct insn *in) { cpu->s.eflags |= FL_DF; }
 #define CPUID_TSC  (1u << 4)
 #define CPUID_MSR  (1u << 5)
 #define CPUID_CX8  (1u << 8)
+#define CPUID_APIC (1u << 9)
 #define CPUID_SEP  (1u << 11)
 #define CPUID_PGE  (1u << 13)
 #define CPUID_CMOV (1u << 15)
+#define CPUID_SIGNATURE 0x00000611u
+#define CPUID_FEATURES  (CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_APIC | \
+                         CPUID_SEP | CPUID_PGE | CPUID_CMOV)
+
+void cpu_cpuid(uint32_t leaf, uint32_t out[4])
+{
+    switch (leaf) {
+    case 0: /* max leaf 1; vendor "GenuineIntel" in EBX, EDX, ECX */
+        out[0] = 1;
+        out[1] = 0x756e6547; /* "Genu" */
+        out[3] = 0x49656e69; /* "ineI" */
+        out[2] = 0x6c65746e; /* "ntel" */
+        break;
+    case 1: /* family 6, model 1, stepping 1; EBX: initial APIC ID 0 */
+        out[0] = CPUID_SIGNATURE;
+        out[1] = 0;
+        out[2] = 0;
+        out[3] = CPUID_FEATURES;
+        break;
+    default:
+        out[0] = out[1] = out[2] = out[3] = 0;
+        break;
+    }
+}
 
 void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
-    uint32_t *r = cpu->s.r;
-    switch (r[R_EAX]) {
-    case 0: /* max leaf 1; vendor "RingsideIA32" in EBX, EDX, ECX */
-        r[R_EAX] = 1;
-        r[R_EBX] = 0x676e6952; /* "Ring" */
-        r[R_EDX] = 0x65646973; /* "side" */
-        r[R_ECX] = 0x32334149; /* "IA32" */
-        break;
-    case 1: /* family 6, model 1, stepping 1 */
-        r[R_EAX] = 0x00000611;
-        r[R_EBX] = 0;
-        r[R_ECX] = 0;
-        r[R_EDX] = CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP |
-                   CPUID_PGE | CPUID_CMOV;
-        break;
-    default:
-        r[R_EAX] = r[R_EBX] = r[R_ECX] = r[R_EDX] = 0;
-        break;
-    }
+    uint32_t *r = cpu->s.r, o[4];
+    cpu_cpuid(r[R_EAX], o);
+    r[R_EAX] = o[0];
+    r[R_EBX] = o[1];
+    r[R_ECX] = o[2];
+    r[R_EDX] = o[3];
 }
 
 /* RDTSC: #GP(0) outside ring 0 when CR4.TSD is set (SDM vol. 2, RDTSC).

@@ -445,6 +445,35 @@ void op_arpl(struct cpu *cpu, const struct insn *in)
 
 /* ---- MSRs, SYSENTER/SYSEXIT ---- */
 
+/* IA32_APIC_BASE (SDM vol. 3A, 10.4.4): bits 12-31 the base, 11 the global
+   enable, 8 BSP (read-only); the rest are reserved (#GP; this CPU has 32
+   physical address bits). IA32_MISC_ENABLE keeps what is written (QEMU's
+   reset value: bit 0, fast strings). */
+bool cpu_platform_msr_read(const struct cpu *cpu, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case MSR_APIC_BASE: *val = cpu->s.apic_base; return true;
+    case MSR_MISC_ENABLE: *val = cpu->s.misc_enable; return true;
+    default: return false;
+    }
+}
+
+bool cpu_platform_msr_write(struct cpu *cpu, uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case MSR_APIC_BASE:
+        if (val & ~(uint64_t)(0xFFFFF000u | APIC_BASE_ENABLE | APIC_BASE_BSP))
+            return false;
+        cpu->s.apic_base = (val & ~(uint64_t)APIC_BASE_BSP) | (cpu->s.apic_base & APIC_BASE_BSP);
+        return true;
+    case MSR_MISC_ENABLE:
+        cpu->s.misc_enable = val;
+        return true;
+    default:
+        return false;
+    }
+}
+
 void op_rdmsr(struct cpu *cpu, const struct insn *in)
 {
     uint64_t v;
@@ -453,7 +482,9 @@ void op_rdmsr(struct cpu *cpu, const struct insn *in)
     case 0x174: v = cpu->s.sysenter_cs; break;
     case 0x175: v = cpu->s.sysenter_esp; break;
     case 0x176: v = cpu->s.sysenter_eip; break;
-    default: cpu_raise(cpu, EXC_GP, 0);
+    default:
+        if (!cpu_platform_msr_read(cpu, cpu->s.r[R_ECX], &v))
+            cpu_raise(cpu, EXC_GP, 0);
     }
     cpu->s.r[R_EAX] = (uint32_t)v;
     cpu->s.r[R_EDX] = (uint32_t)(v >> 32);
@@ -467,7 +498,9 @@ void op_wrmsr(struct cpu *cpu, const struct insn *in)
     case 0x174: cpu->s.sysenter_cs = (uint32_t)v & 0xffffu; break;
     case 0x175: cpu->s.sysenter_esp = (uint32_t)v; break;
     case 0x176: cpu->s.sysenter_eip = (uint32_t)v; break;
-    default: cpu_raise(cpu, EXC_GP, 0);
+    default:
+        if (!cpu_platform_msr_write(cpu, cpu->s.r[R_ECX], v))
+            cpu_raise(cpu, EXC_GP, 0);
     }
 }
 

@@ -12,18 +12,26 @@
 #define RS_HW_IRQ_H
 
 struct pic;
+struct ioapic;
 
+/* An ISA line goes to both interrupt controllers, as on QEMU's pc machine:
+   the 8259A input `irq` and, when `ioapic` is set, its pin for that IRQ
+   (ioapic_isa_pin: IRQ 0 on pin 2). */
 struct irq_line {
     struct pic *pic; /* the PIC pair, NULL when unconnected */
     int irq;         /* input 0-15 (8-15 on the slave) */
+    struct ioapic *ioapic; /* the I/O APIC, NULL: not wired to one */
 };
 
-void pic_set_irq(struct pic *p, int irq, int level); /* pic.c */
+void pic_set_irq(struct pic *p, int irq, int level);     /* pic.c */
+void ioapic_set_isa_irq(struct ioapic *io, int irq, int level); /* ioapic.c */
 
 static inline void irq_set(struct irq_line line, int level)
 {
     if (line.pic)
         pic_set_irq(line.pic, line.irq, level);
+    if (line.ioapic)
+        ioapic_set_isa_irq(line.ioapic, line.irq, level);
 }
 
 #endif

@@ -17,8 +17,12 @@
  * Differences from QEMU: the boot loader name is "ringside"; the info area
  * and modules are page aligned in absolute terms (QEMU aligns relative to
  * the kernel's load address, which matters only for kernels loaded at an
- * unaligned address); a kernel that overlaps 0x9000-0x9558 is refused
- * instead of being overwritten. Spec references are to Multiboot 0.6.96.
+ * unaligned address). A kernel that overlaps 0x9000-0x9558 (one linked at
+ * 0x8000, as kvm-unit-tests' realmode.flat is) gets the memory map and the
+ * info structure on the page after its end instead, in front of the module
+ * structs: QEMU keeps its copy of the info in the option ROM's buffer and
+ * the kernel is never overwritten either. Spec references are to Multiboot
+ * 0.6.96.
  */
 #include "hw/multiboot.h"
 #include "le.h"
@@ -183,6 +187,7 @@ static int load_elf_kernel(uint8_t *ram, uint32_t ram_size, const uint8_t *image
 
 /* Where each piece of the info area goes (guest-physical addresses). */
 struct mb_layout {
+    uint32_t mmap_addr, info_addr; /* MB_MMAP_ADDR / MB_INFO_ADDR, or above the kernel */
     uint32_t mods_addr;           /* module structs */
     uint32_t strings;             /* module cmdlines, kernel cmdline, loader name */
     uint64_t strings_size;
@@ -190,13 +195,20 @@ struct mb_layout {
 };
 
 static void plan_layout(const struct mb_options *opt, const char *cmdline,
-                        uint32_t load_end, struct mb_layout *l)
+                        uint32_t load_start, uint32_t load_end, struct mb_layout *l)
 {
     const char *kpath = opt->kernel_path ? opt->kernel_path : "kernel";
     uint64_t size = strlen(kpath) + 1 + strlen(cmdline) + 1 + sizeof MB_LOADER_NAME;
     for (int i = 0; i < opt->nmodules; i++)
         size += strlen(opt->modules[i]) + 1;
+    l->mmap_addr = MB_MMAP_ADDR;
+    l->info_addr = MB_INFO_ADDR;
     l->mods_addr = (uint32_t)page_up(load_end);
+    if (load_start < MB_INFO_ADDR + MB_INFO_SIZE && load_end > MB_MMAP_ADDR) {
+        l->mmap_addr = l->mods_addr;              /* the kernel sits on 0x9000 */
+        l->info_addr = l->mmap_addr + (MB_INFO_ADDR - MB_MMAP_ADDR);
+        l->mods_addr = l->info_addr + MB_INFO_SIZE;
+    }
     l->strings = l->mods_addr + MB_MOD_SIZE * (uint32_t)opt->nmodules;
     l->strings_size = size;
     l->mods_start = 0;            /* set by check once the sizes are known */
@@ -279,9 +291,9 @@ static void put_mmap(uint8_t *p, uint32_t base, uint32_t length, uint32_t type)
 }
 
 /* SeaBIOS's e820 map under QEMU; returns its length in bytes. */
-static uint32_t build_mmap(uint8_t *ram, uint32_t ram_size)
+static uint32_t build_mmap(uint8_t *ram, uint32_t ram_size, uint32_t at)
 {
-    uint8_t *p = ram + MB_MMAP_ADDR;
+    uint8_t *p = ram + at;
     uint32_t top = ram_size - MB_TOP_RESERVED;
     put_mmap(p + 0, 0, MB_LOW_MEM, 1);
     put_mmap(p + 24, MB_LOW_MEM, 0xa0000 - MB_LOW_MEM, 2);
@@ -292,11 +304,11 @@ static uint32_t build_mmap(uint8_t *ram, uint32_t ram_size)
     return 6 * 24;
 }
 
-/* The multiboot_info structure itself (spec 3.3), at MB_INFO_ADDR. */
+/* The multiboot_info structure itself (spec 3.3), at l->info_addr. */
 static void build_info(uint8_t *ram, uint32_t ram_size, const struct mb_layout *l,
                        int nmods, uint32_t cmdline, uint32_t loader)
 {
-    uint8_t *mbi = ram + MB_INFO_ADDR;
+    uint8_t *mbi = ram + l->info_addr;
     memset(mbi, 0, MB_INFO_SIZE);
     le_put32(mbi + 0, MB_INFO_MEMORY | MB_INFO_BOOTDEV | MB_INFO_CMDLINE | MB_INFO_MODS |
                   MB_INFO_MMAP | MB_INFO_LOADER);
@@ -306,12 +318,12 @@ static void build_info(uint8_t *ram, uint32_t ram_size, const struct mb_layout *
     le_put32(mbi + 16, cmdline);
     le_put32(mbi + 20, (uint32_t)nmods);
     le_put32(mbi + 24, l->mods_addr);
-    le_put32(mbi + 44, build_mmap(ram, ram_size));   /* mmap_length */
-    le_put32(mbi + 48, MB_MMAP_ADDR);
+    le_put32(mbi + 44, build_mmap(ram, ram_size, l->mmap_addr));   /* mmap_length */
+    le_put32(mbi + 48, l->mmap_addr);
     le_put32(mbi + 64, loader);
 }
 
-/* Refuse layouts that do not fit in RAM or that overlap the low info area. */
+/* Refuse layouts that do not fit in RAM. */
 static int check_layout(uint32_t ram_size, struct mb_layout *l,
                         const struct mb_options *opt, struct mb_result *res)
 {
@@ -322,10 +334,6 @@ static int check_layout(uint32_t ram_size, struct mb_layout *l,
         return mb_fail(res, opt, "command lines and module list do not fit in guest RAM (%s)",
                        rd);
     l->mods_start = (uint32_t)page_up(end);
-    if (res->load_start < MB_INFO_ADDR + MB_INFO_SIZE && end > MB_MMAP_ADDR)
-        return mb_fail(res, opt, "kernel 0x%08x - 0x%08x overlaps the multiboot information "
-                       "at 0x%x - 0x%x", res->load_start, res->load_end, MB_MMAP_ADDR,
-                       MB_INFO_ADDR + MB_INFO_SIZE);
     return 0;
 }
 
@@ -336,7 +344,7 @@ static int build_boot_info(uint8_t *ram, uint32_t ram_size, const struct mb_opti
     const char *kpath = opt->kernel_path ? opt->kernel_path : "kernel";
     struct mb_layout l;
     uint64_t end;
-    plan_layout(opt, cmdline, res->load_end, &l);
+    plan_layout(opt, cmdline, res->load_start, res->load_end, &l);
     if (check_layout(ram_size, &l, opt, res) < 0)
         return -1;
     uint32_t str = l.strings;
@@ -349,6 +357,7 @@ static int build_boot_info(uint8_t *ram, uint32_t ram_size, const struct mb_opti
     uint32_t loader = put_string(ram, &str, MB_LOADER_NAME);
     build_info(ram, ram_size, &l, opt->nmodules, kcmd, loader);
     res->used_end = (uint32_t)(end > l.mods_start ? end : l.mods_start);
+    res->ebx = l.info_addr;
     return 0;
 }
 
@@ -378,7 +387,6 @@ int multiboot_load(uint8_t *ram, uint32_t ram_size, const uint8_t *image, size_t
     if (rc < 0 || build_boot_info(ram, ram_size, opt, res) < 0)
         return -1;
     res->eax = MB_BOOT_MAGIC;
-    res->ebx = MB_INFO_ADDR;
     return 0;
 }
 

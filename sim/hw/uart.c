@@ -80,10 +80,12 @@ static uint8_t uart_iir_id(const struct uart *u)
     return IIR_NONE;
 }
 
-/* The IRQ pin as the PIC sees it: INTR gated by OUT2 on the PC board. */
+/* The IRQ pin as the PIC sees it. A PC board gates INTR with OUT2; QEMU,
+   ringside's reference machine, does not, and kernels rely on it (xv6 writes
+   MCR = 0 and still takes its console interrupts): not gated here either. */
 static void uart_update_irq(struct uart *u)
 {
-    int level = uart_iir_id(u) != IIR_NONE && (u->mcr & MCR_OUT2);
+    int level = uart_iir_id(u) != IIR_NONE;
     irq_set(u->irq, level);
 }
 

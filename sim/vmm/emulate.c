@@ -523,7 +523,9 @@ int emu_rdmsr(struct vmm *v, const struct insn *in, struct emu_fault *f)
     case 0x174: val = v->vc.sysenter_cs; break;
     case 0x175: val = v->vc.sysenter_esp; break;
     case 0x176: val = v->vc.sysenter_eip; break;
-    default: return emu_fault(f, EXC_GP, 0);
+    default:
+        if (!cpu_platform_msr_read(c, c->s.r[R_ECX], &val))   /* the guest's own */
+            return emu_fault(f, EXC_GP, 0);
     }
     c->s.r[R_EAX] = (uint32_t)val;
     c->s.r[R_EDX] = (uint32_t)(val >> 32);
@@ -539,7 +541,9 @@ int emu_wrmsr(struct vmm *v, const struct insn *in, struct emu_fault *f)
     case 0x174: v->vc.sysenter_cs = (uint32_t)val & 0xFFFFu; break;
     case 0x175: v->vc.sysenter_esp = (uint32_t)val; break;
     case 0x176: v->vc.sysenter_eip = (uint32_t)val; break;
-    default: return emu_fault(f, EXC_GP, 0);
+    default:
+        if (!cpu_platform_msr_write(c, c->s.r[R_ECX], val))
+            return emu_fault(f, EXC_GP, 0);
     }
     return EMU_NEXT;
 }

@@ -216,6 +216,14 @@ static uint64_t guest_gdt_entry(struct vmm *v, unsigned i)
     return d;
 }
 
+void shadow_gdt_refresh(struct vmm *v, unsigned first, unsigned last)
+{
+    for (unsigned i = first; i <= last && i < VMM_GUEST_SLOTS; i++)
+        shadow_put(v, i, guest_gdt_entry(v, i));
+    if (v->bt)
+        v->bt->sel.valid = false;
+}
+
 void shadow_gdt_rebuild(struct vmm *v)
 {
     for (unsigned i = 0; i < VMM_GUEST_SLOTS; i++)
@@ -355,10 +363,38 @@ static uint32_t gmem_chunk(uint32_t lin, uint32_t len)
     return chunk > len ? len : chunk;
 }
 
+/* The device window (VMM_MMIO_BASE): the access goes to the machine's
+   device model, as the guest's own load or store would natively (an
+   adapted store under bt, an emulated instruction), in aligned pieces of
+   at most 4 bytes. */
+static void gmem_mmio(struct vmm *v, uint32_t pa, uint8_t *p, uint32_t n, bool write)
+{
+    const struct cpu_bus *b = &v->cpu->bus;
+    while (n > 0) {
+        uint32_t k = n >= 4 && !(pa & 3u) ? 4u : n >= 2 && !(pa & 1u) ? 2u : 1u;
+        uint32_t val = 0;
+        if (write) {
+            for (uint32_t i = 0; i < k; i++)
+                val |= (uint32_t)p[i] << (8 * i);
+            if (b->mmio_write)
+                b->mmio_write(b->ctx, pa, (int)k, val);
+        } else {
+            val = b->mmio_read ? b->mmio_read(b->ctx, pa, (int)k) : 0;
+            for (uint32_t i = 0; i < k; i++)
+                p[i] = (uint8_t)(val >> (8 * i));
+        }
+        pa += k, p += k, n -= k;
+    }
+}
+
 /* One page-bounded piece at guest-physical `pa`. */
 static void gmem_move(struct vmm *v, uint32_t pa, uint8_t *p, uint32_t n, bool write)
 {
     bool in_ram = (uint64_t)pa + n <= v->guest_ram;
+    if (pa >= VMM_MMIO_BASE && pa < VMM_MMIO_END) {
+        gmem_mmio(v, pa, p, n, write);
+        return;
+    }
     if (!write) {
         if (in_ram)
             memcpy(p, v->cpu->bus.ram + pa, n);

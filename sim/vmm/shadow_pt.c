@@ -352,6 +352,7 @@ void spt_gdt_loaded(struct vmm *v)
     for (uint32_t p = base & ~0xFFFu; s->ngdt < 17; p += 4096u) {
         struct spt_gwalk w;
         if (spt_gwalk(v, p, false, false, &w) && w.frame < v->guest_ram) {
+            s->gdt_lin[s->ngdt] = p;
             s->gdt_frames[s->ngdt++] = w.frame;
             spt_write_protect(v, w.frame);
         }
@@ -481,6 +482,27 @@ unsigned spt_frame_roles(const struct vmm *v, uint32_t frame)
     return roles;
 }
 
+/* A write to [pa, pa+len) of a frame holding part of the guest GDT: only
+   the descriptors it overlaps are rebuilt (xv6 keeps its GDT in struct
+   cpu beside counters written on every pushcli: rebuilding all 8192 slots
+   on each of those writes made a boot take minutes). */
+static void spt_gdt_written(struct vmm *v, uint32_t pa, uint32_t len)
+{
+    const struct spt *s = v->spt;
+    const struct dtr *g = &v->vc.gdtr;
+    for (int i = 0; i < s->ngdt; i++) {
+        if (s->gdt_frames[i] != (pa & ~0xFFFu))
+            continue;
+        uint32_t lo = s->gdt_lin[i] + (pa & 0xFFFu), hi = lo + len - 1u;
+        uint32_t gend = g->base + g->limit;
+        if (hi < g->base || lo > gend)
+            continue;                       /* beside the GDT in the same page */
+        uint32_t first = lo < g->base ? 0 : (lo - g->base) / 8u;
+        uint32_t last = (hi > gend ? gend - g->base : hi - g->base) / 8u;
+        shadow_gdt_refresh(v, first, last);
+    }
+}
+
 unsigned spt_invalidate(struct vmm *v, uint32_t pa, uint32_t len, unsigned *kinds)
 {
     uint32_t frame = pa & ~0xFFFu, end = pa + len - 1u;
@@ -491,7 +513,7 @@ unsigned spt_invalidate(struct vmm *v, uint32_t pa, uint32_t len, unsigned *kind
     unsigned hi = (end & ~0xFFFu) == frame ? (end & 0xFFFu) >> 2 : 1023u;
     unsigned n = spt_inval_pd(v, frame, lo, hi) + spt_inval_pt(v, frame, lo, hi);
     if (roles & SPT_TRACE_GDT)
-        shadow_gdt_rebuild(v);
+        spt_gdt_written(v, pa, (end & ~0xFFFu) == frame ? len : 0x1000u - (pa & 0xFFFu));
     *kinds |= roles;
     cpu_tlb_flush(v->cpu);
     return n;

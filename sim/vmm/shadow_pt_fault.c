@@ -213,12 +213,99 @@ static enum spt_verdict spt_true_fault(struct vmm *v, uint32_t lin, struct spt_g
     return SPT_TRUE;
 }
 
+static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_err,
+                                      uint32_t *err);
+
+/*
+ * One guest instruction on the hardware, in guest state, interrupts held
+ * off for it (as after STI). The hardware IF is the virtual one for the
+ * step: the stepped instruction may be a PUSHF whose stack store faulted
+ * (xv6's pushcli, its kernel stack on a frame the shadow still traces), and
+ * natively it would push the real IF -- 1 -- where the guest had done CLI
+ * (under bt the TC's PUSHF sequence corrects the IF; a stepped one cannot).
+ */
+static enum cpu_stop spt_step_one(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    bool ss = c->single_step;
+    uint32_t hw_if = cpu_get_eflags(c) & FL_IF;
+    c->single_step = true;
+    c->s.inhibit_irq = 1;
+    cpu_set_eflags(c, (cpu_get_eflags(c) & ~FL_IF) | (vcpu_if(&v->vc) ? FL_IF : 0));
+    enum cpu_stop why = cpu_run(c, UINT64_MAX);
+    cpu_set_eflags(c, (cpu_get_eflags(c) & ~FL_IF) | hw_if);
+    c->single_step = ss;
+    return why;
+}
+
+static bool mmio_frame(uint32_t frame)
+{
+    return frame >= VMM_MMIO_BASE && frame < VMM_MMIO_END;
+}
+
+/*
+ * A guest access to a device page (the local or I/O APIC): the page is
+ * mapped to the device for one instruction (*pte = entry), the instruction
+ * is single-stepped on the hardware, whose access reaches the device model
+ * through the machine's MMIO callbacks as it would natively, and the page
+ * is unmapped again, so the next access faults again: every device
+ * register access is a hidden fault into the device model. If the step
+ * faults for another page (a stack or data page not yet shadowed), that
+ * fault is handled and the step retried; a true fault goes to the guest.
+ */
+static enum spt_verdict spt_mmio_step(struct vmm *v, uint32_t *pte, uint32_t entry,
+                                      uint32_t *err)
+{
+    struct cpu *c = v->cpu;
+    enum spt_verdict r = SPT_HIDDEN;
+    for (int tries = 0; tries < 16; tries++) {
+        *pte = entry;
+        cpu_tlb_flush(c);
+        enum cpu_stop why = spt_step_one(v);
+        *pte = 0;
+        cpu_tlb_flush(c);
+        if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF || c->stop_soft)
+            break;
+        r = spt_fault_one(v, c->s.cr2, c->stop_error, err);
+        if (r == SPT_TRUE || r == SPT_STOP)
+            return r;
+        r = SPT_HIDDEN;
+    }
+    v->mmio_steps++;
+    return r;
+}
+
+/* Guest paging off: the device window through a 4 MiB page of the VMM's
+   1:1 directory, for the one instruction. */
+static enum spt_verdict spt_mmio_unpaged(struct vmm *v, uint32_t lin, uint32_t *err)
+{
+    uint32_t *pd = (uint32_t *)(v->cpu->bus.ram + v->region_pa + VMM_OFF_PD);
+    return spt_mmio_step(v, &pd[lin >> 22], (lin & 0xFFC00000u) | 0x87u, err);
+}
+
+/* Guest paging on: the guest's PTE names a device frame. */
+static enum spt_verdict spt_mmio_paged(struct vmm *v, uint32_t lin, struct spt_gwalk *w,
+                                       bool write, bool user, uint32_t *err)
+{
+    spt_set_ad(v, w, write);
+    if (!spt_fill(v, lin, w, write, user))
+        return spt_stop(v, "shadow page-table pool exhausted");
+    uint32_t *pte = spt_shadow_pte(v, lin);
+    if (!pte)
+        return spt_stop(v, "shadow page-table pool exhausted");
+    uint32_t rights = w->large ? w->pde : w->pde & w->pte;
+    uint32_t entry = w->frame | SPT_P | SPT_A | SPT_D | SPT_W | (rights & SPT_U);
+    return spt_mmio_step(v, pte, entry, err);
+}
+
 /* Classify one #PF and fill or open the page (no stepping). */
 static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_err,
                                       uint32_t *err)
 {
     bool write = hw_err & PF_W, user = hw_err & PF_U;
     struct spt_gwalk w;
+    if (!spt_active(v) && mmio_frame(lin & ~0xFFFu))
+        return spt_mmio_unpaged(v, lin, err);
     if (!spt_active(v))
         return spt_stop(v, "guest accessed a linear address outside its RAM "
                            "(not mapped under a VMM)");
@@ -226,6 +313,8 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
         return spt_stop(v, "the guest's linear addresses 0xffc00000 up belong to the VMM");
     if (!spt_gwalk(v, lin, write, user, &w))
         return spt_true_fault(v, lin, &w, err);
+    if (mmio_frame(w.frame))
+        return spt_mmio_paged(v, lin, &w, write, user, err);
     /* a frame above guest RAM (the VMM's frames start there) is shadowed by
        the open-bus frame: reads give all ones, a write is stepped and lost */
     bool open_bus = w.frame >= v->guest_ram;
@@ -257,11 +346,7 @@ static enum spt_verdict spt_step(struct vmm *v, uint32_t *err)
 {
     struct cpu *c = v->cpu;
     for (int tries = 0; tries < 16; tries++) {
-        bool ss = c->single_step;
-        c->single_step = true;
-        c->s.inhibit_irq = 1;
-        enum cpu_stop why = cpu_run(c, UINT64_MAX);
-        c->single_step = ss;
+        enum cpu_stop why = spt_step_one(v);
         if (why != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF || c->stop_soft)
             break;
         enum spt_verdict r = spt_fault_one(v, c->s.cr2, c->stop_error, err);

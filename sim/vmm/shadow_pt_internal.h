@@ -59,6 +59,7 @@ struct spt {
     struct spt_root roots[SPT_ROOTS];
     struct spt_frame frames[SPT_POOL_PAGES];
     uint32_t gdt_frames[17];        /* guest-physical frames of the guest GDT */
+    uint32_t gdt_lin[17];           /* the linear page each of them backs */
     int ngdt;
     bool stepping;                  /* a tracing single-step is open */
     int nopen;

@@ -23,6 +23,14 @@
 #define VMM_REGION_BASE 0xFFC00000u   /* linear base of the VMM region */
 #define VMM_REGION_SIZE 0x00400000u   /* 4 MiB, backed by frames above guest RAM */
 
+/* The PC's device window (the I/O APIC at 0xFEC00000, the local APIC at
+   0xFEE00000): guest accesses there are stepped against the machine's bus,
+   one instruction at a time, so they reach the device model (a hidden
+   fault into the device, shadow_pt_fault.c); other frames above guest RAM
+   are open bus. */
+#define VMM_MMIO_BASE   0xFEC00000u
+#define VMM_MMIO_END    0xFF000000u
+
 /* Layout of the VMM region (offsets from its base, linear and physical). */
 #define VMM_OFF_GDT     0x00000u  /* shadow GDT: 8192 descriptors, 64 KiB */
 #define VMM_OFF_IDT     0x10000u  /* the hardware IDT (256 gates, all to the monitor) */

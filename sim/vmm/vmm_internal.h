@@ -31,6 +31,7 @@ struct vmm {
     uint8_t vm_id;
     int64_t visit_overhead;     /* VMM cycles minus native-equivalent cycles, this visit */
     const char *stop_msg;       /* why the monitor stopped the run */
+    uint64_t mmio_steps;        /* guest instructions stepped against device MMIO */
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */
@@ -81,6 +82,8 @@ void vmm_set_cpl(struct vmm *v, int vcpl);
 /* ---- shadow.c ---- */
 void shadow_build_region(struct vmm *v);           /* PD, page tables, IDT, TSS, VMM slots */
 void shadow_gdt_rebuild(struct vmm *v);            /* from vc.gdtr (guest memory) */
+/* Slots first..last only (a traced write to those guest descriptors). */
+void shadow_gdt_refresh(struct vmm *v, unsigned first, unsigned last);
 void shadow_gdt_sync(struct vmm *v);               /* slots whose guest entry changed */
 /* Truncate a code/data hidden cache below the VMM region; false if it was safe. */
 /* False for a present code descriptor truncation leaves nothing of (based
