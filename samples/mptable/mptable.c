@@ -11,9 +11,17 @@
  */
 #include "kernel.h"
 
-static uint16_t rd16(uint32_t pa) { return *(volatile uint16_t *)pa; }
-static uint32_t rd32(uint32_t pa) { return *(volatile uint32_t *)pa; }
-static uint8_t rd8(uint32_t pa) { return *(volatile uint8_t *)pa; }
+/* Physical memory by address. The empty asm hides the constant from GCC,
+   which otherwise takes a low address such as 0x40E for a null pointer's
+   offset (-Warray-bounds). */
+static volatile void *phys(uint32_t pa)
+{
+    __asm__("" : "+r"(pa));
+    return (volatile void *)pa;
+}
+static uint16_t rd16(uint32_t pa) { return *(volatile uint16_t *)phys(pa); }
+static uint32_t rd32(uint32_t pa) { return *(volatile uint32_t *)phys(pa); }
+static uint8_t rd8(uint32_t pa) { return *(volatile uint8_t *)phys(pa); }
 
 static uint8_t sum(uint32_t pa, uint32_t len)
 {
