@@ -12,6 +12,7 @@
  */
 #include "cmd_host.h"
 #include "host_config.h"
+#include "words.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -95,29 +96,6 @@ static void console_put(void *ctx, uint8_t byte)
     c->line[c->len++] = (char)byte;
 }
 
-/* Split a --vm string into words (single or double quotes group). */
-static int split_words(char *s, char **argv, int max)
-{
-    int n = 0;
-    while (*s) {
-        while (isspace((unsigned char)*s))
-            s++;
-        if (!*s)
-            break;
-        if (n == max)
-            return -1;
-        char q = (*s == '\'' || *s == '"') ? *s++ : 0;
-        argv[n++] = s;
-        while (*s && (q ? *s != q : !isspace((unsigned char)*s)))
-            s++;
-        if (q && !*s)
-            return -1;
-        if (*s)
-            *s++ = 0;
-    }
-    return n;
-}
-
 /* --shares and --name are the host's; the rest are `run` options. */
 static int take_host_opts(int *argc, char **argv, uint32_t *shares, const char **name)
 {
@@ -173,7 +151,7 @@ static int open_console(struct host_cli *cli, const char *name, const char *mode
 static int add_vm(struct host_cli *cli, char *spec, int index)
 {
     char *argv[HOST_ARGS], namebuf[32], err[256];
-    int argc = split_words(spec, argv, HOST_ARGS);
+    int argc = words_split(spec, argv, HOST_ARGS);
     uint32_t shares = 1;
     const char *name = NULL;
     struct run_options o;

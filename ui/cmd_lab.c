@@ -39,38 +39,56 @@ struct lab {
     char name[256];           /* NN-name */
 };
 
-/* Lab N (or NN-name, or name) in lessons/labs/. */
-static int find_lab(const char *want, struct lab *out)
+#define LAB_MAX 99
+
+static int by_name(const void *a, const void *b)
 {
-    char root[PATH_MAX], labs[PATH_MAX + 16];   /* out->dir holds labs + a name */
+    return strcmp(((const struct lab *)a)->name, ((const struct lab *)b)->name);
+}
+
+/* The labs of lessons/labs/ (directories NN-name), by name: by number. */
+static int lab_dirs(struct lab *out, int max)
+{
+    char root[PATH_MAX], labs[PATH_MAX + 16];   /* a lab's dir holds labs + a name */
     if (lesson_root(root, sizeof root))
-        return -1;
+        return 0;
     snprintf(labs, sizeof labs, "%s/lessons/labs", root);
     DIR *d = opendir(labs);
-    int found = -1;
-    char *end;
-    long num = strtol(want, &end, 10);
-    bool by_num = *end == 0 && end != want;
-    for (struct dirent *e; d && found && (e = readdir(d));) {
-        const char *dash = strchr(e->d_name, '-');
-        if (e->d_name[0] == '.' || !dash)
+    int n = 0;
+    for (struct dirent *e; d && n < max && (e = readdir(d));) {
+        if (e->d_name[0] == '.' || !strchr(e->d_name, '-'))
             continue;
-        if ((by_num && atol(e->d_name) == num) || !strcmp(e->d_name, want) ||
-            !strcmp(dash + 1, want)) {
-            snprintf(out->dir, sizeof out->dir, "%s/%s", labs, e->d_name);
-            snprintf(out->name, sizeof out->name, "%s", e->d_name);
-            found = 0;
-        }
+        snprintf(out[n].dir, sizeof out[n].dir, "%s/%s", labs, e->d_name);
+        snprintf(out[n].name, sizeof out[n].name, "%s", e->d_name);
+        n++;
     }
     if (d)
         closedir(d);
-    return found;
+    qsort(out, (size_t)n, sizeof *out, by_name);
+    return n;
+}
+
+/* Lab N (or NN-name, or name) in lessons/labs/. */
+static int find_lab(const char *want, struct lab *out)
+{
+    static struct lab all[LAB_MAX];   /* large for the stack; one command at a time */
+    int n = lab_dirs(all, LAB_MAX);
+    char *end;
+    long num = strtol(want, &end, 10);
+    bool by_num = *end == 0 && end != want;
+    for (int i = 0; i < n; i++)
+        if ((by_num && atol(all[i].name) == num) || !strcmp(all[i].name, want) ||
+            !strcmp(strchr(all[i].name, '-') + 1, want)) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
 }
 
 static struct lesson *load_checker(const struct lab *lab)
 {
     char path[sizeof lab->dir + 16], err[512];
-    snprintf(path, sizeof path, "%s/lab.lesson", lab->dir);
+    snprintf(path, sizeof path, "%.*s/lab.lesson", (int)sizeof lab->dir - 1, lab->dir);
     struct lesson *l = lesson_load(path, err, sizeof err);
     if (!l)
         fprintf(stderr, "ringside: %s\n", err);
@@ -79,15 +97,13 @@ static struct lesson *load_checker(const struct lab *lab)
 
 static int list_labs(void)
 {
+    static struct lab all[LAB_MAX];
+    int n = lab_dirs(all, LAB_MAX);
     printf(" #  %-22s %s\n", "lab", "title");
-    for (int n = 1; n < 100; n++) {
-        struct lab lab;
-        char num[16];
-        snprintf(num, sizeof num, "%d", n);
-        if (find_lab(num, &lab))
-            continue;
-        struct lesson *l = load_checker(&lab);
-        printf("%2d  %-22s %s\n", n, lab.name, l ? l->title : "(bad lab.lesson)");
+    for (int i = 0; i < n; i++) {
+        struct lesson *l = load_checker(&all[i]);
+        printf("%2ld  %-22s %s\n", atol(all[i].name), all[i].name,
+               l ? l->title : "(bad lab.lesson)");
         lesson_free(l);
     }
     return EXIT_OK;

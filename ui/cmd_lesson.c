@@ -106,8 +106,6 @@ static struct lesson *find_lesson(const char *root, const char *name)
     return found;
 }
 
-static int give_lesson(struct lesson *l, enum lesson_mode m);
-
 /* ---- the text runner ---- */
 
 static void print_wrapped(const char *text, const char *indent)
@@ -248,11 +246,6 @@ static void do_item(struct lesson_session *s, const struct lesson_item *it, enum
     }
 }
 
-int lesson_give(struct lesson *l, bool check)
-{
-    return give_lesson(l, check ? LM_CHECK : LM_TEXT);
-}
-
 static int give_lesson(struct lesson *l, enum lesson_mode m)
 {
     char err[512];
@@ -279,6 +272,11 @@ static int give_lesson(struct lesson *l, enum lesson_mode m)
         printf("\nlesson %s: %d checks, %d failed, %d answers, %d errors\n", l->name,
                t.checks, t.failed, t.questions, t.errors);
     return t.failed || t.errors ? 1 : 0;
+}
+
+int lesson_give(struct lesson *l, bool check)
+{
+    return give_lesson(l, check ? LM_CHECK : LM_TEXT);
 }
 
 /* ---- listing and checking all ---- */

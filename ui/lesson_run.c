@@ -28,6 +28,7 @@
 
 #include "hw/hostfile.h"
 #include "source_tree.h"
+#include "words.h"
 
 #define RUN_MAX_ARGS 64
 #define RUN_MAX_OUTPUT (1u << 20)
@@ -82,35 +83,6 @@ void lesson_session_free(struct lesson_session *s)
     s->runs = NULL;
     if (s->l && s->l->tmpdir[0])
         remove_tmpdir(s->l->tmpdir);
-}
-
-/* Split a command line into words; "double quotes" group. */
-static int split_words(char *s, char **argv, int max, char *err, size_t errlen)
-{
-    int n = 0;
-    while (*s) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s)
-            break;
-        if (n == max - 1) {
-            snprintf(err, errlen, "more than %d words in a command", max - 2);
-            return -1;
-        }
-        bool quoted = *s == '"';
-        argv[n++] = s + quoted;
-        s += quoted;
-        while (*s && (quoted ? *s != '"' : (*s != ' ' && *s != '\t')))
-            s++;
-        if (quoted && !*s) {
-            snprintf(err, errlen, "unterminated \" in the command");
-            return -1;
-        }
-        if (*s)
-            *s++ = 0;
-    }
-    argv[n] = NULL;
-    return n;
 }
 
 static int temp_file(char *path, size_t len)
@@ -303,7 +275,12 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
         argv[4] = src_var;
         pre = 5;
     }
-    int argc = split_words(line, argv + pre, RUN_MAX_ARGS, err, errlen);
+    int argc = words_split(line, argv + pre, RUN_MAX_ARGS);
+    if (argc < 0)
+        snprintf(err, errlen, "more than %d words, or a quote left open, in the command",
+                 RUN_MAX_ARGS);
+    else
+        argv[pre + argc] = NULL;
     int rc = -1;
     char out_path[PATH_MAX], err_path[PATH_MAX], stats_path[PATH_MAX] = "";
     int out_fd = -1, err_fd = -1, stats_fd = -1;
@@ -344,12 +321,13 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     json_object_set_new(rec, "status", json_integer(status));
     json_object_set_new(rec, "output", read_text(out_path));
     json_object_set_new(rec, "errors", read_text(err_path));
-    json_t *jl = !has_word(argv, argc, "--json") ? NULL
-               : json_line(json_string_value(json_object_get(rec, "output")));
-    if (!jl && has_word(argv, argc, "--json"))
-        jl = json_line(json_string_value(json_object_get(rec, "errors")));
-    if (jl)
-        json_object_set_new(rec, "json", jl);
+    if (has_word(argv, argc, "--json")) {   /* the reply line: on stdout, else stderr */
+        json_t *jl = json_line(json_string_value(json_object_get(rec, "output")));
+        if (!jl)
+            jl = json_line(json_string_value(json_object_get(rec, "errors")));
+        if (jl)
+            json_object_set_new(rec, "json", jl);
+    }
     if (has_word(argv, argc, "--csv"))
         json_object_set_new(rec, "table",
                             csv_table(json_string_value(json_object_get(rec, "output"))));

@@ -21,6 +21,7 @@
 #include "lesson_run.h"
 #include "options.h"
 #include "tui_view.h"
+#include "words.h"
 
 #define LOG_MAX 200
 #define ANSWER_MAX 40
@@ -126,10 +127,8 @@ static void open_machine_tui(struct lesson_screen *ls)
 {
     char *line = lesson_expand(ls->s.l, ls->tui_args);
     char *argv[40] = { "ringside", "tui" };
-    int n = 2;
-    for (char *w = strtok(line, " \t"); w && n < 39; w = strtok(NULL, " \t"))
-        argv[n++] = w;
-    argv[n] = NULL;
+    int n = words_split(line, argv + 2, 37);
+    argv[n < 0 ? 2 : n + 2] = NULL;   /* a line that does not split: the TUI's usage */
     def_prog_mode();
     endwin();
     pid_t pid = fork();
