@@ -27,14 +27,15 @@ SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit
            sim/hw/firmware.o sim/hw/lapic.o sim/hw/ioapic.o sim/hw/ide.o sim/hw/vgacrt.o \
            sim/hw/cmos.o sim/hw/sysctl.o sim/hw/kbc.o
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/history.o sim/replayfile.o sim/event.o sim/stats.o
-SIM_VMM := sim/vmm/cost.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
+SIM_MEM := sim/mem/frames.o sim/mem/pmap.o sim/mem/share.o
+SIM_VMM := sim/vmm/cost.o sim/vmm/guest_phys.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
            sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/tc_plugin.o sim/vmm/bt/bt_run.o \
            sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
 SIM_VT  := sim/vmm/hw/hw_run.o sim/vmm/hw/hw_exit.o
 SIM_HOST := sim/host/host.o sim/host/control.o sim/host/ctlsock.o sim/host/ctlclient.o sim/host/b64.o \
             sim/host/migrate.o sim/host/miglink.o sim/host/control_migrate.o
-SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_VMM) $(SIM_BT) $(SIM_VT) $(SIM_TOP) $(SIM_HOST)
+SIM_OBJS := $(SIM_CPU) $(SIM_HW) $(SIM_MEM) $(SIM_VMM) $(SIM_BT) $(SIM_VT) $(SIM_TOP) $(SIM_HOST)
 
 # traces/: trace file format, recorder, exporters (docs/traces.md)
 TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/gmap.o \
@@ -50,7 +51,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_cpu_sys.o tests/test_devices.o tests/test_pc.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
-               tests/test_snapshot.o tests/test_replay.o tests/test_host.o tests/test_control.o tests/test_gdb.o \
+               tests/test_snapshot.o tests/test_replay.o tests/test_host.o tests/test_host_mem.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_vmx.o tests/test_hw.o tests/test_robust.o \
                tests/test_dirtylog.o tests/test_migrate.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \

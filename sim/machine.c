@@ -242,42 +242,81 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen)
 }
 
 /* Under a VMM the CPU reports to the monitor (vmm.c installs its hooks). */
-static int machine_attach_vmm(struct machine *m, char *err, size_t errlen)
+static int machine_attach_vmm(struct machine *m, uint32_t region_pa, char *err, size_t errlen)
 {
     enum vmm_engine e = m->mode == MODE_BT ? VMM_BT : m->mode == MODE_HW ? VMM_HW : VMM_TRAP;
-    m->vmm = vmm_create(e, &m->cpu, m->ram_size, &m->events, &m->costs,
+    m->vmm = vmm_create(e, &m->cpu, m->ram_size, &m->pm, region_pa, &m->events, &m->costs,
                         m->vm_id, err, errlen);
     return m->vmm ? 0 : -1;
 }
 
-int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
-                      char *err, size_t errlen)
+/* RAM of its own (pool NULL), or frames of a host's machine memory. */
+static int machine_memory(struct machine *m, uint32_t mem_mib, struct frames *pool,
+                          uint32_t *region_pa, char *err, size_t errlen)
 {
-    memset(m, 0, sizeof *m);
-    m->mode = mode;
     if (mem_mib < 2 || mem_mib > 3072) {
         snprintf(err, errlen, "--mem %u: guest RAM must be 2 to 3072 MiB", mem_mib);
         return -1;
     }
     m->ram_size = mem_mib << 20;
-    uint32_t frames = m->ram_size + (mode != MODE_NATIVE ? VMM_REGION_SIZE : 0);
+    if (pool) {
+        if (pmap_init_pool(&m->pm, pool, m->ram_size >> 12, err, errlen) != 0)
+            return -1;
+        int64_t first = frames_alloc_run(pool, VMM_REGION_SIZE >> 12, m->pm.slot);
+        if (first < 0) {
+            pmap_destroy(&m->pm);
+            snprintf(err, errlen, "the host has no 4 MiB of machine memory left for a VMM");
+            return -1;
+        }
+        *region_pa = (uint32_t)first << 12;
+        return 0;
+    }
+    uint32_t frames = m->ram_size + (m->mode != MODE_NATIVE ? VMM_REGION_SIZE : 0);
     m->ram = calloc(1, frames);
     if (!m->ram) {
         snprintf(err, errlen, "cannot allocate %u MiB of guest RAM", mem_mib);
         return -1;
     }
+    pmap_init_identity(&m->pm, m->ram, m->ram_size >> 12);
+    *region_pa = m->ram_size;
+    return 0;
+}
+
+static void machine_release_memory(struct machine *m)
+{
+    if (m->pm.fr) {
+        struct frames *pool = m->pm.fr;
+        uint16_t slot = m->pm.slot;
+        pmap_destroy(&m->pm);
+        for (uint32_t fr = 0; fr < pool->nframes; fr++)   /* the VMM region */
+            if (pool->owner[fr] == slot)
+                frames_put(pool, fr);
+    }
+    free(m->ram);
+    m->ram = NULL;
+}
+
+static int machine_init_on(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
+                           struct frames *pool, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->mode = mode;
+    uint32_t region_pa;
+    if (machine_memory(m, mem_mib, pool, &region_pa, err, errlen) != 0)
+        return -1;
     machine_wire_devices(m);
     event_bus_init(&m->events);
     stats_attach(&m->stats, &m->events);
     struct cpu_bus cb = {
-        .ctx = m, .ram = m->ram, .ram_size = frames,
+        .ctx = m, .ram = pool ? pool->mem : m->ram,
+        .ram_size = pool ? pool->nframes << 12 : region_pa + (mode != MODE_NATIVE ? VMM_REGION_SIZE : 0),
         .mmio_read = cb_mmio_read, .mmio_write = cb_mmio_write,
         .io_in = cb_io_in, .io_out = cb_io_out,
         .intr_pending = cb_intr_pending, .intr_ack = cb_intr_ack,
     };
     if (cpu_init(&m->cpu, &cb) != 0) {
         snprintf(err, errlen, "cannot initialise the CPU");
-        free(m->ram);
+        machine_release_memory(m);
         return -1;
     }
     struct cost_profile dflt;
@@ -285,11 +324,24 @@ int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mod
     machine_set_costs(m, &dflt);
     m->cpu.hooks = (struct cpu_hooks){ .ctx = m, .on_vector = hook_vector,
                                        .on_ring_change = hook_ring };
-    if (mode != MODE_NATIVE && machine_attach_vmm(m, err, errlen) != 0) {
+    if (mode != MODE_NATIVE && machine_attach_vmm(m, region_pa, err, errlen) != 0) {
         machine_free(m);
         return -1;
     }
     return 0;
+}
+
+int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
+                      char *err, size_t errlen)
+{
+    return machine_init_on(m, mem_mib, mode, NULL, err, errlen);
+}
+
+int machine_init_pooled(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
+                        struct frames *pool, char *err, size_t errlen)
+{
+    bool pooled = mode == MODE_TRAP || mode == MODE_BT;
+    return machine_init_on(m, mem_mib, mode, pooled ? pool : NULL, err, errlen);
 }
 
 void machine_set_vm_id(struct machine *m, uint8_t id)
@@ -306,8 +358,50 @@ void machine_free(struct machine *m)
     m->vmm = NULL;
     cpu_free(&m->cpu);
     ide_free(&m->ide);
-    free(m->ram);
-    m->ram = NULL;
+    machine_release_memory(m);
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+    static const uint8_t zero[4096];
+    return memcmp(p, zero, sizeof zero) == 0;
+}
+
+const uint8_t *machine_guest_page(const struct machine *m, uint32_t page)
+{
+    return page < m->pm.npages ? pmap_peek(&m->pm, page) : NULL;
+}
+
+bool machine_put_guest_page(struct machine *m, uint32_t page, const uint8_t *data)
+{
+    static const uint8_t zero[4096];
+    if (page >= m->pm.npages)
+        return true;
+    if (!data && !pmap_peek(&m->pm, page))
+        return true;                    /* no frame yet: zeros already */
+    if (!pmap_write(&m->pm, page << 12, data ? data : zero, 4096u))
+        return false;
+    cpu_notify_phys_write(&m->cpu, pmap_lookup(&m->pm, page) << 12, 4096u);
+    return true;
+}
+
+void machine_read_phys(const struct machine *m, uint32_t gpa, void *buf, uint32_t n)
+{
+    pmap_read(&m->pm, gpa, buf, n);
+}
+
+/* On machine memory the loader writes a scratch copy of guest RAM; only
+   its non-zero pages take frames. */
+static int machine_import(struct machine *m, const uint8_t *flat, char *err, size_t errlen)
+{
+    for (uint32_t pg = 0; pg < m->pm.npages; pg++) {
+        const uint8_t *p = flat + (size_t)pg * 4096u;
+        if (!page_is_zero(p) && !machine_put_guest_page(m, pg, p)) {
+            snprintf(err, errlen, "the host is out of machine memory for the kernel");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int machine_load(struct machine *m, const uint8_t *image, size_t len,
@@ -317,12 +411,23 @@ int machine_load(struct machine *m, const uint8_t *image, size_t len,
     uint32_t id[4];
     memset(&res, 0, sizeof res);
     cpu_cpuid(1, id);
-    firmware_build(m->ram, 1, (struct fw_cpu_id){ .signature = id[0], .features = id[3] });
-    if (multiboot_load(m->ram, m->ram_size, image, len, opt, &res) != 0) {
-        snprintf(err, errlen, "%s", res.error);
+    uint8_t *flat = m->ram ? m->ram : calloc(1, m->ram_size);
+    if (!flat) {
+        snprintf(err, errlen, "cannot allocate %u MiB to load the kernel", m->ram_size >> 20);
         return -1;
     }
-    cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
+    firmware_build(flat, 1, (struct fw_cpu_id){ .signature = id[0], .features = id[3] });
+    int rc = multiboot_load(flat, m->ram_size, image, len, opt, &res);
+    if (rc != 0)
+        snprintf(err, errlen, "%s", res.error);
+    else if (m->ram)
+        cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
+    else
+        rc = machine_import(m, flat, err, errlen);
+    if (flat != m->ram)
+        free(flat);
+    if (rc != 0)
+        return -1;
     machine_enter(m, res.entry, res.eax, res.ebx);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "cpu/cpu.h"
+#include "mem/pmap.h"
 #include "hw/bus.h"
 #include "hw/pic.h"
 #include "hw/pit.h"
@@ -71,8 +72,10 @@ enum machine_end {
 
 struct machine {
     struct cpu cpu;
-    uint8_t *ram;              /* guest-physical 0 .. ram_size (+ VMM frames above) */
+    uint8_t *ram;              /* alone: guest-physical 0 .. ram_size (+ VMM frames
+                                  above); on a host's machine memory NULL (use pm) */
     uint32_t ram_size;         /* guest RAM only: what the loader and guest see */
+    struct pmap pm;            /* guest-physical -> machine frames (mem/pmap.h) */
     enum machine_mode mode;
     struct vmm *vmm;           /* the monitor (NULL in native mode) */
     struct bus bus;
@@ -114,6 +117,17 @@ int machine_init(struct machine *m, uint32_t mem_mib, char *err, size_t errlen);
    above guest RAM backing the VMM region (sim/vmm/vmm.h). */
 int machine_init_mode(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
                       char *err, size_t errlen);
+/* The same on a host's machine memory (mem/frames.h): guest pages get
+   frames of `pool` on first touch, the VMM region is 4 MiB of it. trap and
+   bt only (hw and native keep RAM of their own: machine_init_mode). */
+int machine_init_pooled(struct machine *m, uint32_t mem_mib, enum machine_mode mode,
+                        struct frames *pool, char *err, size_t errlen);
+/* Guest-physical pages as data (snapshots, migration): a page's bytes, or
+   NULL if no frame backs it (all zeros); replace a page (NULL: zeros), as
+   a DMA write would, seen by every cache. false: out of machine memory. */
+const uint8_t *machine_guest_page(const struct machine *m, uint32_t page);
+bool machine_put_guest_page(struct machine *m, uint32_t page, const uint8_t *data);
+void machine_read_phys(const struct machine *m, uint32_t gpa, void *buf, uint32_t n);
 /* Set the CPU to the multiboot entry state (machine_load does this); under a
    VMM the monitor then takes that state as the guest's. */
 void machine_enter(struct machine *m, uint32_t entry, uint32_t eax, uint32_t ebx);

@@ -100,8 +100,8 @@ static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t 
         return -1;
     }
     for (uint32_t pg = 0; pg < pages; pg++) {
-        const uint8_t *p = m->ram + (size_t)pg * PAGE;
-        if (page_is_zero(p))
+        const uint8_t *p = machine_guest_page(m, pg);
+        if (!p || page_is_zero(p))
             continue;
         buf[pg / 8] |= (uint8_t)(1u << (pg % 8));
         memcpy(buf + map_len + (size_t)used++ * PAGE, p, PAGE);
@@ -207,14 +207,25 @@ static int check_mem(const struct machine *m, const struct snap_chunk *c, char *
     return -1;
 }
 
-static void apply_mem(struct machine *m, const struct snap_chunk *c)
+static int apply_mem(struct machine *m, const struct snap_chunk *c, char *err, size_t errlen)
 {
     uint32_t pages = m->ram_size / PAGE, map_len = (pages + 7) / 8, used = 0;
-    memset(m->ram, 0, m->ram_size);
-    for (uint32_t pg = 0; pg < pages; pg++)
-        if ((c->data[pg / 8] >> (pg % 8)) & 1u)
-            memcpy(m->ram + (size_t)pg * PAGE, c->data + map_len + (size_t)used++ * PAGE, PAGE);
-    cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
+    if (m->ram) {                       /* RAM of its own: one pass */
+        memset(m->ram, 0, m->ram_size);
+        for (uint32_t pg = 0; pg < pages; pg++)
+            if ((c->data[pg / 8] >> (pg % 8)) & 1u)
+                memcpy(m->ram + (size_t)pg * PAGE, c->data + map_len + (size_t)used++ * PAGE, PAGE);
+        cpu_notify_phys_write(&m->cpu, 0, m->ram_size);
+        return 0;
+    }
+    for (uint32_t pg = 0; pg < pages; pg++) {
+        bool has = (c->data[pg / 8] >> (pg % 8)) & 1u;
+        if (!machine_put_guest_page(m, pg, has ? c->data + map_len + (size_t)used++ * PAGE : NULL)) {
+            snprintf(err, errlen, "the host is out of machine memory for the snapshot");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Devices decode into copies of the live ones, so the wiring (IRQ lines,
@@ -326,7 +337,7 @@ static int restore(struct vm *vm, const struct snap_file *f, bool with_mem, char
         m->pic = p->pic, m->pit = p->pit, m->uart = p->uart, m->dbg = p->dbg, m->post = p->post;
         m->stats = p->stats;
         if (with_mem)
-            apply_mem(m, p->mem);
+            rc = apply_mem(m, p->mem, err, errlen);
         apply_cpu(m, p, f->h.engine == (uint32_t)m->mode);
         m->end = END_NONE;
         if (!vm->kernel_path[0]) {
@@ -340,7 +351,7 @@ static int restore(struct vm *vm, const struct snap_file *f, bool with_mem, char
             for (char *c = vm->kernel_path; *c; c++)
                 *c = *c >= 0x20 && *c < 0x7f ? *c : '?';   /* a name, not terminal codes */
         }
-        if (m->vmm)
+        if (m->vmm && rc == 0)
             rc = vmm_adopt_state(m->vmm, err, errlen);
     }
     free(p);

@@ -108,7 +108,11 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     }
     snprintf(vm->name, sizeof vm->name, "%s",
              cfg->name ? cfg->name : cfg->kernel_path ? cfg->kernel_path : "vm");
-    if (machine_init_mode(&vm->m, cfg->mem_mib ? cfg->mem_mib : 32, cfg->mode, err, errlen) != 0) {
+    uint32_t mib = cfg->mem_mib ? cfg->mem_mib : 32;
+    int rc = cfg->machine_memory
+                 ? machine_init_pooled(&vm->m, mib, cfg->mode, cfg->machine_memory, err, errlen)
+                 : machine_init_mode(&vm->m, mib, cfg->mode, err, errlen);
+    if (rc != 0) {
         free(vm);
         return NULL;
     }
@@ -202,9 +206,15 @@ uint64_t vm_guest_insns(const struct vm *vm)
     return cpu_guest_insns(&vm->m.cpu);
 }
 
+/* On machine memory the CPU logs machine frames; a guest page is dirty if
+   its frame was written or it moved to another frame (pmap.remapped). */
 int vm_dirty_log_start(struct vm *vm)
 {
-    return cpu_dirty_log_start(&vm->m.cpu, vm_guest_pages(vm));
+    struct pmap *pm = &vm->m.pm;
+    if (pmap_identity(pm))
+        return cpu_dirty_log_start(&vm->m.cpu, vm_guest_pages(vm));
+    memset(pm->remapped, 0, pm->npages / 8u + 1u);
+    return cpu_dirty_log_start(&vm->m.cpu, pm->fr->nframes);
 }
 
 void vm_dirty_log_stop(struct vm *vm)
@@ -212,8 +222,33 @@ void vm_dirty_log_stop(struct vm *vm)
     cpu_dirty_log_stop(&vm->m.cpu);
 }
 
+static uint32_t pooled_dirty_take(struct vm *vm, uint8_t *bitmap)
+{
+    struct pmap *pm = &vm->m.pm;
+    uint8_t *frames = calloc(1, pm->fr->nframes / 8u + 1u);
+    if (!frames)
+        return 0;
+    cpu_dirty_log_take(&vm->m.cpu, frames);
+    uint32_t n = 0;
+    memset(bitmap, 0, (pm->npages + 7u) / 8u);
+    for (uint32_t g = 0; g < pm->npages; g++) {
+        uint32_t fr = pm->mpn[g];
+        bool dirty = ((pm->remapped[g / 8u] >> (g % 8u)) & 1u) ||
+                     (fr != PMAP_NONE && ((frames[fr / 8u] >> (fr % 8u)) & 1u));
+        if (dirty) {
+            bitmap[g / 8u] |= (uint8_t)(1u << (g % 8u));
+            n++;
+        }
+    }
+    memset(pm->remapped, 0, pm->npages / 8u + 1u);
+    free(frames);
+    return n;
+}
+
 uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap)
 {
+    if (!pmap_identity(&vm->m.pm) && cpu_dirty_log_on(&vm->m.cpu))
+        return pooled_dirty_take(vm, bitmap);
     return cpu_dirty_log_take(&vm->m.cpu, bitmap);
 }
 

@@ -209,14 +209,16 @@ static char *host_stats(char *const argv[], int *status)
 static void test_config_file(void)
 {
     const char *cfg = "/tmp/rs_host_cfg.json", *out = "/tmp/rs_host_cfg_stats.json";
-    write_text(cfg, "{\"hypervisor\": \"type2\", \"slice\": 500000, \"vms\": ["
+    write_text(cfg, "{\"hypervisor\": \"type2\", \"slice\": 500000, \"mem\": 64,"
+                    " \"share_pages\": 64, \"share_period\": 2000000, \"vms\": ["
                     "{\"kernel\": \"samples/bin/hello.elf\", \"name\": \"a\", \"shares\": 3},"
                     "{\"kernel\": \"samples/bin/compute.elf\", \"mode\": \"trap\","
                     " \"append\": \"scale=2\", \"name\": \"b\"}]}");
     char *by_file[] = { (char *)proc_ringside(), "host", "--config", (char *)cfg,
                         "--stats-json", (char *)out, NULL };
     char *by_args[] = { (char *)proc_ringside(), "host", "--hypervisor", "type2", "--slice",
-                        "500000", "--vm", "samples/bin/hello.elf --name a --shares 3", "--vm",
+                        "500000", "--mem", "64", "--share-pages", "64", "--share-period", "2000000",
+                        "--vm", "samples/bin/hello.elf --name a --shares 3", "--vm",
                         "samples/bin/compute.elf --mode trap --append scale=2 --name b",
                         "--stats-json", (char *)out, NULL };
     int s1, s2;
@@ -227,6 +229,7 @@ static void test_config_file(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT_STRING_EQUAL(a, b);
     CU_ASSERT_PTR_NOT_NULL(strstr(a, "\"type\": 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(a, "\"frames\": 16384"));     /* 64 MiB */
     /* the last VM to end ends when the host does */
     unsigned long long host_cycles = 0, end_a = 0, end_b = 0;
     sscanf(strstr(a, "\"host_cycles\": "), "\"host_cycles\": %llu", &host_cycles);
@@ -242,6 +245,9 @@ static void test_config_file(void)
         "{\"vms\": [{\"name\": \"x\"}]}", "{\"hypervisor\": \"type3\", \"vms\": [1]}",
         "{\"vms\": [{\"kernel\": \"samples/bin/hello.elf\", \"append\": \"a'b\"}]}",
         "[1, 2", "{\"vms\": [{\"kernel\": \"samples/bin/hello.elf\"}], \"vms\": []}",
+        "{\"mem\": 4, \"vms\": [{\"kernel\": \"samples/bin/hello.elf\"}]}",
+        "{\"page_sharing\": \"no\", \"vms\": [{\"kernel\": \"samples/bin/hello.elf\"}]}",
+        "{\"share_pages\": 0, \"vms\": [{\"kernel\": \"samples/bin/hello.elf\"}]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_text(cfg, bad[i]);

@@ -29,6 +29,7 @@ void suite_compare_register(void);
 void suite_snapshot_register(void);
 void suite_replay_register(void);
 void suite_host_register(void);
+void suite_host_mem_register(void);
 void suite_control_register(void);
 void suite_gdb_register(void);
 void suite_isolation_register(void);
@@ -66,6 +67,7 @@ static const struct {
     { "snapshot", suite_snapshot_register },
     { "replay", suite_replay_register },
     { "host", suite_host_register },
+    { "host_mem", suite_host_mem_register },
     { "control", suite_control_register },
     { "gdb", suite_gdb_register },
     { "isolation", suite_isolation_register },

@@ -154,6 +154,7 @@ static struct machine *run_out(struct host *h)
 struct solo {
     struct console out;
     uint64_t insns, cycles, io_reads, io_writes;
+    int64_t hidden;                     /* cycles charged for hidden faults */
 };
 
 static void solo_run(const char *kernel, enum machine_mode mode, struct solo *s)
@@ -168,6 +169,7 @@ static void solo_run(const char *kernel, enum machine_mode mode, struct solo *s)
     vm_run(vm, 0);
     s->insns = vm_guest_insns(vm), s->cycles = vm->m.cpu.cycles;
     s->io_reads = vm->m.stats.io_reads, s->io_writes = vm->m.stats.io_writes;
+    s->hidden = vm->m.stats.overhead_by_cause[OV_HIDDEN_FAULT];
     vm_destroy(vm);
 }
 
@@ -215,8 +217,14 @@ static void test_samples_nothing_lost(void)
                 CU_ASSERT_EQUAL(t->stats.io_writes, solo.io_writes);
                 if (modes[m] == MODE_TRAP) {             /* the same run, instruction for instruction */
                     CU_ASSERT_EQUAL(cpu_guest_insns(&t->cpu), solo.insns);
-                    if (!uses_paging(names[k]))          /* shadow tables are rebuilt */
-                        CU_ASSERT_EQUAL(t->cpu.cycles, solo.cycles);
+                    /* a host VM's 1:1 map of machine frames is filled on first
+                       touch (hidden faults) and rebuilt at the target, as the
+                       shadow tables of a paging guest are: all else is equal */
+                    int64_t hidden = t->stats.overhead_by_cause[OV_HIDDEN_FAULT];
+                    CU_ASSERT(hidden > solo.hidden);
+                    if (!uses_paging(names[k]))
+                        CU_ASSERT_EQUAL(t->cpu.cycles - (uint64_t)hidden,
+                                        solo.cycles - (uint64_t)solo.hidden);
                 }
                 if (!same || exit_status(t) != golden_status(names[k]))
                     printf("\n  %s %s cut %d: output %zu bytes (want %zu), status %d\n", names[k],

@@ -64,7 +64,8 @@ struct host_cli {
 static void usage(FILE *f)
 {
     fputs("usage: ringside host [--hypervisor type1|type2] [--slice CYCLES] [--switch-cost CYCLES]\n"
-          "                     [--console-dir DIR] [--stats-json FILE] [--config HOST.json] [-v]\n"
+          "                     [--mem MIB] [--page-sharing on|off] [--share-pages N]\n"
+          "                     [--share-period CYCLES] [--console-dir DIR] [--stats-json FILE] [--config HOST.json] [-v]\n"
           "                     [--control SOCKET|127.0.0.1:PORT [--token-file F] [--listen-any]\n"
           "                      [--replicate-to ADDR --every INSNS]]\n"
           "                     --vm \"KERNEL [--mode trap|bt] [--mem MIB] [--shares N] [--name X]\n"
@@ -195,9 +196,51 @@ static int read_config(struct host_cli *cli, const char *path, struct host_confi
         hc->slice_cycles = cli->file.slice;
     if (cli->file.switch_cost)
         hc->switch_cycles = cli->file.switch_cost;
+    if (cli->file.mem)
+        hc->mem_mib = cli->file.mem;
+    if (cli->file.share_pages)
+        hc->share_pages = cli->file.share_pages;
+    if (cli->file.share_period)
+        hc->share_period = cli->file.share_period;
+    if (cli->file.page_sharing >= 0)
+        hc->no_page_sharing = !cli->file.page_sharing;
     for (int i = 0; i < cli->file.nvm && cli->nvm < HOST_MAX_VMS; i++)
         cli->vm_args[cli->nvm++] = cli->file.vm_specs[i];
     return 0;
+}
+
+/* A number option in [lo, hi]; false (and a message) otherwise. */
+static bool host_number(const char *opt, const char *v, unsigned long lo, unsigned long hi,
+                        uint32_t *out)
+{
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || *v == '-' || n < lo || n > hi) {
+        fprintf(stderr, "ringside host: %s %s: expected %lu to %lu\n", opt, v, lo, hi);
+        return false;
+    }
+    *out = (uint32_t)n;
+    return true;
+}
+
+/* Machine memory and page sharing (docs/host.md). 1 taken, 0 not this
+   option, -1 a bad value. */
+static int parse_memory_opt(const char *a, const char *v, struct host_config *hc)
+{
+    if (!strcmp(a, "--mem"))
+        return host_number(a, v, 8, HOST_MEM_MAX, &hc->mem_mib) ? 1 : -1;
+    if (!strcmp(a, "--share-pages"))
+        return host_number(a, v, 1, 1000000, &hc->share_pages) ? 1 : -1;
+    if (!strcmp(a, "--share-period"))
+        return host_number(a, v, 1000, 1000000000, &hc->share_period) ? 1 : -1;
+    if (strcmp(a, "--page-sharing"))
+        return 0;
+    if (strcmp(v, "on") && strcmp(v, "off")) {
+        fprintf(stderr, "ringside host: --page-sharing %s: expected on or off\n", v);
+        return -1;
+    }
+    hc->no_page_sharing = !strcmp(v, "off");
+    return 1;
 }
 
 static int parse(struct host_cli *cli, int argc, char **argv, struct host_config *hc)
@@ -217,6 +260,11 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
             return -1;
         }
         i++;
+        int mem = parse_memory_opt(a, v, hc);
+        if (mem < 0)
+            return -1;
+        if (mem > 0)
+            continue;
         if (!strcmp(a, "--vm") && cli->nvm < HOST_MAX_VMS)
             cli->vm_args[cli->nvm++] = argv[i];
         else if (!strcmp(a, "--hypervisor") && (!strcmp(v, "type1") || !strcmp(v, "type2")))
@@ -279,16 +327,21 @@ static int host_status(const struct host *h)
 
 static void report(FILE *f, const struct host *h)
 {
+    struct host_mem_report mr;
+    host_mem_report(h, &mr);
     fprintf(f, "ringside host: %d VMs, type %d, %" PRIu64 " host cycles, %" PRIu64
             " VM switches (%" PRIu64 " cycles)\n", h->nvms, h->cfg.type, h->host_cycles,
             h->switches, h->switch_cycles_total);
+    fprintf(f, "  machine memory: %u of %u frames used (peak %u), %u shared frames back %u "
+            "guest pages: %u frames saved\n", mr.used, mr.frames, mr.peak, mr.shared_frames,
+            mr.shared_pages, mr.saved);
     for (int i = 0; i < h->nvms; i++) {
         const struct host_vm *hv = &h->vms[i];
         const struct machine *m = &hv->vm->m;
         fprintf(f, "  %-12s %-5s shares %-6u cpu %5.1f%%  guest insns %-10" PRIu64
-                " status %d: %s\n", hv->name, machine_mode_name(m->mode), hv->shares,
-                100.0 * host_cpu_share(h, i), cpu_guest_insns(&m->cpu),
-                cmd_run_exit_status(m), m->end_msg);
+                " pages %u (%u shared)  status %d: %s\n", hv->name, machine_mode_name(m->mode),
+                hv->shares, 100.0 * host_cpu_share(h, i), cpu_guest_insns(&m->cpu),
+                host_vm_mapped_pages(h, i), m->pm.shared_now, cmd_run_exit_status(m), m->end_msg);
     }
 }
 
@@ -299,19 +352,28 @@ static int write_stats(const char *path, const struct host *h)
         fprintf(stderr, "ringside host: --stats-json %s: %s\n", path, strerror(errno));
         return -1;
     }
+    struct host_mem_report mr;
+    host_mem_report(h, &mr);
     fprintf(f, "{\n  \"host\": {\"type\": %d, \"vms\": %d, \"host_cycles\": %" PRIu64
-            ", \"switches\": %" PRIu64 ", \"switch_cycles\": %" PRIu64 "},\n  \"vms\": [\n",
-            h->cfg.type, h->nvms, h->host_cycles, h->switches, h->switch_cycles_total);
+            ", \"switches\": %" PRIu64 ", \"switch_cycles\": %" PRIu64 ",\n    \"memory\": "
+            "{\"frames\": %u, \"used\": %u, \"free\": %u, \"peak\": %u, \"shared_frames\": %u, "
+            "\"shared_pages\": %u, \"saved_frames\": %u, \"pages_scanned\": %" PRIu64
+            ", \"pages_merged\": %" PRIu64 "}},\n  \"vms\": [\n",
+            h->cfg.type, h->nvms, h->host_cycles, h->switches, h->switch_cycles_total, mr.frames,
+            mr.used, mr.free, mr.peak, mr.shared_frames, mr.shared_pages, mr.saved, mr.scanned,
+            mr.merged);
     for (int i = 0; i < h->nvms; i++) {
         const struct host_vm *hv = &h->vms[i];
         const struct machine *m = &hv->vm->m;
         fprintf(f, "    {\"name\": \"%s\", \"mode\": \"%s\", \"shares\": %u, \"cpu_share\": %.4f, "
                 "\"busy_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"guest_insns\": %" PRIu64
                 ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d, \"ended_at\": %" PRIu64
-                "}%s\n", hv->name,
+                ", \"pages_mapped\": %u, \"pages_shared\": %u, \"pages_merged\": %" PRIu64
+                ", \"cow_breaks\": %" PRIu64 "}%s\n", hv->name,
                 machine_mode_name(m->mode), hv->shares, host_cpu_share(h, i), hv->busy_cycles,
                 m->cpu.cycles, cpu_guest_insns(&m->cpu), m->stats.overhead_cycles,
-                cmd_run_exit_status(m), hv->ended_at, i + 1 < h->nvms ? "," : "");
+                cmd_run_exit_status(m), hv->ended_at, host_vm_mapped_pages(h, i),
+                m->pm.shared_now, m->pm.merged, m->pm.cow_breaks, i + 1 < h->nvms ? "," : "");
     }
     fputs("  ]\n}\n", f);
     return fclose(f) == 0 ? 0 : -1;

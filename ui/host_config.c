@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,13 +82,39 @@ static int vm_spec(json_t *o, char *spec, size_t len, const char *path, char *er
     return 0;
 }
 
+/* The host's numeric keys, each in the range its option takes. */
+static int host_number_key(const char *key, json_t *v, struct host_file *out, const char *path,
+                           char *err, size_t errlen)
+{
+    static const struct { const char *key; uint64_t lo, hi; size_t at; } nums[] = {
+        { "slice", 1000, 100000000, offsetof(struct host_file, slice) },
+        { "switch_cost", 1000, 100000000, offsetof(struct host_file, switch_cost) },
+        { "mem", 8, 3584, offsetof(struct host_file, mem) },
+        { "share_pages", 1, 1000000, offsetof(struct host_file, share_pages) },
+        { "share_period", 1000, 1000000000, offsetof(struct host_file, share_period) },
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        if (strcmp(key, nums[i].key))
+            continue;
+        uint64_t x;
+        if (get_uint(v, nums[i].lo, nums[i].hi, &x)) {
+            char what[96];
+            snprintf(what, sizeof what, "%llu to %llu are needed for",
+                     (unsigned long long)nums[i].lo, (unsigned long long)nums[i].hi);
+            return bad(err, errlen, path, what, key);
+        }
+        *(uint32_t *)(void *)((char *)out + nums[i].at) = (uint32_t)x;
+        return 0;
+    }
+    return bad(err, errlen, path, "unknown key", key);
+}
+
 static int host_keys(json_t *root, struct host_file *out, const char *path, char *err,
                      size_t errlen)
 {
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {
-        uint64_t x;
         if (!strcmp(key, "vms"))
             continue;
         if (!strcmp(key, "hypervisor")) {
@@ -95,12 +122,12 @@ static int host_keys(json_t *root, struct host_file *out, const char *path, char
             if (!t || (strcmp(t, "type1") && strcmp(t, "type2")))
                 return bad(err, errlen, path, "\"hypervisor\" is \"type1\" or \"type2\"", NULL);
             out->type = t[4] - '0';
-        } else if (!strcmp(key, "slice") || !strcmp(key, "switch_cost")) {
-            if (get_uint(v, 1000, 100000000, &x))
-                return bad(err, errlen, path, "1000 to 100000000 cycles are needed for", key);
-            *(key[1] == 'l' ? &out->slice : &out->switch_cost) = (uint32_t)x;
-        } else
-            return bad(err, errlen, path, "unknown key", key);
+        } else if (!strcmp(key, "page_sharing")) {
+            if (!json_is_boolean(v))
+                return bad(err, errlen, path, "true or false is needed for", key);
+            out->page_sharing = json_is_true(v);
+        } else if (host_number_key(key, v, out, path, err, errlen))
+            return -1;
     }
     return 0;
 }
@@ -108,6 +135,7 @@ static int host_keys(json_t *root, struct host_file *out, const char *path, char
 int host_config_read(const char *path, struct host_file *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    out->page_sharing = -1;
     uint8_t *data;
     size_t len;
     if (hostfile_read(path, HOST_CONFIG_MAX_FILE, &data, &len, err, errlen))

@@ -17,6 +17,8 @@
 struct host_file {
     int type;                      /* 0: not given, 1 or 2 */
     uint32_t slice, switch_cost;   /* 0: not given */
+    uint32_t mem, share_pages, share_period;   /* 0: not given */
+    int page_sharing;              /* -1: not given, 0 off, 1 on */
     char *vm_specs[HOST_CONFIG_MAX_VMS];   /* "KERNEL --mode M ..." as for --vm */
     int nvm;
 };

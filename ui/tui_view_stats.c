@@ -279,7 +279,8 @@ static void console_vga(const struct tui_session *s, int rows, struct tui_text *
     const struct machine *m = s->m;
     if (m->ram_size < 0xB8000 + 80 * 25 * 2)
         return;
-    const uint8_t *vga = m->ram + 0xB8000;
+    uint8_t vga[80 * 25 * 2];
+    machine_read_phys(m, 0xB8000, vga, sizeof vga);
     for (int r = 0; r < 25 && r < rows; r++) {
         char line[81];
         for (int c = 0; c < 80; c++) {

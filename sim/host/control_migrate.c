@@ -129,9 +129,8 @@ static void apply_staged(struct host_vm *hv)
 {
     for (size_t off = 0; off + 4 + PAGE <= hv->nstaged; off += 4 + PAGE) {
         const uint8_t *p = hv->staged + off;
-        uint32_t pa = (p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) << 12;
-        memcpy(hv->vm->m.ram + pa, p + 4, PAGE);
-        cpu_notify_phys_write(&hv->vm->m.cpu, pa, PAGE);
+        uint32_t pg = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        machine_put_guest_page(&hv->vm->m, pg, p + 4);
     }
     hv->nstaged = 0;
 }
@@ -161,9 +160,8 @@ json_t *cmd_migrate_pages(struct ctl_req *r)
         why = stage(hv, raw, n);
     for (size_t k = 0; !why && !staged && k < count; k++) {    /* all checked: now write */
         const uint8_t *p = raw + k * (4 + PAGE);
-        uint32_t pa = (p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) << 12;
-        memcpy(vm->m.ram + pa, p + 4, PAGE);
-        cpu_notify_phys_write(&vm->m.cpu, pa, PAGE);
+        uint32_t pg = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        why = machine_put_guest_page(&vm->m, pg, p + 4) ? NULL : "the host is out of machine memory";
     }
     free(raw);
     if (why)

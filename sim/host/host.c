@@ -10,6 +10,7 @@
  * advances only that VM's clock.
  */
 #include "host/host.h"
+#include "mem/share.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,30 @@ void host_init(struct host *h, const struct host_config *cfg)
         h->cfg.slice_cycles = HOST_SLICE_DEFAULT;
     if (!h->cfg.switch_cycles)
         h->cfg.switch_cycles = HOST_SWITCH_DEFAULT;
+    if (!h->cfg.mem_mib)
+        h->cfg.mem_mib = HOST_MEM_DEFAULT;
+    if (!h->cfg.share_pages)
+        h->cfg.share_pages = HOST_SHARE_PAGES_DEFAULT;
+    if (!h->cfg.share_period)
+        h->cfg.share_period = h->cfg.slice_cycles;
     h->current = -1;
+}
+
+/* Machine memory, made when the first VM needs it. */
+static int host_memory(struct host *h, char *err, size_t errlen)
+{
+    if (h->mem_ready)
+        return 0;
+    if (frames_init(&h->mem, h->cfg.mem_mib << 8, err, errlen) != 0)
+        return -1;
+    if (!h->cfg.no_page_sharing && share_init(&h->mem) != 0) {
+        frames_free(&h->mem);
+        snprintf(err, errlen, "out of memory for the page-sharing table");
+        return -1;
+    }
+    h->mem_ready = true;
+    h->next_scan = h->host_cycles + h->cfg.share_period;
+    return 0;
 }
 
 void host_free(struct host *h)
@@ -37,6 +61,11 @@ void host_free(struct host *h)
         free(h->vms[i].staged);
     }
     h->nvms = 0;
+    if (h->mem_ready) {
+        share_free(&h->mem);
+        frames_free(&h->mem);
+        h->mem_ready = false;
+    }
 }
 
 /* A new VM starts level with the least-advanced one, so it neither starves
@@ -66,9 +95,12 @@ int host_add_vm(struct host *h, const struct vm_config *cfg, const char *name,
         snprintf(err, errlen, "two VMs are named %s", name);
         return -1;
     }
+    if (host_memory(h, err, errlen) != 0)
+        return -1;
     struct vm_config c = *cfg;
     c.id = (uint8_t)h->next_id;
     c.name = name;
+    c.machine_memory = &h->mem;
     struct vm *vm = vm_create(&c, err, errlen);
     if (!vm)
         return -1;
@@ -88,7 +120,8 @@ int host_reset(struct host *h, int i, char *err, size_t errlen)
 {
     struct host_vm *hv = &h->vms[i];
     struct vm_config c = { .kernel_path = hv->kernel, .cmdline = hv->cmdline, .mode = hv->mode,
-                           .mem_mib = hv->mem_mib, .id = hv->id, .name = hv->name };
+                           .mem_mib = hv->mem_mib, .id = hv->id, .name = hv->name,
+                           .machine_memory = &h->mem };
     struct vm *vm = vm_create(&c, err, errlen);
     if (!vm)
         return -1;
@@ -177,8 +210,18 @@ static void host_run_slice(struct host *h, int i)
     }
 }
 
+/* Content-based page sharing runs between slices, at a rate in host time. */
+static void host_share_scan(struct host *h)
+{
+    if (!h->mem.share || h->host_cycles < h->next_scan)
+        return;
+    h->next_scan = h->host_cycles + h->cfg.share_period;
+    h->pages_merged += share_scan(&h->mem, h->cfg.share_pages);
+}
+
 int host_step(struct host *h)
 {
+    host_share_scan(h);
     int i = host_pick(h);
     if (i < 0)
         return -1;
@@ -200,4 +243,27 @@ double host_cpu_share(const struct host *h, int i)
     for (int k = 0; k < h->nvms; k++)
         total += h->vms[k].busy_cycles;
     return total ? (double)h->vms[i].busy_cycles / (double)total : 0.0;
+}
+
+void host_mem_report(const struct host *h, struct host_mem_report *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!h->mem_ready)
+        return;
+    struct frames_census c;
+    frames_census(&h->mem, &c);
+    *out = (struct host_mem_report){ .frames = c.total, .used = c.total - c.free, .free = c.free,
+                                     .peak = h->mem.peak, .shared_frames = c.shared_frames,
+                                     .shared_pages = c.shared_refs,
+                                     .saved = c.shared_refs - c.shared_frames,
+                                     .scanned = share_scanned(&h->mem), .merged = h->pages_merged };
+}
+
+uint32_t host_vm_mapped_pages(const struct host *h, int i)
+{
+    const struct pmap *pm = &h->vms[i].vm->m.pm;
+    uint32_t n = 0;
+    for (uint32_t g = 0; g < pm->npages; g++)
+        n += pmap_lookup(pm, g) != PMAP_NONE;
+    return n;
 }

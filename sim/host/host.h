@@ -25,10 +25,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vm.h"
+#include "mem/frames.h"
 
 #define HOST_MAX_VMS 64
 #define HOST_SLICE_DEFAULT 1000000u     /* modeled cycles (~0.26 ms at 3.8 GHz) */
 #define HOST_SWITCH_DEFAULT 4000u       /* modeled cycles per VM switch (docs/host.md) */
+#define HOST_MEM_DEFAULT 1024u          /* MiB of machine memory */
+#define HOST_MEM_MAX 3584u
+#define HOST_SHARE_PAGES_DEFAULT 256u   /* pages the sharing scan looks at per period */
 
 enum host_type { HOST_TYPE1 = 1, HOST_TYPE2 = 2 };
 
@@ -44,6 +48,10 @@ struct host_config {
     enum host_type type;
     uint32_t slice_cycles;              /* 0: HOST_SLICE_DEFAULT */
     uint32_t switch_cycles;             /* cost of one VM switch; 0: HOST_SWITCH_DEFAULT */
+    uint32_t mem_mib;                   /* machine memory; 0: HOST_MEM_DEFAULT */
+    bool no_page_sharing;               /* no content-based page sharing scan */
+    uint32_t share_pages;               /* pages scanned per period; 0: the default */
+    uint32_t share_period;              /* host cycles between scans; 0: the slice */
 };
 
 struct host_vm {
@@ -79,6 +87,10 @@ struct host {
     uint64_t switches;                  /* VM switches made */
     uint64_t switch_cycles_total;       /* their cost */
     unsigned next_id;                   /* id of the next VM added */
+    struct frames mem;                  /* machine memory (made with the first VM) */
+    bool mem_ready;
+    uint64_t next_scan;                 /* host_cycles of the next page-sharing scan */
+    uint64_t pages_merged;              /* by every scan */
 };
 
 void host_init(struct host *h, const struct host_config *cfg);
@@ -103,6 +115,18 @@ void host_remove(struct host *h, int i);
 /* Run one slice of the VM the scheduler picks. Returns its index, or -1 when
    no VM is runnable (all ended or paused). */
 int host_step(struct host *h);
+
+/* Machine memory as the host reports it (frames of 4 KiB). */
+struct host_mem_report {
+    uint32_t frames, used, free, peak;
+    uint32_t shared_frames;             /* frames backing shared pages */
+    uint32_t shared_pages;              /* guest pages backed by them */
+    uint32_t saved;                     /* frames sharing saves: shared_pages - shared_frames */
+    uint64_t scanned, merged;
+};
+void host_mem_report(const struct host *h, struct host_mem_report *out);
+/* Guest pages of VM i with a frame, and those on shared frames. */
+uint32_t host_vm_mapped_pages(const struct host *h, int i);
 
 /* The share of the host's guest CPU time VM i used, 0..1. */
 double host_cpu_share(const struct host *h, int i);

@@ -159,7 +159,7 @@ static int flush_batch(struct mig_run *r, int round, struct mig_round *rd)
         uint32_t p = r->batch[k];
         raw[n] = (uint8_t)p, raw[n + 1] = (uint8_t)(p >> 8);
         raw[n + 2] = (uint8_t)(p >> 16), raw[n + 3] = (uint8_t)(p >> 24);
-        memcpy(raw + n + 4, r->vm->m.ram + (size_t)p * PAGE, PAGE);
+        machine_read_phys(&r->vm->m, p << 12, raw + n + 4, PAGE);
         n += 4 + PAGE;
     }
     json_t *args = json_pack("{s:i, s:i}", "round", round, "count", r->nbatch);
@@ -187,7 +187,8 @@ static bool page_is_zero(const uint8_t *p)
 static int send_pages(struct mig_run *r, int round, bool all, struct mig_round *rd)
 {
     for (uint32_t p = 0; p < r->npages && !r->failed; p++) {
-        bool want = all ? !page_is_zero(r->vm->m.ram + (size_t)p * PAGE)
+        const uint8_t *bytes = all ? machine_guest_page(&r->vm->m, p) : NULL;
+        bool want = all ? bytes && !page_is_zero(bytes)
                         : ((r->dirty[p / 8] >> (p % 8)) & 1u) != 0;
         if (want && add_page(r, round, rd, p) != 0)
             return -1;

@@ -246,7 +246,7 @@ void shadow_gdt_sync(struct vmm *v)
     if (n < 2)
         return;
     if ((uint64_t)base + n * 8u <= v->guest_ram &&        /* the common case: no change */
-        memcmp(v->cpu->bus.ram + base + 8u, &v->gsrc[1], (n - 1u) * 8u) == 0)
+        vmm_guest_phys_equal(v, base + 8u, &v->gsrc[1], (n - 1u) * 8u))
         return;
     for (unsigned i = 1; i < n && i < VMM_GUEST_SLOTS; i++) {
         uint64_t d = guest_gdt_entry(v, i);
@@ -257,9 +257,10 @@ void shadow_gdt_sync(struct vmm *v)
 
 /* Page directory: guest RAM 1:1 user/writable, the VMM region supervisor. */
 #define HW_UNASSIGNED_PA 0xFFC00000u  /* no RAM there (guest RAM <= 3 GiB) */
-static void shadow_build_paging(struct vmm *v)
+
+/* Alone on its machine: guest RAM in 4 MiB pages, the tail in a table. */
+static void shadow_build_flat_idmap(struct vmm *v, uint8_t *pd)
 {
-    uint8_t *pd = region(v) + VMM_OFF_PD;
     uint32_t big = v->guest_ram >> 22, i;
     for (i = 0; i < big; i++)
         le_put32(pd + i * 4u, (i << 22) | 0x87u);          /* PS | U | W | P */
@@ -278,6 +279,15 @@ static void shadow_build_paging(struct vmm *v)
        physical range past every frame the machine has */
     for (; v->engine == VMM_HW && i < 1024u; i++)
         le_put32(pd + i * 4u, HW_UNASSIGNED_PA | 0x87u);
+}
+
+static void shadow_build_paging(struct vmm *v)
+{
+    uint8_t *pd = region(v) + VMM_OFF_PD;
+    if (vmm_pooled(v))
+        vmm_build_idmap(v, pd);         /* machine memory: 4 KiB entries, filled on touch */
+    else
+        shadow_build_flat_idmap(v, pd);
     uint8_t *ptv = region(v) + VMM_OFF_PT_VMM;
     /* W | P, supervisor; under hw the guest runs at ring 0: the region is
        not in its address space at all */
@@ -314,6 +324,8 @@ void shadow_build_region(struct vmm *v)
     s->cr3 = v->region_pa + VMM_OFF_PD;
     s->cr4 |= CR4_PSE;
     s->cr0 |= CR0_PG | CR0_PE;
+    if (vmm_pooled(v))                  /* ring 1 honours the 1:1 map's read-only pages */
+        s->cr0 |= CR0_WP;
     cpu_notify_phys_write(v->cpu, v->region_pa, VMM_OFF_STACK);
     cpu_flush_caches(v->cpu);
 }
@@ -397,24 +409,13 @@ static void gmem_move(struct vmm *v, uint32_t pa, uint8_t *p, uint32_t n, bool w
     }
     if (!write) {
         if (in_ram)
-            memcpy(p, v->cpu->bus.ram + pa, n);
+            vmm_read_guest_phys(v, pa, p, n);
         else
             memset(p, 0, n);                    /* unassigned: reads 0 */
         return;
     }
     if (in_ram)
         vmm_write_guest_phys(v, pa, p, n);
-}
-
-void vmm_write_guest_phys(struct vmm *v, uint32_t pa, const void *src, uint32_t n)
-{
-    if ((uint64_t)pa + n > v->guest_ram)
-        return;
-    memcpy(v->cpu->bus.ram + pa, src, n);
-    cpu_notify_phys_write(v->cpu, pa, n);   /* decoded instructions, the dirty log */
-    spt_guest_written(v, pa, n);            /* shadow entries built from it */
-    if (v->bt)                              /* its translations, paging on or off */
-        bt_guest_written(v->bt, pa, n);
 }
 
 int gmem_access(struct vmm *v, uint32_t lin, void *buf, uint32_t len, unsigned how,

@@ -112,11 +112,16 @@ static void spt_clear(struct spt *s)
     s->nopen = 0;
 }
 
-/* The hardware back on the VMM's 1:1 page directory (guest paging off). */
+/* The hardware back on the VMM's 1:1 page directory (guest paging off).
+   On machine memory that map has read-only entries (shared frames, code
+   the translator protects) that ring 1 must honour as well. */
 static void spt_hw_identity(struct vmm *v)
 {
     v->cpu->s.cr3 = v->region_pa + VMM_OFF_PD;
-    v->cpu->s.cr0 &= ~CR0_WP;
+    if (vmm_pooled(v))
+        v->cpu->s.cr0 |= CR0_WP;
+    else
+        v->cpu->s.cr0 &= ~CR0_WP;
     cpu_tlb_flush(v->cpu);
 }
 
@@ -148,9 +153,13 @@ static int spt_pool_alloc(struct vmm *v, uint8_t kind)
 
 /* ---- tracing: reference counts and write protection ---- */
 
-/* Remove write permission from every shadow PTE that maps `frame`. */
+/* Remove write permission from every shadow PTE that maps guest frame
+   `frame` (shadow PTEs hold its machine frame). */
 void spt_write_protect(struct vmm *v, uint32_t frame)
 {
+    frame = vmm_machine_pa(v, frame & ~0xFFFu);
+    if (frame == UINT32_MAX)
+        return;                     /* no frame backs it: nothing maps it */
     for (unsigned i = 0; i < SPT_POOL_PAGES; i++) {
         if (v->spt->frames[i].kind != SPF_PT)
             continue;
@@ -415,8 +424,12 @@ static uint32_t spt_entry(struct vmm *v, const struct spt_gwalk *w, bool write, 
         spt_open_bus_refill(v);
         return spt_open_bus_pa(v) | SPT_P | SPT_A | SPT_D | (rights & SPT_U);
     }
-    uint32_t e = w->frame | SPT_P | SPT_A | SPT_D | (rights & SPT_U);
-    if (!dirty || spt_traced(v, w->frame) || spt_code_frame(v, w->frame))
+    uint32_t mframe;
+    bool shared;
+    if (!vmm_touch_frame(v, w->frame, &mframe, &shared))
+        return 0;
+    uint32_t e = (mframe << 12) | SPT_P | SPT_A | SPT_D | (rights & SPT_U);
+    if (!dirty || shared || spt_traced(v, w->frame) || spt_code_frame(v, w->frame))
         return e;
     if (rights & SPT_W)
         return e | SPT_W;
@@ -430,9 +443,26 @@ bool spt_fill(struct vmm *v, uint32_t lin, const struct spt_gwalk *w, bool write
     uint32_t *pt = spt_table_for(v, lin, w);
     if (!pt)
         return false;
-    pt[(lin >> 12) & 1023u] = spt_entry(v, w, write, user);
+    uint32_t e = spt_entry(v, w, write, user);
+    if (!e)
+        return false;               /* out of machine memory (v->stop_msg) */
+    pt[(lin >> 12) & 1023u] = e;
     cpu_tlb_flush(v->cpu);
     return true;
+}
+
+void spt_drop_frames(struct vmm *v, const uint8_t *stale)
+{
+    for (unsigned i = 0; i < SPT_POOL_PAGES; i++) {
+        if (v->spt->frames[i].kind != SPF_PT)
+            continue;
+        uint32_t *pt = spt_pool_ptr(v, i);
+        for (unsigned j = 0; j < 1024u; j++) {
+            uint32_t fr = pt[j] >> 12;
+            if ((pt[j] & SPT_P) && fr < v->pm->fr->nframes && (stale[fr / 8u] >> (fr % 8u)) & 1u)
+                pt[j] = 0;
+        }
+    }
 }
 
 /* ---- invalidation ---- */

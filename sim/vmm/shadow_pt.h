@@ -75,6 +75,12 @@ void spt_gdt_loaded(struct vmm *v);
    `guest_phys_page` (any address in it): map that frame read-only in every
    shadow so that a guest write faults (self-modifying code, paging on). */
 void spt_code_page_added(struct vmm *v, uint32_t guest_phys_page);
+/* Drop every shadow PTE naming a frame whose bit is set in `stale`
+   (machine memory: guest pages moved to other frames). */
+void spt_drop_frames(struct vmm *v, const uint8_t *stale);
+/* The guest-physical address the guest's tables map `lin` to (no A/D
+   update); false if unmapped or outside guest RAM. */
+bool spt_guest_phys_peek(struct vmm *v, uint32_t lin, uint32_t *gpa);
 
 /* A hardware #PF at CR2 with the hardware error code. *err receives the
    guest's error code for SPT_TRUE. For SPT_TRACE the writing instruction

@@ -39,7 +39,7 @@ static uint32_t gphys32(struct vmm *v, uint32_t pa)
 {
     uint32_t val = 0;
     if (pa <= v->guest_ram - 4u)
-        memcpy(&val, v->cpu->bus.ram + pa, 4);
+        vmm_read_guest_phys(v, pa, &val, 4);
     return val;
 }
 
@@ -48,8 +48,7 @@ static void gphys_set32(struct vmm *v, uint32_t pa, uint32_t val)
 {
     if (pa > v->guest_ram - 4u)
         return;
-    memcpy(v->cpu->bus.ram + pa, &val, 4);
-    cpu_notify_phys_write(v->cpu, pa, 4);
+    vmm_poke_guest_phys(v, pa, &val, 4);
 }
 
 /* SDM vol. 3, 4.6.1: may an access with these combined U/W rights go? */
@@ -141,7 +140,10 @@ static bool spt_open_page(struct vmm *v, uint32_t lin, uint32_t frame, bool code
         o->pa = frame;
         o->code = false;
         o->open_bus = frame == spt_open_bus_pa(v);
-        memcpy(o->before, v->cpu->bus.ram + frame, 4096);
+        if (o->open_bus)
+            memcpy(o->before, v->cpu->bus.ram + frame, 4096);
+        else
+            vmm_read_guest_phys(v, frame, o->before, 4096);
     }
     uint32_t *pte = spt_shadow_pte(v, lin);
     if (!pte)
@@ -163,7 +165,8 @@ static void spt_close_page(struct vmm *v, struct spt_open *o)
         spt_open_bus_refill(v);
         return;
     }
-    const uint8_t *now = v->cpu->bus.ram + o->pa;
+    uint8_t now[4096];
+    vmm_read_guest_phys(v, o->pa, now, sizeof now);
     unsigned roles = spt_frame_roles(v, o->pa) | (o->code ? SPT_TRACE_CODE : 0u);
     unsigned changed = 0, dropped = 0;
     for (unsigned off = 0; off < 4096u; off += 4u) {
@@ -306,6 +309,8 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
     struct spt_gwalk w;
     if (!spt_active(v) && mmio_frame(lin & ~0xFFFu))
         return spt_mmio_unpaged(v, lin, err);
+    if (!spt_active(v) && vmm_pooled(v) && lin < v->guest_ram)
+        return spt_unpaged_fill(v, lin, write);
     if (!spt_active(v))
         return spt_stop(v, "guest accessed a linear address outside its RAM "
                            "(not mapped under a VMM)");
@@ -318,7 +323,9 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
     /* a frame above guest RAM (the VMM's frames start there) is shadowed by
        the open-bus frame: reads give all ones, a write is stepped and lost */
     bool open_bus = w.frame >= v->guest_ram;
-    uint32_t added = spt_set_ad(v, &w, write);
+    uint32_t added = spt_set_ad(v, &w, write), own;
+    if (write && !open_bus && !vmm_own_frame(v, w.frame, &own))
+        return spt_stop(v, v->stop_msg);    /* a shared frame is copied before any write */
     bool code = !open_bus && write && spt_code_frame(v, w.frame);
     if (code)
         bt_code_page_written(vmm_bt(v), w.frame);   /* SMC: drop its translations */
@@ -372,6 +379,15 @@ bool spt_guest_phys(struct vmm *v, uint32_t lin, bool write, uint32_t *pa)
         return false;
     spt_set_ad(v, &w, write);
     *pa = w.frame | (lin & 0xFFFu);
+    return true;
+}
+
+bool spt_guest_phys_peek(struct vmm *v, uint32_t lin, uint32_t *gpa)
+{
+    struct spt_gwalk w;
+    if (!spt_gwalk(v, lin, false, false, &w) || w.frame >= v->guest_ram)
+        return false;
+    *gpa = w.frame | (lin & 0xFFFu);
     return true;
 }
 

@@ -122,11 +122,12 @@ static void hook_sensitive(void *ctx, const struct op_row *row, uint32_t eip)
 /* ---- lifecycle ---- */
 
 struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
+                       struct pmap *pm, uint32_t region_pa,
                        struct event_bus *ev, const struct cost_profile *costs,
                        uint8_t vm_id, char *err, size_t errlen)
 {
-    if ((uint64_t)guest_ram + VMM_REGION_SIZE > cpu->bus.ram_size ||
-        guest_ram > VMM_REGION_BASE) {
+    if ((uint64_t)region_pa + VMM_REGION_SIZE > cpu->bus.ram_size ||
+        guest_ram > VMM_REGION_BASE || (engine == VMM_HW && !pmap_identity(pm))) {
         snprintf(err, errlen, "VMM: no frames above guest RAM for the VMM region");
         return NULL;
     }
@@ -136,12 +137,18 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
         return NULL;
     }
     *v = (struct vmm){ .engine = engine, .cpu = cpu, .guest_ram = guest_ram,
-                       .region_pa = guest_ram, .events = ev, .costs = costs,
-                       .vm_id = vm_id };
+                       .region_pa = region_pa, .events = ev, .costs = costs,
+                       .vm_id = vm_id, .pm = pm };
     v->spt = spt_create(v);
     if (!v->spt) {
         free(v);
         snprintf(err, errlen, "VMM: out of memory");
+        return NULL;
+    }
+    if (vmm_use_machine_memory(v, pm, region_pa, err, errlen) != 0) {
+        vmm_release_machine_memory(v);
+        spt_destroy(v->spt);
+        free(v);
         return NULL;
     }
     if (engine == VMM_BT) {
@@ -190,8 +197,15 @@ void vmm_set_vm_id(struct vmm *v, uint8_t id)
     v->vm_id = id;
 }
 
+void vmm_memory_changed(struct vmm *v)
+{
+    vmm_pmap_sync(v);
+}
+
 void vmm_destroy(struct vmm *v)
 {
+    if (v)
+        vmm_release_machine_memory(v);
     if (v)
         spt_destroy(v->spt);
     if (v)
@@ -274,6 +288,7 @@ void vmm_reset(struct vmm *v)
 bool vmm_prepare(struct vmm *v, enum cpu_stop *why)
 {
     v->pending_stop = CPU_STOP_BUDGET;
+    vmm_pmap_sync(v);
     if (v->vc.halted) {
         if (!mon_wake(v)) {
             *why = CPU_STOP_HLT;

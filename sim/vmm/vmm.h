@@ -54,13 +54,20 @@ enum vmm_engine { VMM_TRAP = 1, VMM_BT = 2, VMM_HW = 3 };
 struct vmm;
 
 /*
- * Create the monitor for `cpu`, whose RAM must be guest_ram + VMM_REGION_SIZE
- * bytes (the frames above guest_ram back the VMM region). Events go to `ev`
- * stamped with vm_id; `costs` must outlive the vmm. NULL + err on failure.
+ * Create the monitor for `cpu`. Guest-physical memory is `pm` (mem/pmap.h);
+ * the VMM region is the 4 MiB of the CPU's physical memory at region_pa
+ * (alone on its machine: the frames just above guest RAM). Events go to
+ * `ev` stamped with vm_id; `costs` and `pm` must outlive the vmm. NULL +
+ * err on failure.
  */
+struct pmap;
 struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_ram,
+                       struct pmap *pm, uint32_t region_pa,
                        struct event_bus *ev, const struct cost_profile *costs,
                        uint8_t vm_id, char *err, size_t errlen);
+/* Machine memory moved under the guest (the host's page-sharing scan):
+   drop what still names the old frames before the guest runs again. */
+void vmm_memory_changed(struct vmm *v);
 /* Snapshots (sim/snapshot.c), debuggers. The guest's architectural state as
    native hardware would hold it (interrupts the guest cannot take yet wait
    at the PIC, not in the monitor, so the devices need no correction). */

@@ -19,6 +19,7 @@
 #include "vmm/emulate.h"
 #include "vmm/shadow_pt.h"
 #include "cpu/optable.h"
+#include "mem/pmap.h"
 
 struct vmm {
     enum vmm_engine engine;
@@ -47,6 +48,11 @@ struct vmm {
                                    hardware IF held at 0 until then (monitor.c) */
     uint64_t wd_insns;          /* watchdog: guest instructions at the last progress */
     uint32_t wd_visits;         /* watchdog: monitor visits since then */
+    struct pmap *pm;            /* guest-physical -> machine (guest_phys.c) */
+    uint32_t *idpt;             /* machine memory: frames of the 1:1 map's page tables */
+    uint32_t nidpt;
+    uint8_t *pm_stale_map;      /* frames shadows must stop naming (bit per frame) */
+    bool pm_stale;
 };
 
 /* The hardware IF of guest state: 1 (the virtual IF is the vcpu's), except
@@ -78,6 +84,35 @@ void vmm_world_switch(struct vmm *v, bool in);
 bool vmm_prepare(struct vmm *v, enum cpu_stop *why);
 /* Virtual CPL change: EV_RING with virtual and real CPLs. */
 void vmm_set_cpl(struct vmm *v, int vcpl);
+
+/* ---- guest_phys.c: guest-physical memory through the pmap ---- */
+static inline bool vmm_pooled(const struct vmm *v) { return v->idpt != NULL; }
+int vmm_use_machine_memory(struct vmm *v, struct pmap *pm, uint32_t region_pa, char *err,
+                           size_t errlen);
+void vmm_release_machine_memory(struct vmm *v);
+/* The 1:1 map (guest paging off) on machine memory: its PD slots and PTEs. */
+void vmm_build_idmap(struct vmm *v, uint8_t *pd);
+uint32_t *vmm_idpt_pte(struct vmm *v, uint32_t gpa);
+/* Set or clear write permission in the 1:1 map (BT code protection). */
+void vmm_idmap_writable(struct vmm *v, uint32_t gpa, bool w);
+/* Drop shadow entries naming frames that guest pages left. */
+void vmm_pmap_sync(struct vmm *v);
+/* The private frame for writing guest page gpa (copy on write); false with
+   stop_msg if the host is out of machine memory. */
+bool vmm_own_frame(struct vmm *v, uint32_t gpa, uint32_t *frame);
+/* The frame for reading (allocated on first touch); *ro if shared. */
+bool vmm_touch_frame(struct vmm *v, uint32_t gpa, uint32_t *frame, bool *ro);
+/* Machine address of gpa, UINT32_MAX if no frame backs it yet. */
+uint32_t vmm_machine_pa(const struct vmm *v, uint32_t gpa);
+void vmm_read_guest_phys(struct vmm *v, uint32_t gpa, void *buf, uint32_t n);
+/* The guest-physical address the hardware reaches through `lin` now
+   (translated code is keyed by it); false if unmapped or not guest RAM. */
+bool vmm_lin_to_gpa(struct vmm *v, uint32_t lin, uint32_t *gpa);
+bool vmm_guest_phys_equal(struct vmm *v, uint32_t gpa, const void *buf, uint32_t n);
+void vmm_poke_guest_phys(struct vmm *v, uint32_t gpa, const void *src, uint32_t n);
+/* Guest paging off on machine memory: a first touch (or a write to a
+   shared page) through the 1:1 map. */
+enum spt_verdict spt_unpaged_fill(struct vmm *v, uint32_t lin, bool write);
 
 /* ---- shadow.c ---- */
 void shadow_build_region(struct vmm *v);           /* PD, page tables, IDT, TSS, VMM slots */

@@ -118,7 +118,7 @@ uint32_t bt_block_guest_bytes(const struct bt *bt, int i, uint8_t *buf, uint32_t
     uint32_t n = b->glen < max ? b->glen : max;
     if (b->pa + n > bt->v->guest_ram)
         return 0;
-    memcpy(buf, bt->v->cpu->bus.ram + b->pa, n);
+    vmm_read_guest_phys(bt->v, b->pa, buf, n);
     return n;
 }
 

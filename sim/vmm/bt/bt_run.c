@@ -191,7 +191,7 @@ static int block_for(struct bt *bt, uint32_t lin)
 {
     struct vmm *v = bt->v;
     uint32_t pa;
-    if (!cpu_linear_to_phys(v->cpu, lin, false, 1, &pa))
+    if (!vmm_lin_to_gpa(v, lin, &pa))
         return -1;
     int id = tc_lookup(bt, lin, pa, bt_mode_key(v));
     if (id >= 0) {
@@ -563,7 +563,7 @@ static bool bt_smc_fault(struct bt *bt, enum cpu_stop *why)
     if (spt_active(v))
         return false;       /* guest paging: shadow_pt handles code-page writes */
     if (c->stop_vector != EXC_PF || (c->stop_error & (PF_P | PF_W)) != (PF_P | PF_W) ||
-        !cpu_linear_to_phys(c, c->s.cr2, false, 1, &pa) || !tc_page_protected(bt, pa))
+        !vmm_lin_to_gpa(v, c->s.cr2, &pa) || !tc_page_protected(bt, pa))
         return false;
     vmm_world_switch(v, true);
     bt->n.smc_faults++;

@@ -453,11 +453,16 @@ static bool is_gdt_page(const struct bt *bt, uint32_t pa)
 
 static void set_writable(struct bt *bt, uint32_t pa, bool w)
 {
-    uint32_t *pte = pte_of(bt, pa);
     if (w && is_gdt_page(bt, pa)) {            /* the GDT is no longer traced */
         bt->sel.valid = false;
         bt->sel.writes++;
     }
+    if (vmm_pooled(bt->v)) {                   /* the 1:1 map on machine memory */
+        bt->prot[pa >> 12] = !w;
+        vmm_idmap_writable(bt->v, pa, w);
+        return;
+    }
+    uint32_t *pte = pte_of(bt, pa);
     if (!pte)
         return;
     *pte = w ? (*pte | 2u) : (*pte & ~2u);

@@ -474,7 +474,7 @@ int bt_translate(struct bt *bt, uint32_t lin, int *fault)
     struct bt_block tmp;
     uint32_t pa, glen = 0;
     *fault = 0;
-    if (!cpu_linear_to_phys(v->cpu, lin, false, 1, &pa) || pa >= v->guest_ram) {
+    if (!vmm_lin_to_gpa(v, lin, &pa)) {
         *fault = 1;
         return -1;
     }
