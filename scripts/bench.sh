@@ -111,6 +111,7 @@ mig idle --at 100 tests/bin/dirty_idle.elf
 mig compute --at 1000000 samples/bin/compute.elf
 mig "writer (1/2 link)" --at 10000000 --stop-pages 2 tests/bin/dirty_migrate.elf
 mig "write-heavy (256 pg)" --at 10000000 tests/bin/dirty_heavy.elf
+. scripts/bench_host.sh
 # Snapshots and reverse execution (docs/replay.md): in-memory snapshot size,
 # save and restore time per sample and for a 256 MiB guest; one reverse step
 # at guest instruction 100 M with the default checkpoint interval.

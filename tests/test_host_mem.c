@@ -389,6 +389,88 @@ static void test_no_room_for_a_vmm(void)
     proc_result_free(&r);
 }
 
+/* The solo `ringside run` of one scenario VM (its kernel, mode, memory
+   and command line from the file). */
+static char *scenario_solo(json_t *vm)
+{
+    char mem[16];
+    json_t *m = json_object_get(vm, "mem");
+    snprintf(mem, sizeof mem, "%lld", m ? (long long)json_integer_value(m) : 32LL);
+    json_t *a = json_object_get(vm, "append");
+    char *argv[] = { (char *)proc_ringside(), "run", "--mode",
+                     (char *)json_string_value(json_object_get(vm, "mode")), "--mem", mem,
+                     "--append", a ? (char *)json_string_value(a) : "",
+                     (char *)json_string_value(json_object_get(vm, "kernel")), NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+    free(r.err);
+    return r.out;
+}
+
+/* One scenario of samples/scenarios: its exit status, and every VM's
+   console = its solo run (a crashing VM included: it crashes alone the
+   same way). Returns the stats JSON. */
+static json_t *scenario(const char *name, int want_status)
+{
+    char dir[] = DIR_TMPL, stats[300], file[128];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(stats, sizeof stats, "%s/stats.json", dir);
+    snprintf(file, sizeof file, "samples/scenarios/%s.json", name);
+    char *argv[] = { (char *)proc_ringside(), "host", "--config", file, "--console-dir", dir,
+                     "--stats-json", stats, NULL };
+    struct proc_result r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
+    CU_ASSERT_EQUAL(r.status, want_status);
+    json_error_t je;
+    json_t *cfg = json_load_file(file, 0, &je), *j = json_load_file(stats, 0, &je);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    json_t *vms = json_object_get(cfg, "vms");
+    for (size_t i = 0; i < json_array_size(vms); i++) {
+        json_t *vm = json_array_get(vms, i);
+        char path[300];
+        snprintf(path, sizeof path, "%s/%s.out", dir, json_string_value(json_object_get(vm, "name")));
+        char *got = proc_read_file(path, NULL), *want = scenario_solo(vm);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+        if (strcmp(got, want))
+            fprintf(stderr, "\n  scenario %s: %s differs from its solo run\n", name, path);
+        CU_ASSERT_STRING_EQUAL(got, want);
+        free(got);
+        free(want);
+        unlink(path);
+    }
+    json_decref(cfg);
+    unlink(stats);
+    rmdir(dir);
+    proc_result_free(&r);
+    return j;
+}
+
+static json_int_t vm_status(json_t *j, size_t i)
+{
+    return jint(json_array_get(json_object_get(j, "vms"), i), "exit_status");
+}
+
+/* Server consolidation: 8 guests of 3 kinds on 256 MiB, all succeed, and
+   sharing saves most of the idle writers' zero-filled buffers; isolation:
+   the VM that triple-faults mid-run ends with status 4, the others finish;
+   dev/test: one kernel under trap and bt at once, both as alone. */
+static void test_scenarios(void)
+{
+    json_t *j = scenario("consolidation", 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "vms")), 8);
+    CU_ASSERT_EQUAL(jint(j, "host.memory.frames"), 256 * 256);
+    CU_ASSERT(jint(j, "host.memory.saved_frames") > 3 * 2000);   /* 3 writers' 2048-page buffers */
+    json_decref(j);
+    j = scenario("isolation", 4);
+    CU_ASSERT_EQUAL(vm_status(j, 0), 4);
+    CU_ASSERT_EQUAL(vm_status(j, 1), 1);
+    CU_ASSERT_EQUAL(vm_status(j, 2), 1);
+    json_decref(j);
+    j = scenario("devtest", 0);
+    json_decref(j);
+}
+
 void suite_host_mem_register(void)
 {
     CU_pSuite s = CU_add_suite("host_mem (machine memory, pmap, content-based page sharing)",
@@ -408,4 +490,5 @@ void suite_host_mem_register(void)
     CU_add_test(s, "overcommit: only the VM short of frames stops",
                 test_overcommit_stops_only_the_vm_short_of_frames);
     CU_add_test(s, "no room for another VMM: one line, status 2", test_no_room_for_a_vmm);
+    CU_add_test(s, "scenarios: consolidation, isolation, dev/test", test_scenarios);
 }

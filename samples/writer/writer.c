@@ -9,12 +9,22 @@
  * every page of a "pages=N" page buffer (default 64), then computes for a
  * while ("think=K" iterations, default 20000), "passes=P" times (default
  * 300), and prints a checksum every 50 passes. pages=0 is an idle guest.
+ * "crash=P" makes pass P end in a triple fault (an empty IDT, then int3),
+ * for the host's isolation scenario: the machine resets, the VM ends.
  */
 #include "kernel.h"
 
 #define WRITER_MAX_PAGES 2048
 
 static uint32_t buffer[WRITER_MAX_PAGES][1024] __attribute__((aligned(4096)));
+
+/* No IDT at all: int3 cannot be delivered (#GP), nor can the #GP, nor the
+   double fault: a triple fault. */
+static void triple_fault(void)
+{
+    static const struct __attribute__((packed)) { uint16_t limit; uint32_t base; } none = { 0, 0 };
+    __asm__ volatile("lidt %0\n\tint3" : : "m"(none));
+}
 
 static uint32_t think(uint32_t x, unsigned iterations)
 {
@@ -28,6 +38,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     con_init();
     unsigned pages = mb_arg_uint(mbi, "pages=", 64), passes = mb_arg_uint(mbi, "passes=", 300);
     unsigned iterations = mb_arg_uint(mbi, "think=", 20000);
+    unsigned crash = mb_arg_uint(mbi, "crash=", 0);
     if (pages > WRITER_MAX_PAGES)
         pages = WRITER_MAX_PAGES;
     kprintf("writer: %u pages written per pass, %u passes, think=%u\n", pages, passes,
@@ -39,6 +50,10 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
             sum = sum * 31 + buffer[p][(pass * 13) & 1023];
         }
         sum = think(sum, iterations);
+        if (pass == crash) {
+            kprintf("pass %u: crashing (triple fault)\n", pass);
+            triple_fault();
+        }
         if (pass % 50 == 0)
             kprintf("pass %u: checksum 0x%08x\n", pass, sum);
     }
