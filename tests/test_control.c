@@ -226,6 +226,20 @@ static void test_unix_socket(void)
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "vms: 2"));
     proc_result_free(&r);
+    /* machine memory: the default 1 GiB pool, and the frames hello touched */
+    CU_ASSERT_EQUAL_FATAL(ctl(&r, "--json", sock, "stats", NULL, NULL), 0);
+    j = json_loads(r.out, 0, &e);
+    json_t *mem = json_object_get(json_object_get(j, "return"), "memory");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(mem, "frames")), 262144);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(mem, "used")) +
+                        json_integer_value(json_object_get(mem, "free")), 262144);
+    json_decref(j);
+    proc_result_free(&r);
+    CU_ASSERT_EQUAL_FATAL(ctl(&r, "--json", sock, "stats", "vm=h", NULL), 0);
+    j = json_loads(r.out, 0, &e);
+    CU_ASSERT(json_integer_value(json_object_get(json_object_get(j, "return"), "pages_mapped")) > 0);
+    json_decref(j);
+    proc_result_free(&r);
     CU_ASSERT_EQUAL_FATAL(ctl(&r, sock, "quit", NULL, NULL, NULL), 0);
     proc_result_free(&r);
     stop_host(pid);

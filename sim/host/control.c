@@ -104,7 +104,23 @@ static json_t *vm_stats(const struct host *h, int i)
     json_object_set_new(o, "io", json_pack("{s:I, s:I}", "reads", (json_int_t)st->io_reads,
                                            "writes", (json_int_t)st->io_writes));
     json_object_set_new(o, "busy_cycles", json_integer((json_int_t)h->vms[i].busy_cycles));
+    json_object_set_new(o, "pages_mapped", json_integer(host_vm_mapped_pages(h, i)));
+    json_object_set_new(o, "pages_shared", json_integer(m->pm.shared_now));
+    json_object_set_new(o, "pages_merged", json_integer((json_int_t)m->pm.merged));
+    json_object_set_new(o, "cow_breaks", json_integer((json_int_t)m->pm.cow_breaks));
     return o;
+}
+
+/* Machine memory, the same fields as `ringside host --stats-json`. */
+static json_t *host_memory(const struct host *h)
+{
+    struct host_mem_report mr;
+    host_mem_report(h, &mr);
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I}", "frames", (int)mr.frames,
+                     "used", (int)mr.used, "free", (int)mr.free, "peak", (int)mr.peak,
+                     "shared_frames", (int)mr.shared_frames, "shared_pages", (int)mr.shared_pages,
+                     "saved_frames", (int)mr.saved, "pages_scanned", (json_int_t)mr.scanned,
+                     "pages_merged", (json_int_t)mr.merged);
 }
 
 /* ---- commands ---- */
@@ -224,10 +240,11 @@ static json_t *cmd_revert(struct ctl_req *r)
 static json_t *cmd_stats(struct ctl_req *r)
 {
     if (!json_object_get(r->args, "vm"))
-        return json_pack("{s:i, s:i, s:I, s:I, s:I}", "type", (int)r->h->cfg.type,
+        return json_pack("{s:i, s:i, s:I, s:I, s:I, s:o}", "type", (int)r->h->cfg.type,
                          "vms", r->h->nvms, "host_cycles", (json_int_t)r->h->host_cycles,
                          "switches", (json_int_t)r->h->switches,
-                         "switch_cycles", (json_int_t)r->h->switch_cycles_total);
+                         "switch_cycles", (json_int_t)r->h->switch_cycles_total,
+                         "memory", host_memory(r->h));
     int i = arg_vm(r);
     return i < 0 ? NULL : vm_stats(r->h, i);
 }
