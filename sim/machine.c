@@ -361,10 +361,11 @@ void machine_free(struct machine *m)
     machine_release_memory(m);
 }
 
-static bool page_is_zero(const uint8_t *p)
+static const uint8_t zero_page[4096];
+
+bool machine_page_is_zero(const uint8_t *p)
 {
-    static const uint8_t zero[4096];
-    return memcmp(p, zero, sizeof zero) == 0;
+    return memcmp(p, zero_page, sizeof zero_page) == 0;
 }
 
 const uint8_t *machine_guest_page(const struct machine *m, uint32_t page)
@@ -374,12 +375,11 @@ const uint8_t *machine_guest_page(const struct machine *m, uint32_t page)
 
 bool machine_put_guest_page(struct machine *m, uint32_t page, const uint8_t *data)
 {
-    static const uint8_t zero[4096];
     if (page >= m->pm.npages)
         return true;
     if (!data && !pmap_peek(&m->pm, page))
         return true;                    /* no frame yet: zeros already */
-    if (!pmap_write(&m->pm, page << 12, data ? data : zero, 4096u))
+    if (!pmap_write(&m->pm, page << 12, data ? data : zero_page, 4096u))
         return false;
     cpu_notify_phys_write(&m->cpu, pmap_lookup(&m->pm, page) << 12, 4096u);
     return true;
@@ -396,7 +396,7 @@ static int machine_import(struct machine *m, const uint8_t *flat, char *err, siz
 {
     for (uint32_t pg = 0; pg < m->pm.npages; pg++) {
         const uint8_t *p = flat + (size_t)pg * 4096u;
-        if (!page_is_zero(p) && !machine_put_guest_page(m, pg, p)) {
+        if (!machine_page_is_zero(p) && !machine_put_guest_page(m, pg, p)) {
             snprintf(err, errlen, "the host is out of machine memory for the kernel");
             return -1;
         }

@@ -128,6 +128,8 @@ int machine_init_pooled(struct machine *m, uint32_t mem_mib, enum machine_mode m
 const uint8_t *machine_guest_page(const struct machine *m, uint32_t page);
 bool machine_put_guest_page(struct machine *m, uint32_t page, const uint8_t *data);
 void machine_read_phys(const struct machine *m, uint32_t gpa, void *buf, uint32_t n);
+/* Are the 4096 bytes at p all zero (a page snapshots and migration skip)? */
+bool machine_page_is_zero(const uint8_t *p);
 /* Set the CPU to the multiboot entry state (machine_load does this); under a
    VMM the monitor then takes that state as the guest's. */
 void machine_enter(struct machine *m, uint32_t entry, uint32_t eax, uint32_t ebx);

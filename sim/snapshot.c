@@ -84,12 +84,6 @@ static int save_devs(struct snap_writer *w, struct machine *m, char *err, size_t
     return snapw_chunk(w, "DEVS", buf, off, false, err, errlen);
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-    static const uint8_t zero[PAGE];
-    return memcmp(p, zero, PAGE) == 0;
-}
-
 /* Bitmap of non-zero pages, then those pages. */
 static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t errlen)
 {
@@ -101,7 +95,7 @@ static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t 
     }
     for (uint32_t pg = 0; pg < pages; pg++) {
         const uint8_t *p = machine_guest_page(m, pg);
-        if (!p || page_is_zero(p))
+        if (!p || machine_page_is_zero(p))
             continue;
         buf[pg / 8] |= (uint8_t)(1u << (pg % 8));
         memcpy(buf + map_len + (size_t)used++ * PAGE, p, PAGE);

@@ -40,7 +40,7 @@ void host_init(struct host *h, const struct host_config *cfg)
 /* Machine memory, made when the first VM needs it. */
 static int host_memory(struct host *h, char *err, size_t errlen)
 {
-    if (h->mem_ready)
+    if (h->mem.nframes)
         return 0;
     if (frames_init(&h->mem, h->cfg.mem_mib << 8, err, errlen) != 0)
         return -1;
@@ -49,7 +49,6 @@ static int host_memory(struct host *h, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for the page-sharing table");
         return -1;
     }
-    h->mem_ready = true;
     h->next_scan = h->host_cycles + h->cfg.share_period;
     return 0;
 }
@@ -61,10 +60,9 @@ void host_free(struct host *h)
         free(h->vms[i].staged);
     }
     h->nvms = 0;
-    if (h->mem_ready) {
+    if (h->mem.nframes) {
         share_free(&h->mem);
         frames_free(&h->mem);
-        h->mem_ready = false;
     }
 }
 
@@ -248,7 +246,7 @@ double host_cpu_share(const struct host *h, int i)
 void host_mem_report(const struct host *h, struct host_mem_report *out)
 {
     memset(out, 0, sizeof *out);
-    if (!h->mem_ready)
+    if (!h->mem.nframes)
         return;
     struct frames_census c;
     frames_census(&h->mem, &c);

@@ -87,8 +87,8 @@ struct host {
     uint64_t switches;                  /* VM switches made */
     uint64_t switch_cycles_total;       /* their cost */
     unsigned next_id;                   /* id of the next VM added */
-    struct frames mem;                  /* machine memory (made with the first VM) */
-    bool mem_ready;
+    struct frames mem;                  /* machine memory (made with the first VM:
+                                           mem.nframes is 0 until then) */
     uint64_t next_scan;                 /* host_cycles of the next page-sharing scan */
     uint64_t pages_merged;              /* by every scan */
 };

@@ -176,19 +176,13 @@ static int add_page(struct mig_run *r, int round, struct mig_round *rd, uint32_t
     return r->nbatch == MIG_BATCH_PAGES ? flush_batch(r, round, rd) : 0;
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-    static const uint8_t zero[PAGE];
-    return memcmp(p, zero, PAGE) == 0;
-}
-
 /* Round 0 (all = true): every page that is not all zero (the target's RAM
    starts zeroed); later rounds: the pages in r->dirty. */
 static int send_pages(struct mig_run *r, int round, bool all, struct mig_round *rd)
 {
     for (uint32_t p = 0; p < r->npages && !r->failed; p++) {
         const uint8_t *bytes = all ? machine_guest_page(&r->vm->m, p) : NULL;
-        bool want = all ? bytes && !page_is_zero(bytes)
+        bool want = all ? bytes && !machine_page_is_zero(bytes)
                         : ((r->dirty[p / 8] >> (p % 8)) & 1u) != 0;
         if (want && add_page(r, round, rd, p) != 0)
             return -1;

@@ -197,11 +197,6 @@ void vmm_set_vm_id(struct vmm *v, uint8_t id)
     v->vm_id = id;
 }
 
-void vmm_memory_changed(struct vmm *v)
-{
-    vmm_pmap_sync(v);
-}
-
 void vmm_destroy(struct vmm *v)
 {
     if (v)

@@ -65,9 +65,6 @@ struct vmm *vmm_create(enum vmm_engine engine, struct cpu *cpu, uint32_t guest_r
                        struct pmap *pm, uint32_t region_pa,
                        struct event_bus *ev, const struct cost_profile *costs,
                        uint8_t vm_id, char *err, size_t errlen);
-/* Machine memory moved under the guest (the host's page-sharing scan):
-   drop what still names the old frames before the guest runs again. */
-void vmm_memory_changed(struct vmm *v);
 /* Snapshots (sim/snapshot.c), debuggers. The guest's architectural state as
    native hardware would hold it (interrupts the guest cannot take yet wait
    at the PIC, not in the monitor, so the devices need no correction). */
