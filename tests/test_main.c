@@ -30,6 +30,7 @@ void suite_snapshot_register(void);
 void suite_replay_register(void);
 void suite_host_register(void);
 void suite_host_mem_register(void);
+void suite_tui_host_register(void);
 void suite_control_register(void);
 void suite_gdb_register(void);
 void suite_isolation_register(void);
@@ -68,6 +69,7 @@ static const struct {
     { "replay", suite_replay_register },
     { "host", suite_host_register },
     { "host_mem", suite_host_mem_register },
+    { "tui_host", suite_tui_host_register },
     { "control", suite_control_register },
     { "gdb", suite_gdb_register },
     { "isolation", suite_isolation_register },

@@ -11,8 +11,7 @@
  * failing VM's `ringside run` status.
  */
 #include "cmd_host.h"
-#include "host_config.h"
-#include "words.h"
+#include "host_args.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,8 +28,6 @@
 #include "options.h"
 #include "run_vm.h"
 
-#define HOST_ARGS 64
-
 /* Where one VM's console goes. */
 struct console {
     char name[32];
@@ -45,15 +42,13 @@ struct host_cli {
     struct host host;
     struct console cons[HOST_CONSOLES];
     int ncons;                      /* consoles handed out */
-    char *vm_args[HOST_MAX_VMS];    /* the --vm strings, split in place */
-    int nvm;
+    struct host_args args;          /* the host and its --vm strings */
     const char *console_dir;
     const char *stats_json;
     const char *control;            /* --control ADDR: serve the management protocol */
     const char *token_file;
     bool listen_any;
     bool verbose;
-    struct host_file file;          /* --config: owns the VM strings it adds */
     const char *replicate_to;       /* --replicate-to ADDR: checkpoints to a standby */
     uint64_t every;                 /* --every N guest instructions (per VM) */
     struct mig_link *standby;
@@ -97,40 +92,6 @@ static void console_put(void *ctx, uint8_t byte)
     c->line[c->len++] = (char)byte;
 }
 
-/* --shares and --name are the host's; the rest are `run` options. */
-static int take_host_opts(int *argc, char **argv, uint32_t *shares, const char **name)
-{
-    int n = 0;
-    for (int i = 0; i < *argc; i++) {
-        bool s = !strcmp(argv[i], "--shares"), nm = !strcmp(argv[i], "--name");
-        if ((s || nm) && i + 1 < *argc) {
-            char *end;
-            if (s) {
-                unsigned long v = strtoul(argv[++i], &end, 10);
-                if (*end || v < 1 || v > 1000000) {
-                    fprintf(stderr, "ringside host: --shares %s: expected 1 to 1000000\n", argv[i]);
-                    return -1;
-                }
-                *shares = (uint32_t)v;
-            } else {
-                *name = argv[++i];
-            }
-            continue;
-        }
-        argv[n++] = argv[i];
-    }
-    *argc = n;
-    return 0;
-}
-
-static const char *default_name(const char *kernel, char *buf, size_t len, int index)
-{
-    const char *base = strrchr(kernel, '/');
-    base = base ? base + 1 : kernel;
-    snprintf(buf, len, "%.*s%d", (int)strcspn(base, "."), base, index);
-    return buf;
-}
-
 /* mode "wb" for a --vm, "ab" for a VM that arrived over the protocol (one
    migrated away and back again goes on in the same file). */
 static int open_console(struct host_cli *cli, const char *name, const char *mode)
@@ -151,29 +112,13 @@ static int open_console(struct host_cli *cli, const char *name, const char *mode
 
 static int add_vm(struct host_cli *cli, char *spec, int index)
 {
-    char *argv[HOST_ARGS], namebuf[32], err[256];
-    int argc = words_split(spec, argv, HOST_ARGS);
-    uint32_t shares = 1;
-    const char *name = NULL;
-    struct run_options o;
-    if (argc <= 0) {
-        fprintf(stderr, "ringside host: --vm needs a kernel (and may take run options)\n");
+    char err[256];
+    if (host_args_add_vm(&cli->host, spec, index, err, sizeof err) < 0) {
+        if (err[0])
+            fprintf(stderr, "ringside host: %s\n", err);
         return -1;
     }
-    if (take_host_opts(&argc, argv, &shares, &name) || options_parse_run(argc, argv, &o))
-        return -1;
-    if (!o.mode_given)
-        o.mode = "bt";
-    if (!name)
-        name = default_name(o.kernel, namebuf, sizeof namebuf, index);
-    struct vm_config cfg;
-    struct cost_profile prof;
-    if (run_vm_config(&o, -1, &cfg, &prof, err, sizeof err) != 0 ||
-        host_add_vm(&cli->host, &cfg, name, shares, o.max_insns, err, sizeof err) < 0) {
-        fprintf(stderr, "ringside host: %s\n", err);
-        return -1;
-    }
-    if (open_console(cli, name, "wb") != 0)
+    if (open_console(cli, cli->host.vms[index].name, "wb") != 0)
         return -1;
     struct machine *m = &cli->host.vms[index].vm->m;
     m->out = console_put;
@@ -181,69 +126,7 @@ static int add_vm(struct host_cli *cli, char *spec, int index)
     return 0;
 }
 
-/* --config FILE: the host and its VMs from JSON (host_config.c), as if
-   given on the command line at that point. */
-static int read_config(struct host_cli *cli, const char *path, struct host_config *hc)
-{
-    char err[512];
-    if (cli->file.nvm || host_config_read(path, &cli->file, err, sizeof err)) {
-        fprintf(stderr, "ringside host: --config %s\n", cli->file.nvm ? "given twice" : err);
-        return -1;
-    }
-    if (cli->file.type)
-        hc->type = cli->file.type == 1 ? HOST_TYPE1 : HOST_TYPE2;
-    if (cli->file.slice)
-        hc->slice_cycles = cli->file.slice;
-    if (cli->file.switch_cost)
-        hc->switch_cycles = cli->file.switch_cost;
-    if (cli->file.mem)
-        hc->mem_mib = cli->file.mem;
-    if (cli->file.share_pages)
-        hc->share_pages = cli->file.share_pages;
-    if (cli->file.share_period)
-        hc->share_period = cli->file.share_period;
-    if (cli->file.page_sharing >= 0)
-        hc->no_page_sharing = !cli->file.page_sharing;
-    for (int i = 0; i < cli->file.nvm && cli->nvm < HOST_MAX_VMS; i++)
-        cli->vm_args[cli->nvm++] = cli->file.vm_specs[i];
-    return 0;
-}
-
-/* A number option in [lo, hi]; false (and a message) otherwise. */
-static bool host_number(const char *opt, const char *v, unsigned long lo, unsigned long hi,
-                        uint32_t *out)
-{
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*end || *v == '-' || n < lo || n > hi) {
-        fprintf(stderr, "ringside host: %s %s: expected %lu to %lu\n", opt, v, lo, hi);
-        return false;
-    }
-    *out = (uint32_t)n;
-    return true;
-}
-
-/* Machine memory and page sharing (docs/host.md). 1 taken, 0 not this
-   option, -1 a bad value. */
-static int parse_memory_opt(const char *a, const char *v, struct host_config *hc)
-{
-    if (!strcmp(a, "--mem"))
-        return host_number(a, v, 8, HOST_MEM_MAX, &hc->mem_mib) ? 1 : -1;
-    if (!strcmp(a, "--share-pages"))
-        return host_number(a, v, 1, 1000000, &hc->share_pages) ? 1 : -1;
-    if (!strcmp(a, "--share-period"))
-        return host_number(a, v, 1000, 1000000000, &hc->share_period) ? 1 : -1;
-    if (strcmp(a, "--page-sharing"))
-        return 0;
-    if (strcmp(v, "on") && strcmp(v, "off")) {
-        fprintf(stderr, "ringside host: --page-sharing %s: expected on or off\n", v);
-        return -1;
-    }
-    hc->no_page_sharing = !strcmp(v, "off");
-    return 1;
-}
-
-static int parse(struct host_cli *cli, int argc, char **argv, struct host_config *hc)
+static int parse(struct host_cli *cli, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -255,32 +138,17 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
             *(a[1] == 'v' ? &cli->verbose : &cli->listen_any) = true;
             continue;
         }
+        int taken = host_args_take(&cli->args, "ringside host", a, v);
+        if (taken < 0)
+            return -1;
         if (!v) {
             fprintf(stderr, "ringside host: unknown option or missing value: %s\n", a);
             return -1;
         }
         i++;
-        int mem = parse_memory_opt(a, v, hc);
-        if (mem < 0)
-            return -1;
-        if (mem > 0)
+        if (taken)
             continue;
-        if (!strcmp(a, "--vm") && cli->nvm < HOST_MAX_VMS)
-            cli->vm_args[cli->nvm++] = argv[i];
-        else if (!strcmp(a, "--hypervisor") && (!strcmp(v, "type1") || !strcmp(v, "type2")))
-            hc->type = v[4] == '1' ? HOST_TYPE1 : HOST_TYPE2;
-        else if (!strcmp(a, "--slice") || !strcmp(a, "--switch-cost")) {
-            char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (*end || n < 1000 || n > 100000000) {
-                fprintf(stderr, "ringside host: %s %s: expected 1000 to 100000000 cycles\n", a, v);
-                return -1;
-            }
-            *(a[2] == 's' && a[3] == 'l' ? &hc->slice_cycles : &hc->switch_cycles) = (uint32_t)n;
-        } else if (!strcmp(a, "--config")) {
-            if (read_config(cli, v, hc))
-                return -1;
-        } else if (!strcmp(a, "--console-dir"))
+        if (!strcmp(a, "--console-dir"))
             cli->console_dir = v;
         else if (!strcmp(a, "--stats-json"))
             cli->stats_json = v;
@@ -307,76 +175,11 @@ static int parse(struct host_cli *cli, int argc, char **argv, struct host_config
         fprintf(stderr, "ringside host: --replicate-to needs --control and --every N\n");
         return -1;
     }
-    if (cli->nvm == 0 && !cli->control) {
+    if (cli->args.nvm == 0 && !cli->control) {
         fprintf(stderr, "ringside host: no --vm given (see ringside host --help)\n");
         return -1;
     }
     return 0;
-}
-
-/* 0 when every guest exited with status 1, else the first failing status. */
-static int host_status(const struct host *h)
-{
-    for (int i = 0; i < h->nvms; i++) {
-        int st = cmd_run_exit_status(&h->vms[i].vm->m);
-        if (st != 1)
-            return st;
-    }
-    return 0;
-}
-
-static void report(FILE *f, const struct host *h)
-{
-    struct host_mem_report mr;
-    host_mem_report(h, &mr);
-    fprintf(f, "ringside host: %d VMs, type %d, %" PRIu64 " host cycles, %" PRIu64
-            " VM switches (%" PRIu64 " cycles)\n", h->nvms, h->cfg.type, h->host_cycles,
-            h->switches, h->switch_cycles_total);
-    fprintf(f, "  machine memory: %u of %u frames used (peak %u), %u shared frames back %u "
-            "guest pages: %u frames saved\n", mr.used, mr.frames, mr.peak, mr.shared_frames,
-            mr.shared_pages, mr.saved);
-    for (int i = 0; i < h->nvms; i++) {
-        const struct host_vm *hv = &h->vms[i];
-        const struct machine *m = &hv->vm->m;
-        fprintf(f, "  %-12s %-5s shares %-6u cpu %5.1f%%  guest insns %-10" PRIu64
-                " pages %u (%u shared)  status %d: %s\n", hv->name, machine_mode_name(m->mode),
-                hv->shares, 100.0 * host_cpu_share(h, i), cpu_guest_insns(&m->cpu),
-                host_vm_mapped_pages(h, i), m->pm.shared_now, cmd_run_exit_status(m), m->end_msg);
-    }
-}
-
-static int write_stats(const char *path, const struct host *h)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "ringside host: --stats-json %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    struct host_mem_report mr;
-    host_mem_report(h, &mr);
-    fprintf(f, "{\n  \"host\": {\"type\": %d, \"vms\": %d, \"host_cycles\": %" PRIu64
-            ", \"switches\": %" PRIu64 ", \"switch_cycles\": %" PRIu64 ",\n    \"memory\": "
-            "{\"frames\": %u, \"used\": %u, \"free\": %u, \"peak\": %u, \"shared_frames\": %u, "
-            "\"shared_pages\": %u, \"saved_frames\": %u, \"pages_scanned\": %" PRIu64
-            ", \"pages_merged\": %" PRIu64 "}},\n  \"vms\": [\n",
-            h->cfg.type, h->nvms, h->host_cycles, h->switches, h->switch_cycles_total, mr.frames,
-            mr.used, mr.free, mr.peak, mr.shared_frames, mr.shared_pages, mr.saved, mr.scanned,
-            mr.merged);
-    for (int i = 0; i < h->nvms; i++) {
-        const struct host_vm *hv = &h->vms[i];
-        const struct machine *m = &hv->vm->m;
-        fprintf(f, "    {\"name\": \"%s\", \"mode\": \"%s\", \"shares\": %u, \"cpu_share\": %.4f, "
-                "\"busy_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"guest_insns\": %" PRIu64
-                ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d, \"ended_at\": %" PRIu64
-                ", \"pages_mapped\": %u, \"pages_shared\": %u, \"pages_merged\": %" PRIu64
-                ", \"cow_breaks\": %" PRIu64 "}%s\n", hv->name,
-                machine_mode_name(m->mode), hv->shares, host_cpu_share(h, i), hv->busy_cycles,
-                m->cpu.cycles, cpu_guest_insns(&m->cpu), m->stats.overhead_cycles,
-                cmd_run_exit_status(m), hv->ended_at, host_vm_mapped_pages(h, i),
-                m->pm.shared_now, m->pm.merged, m->pm.cow_breaks, i + 1 < h->nvms ? "," : "");
-    }
-    fputs("  ]\n}\n", f);
-    return fclose(f) == 0 ? 0 : -1;
 }
 
 /* VMs created (or migrated in) over the protocol print like the others:
@@ -473,18 +276,18 @@ static void close_consoles(struct host_cli *cli)
 int cmd_host(int argc, char **argv)
 {
     struct host_cli *cli = calloc(1, sizeof *cli);
-    struct host_config hc = { .type = HOST_TYPE1 };
     if (!cli)
         return EXIT_INTERNAL;
-    int rc = parse(cli, argc, argv, &hc);
+    host_args_init(&cli->args);
+    int rc = parse(cli, argc, argv);
     if (rc != 0) {
-        host_config_free(&cli->file);
+        host_args_free(&cli->args);
         free(cli);
         return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
-    host_init(&cli->host, &hc);
-    for (int i = 0; i < cli->nvm && rc == 0; i++)
-        rc = add_vm(cli, cli->vm_args[i], i);
+    host_init(&cli->host, &cli->args.hc);
+    for (int i = 0; i < cli->args.nvm && rc == 0; i++)
+        rc = add_vm(cli, cli->args.vm_args[i], i);
     if (rc == 0) {
         if (cli->control)
             rc = serve(cli);
@@ -494,16 +297,16 @@ int cmd_host(int argc, char **argv)
         close_consoles(cli);
         fflush(stdout);
         if (cli->verbose)
-            report(stderr, &cli->host);
-        rc = rc ? rc : host_status(&cli->host);
-        if (cli->stats_json && write_stats(cli->stats_json, &cli->host) != 0)
+            host_report(stderr, &cli->host);
+        rc = rc ? rc : host_exit_status(&cli->host);
+        if (cli->stats_json && host_write_stats(cli->stats_json, &cli->host) != 0)
             rc = EXIT_BAD_INPUT;
     } else {
         close_consoles(cli);
         rc = EXIT_BAD_INPUT;
     }
     host_free(&cli->host);
-    host_config_free(&cli->file);
+    host_args_free(&cli->args);
     free(cli);
     return rc;
 }

@@ -27,19 +27,6 @@
 #include "guest_out.h"
 #include "vmm/bt/bt.h"
 
-int cmd_run_exit_status(const struct machine *m)
-{
-    switch (m->end) {
-    case END_GUEST_EXIT:   return m->exit_code;
-    case END_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
-    case END_HALTED:       return EXIT_HALTED;
-    case END_BUDGET:       return EXIT_BUDGET;
-    case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
-    case END_INTERNAL:     return EXIT_INTERNAL;
-    default:               return EXIT_INTERNAL;
-    }
-}
-
 enum feed { FEED_IDLE, FEED_PENDING, FEED_EOF };
 
 /* Move the bytes standard input has ready (typed, or from a pipe) into the

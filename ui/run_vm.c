@@ -2,6 +2,7 @@
  * run_vm.c - run options -> vm_config -> VM (run_vm.h).
  */
 #include "run_vm.h"
+#include "cmd_run.h"
 
 #include <stdio.h>
 
@@ -67,4 +68,18 @@ struct vm *run_vm_create(const struct run_options *o, int mode)
     if (!vm)
         fprintf(stderr, "ringside: %s\n", err);
     return vm;
+}
+
+/* Declared in cmd_run.h: every command that ends a run reports it this way. */
+int cmd_run_exit_status(const struct machine *m)
+{
+    switch (m->end) {
+    case END_GUEST_EXIT:   return m->exit_code;
+    case END_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
+    case END_HALTED:       return EXIT_HALTED;
+    case END_BUDGET:       return EXIT_BUDGET;
+    case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
+    case END_INTERNAL:     return EXIT_INTERNAL;
+    default:               return EXIT_INTERNAL;
+    }
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tui_view.h"
+#include "tui_view_host.h"
 
 struct rect { int y, x, h, w; };
 
@@ -188,50 +189,53 @@ static void draw_caption(struct tui_ui *u, struct rect r)
 
 /* ---- layouts ------------------------------------------------------------ */
 
-static void layout_full(struct tui_ui *u, int rows)
+/* Every layout fills rows [top, top + rows) of the screen. */
+static void layout_full(struct tui_ui *u, int top, int rows)
 {
     int right = COLS * 55 / 100, left = COLS - right, half = right / 2;
-    int y = 0;
+    int y = top;
     if (u->demo) {
-        y = caption_rows(u, left, 10);
-        draw_caption(u, (struct rect){ 0, 0, y, left });
+        y += caption_rows(u, left, 10);
+        draw_caption(u, (struct rect){ top, 0, y - top, left });
     }
-    int avail = rows - y, gh = avail * 45 / 100, th = avail * 25 / 100;
+    int avail = top + rows - y, gh = avail * 45 / 100, th = avail * 25 / 100;
     draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, left }, "  [N native D direct T translated E emulated]");
     draw_pane(u, PANE_TC, (struct rect){ y + gh, 0, th, left }, "");
     draw_pane(u, PANE_CONSOLE, (struct rect){ y + gh + th, 0, avail - gh - th, left }, "");
-    int top = rows * 45 / 100 < 21 ? 21 : rows * 45 / 100, mid = 14;
-    draw_pane(u, PANE_REGS, (struct rect){ 0, left, top, half }, "");
-    draw_pane(u, PANE_PATHS, (struct rect){ 0, left + half, top, right - half }, "");
-    draw_pane(u, PANE_TCACHE, (struct rect){ top, left, mid, half }, "");
-    draw_pane(u, PANE_OVERHEAD, (struct rect){ top, left + half, mid, right - half }, "");
-    draw_pane(u, PANE_EVENTS, (struct rect){ top + mid, left, rows - top - mid, right }, "");
+    int upper = rows * 45 / 100 < 21 ? 21 : rows * 45 / 100, mid = 14;
+    if (top && upper + mid + 3 > rows)                /* under a host's VM list */
+        upper = rows - mid - 3;
+    draw_pane(u, PANE_REGS, (struct rect){ top, left, upper, half }, "");
+    draw_pane(u, PANE_PATHS, (struct rect){ top, left + half, upper, right - half }, "");
+    draw_pane(u, PANE_TCACHE, (struct rect){ top + upper, left, mid, half }, "");
+    draw_pane(u, PANE_OVERHEAD, (struct rect){ top + upper, left + half, mid, right - half }, "");
+    draw_pane(u, PANE_EVENTS, (struct rect){ top + upper + mid, left, rows - upper - mid, right }, "");
 }
 
 /* Small screens: Guest code on top, the focused pane (Tab) below. */
-static void layout_compact(struct tui_ui *u, int rows)
+static void layout_compact(struct tui_ui *u, int top, int rows)
 {
-    int y = 0;
+    int y = top;
     if (u->demo) {
-        y = caption_rows(u, COLS, 7);
-        draw_caption(u, (struct rect){ 0, 0, y, COLS });
+        y += caption_rows(u, COLS, 7);
+        draw_caption(u, (struct rect){ top, 0, y - top, COLS });
     }
-    int gh = (rows - y) * 45 / 100;
+    int avail = top + rows - y, gh = avail * 45 / 100;
     draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, COLS }, "");
     int p = u->focus == PANE_GUEST ? PANE_REGS : u->focus;
-    draw_pane(u, p, (struct rect){ y + gh, 0, rows - y - gh, COLS }, "  [Tab: next pane]");
+    draw_pane(u, p, (struct rect){ y + gh, 0, avail - gh, COLS }, "  [Tab: next pane]");
 }
 
 /* Projector: Guest code over Translated code, Paths over Overhead; a pane
    given focus with Tab (Registers, Events...) takes the Paths place. */
-static void layout_projector(struct tui_ui *u, int rows)
+static void layout_projector(struct tui_ui *u, int top, int rows)
 {
-    int y = 0;
+    int y = top;
     if (u->demo) {
-        y = caption_rows(u, COLS, 7);
-        draw_caption(u, (struct rect){ 0, 0, y, COLS });
+        y += caption_rows(u, COLS, 7);
+        draw_caption(u, (struct rect){ top, 0, y - top, COLS });
     }
-    int left = COLS / 2, right = COLS - left, avail = rows - y;   /* Overhead needs ~50 */
+    int left = COLS / 2, right = COLS - left, avail = top + rows - y;   /* Overhead needs ~50 */
     int gh = avail * 55 / 100, ph = avail / 2;
     draw_pane(u, PANE_GUEST, (struct rect){ y, 0, gh, left }, "  [N D T E: path]");
     draw_pane(u, PANE_TC, (struct rect){ y + gh, 0, avail - gh, left }, "");
@@ -242,11 +246,75 @@ static void layout_projector(struct tui_ui *u, int rows)
     draw_pane(u, PANE_OVERHEAD, (struct rect){ y + ph, left, avail - ph, right }, "");
 }
 
-static void draw_help(void)
+/* ---- the host view (tui --host) ----------------------------------------- */
+
+static void draw_host_text(struct rect r, const char *title, const struct tui_text *t)
+{
+    draw_box(r, title, false);
+    draw_text(r, t);
+}
+
+/* The VM list, and beside it (if there is room) the memory map. Returns
+   the rows used. */
+static int host_strip(struct tui_ui *u)
+{
+    static struct tui_text t;
+    struct tui_host *th = u->th;
+    int n = th->host.nvms, want = (n > 8 ? 8 : n) + 4;
+    if (want < 9 && COLS >= 150)
+        want = 9;                                 /* room for the memory map */
+    int h = want > LINES / 3 && LINES / 3 >= 6 ? LINES / 3 : want;
+    int list_w = COLS >= 150 ? 96 : COLS;
+    char title[96];
+    snprintf(title, sizeof title, TUI_T_VMS " (1-9 select, w next, p pause, a add, k kill, "
+             "| side by side)");
+    tui_text_init(&t, list_w - 2);
+    tui_view_vm_list(th, u->running, &t);
+    draw_host_text((struct rect){ 0, 0, h, list_w }, title, &t);
+    if (COLS - list_w >= 30) {
+        tui_text_init(&t, COLS - list_w - 2);
+        tui_view_memmap(th, h - 2, &t);
+        draw_host_text((struct rect){ 0, list_w, h, COLS - list_w }, TUI_T_MEMMAP, &t);
+    }
+    return h;
+}
+
+/* One VM's column in the side-by-side view: its code, overhead and console. */
+static void side_column(struct tui_ui *u, struct tui_session *s, struct rect r)
+{
+    struct tui_session *keep = u->s;
+    char suffix[64];
+    u->s = s;
+    snprintf(suffix, sizeof suffix, "  [vm %s, %s]", s->name, s->mode);
+    int gh = r.h * 45 / 100, oh = r.h < 30 ? r.h - gh : 13;
+    draw_pane(u, PANE_GUEST, (struct rect){ r.y, r.x, gh, r.w }, suffix);
+    draw_pane(u, PANE_OVERHEAD, (struct rect){ r.y + gh, r.x, oh, r.w }, suffix);
+    draw_pane(u, PANE_CONSOLE, (struct rect){ r.y + gh + oh, r.x, r.h - gh - oh, r.w }, suffix);
+    u->s = keep;
+}
+
+static void layout_host(struct tui_ui *u, int rows)
+{
+    int top = host_strip(u);
+    struct tui_host *th = u->th;
+    if (th->other >= 0) {
+        int half = COLS / 2;
+        side_column(u, th->sess[th->sel], (struct rect){ top, 0, rows - top, half });
+        side_column(u, th->sess[th->other], (struct rect){ top, half, rows - top, COLS - half });
+    } else if (tui_draw_compact() || rows - top < 30) {
+        layout_compact(u, top, rows - top);
+    } else if (projector() || rows - top < 36) {
+        layout_projector(u, top, rows - top);
+    } else {
+        layout_full(u, top, rows - top);
+    }
+}
+
+static void draw_help(bool host)
 {
     static struct tui_text t;
     tui_text_init(&t, 86);
-    tui_view_help(&t);
+    tui_view_help(&t, host);
     int h = t.n + 2, w = 88;
     if (w > COLS)
         w = COLS;
@@ -278,15 +346,17 @@ void tui_draw_frame(struct tui_ui *u)
 {
     erase();
     int rows = LINES - 1;
-    if (tui_draw_compact())
-        layout_compact(u, rows);
+    if (u->th)
+        layout_host(u, rows);
+    else if (tui_draw_compact())
+        layout_compact(u, 0, rows);
     else if (projector())
-        layout_projector(u, rows);
+        layout_projector(u, 0, rows);
     else
-        layout_full(u, rows);
+        layout_full(u, 0, rows);
     draw_status(u);
     if (u->help)
-        draw_help();
+        draw_help(u->th != NULL);
     refresh();
     u->frames++;
 }

@@ -28,6 +28,8 @@
 #include "vm.h"
 #include "trace_run.h"
 #include "tui_captions.h"
+#include "tui_host.h"
+#include "tui_host_keys.h"
 #include "tui_ui.h"
 #include "tui_view.h"
 
@@ -42,6 +44,7 @@ struct tui_args {
     double demo_pause;      /* --demo-pause SECONDS */
     bool autorun;           /* --run: start running */
     bool exit_at_end;       /* --exit-at-end: quit when the guest's run ends */
+    bool host;              /* --host: several VMs on one host (tui_host.h) */
 };
 
 /* Set from signal handlers only (the UI's own state, DESIGN.md §6.4). */
@@ -266,6 +269,11 @@ struct runner {
 static enum tui_stop run_frame(struct tui_ui *u, struct runner *rn, int64_t frame_end)
 {
     enum tui_stop r = TUI_STOP_NONE;
+    if (u->th) {                          /* the host's scheduler, slice by slice */
+        while (r == TUI_STOP_NONE && now_ns() < frame_end)
+            r = tui_host_run(u->th, 1);
+        return r;
+    }
     if (speeds[u->speed]) {
         int64_t t = now_ns();
         rn->owed += (double)(t - rn->last_tick) * 1e-9 * (double)speeds[u->speed];
@@ -498,7 +506,7 @@ static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo 
         u->help = false;
         return ch != 'q';
     }
-    if (key_console(u, ch))
+    if (key_console(u, ch) || tui_host_key(u, ch))
         return true;
     switch (ch) {
     case 'q': return false;
@@ -534,6 +542,13 @@ static void after_run(struct tui_ui *u, struct demo *d, enum tui_stop r)
 {
     if (r == TUI_STOP_NONE)
         return;
+    if (u->th && r == TUI_STOP_END) {
+        u->running = false;
+        snprintf(u->msg, sizeof u->msg, "%s", tui_host_all_ended(u->th)
+                 ? "every VM's run has ended (R boots the selected one again, q quits)"
+                 : "no VM is runnable (p resumes the selected one)");
+        return;
+    }
     if (d->on && r == TUI_STOP_EVENT) {
         u->running = false;
         demo_narrate(u, d);
@@ -563,7 +578,7 @@ static int tui_loop(struct tui_ui *u, const struct tui_args *a)
         demo_tick(u, &d);
         if (u->running)
             after_run(u, &d, run_frame(u, &rn, next_frame - SLACK_NS));
-        if (a->exit_at_end && u->s->m->end != END_NONE)
+        if (a->exit_at_end && (u->th ? tui_host_all_ended(u->th) : u->s->m->end != END_NONE))
             return 1;
         int64_t t = now_ns();
         if (t >= next_frame - SLACK_NS) {
@@ -582,6 +597,7 @@ static void tui_help(void)
 {
     puts("usage: ringside tui [--mode MODE] [--demo] [--demo-pause S] [--run]\n"
          "                    [--exit-at-end] [run options] KERNEL\n"
+         "       ringside tui --host [--run] [--exit-at-end] [host options] --vm \"KERNEL ...\" ...\n"
          "\n"
          "The terminal UI: guest code marked by execution path, translated code,\n"
          "guest vs hardware registers, paths, translation cache, overhead, events and\n"
@@ -592,6 +608,8 @@ static void tui_help(void)
          "  --run            start running at once (default: paused at the entry)\n"
          "  --exit-at-end    quit when the guest's run ends, with `ringside run`'s\n"
          "                   exit status (for scripts and `make bench`)\n"
+         "  --host           several VMs on one host, with the options of ringside host\n"
+         "                   (ringside tui --host --help; docs/tui.md)\n"
          "  other options as for `ringside run` (see ringside run --help)");
 }
 
@@ -607,6 +625,8 @@ static int split_args(int argc, char **argv, struct tui_args *a, char **rest, in
             a->autorun = true;
         else if (!strcmp(argv[i], "--exit-at-end"))
             a->exit_at_end = true;
+        else if (!strcmp(argv[i], "--host"))
+            a->host = true;
         else if (!strcmp(argv[i], "--demo-pause")) {
             char *end;
             if (i + 1 >= argc || (a->demo_pause = strtod(argv[++i], &end)) < 0 || *end) {
@@ -658,17 +678,50 @@ static int tui_start(const struct run_options *o, const struct tui_args *a)
     return status;
 }
 
+/* tui --host: the host view; exit status and --stats-json as `ringside host`. */
+static int tui_host_start(struct tui_host *th, const struct tui_args *a)
+{
+    char err[256];
+    if (a->demo) {
+        fprintf(stderr, "ringside tui --host: --demo narrates one VM (ringside tui --demo KERNEL)\n");
+        return EXIT_BAD_INPUT;
+    }
+    if (tui_host_open(th, err, sizeof err) != 0) {
+        fprintf(stderr, "ringside tui --host: %s\n", err);
+        return EXIT_BAD_INPUT;
+    }
+    struct tui_ui u = { .s = tui_host_selected(th), .th = th, .focus = PANE_GUEST,
+                        .welcome = !a->autorun };
+    set_speed(&u, SPEED_FULL);
+    signals_install();
+    tui_draw_begin();
+    int ended = tui_loop(&u, a);
+    trace_end(&u);
+    tui_draw_end();
+    int status = ended && a->exit_at_end ? host_exit_status(&th->host) : EXIT_OK;
+    if (th->stats_json && tui_host_all_ended(th) &&
+        host_write_stats(th->stats_json, &th->host) != 0)
+        status = EXIT_BAD_INPUT;
+    return status;
+}
+
 int cmd_tui(int argc, char **argv)
 {
-    struct tui_args a;
+    struct tui_args a = { 0 };
     struct run_options o;
+    static struct tui_host th;       /* large (the host's VM table): not on the stack */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest, rc = rest ? split_args(argc, argv, &a, rest, &nrest) : -1;
     if (rc == 0)
-        rc = options_parse_run(nrest, rest, &o);
+        rc = a.host ? tui_host_parse(&th, nrest, rest) : options_parse_run(nrest, rest, &o);
+    if (rc != 0 || a.host) {
+        rc = rc ? (rc > 0 ? EXIT_OK : EXIT_BAD_INPUT) : tui_host_start(&th, &a);
+        if (a.host)
+            tui_host_close(&th);
+        free(rest);                  /* the host's --vm strings pointed into argv, not here */
+        return rc;
+    }
     free(rest);
-    if (rc != 0)
-        return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
     return tui_start(&o, &a);
 }
 

@@ -216,11 +216,41 @@ int tui_session_open(struct tui_session *s, const struct run_options *o,
     return 0;
 }
 
+int tui_session_attach(struct tui_session *s, struct vm *vm, const char *name,
+                       const char *kernel, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->attached = true;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->mode, sizeof s->mode, "%s", machine_mode_name(vm->m.mode));
+    s->opt.mode = s->mode;
+    snprintf(s->kernel, sizeof s->kernel, "%s", kernel);
+    s->opt.kernel = s->kernel;
+    if (mb_read_file(kernel, &s->image, &s->image_len, err, errlen) == 0)
+        elf_load_symbols(s->image, s->image_len, &s->syms);  /* none is fine */
+    if (event_subscribe(&vm->m.events, EV_ALL, tui_on_event, s) != 0) {
+        snprintf(err, errlen, "no free event subscriber slot");
+        tui_session_close(s);
+        return -1;
+    }
+    vm->m.out = tui_console_put;
+    vm->m.out_ctx = s;
+    s->vm = vm;
+    s->m = &vm->m;
+    s->slice_end = CMD_RUN_SLICE;
+    return 0;
+}
+
 static void tui_drop_machine(struct tui_session *s)
 {
     if (!s->vm)
         return;
-    vm_destroy(s->vm);
+    if (s->attached) {                     /* the host's: let go of it */
+        event_unsubscribe(&s->vm->m.events, tui_on_event, s);
+        s->vm->m.out = NULL;
+    } else {
+        vm_destroy(s->vm);
+    }
     s->vm = NULL;
     s->m = NULL;
 }
@@ -296,13 +326,63 @@ enum ev_path tui_default_path(const struct tui_session *s)
     return tui_in_vmm_region(s) ? PATH_TRANSLATED : PATH_DIRECT;
 }
 
+/* A guest-linear address as the guest's own page tables map it, read
+   through its pmap: no accessed bits set, no frame allocated. */
+static bool guest_walk(const struct tui_session *s, uint32_t lin, uint32_t *gpa)
+{
+    const struct vcpu *vc = vmm_vcpu(s->m->vmm);
+    const struct pmap *pm = &s->m->pm;
+    uint64_t limit = (uint64_t)pm->npages << 12;
+    if (!(vc->cr0 & 0x80000000u)) {
+        *gpa = lin;
+        return lin < limit;
+    }
+    uint32_t pde, pte, at = (vc->cr3 & ~0xFFFu) + (lin >> 22) * 4;
+    if (at + 4 > limit)
+        return false;
+    pmap_read(pm, at, &pde, 4);
+    if (!(pde & 1))
+        return false;
+    if ((pde & 0x80) && (vc->cr4 & 0x10)) {          /* a 4 MiB page (CR4.PSE) */
+        *gpa = (pde & 0xFFC00000u) | (lin & 0x3FFFFFu);
+        return *gpa < limit;
+    }
+    at = (pde & ~0xFFFu) + ((lin >> 12) & 0x3FF) * 4;
+    if (at + 4 > limit)
+        return false;
+    pmap_read(pm, at, &pte, 4);
+    *gpa = (pte & ~0xFFFu) | (lin & 0xFFF);
+    return (pte & 1) && *gpa < limit;
+}
+
+bool tui_peek(const struct tui_session *s, uint32_t lin, void *buf, uint32_t len)
+{
+    if (cpu_peek(&s->m->cpu, lin, buf, len))
+        return true;
+    if (!s->m->vmm || s->m->mode == MODE_HW || lin >= VMM_REGION_BASE)
+        return false;
+    /* the hardware's tables may lack the page (a shadow or 1:1 entry the VMM
+       dropped when page sharing moved the page): the guest's view */
+    uint8_t *out = buf;
+    while (len) {
+        uint32_t gpa, chunk = 0x1000u - (lin & 0xFFFu);
+        if (chunk > len)
+            chunk = len;
+        if (!guest_walk(s, lin, &gpa))
+            return false;
+        pmap_read(&s->m->pm, gpa, out, chunk);
+        out += chunk, lin += chunk, len -= chunk;
+    }
+    return true;
+}
+
 /* Decode the instruction at the hardware EIP. False if it cannot be read. */
 static bool tui_decode_here(struct tui_session *s, struct insn *in)
 {
     struct cpu *c = &s->m->cpu;
     uint8_t bytes[16];
     uint32_t lin = c->s.seg[S_CS].base + c->s.eip;
-    if (!cpu_peek(c, lin, bytes, sizeof bytes))
+    if (!tui_peek(s, lin, bytes, sizeof bytes))
         return false;
     return decode(bytes, sizeof bytes, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
 }

@@ -48,6 +48,9 @@ struct tui_hot { uint32_t eip; uint64_t hits; };
 struct tui_session {
     struct run_options opt;         /* the command line (mode may change) */
     char mode[16];                  /* current engine name (opt.mode points here) */
+    char name[32];                  /* the VM's name on a host (tui --host), else "" */
+    bool attached;                  /* the VM is a host's (tui_session_attach): not ours */
+    char kernel[256];               /* attached: its kernel (opt.kernel points here) */
     struct vm *vm;                  /* the guest (vm.h) */
     struct machine *m;              /* &vm->m */
     uint8_t *image;                 /* the kernel file, kept for restarts */
@@ -96,6 +99,12 @@ void tui_exit_capture(struct tui_session *s);
 int tui_session_open(struct tui_session *s, const struct run_options *o,
                      char *err, size_t errlen);
 void tui_session_close(struct tui_session *s);
+/* Follow a VM that a host owns (tui --host): its events and console, and
+   the symbols of `kernel`. The session never destroys it; after the host
+   rebuilds or removes the VM, close the session (and attach again). 0, or
+   -1 with err. */
+int tui_session_attach(struct tui_session *s, struct vm *vm, const char *name,
+                       const char *kernel, char *err, size_t errlen);
 /* Rebuild the machine under engine `mode` (NULL: the same) from the start. */
 int tui_session_restart(struct tui_session *s, const char *mode, char *err, size_t errlen);
 /* The engine after the current one, cycling ("native" -> "trap" -> ...). */
@@ -128,6 +137,10 @@ int tui_parse_location(const struct tui_session *s, const char *text, uint32_t *
 /* The guest's EIP (linear, as the guest sees it) and the hardware's. */
 uint32_t tui_guest_eip(const struct tui_session *s);
 bool tui_in_vmm_region(const struct tui_session *s);
+/* Read linear memory as the screen shows it: through the hardware's page
+   tables, or (a guest address they do not map) the guest's own, without
+   side effects. False if neither maps all of it. */
+bool tui_peek(const struct tui_session *s, uint32_t lin, void *buf, uint32_t len);
 /* The binary translator (--mode bt), or NULL. */
 struct bt *tui_bt(const struct tui_session *s);
 /* The path an EIP last ran on, or -1 if never seen. */

@@ -17,8 +17,11 @@ enum tui_pane {
     PANE_EVENTS, PANE_CONSOLE, PANE_COUNT
 };
 
+struct tui_host;
+
 struct tui_ui {
-    struct tui_session *s;
+    struct tui_session *s;          /* the guest on screen (on a host: the selected VM's) */
+    struct tui_host *th;            /* tui --host: the host, else NULL */
     bool running;           /* c / space */
     int speed;              /* index into the speed table (tui_main.c) */
     char speed_text[24];    /* "full", "10/s" */

@@ -161,14 +161,14 @@ struct dis_insn {
 };
 
 /* Read up to `len` bytes of linear memory, stopping at the first fault. */
-static uint32_t peek_upto(struct cpu *c, uint32_t lin, uint8_t *buf, uint32_t len)
+static uint32_t peek_upto(const struct tui_session *s, uint32_t lin, uint8_t *buf, uint32_t len)
 {
     uint32_t got = 0;
     while (got < len) {
         uint32_t chunk = 0x1000 - ((lin + got) & 0xfff);
         if (chunk > len - got)
             chunk = len - got;
-        if (!cpu_peek(c, lin + got, buf + got, chunk))
+        if (!tui_peek(s, lin + got, buf + got, chunk))
             break;
         got += chunk;
     }
@@ -176,14 +176,14 @@ static uint32_t peek_upto(struct cpu *c, uint32_t lin, uint8_t *buf, uint32_t le
 }
 
 /* Disassemble from `start`; returns how many instructions were decoded. */
-static int dis_range(struct cpu *c, uint32_t start, uint32_t len, struct dis_insn *out, int max)
+static int dis_range(const struct tui_session *s, uint32_t start, uint32_t len, struct dis_insn *out, int max)
 {
     static uint8_t buf[DIS_BYTES];   /* UI view state only, never in sim/ */
     if (len > DIS_BYTES)
         len = DIS_BYTES;
     static csh h;                    /* opened once: cs_open builds tables */
     static cs_insn *ci;
-    uint32_t got = peek_upto(c, start, buf, len);
+    uint32_t got = peek_upto(s, start, buf, len);
     if (!ci) {
         if (cs_open(CS_ARCH_X86, CS_MODE_32, &h) != CS_ERR_OK)
             return 0;
@@ -219,10 +219,10 @@ static int dis_around(const struct tui_session *s, uint32_t eip, struct dis_insn
     const struct elf_sym *sym = elf_sym_at(&s->syms, eip, &off);
     if (sym && off <= 1024)
         start = sym->addr;
-    int n = dis_range(&s->m->cpu, start, eip - start + 1024, d, DIS_MAX);
+    int n = dis_range(s, start, eip - start + 1024, d, DIS_MAX);
     *at = dis_find(d, n, eip);
     if (*at < 0 && start != eip) {       /* EIP not on a boundary: decode from it */
-        n = dis_range(&s->m->cpu, eip, 1024, d, DIS_MAX);
+        n = dis_range(s, eip, 1024, d, DIS_MAX);
         *at = n ? 0 : -1;
     }
     return n;
@@ -325,8 +325,8 @@ void tui_view_tc_code(const struct tui_session *s, int rows, struct tui_text *ou
                           ? "guest user code runs directly" : "it is translated on entry");
         return;
     }
-    int ng = dis_range(c, bi.guest_lin, bi.guest_len, g, 64);
-    int nt = dis_range(c, bi.tc_lin, bi.tc_len, tc, 96);
+    int ng = dis_range(s, bi.guest_lin, bi.guest_len, g, 64);
+    int nt = dis_range(s, bi.tc_lin, bi.tc_len, tc, 96);
     uint32_t hw = c->s.seg[S_CS].base + c->s.eip, geip = tui_guest_eip(s);
     int col = out->width / 2 > 44 ? 44 : out->width / 2;
     tui_text_line(out, TS_HEAD, "%-*s%s", col, "guest block", "TC code");

@@ -105,7 +105,8 @@ void tui_view_console(const struct tui_session *s, int rows, bool vga, struct tu
 /* The status bar: mode, state, EIP and symbol, cycle count, a message. */
 void tui_view_status(const struct tui_session *s, enum tui_state st, const char *speed,
                      const char *msg, struct tui_text *out);
-void tui_view_help(struct tui_text *out);
+/* Every key; `host`: the host view's (tui --host). */
+void tui_view_help(struct tui_text *out, bool host);
 /* The first status bar: which keys to press, fitted to `cols`. */
 void tui_view_welcome(const struct tui_session *s, int cols, struct tui_text *out);
 /* The guest's share of native speed, 100 * native_equiv / total (100 natively). */

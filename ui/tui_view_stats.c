@@ -313,8 +313,9 @@ void tui_view_status(const struct tui_session *s, enum tui_state st, const char 
 {
     char sym[96];
     uint32_t eip = tui_guest_eip(s);
-    tui_text_line(out, TS_STATUS, " ringside | mode %s | %s | EIP %08x %s | cycle %" PRIu64
-                  " | insns %" PRIu64 " | speed %s | %s", s->mode, state_name(st), eip,
+    tui_text_line(out, TS_STATUS, " ringside | %s%s%smode %s | %s | EIP %08x %s | cycle %" PRIu64
+                  " | insns %" PRIu64 " | speed %s | %s", s->name[0] ? "vm " : "", s->name,
+                  s->name[0] ? " | " : "", s->mode, state_name(st), eip,
                   tui_symbolize(s, eip, sym, sizeof sym), s->m->cpu.cycles, s->m->cpu.insns,
                   speed, msg && *msg ? msg : "? help  q quit");
 }
@@ -351,6 +352,16 @@ void tui_view_welcome(const struct tui_session *s, int cols, struct tui_text *ou
 {
     char line[TUI_LINE_MAX + 1], sym[96];
     uint32_t eip = tui_guest_eip(s);
+    if (s->name[0]) {                           /* a host's VM (tui --host) */
+        snprintf(line, sizeof line, " ringside | vm %s | mode %s | paused | Welcome! c runs the "
+                 "host, s steps vm %s, 1-9 select a VM, ? every key, q quit", s->name, s->mode,
+                 s->name);
+        if ((int)strlen(line) > cols)
+            snprintf(line, sizeof line, " ringside | vm %s | c run host, s step, 1-9 VM, "
+                     "? keys, q quit", s->name);
+        tui_text_line(out, TS_STATUS, "%s", line);
+        return;
+    }
     snprintf(line, sizeof line, " ringside | mode %s | paused | EIP %08x %s | Welcome! Press c "
              "to run, s to step, ? for every key, q to quit", s->mode, eip,
              tui_symbolize(s, eip, sym, sizeof sym));
@@ -363,8 +374,22 @@ void tui_view_welcome(const struct tui_session *s, int cols, struct tui_text *ou
     tui_text_line(out, TS_STATUS, "%s", line);
 }
 
-void tui_view_help(struct tui_text *out)
+/* The host view's own keys (tui --host); m, S, U and < are one-VM keys. */
+static const char *const host_help_lines[] = {
+    "",
+    "Host view: 1-9 select a VM (its panes show), w the next one, p pause / resume it,",
+    "  a add a VM (a --vm spec), k kill it, | two VMs side by side; c runs the host's",
+    "  scheduler, s n t step the selected VM alone (the host charges it), R reboots it",
+};
+
+void tui_view_help(struct tui_text *out, bool host)
 {
-    for (unsigned i = 0; i < sizeof help_lines / sizeof *help_lines; i++)
-        tui_text_line(out, i == 0 ? TS_HEAD : TS_NORMAL, "%s", help_lines[i]);
+    for (unsigned i = 0; i < sizeof help_lines / sizeof *help_lines; i++) {
+        const char *l = help_lines[i];
+        if (host && l[0] == ' ' && l[1] == ' ' && strchr("mSU<", l[2]) && l[3] == ' ')
+            continue;
+        tui_text_line(out, i == 0 ? TS_HEAD : TS_NORMAL, "%s", l);
+    }
+    for (unsigned i = 0; host && i < sizeof host_help_lines / sizeof *host_help_lines; i++)
+        tui_text_line(out, TS_NORMAL, "%s", host_help_lines[i]);
 }

@@ -185,6 +185,20 @@ static int host_pick(const struct host *h)
     return best;
 }
 
+void host_charge(struct host *h, int i, uint64_t cycles_before, uint64_t idle_before)
+{
+    struct host_vm *hv = &h->vms[i];
+    struct machine *m = &hv->vm->m;
+    uint64_t busy = (m->cpu.cycles - cycles_before) - (m->idle_cycles - idle_before);
+    hv->busy_cycles += busy;
+    hv->pass += (busy ? busy : 1) * PASS_SCALE / hv->shares;
+    h->host_cycles += busy;
+    if (m->end != END_NONE && hv->state != HVM_ENDED) {
+        hv->state = HVM_ENDED;
+        hv->ended_at = h->host_cycles;
+    }
+}
+
 /* One slice of VM i: until its clock has advanced a slice, or its budget. */
 static void host_run_slice(struct host *h, int i)
 {
@@ -197,15 +211,8 @@ static void host_run_slice(struct host *h, int i)
         snprintf(m->end_msg, sizeof m->end_msg, "instruction budget of %llu exhausted",
                  (unsigned long long)hv->max_insns);
     }
-    uint64_t busy = (m->cpu.cycles - c0) - (m->idle_cycles - idle0);
-    hv->busy_cycles += busy;
+    host_charge(h, i, c0, idle0);
     hv->slices++;
-    hv->pass += (busy ? busy : 1) * PASS_SCALE / hv->shares;
-    h->host_cycles += busy;
-    if (m->end != END_NONE) {
-        hv->state = HVM_ENDED;
-        hv->ended_at = h->host_cycles;
-    }
 }
 
 /* Content-based page sharing runs between slices, at a rate in host time. */
@@ -217,20 +224,25 @@ static void host_share_scan(struct host *h)
     h->pages_merged += share_scan(&h->mem, h->cfg.share_pages);
 }
 
+void host_switch_to(struct host *h, int i)
+{
+    if (h->current == i)
+        return;
+    if (h->current >= 0) {                /* the first VM's start is no switch */
+        h->switches++;
+        h->switch_cycles_total += h->cfg.switch_cycles;
+        h->host_cycles += h->cfg.switch_cycles;
+    }
+    h->current = i;
+}
+
 int host_step(struct host *h)
 {
     host_share_scan(h);
     int i = host_pick(h);
     if (i < 0)
         return -1;
-    if (h->current != i) {
-        if (h->current >= 0) {            /* the first VM's start is no switch */
-            h->switches++;
-            h->switch_cycles_total += h->cfg.switch_cycles;
-            h->host_cycles += h->cfg.switch_cycles;
-        }
-        h->current = i;
-    }
+    host_switch_to(h, i);
     host_run_slice(h, i);
     return i;
 }

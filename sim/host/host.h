@@ -116,6 +116,15 @@ void host_remove(struct host *h, int i);
    no VM is runnable (all ended or paused). */
 int host_step(struct host *h);
 
+/* Charge VM i for what it ran since its clock read cycles_before (its idle
+   clock idle_before): its CPU time, its stride pass, the host's time, and
+   its end if it ended. host_step does this for a slice; a debugger that
+   steps one VM outside the scheduler (the TUI's host view) does it after
+   the step, so the host's figures stay true. */
+void host_charge(struct host *h, int i, uint64_t cycles_before, uint64_t idle_before);
+/* Give the CPU to VM i: a VM switch (and its cost) unless it has it. */
+void host_switch_to(struct host *h, int i);
+
 /* Machine memory as the host reports it (frames of 4 KiB). */
 struct host_mem_report {
     uint32_t frames, used, free, peak;
