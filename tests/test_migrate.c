@@ -808,6 +808,48 @@ static void test_primary_killed_standby_recovers(void)
     remove_dirs(root, a, b);
 }
 
+/* A replica on a host without room for a checkpoint's pages: the commit
+   fails with OutOfMemory, none of its pages is written, and `recover` still
+   resumes the checkpoint before it (nothing of the replica is lost). */
+static void test_replica_out_of_memory_keeps_checkpoint(void)
+{
+    struct host src, dst;
+    struct host_config hc = { 0 }, small = { .mem_mib = 8 };    /* 2048 frames */
+    char err[256];
+    host_init(&src, &hc);
+    host_init(&dst, &small);
+    struct vm_config cfg = { .kernel_path = "samples/bin/writer.elf", .mode = MODE_TRAP,
+                             .cmdline = "pages=1500 think=100" };
+    int i = host_add_vm(&src, &cfg, "w", 1, 0, err, sizeof err);
+    CU_ASSERT_FATAL(i == 0);
+    struct mig_link *l = mig_link_local(&dst);
+    struct mig_ckpt ck = { 0 };
+    for (int k = 0; k < 2; k++)
+        host_step(&src);                                     /* booted, few pages yet */
+    CU_ASSERT_EQUAL_FATAL(migrate_checkpoint(&src, i, l, &ck, err, sizeof err), 0);
+    uint64_t first = vm_guest_insns(src.vms[i].vm);
+    while (src.vms[i].vm->m.pm.touched < 1600 && src.vms[i].state == HVM_RUNNABLE)
+        host_step(&src);                                     /* 1500 pages written */
+    CU_ASSERT_FATAL(dst.nvms == 1);
+    uint32_t used = dst.mem.used;
+    CU_ASSERT_EQUAL(migrate_checkpoint(&src, i, l, &ck, err, sizeof err), -1);
+    CU_ASSERT(strstr(err, "out of machine memory") != NULL);
+    CU_ASSERT_EQUAL(dst.vms[0].checkpoints, 1);
+    CU_ASSERT_EQUAL(dst.mem.used, used);                     /* no page written */
+    struct control_effect fx;
+    char *r = control_handle(&dst, "{\"execute\":\"recover\",\"arguments\":{\"vm\":\"w\"}}", &fx);
+    json_t *j = json_loads(r, 0, NULL);
+    json_t *ret = json_object_get(j, "return");
+    CU_ASSERT_PTR_NOT_NULL(ret);
+    CU_ASSERT_EQUAL((uint64_t)json_integer_value(json_object_get(ret, "guest_insns")), first);
+    json_decref(j);
+    free(r);
+    mig_link_close(l);
+    migrate_checkpoint_free(&ck);
+    host_free(&src);
+    host_free(&dst);
+}
+
 /* `ringside migrate`: the in-process two-host mode on the command line. */
 static void test_migrate_command(void)
 {
@@ -833,6 +875,8 @@ static void test_migrate_command(void)
 void suite_migrate_register(void)
 {
     CU_pSuite s = CU_add_suite("migrate", NULL, NULL);
+    CU_add_test(s, "replica without memory for a checkpoint: OutOfMemory, the last one kept",
+                test_replica_out_of_memory_keeps_checkpoint);
     CU_add_test(s, "every sample, trap and bt, two start points: output = QEMU golden",
                 test_samples_nothing_lost);
     CU_add_test(s, "a refusing target: the VM runs on at the source, intact", test_refused_vm_runs_on);

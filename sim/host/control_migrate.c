@@ -125,14 +125,50 @@ static const char *stage(struct host_vm *hv, const uint8_t *raw, size_t n)
     return NULL;
 }
 
-static void apply_staged(struct host_vm *hv)
+static uint32_t staged_page(const struct host_vm *hv, size_t off)
 {
+    const uint8_t *p = hv->staged + off;
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Frames the staged pages would take from the pool: pages with no frame
+   yet, or on a shared frame (a write copies it). A bound: a page staged
+   twice counts twice. */
+static uint32_t staged_frames_needed(const struct host_vm *hv)
+{
+    const struct pmap *pm = &hv->vm->m.pm;
+    uint32_t need = 0;
     for (size_t off = 0; off + 4 + PAGE <= hv->nstaged; off += 4 + PAGE) {
-        const uint8_t *p = hv->staged + off;
-        uint32_t pg = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        machine_put_guest_page(&hv->vm->m, pg, p + 4);
+        uint32_t pg = staged_page(hv, off);
+        need += pg < pm->npages && (pmap_lookup(pm, pg) == PMAP_NONE || pmap_shared(pm, pg));
+    }
+    return need;
+}
+
+/* Write a checkpoint's pages into the replica: all of them, or (the pool
+   cannot hold them) none, so the replica stays at its last checkpoint. */
+static int apply_staged(struct host_vm *hv, char *err, size_t errlen)
+{
+    const struct pmap *pm = &hv->vm->m.pm;
+    if (!pmap_identity(pm)) {
+        uint32_t need = staged_frames_needed(hv), free_frames = pm->fr->nframes - pm->fr->used;
+        if (need > free_frames) {
+            snprintf(err, errlen, "the host is out of machine memory for the checkpoint "
+                     "(%u frames needed, %u free); the replica stays at checkpoint %llu",
+                     need, free_frames, (unsigned long long)hv->checkpoints);
+            hv->nstaged = 0;
+            return -1;
+        }
+    }
+    for (size_t off = 0; off + 4 + PAGE <= hv->nstaged; off += 4 + PAGE) {
+        if (!machine_put_guest_page(&hv->vm->m, staged_page(hv, off), hv->staged + off + 4)) {
+            snprintf(err, errlen, "the host is out of machine memory for the checkpoint");
+            hv->nstaged = 0;
+            return -1;
+        }
     }
     hv->nstaged = 0;
+    return 0;
 }
 
 json_t *cmd_migrate_pages(struct ctl_req *r)
@@ -207,13 +243,16 @@ json_t *cmd_replica_commit(struct ctl_req *r)
     int rc = snap_parse(img, n, &f, r->err, sizeof r->err);
     free(img);
     if (rc == 0) {
-        apply_staged(hv);
-        rc = snapshot_restore_state(hv->vm, &f, r->err, sizeof r->err);
+        rc = apply_staged(hv, r->err, sizeof r->err);
+        if (rc != 0)
+            r->err_class = "OutOfMemory";
+        else
+            rc = snapshot_restore_state(hv->vm, &f, r->err, sizeof r->err);
         snap_free(&f);
     }
     hv->nstaged = 0;
     if (rc != 0) {
-        r->err_class = "RevertFailed";
+        r->err_class = r->err_class ? r->err_class : "RevertFailed";
         return NULL;
     }
     hv->state_in = true;
