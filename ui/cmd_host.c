@@ -345,8 +345,21 @@ static void report(FILE *f, const struct host *h)
     }
 }
 
-static int write_stats(const char *path, const struct host *h)
+/* With --replicate-to, each VM's checkpoints: how many, and the pages and
+   bytes they put on the wire (the overhead of disaster recovery). */
+static void write_ckpt_stats(FILE *f, const struct host_cli *cli, const struct host_vm *hv)
 {
+    if (!cli->every)
+        return;
+    const struct mig_ckpt *ck = &cli->ckpt[hv->id];
+    fprintf(f, ", \"checkpoints\": %" PRIu64 ", \"checkpoint_pages\": %" PRIu64
+            ", \"checkpoint_bytes\": %" PRIu64 ", \"checkpoint_insns\": %" PRIu64, ck->count,
+            ck->pages, ck->bytes, ck->guest_insns);
+}
+
+static int write_stats(const char *path, const struct host_cli *cli)
+{
+    const struct host *h = &cli->host;
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "ringside host: --stats-json %s: %s\n", path, strerror(errno));
@@ -369,11 +382,13 @@ static int write_stats(const char *path, const struct host *h)
                 "\"busy_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"guest_insns\": %" PRIu64
                 ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d, \"ended_at\": %" PRIu64
                 ", \"pages_mapped\": %u, \"pages_shared\": %u, \"pages_merged\": %" PRIu64
-                ", \"cow_breaks\": %" PRIu64 "}%s\n", hv->name,
+                ", \"cow_breaks\": %" PRIu64, hv->name,
                 machine_mode_name(m->mode), hv->shares, host_cpu_share(h, i), hv->busy_cycles,
                 m->cpu.cycles, cpu_guest_insns(&m->cpu), m->stats.overhead_cycles,
                 cmd_run_exit_status(m), hv->ended_at, host_vm_mapped_pages(h, i),
-                m->pm.shared_now, m->pm.merged, m->pm.cow_breaks, i + 1 < h->nvms ? "," : "");
+                m->pm.shared_now, m->pm.merged, m->pm.cow_breaks);
+        write_ckpt_stats(f, cli, hv);
+        fprintf(f, "}%s\n", i + 1 < h->nvms ? "," : "");
     }
     fputs("  ]\n}\n", f);
     return fclose(f) == 0 ? 0 : -1;
@@ -496,7 +511,7 @@ int cmd_host(int argc, char **argv)
         if (cli->verbose)
             report(stderr, &cli->host);
         rc = rc ? rc : host_status(&cli->host);
-        if (cli->stats_json && write_stats(cli->stats_json, &cli->host) != 0)
+        if (cli->stats_json && write_stats(cli->stats_json, cli) != 0)
             rc = EXIT_BAD_INPUT;
     } else {
         close_consoles(cli);
