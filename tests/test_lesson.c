@@ -96,6 +96,13 @@ static void test_parse_errors(void)
         { HEADER "minutes: 0\n", "b.lesson:4:", "minutes must be" },
         { HEADER "[step A]\nsay: \x01\n", "b.lesson:5:", "control character" },
         { HEADER, "b.lesson:4:", "at least one [step" },
+        { HEADER "[step A]\nstart 9x: run k\n", "b.lesson:5:", "needs NAME a word" },
+        { HEADER "[step A]\nstart h:\n", "b.lesson:5:", "needs a command" },
+        { HEADER "[step A]\nstart h: run k\nstart h: run k\n", "b.lesson:6:", "already running" },
+        { HEADER "[step A]\nwait h: end\n", "b.lesson:5:", "names no background command" },
+        { HEADER "[step A]\nkill h:\n", "b.lesson:5:", "names no background command" },
+        { HEADER "[step A]\nstart h: run k\nwait h: soon\n", "b.lesson:6:", "'socket PATH'" },
+        { HEADER "[step A]\nstart h: run k\nkill h: now\n", "b.lesson:6:", "takes no value" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char err[256] = "";
@@ -302,6 +309,54 @@ static void test_failing_check_fails(void)
     unlink(path);
 }
 
+/* Background commands: one started, waited for and killed (status 137);
+   a lesson that fails while one runs leaves no process behind (its marker,
+   a unique --name, is in no command line under /proc afterwards). */
+static bool marker_running(const char *marker)
+{
+    char cmd[256];
+    /* "[b]gmark..." matches the marker but not this command's own line */
+    snprintf(cmd, sizeof cmd, "grep -l -a -e '[%c]%s' /proc/[0-9]*/cmdline 2>/dev/null | "
+             "head -1", marker[0], marker + 1);
+    FILE *f = popen(cmd, "r");
+    char line[128] = "";
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = 0;
+        pclose(f);
+    }
+    return line[0] != 0;
+}
+
+static void test_background_commands(void)
+{
+    char path[] = "/tmp/rs_lesson_XXXXXX.lesson", text[1024], marker[64];
+    int fd = mkstemps(path, 7);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    snprintf(marker, sizeof marker, "bgmark%d", (int)getpid());
+    snprintf(text, sizeof text, HEADER "[step A]\nstart h: host --control ${TMP}/h.sock "
+             "--vm \"samples/bin/writer.elf --mode bt --name %s --append passes=1000000\"\n"
+             "wait h: socket ${TMP}/h.sock\nkill h:\nsay: killed\ncheck: h.status == 137\n", marker);
+    write_file(path, text);
+    char *args[] = { path, "--check", NULL };
+    struct proc_result r;
+    run_lesson(args, "", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(!marker_running(marker));
+    proc_result_free(&r);
+    snprintf(text, sizeof text, HEADER "[step A]\nstart h: host --control ${TMP}/h.sock "
+             "--vm \"samples/bin/writer.elf --mode bt --name %s --append passes=1000000\"\n"
+             "wait h: socket ${TMP}/h.sock\nrun a: run --mode native samples/bin/hello.elf\n"
+             "check: a.exit_status == 3\n", marker);
+    write_file(path, text);
+    run_lesson(args, "", &r);
+    CU_ASSERT_EQUAL(r.status, 1);                  /* the check fails mid-lesson */
+    CU_ASSERT(!marker_running(marker));            /* and the host went with it */
+    proc_result_free(&r);
+    unlink(path);
+}
+
 /* Headless: a right and a wrong answer, graded against the run's figure. */
 static void test_headless_grading(void)
 {
@@ -418,7 +473,8 @@ static void drive_lesson_tui(const char *name, int cols, int rows)
 static void test_every_lesson_in_tui(void)
 {
     static const char *names[] = { "rings", "sensitive", "bt", "tcache", "smc", "shadow",
-                                   "costs", "paper", "host", "hosted", "snapshots", "migration" };
+                                   "costs", "paper", "host", "hosted", "snapshots", "migration",
+                                   "recovery" };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         drive_lesson_tui(names[i], i % 2 ? 100 : 80, i % 2 ? 30 : 24);
 }
@@ -560,6 +616,8 @@ static void test_lab_usage(void)
 void suite_lesson_register(void)
 {
     CU_pSuite s = CU_add_suite("lesson", NULL, NULL);
+    CU_add_test(s, "background commands: start, wait, kill; none left after a failure",
+                test_background_commands);
     CU_add_test(s, "a lesson file parses into steps and items", test_parse_good);
     CU_add_test(s, "malformed lessons: file, line and reason", test_parse_errors);
     CU_add_test(s, "3000 mutated lessons: parsed or refused, never a crash",

@@ -85,7 +85,7 @@ static void test_free_run_matches_headless(void)
     run_to_end();
     CU_ASSERT(tui_host_all_ended(&th));
     CU_ASSERT_EQUAL(host_exit_status(&th.host), 0);
-    CU_ASSERT_EQUAL(host_write_stats(tp, &th.host), 0);
+    CU_ASSERT_EQUAL(host_write_stats(tp, &th.host, NULL, NULL), 0);
     char *j = proc_read_file(tp, NULL);
     CU_ASSERT(j && !strcmp(h, j));
     tui_host_close(&th);

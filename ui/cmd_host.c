@@ -273,6 +273,19 @@ static void close_consoles(struct host_cli *cli)
     }
 }
 
+/* With --replicate-to, each VM's checkpoints: how many, and the pages and
+   bytes they put on the wire (the overhead of disaster recovery). */
+static void checkpoint_json(FILE *f, const void *ctx, int i)
+{
+    const struct host_cli *cli = ctx;
+    if (!cli->every)
+        return;
+    const struct mig_ckpt *ck = &cli->ckpt[cli->host.vms[i].id];
+    fprintf(f, ", \"checkpoints\": %" PRIu64 ", \"checkpoint_pages\": %" PRIu64
+            ", \"checkpoint_bytes\": %" PRIu64 ", \"checkpoint_insns\": %" PRIu64, ck->count,
+            ck->pages, ck->bytes, ck->guest_insns);
+}
+
 int cmd_host(int argc, char **argv)
 {
     struct host_cli *cli = calloc(1, sizeof *cli);
@@ -299,7 +312,7 @@ int cmd_host(int argc, char **argv)
         if (cli->verbose)
             host_report(stderr, &cli->host);
         rc = rc ? rc : host_exit_status(&cli->host);
-        if (cli->stats_json && host_write_stats(cli->stats_json, &cli->host) != 0)
+        if (cli->stats_json && host_write_stats(cli->stats_json, &cli->host, checkpoint_json, cli))
             rc = EXIT_BAD_INPUT;
     } else {
         close_consoles(cli);

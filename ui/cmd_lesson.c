@@ -194,7 +194,10 @@ static void do_item(struct lesson_session *s, const struct lesson_item *it, enum
         return;
     case LI_RUN:
     case LI_MAKE:
-    case LI_READ: {
+    case LI_READ:
+    case LI_START:
+    case LI_WAIT:
+    case LI_KILL: {
         char cmd[4096];
         lesson_item_command(s, it, cmd, sizeof cmd);
         printf("%s\n", cmd);

@@ -221,7 +221,8 @@ void host_report(FILE *f, const struct host *h)
     }
 }
 
-int host_write_stats(const char *path, const struct host *h)
+int host_write_stats(const char *path, const struct host *h, host_vm_json_fn extra,
+                     const void *ctx)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -245,11 +246,14 @@ int host_write_stats(const char *path, const struct host *h)
                 "\"busy_cycles\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"guest_insns\": %" PRIu64
                 ", \"overhead_cycles\": %" PRId64 ", \"exit_status\": %d, \"ended_at\": %" PRIu64
                 ", \"pages_mapped\": %u, \"pages_shared\": %u, \"pages_merged\": %" PRIu64
-                ", \"cow_breaks\": %" PRIu64 "}%s\n", hv->name,
+                ", \"cow_breaks\": %" PRIu64, hv->name,
                 machine_mode_name(m->mode), hv->shares, host_cpu_share(h, i), hv->busy_cycles,
                 m->cpu.cycles, cpu_guest_insns(&m->cpu), m->stats.overhead_cycles,
                 cmd_run_exit_status(m), hv->ended_at, host_vm_mapped_pages(h, i),
-                m->pm.shared_now, m->pm.merged, m->pm.cow_breaks, i + 1 < h->nvms ? "," : "");
+                m->pm.shared_now, m->pm.merged, m->pm.cow_breaks);
+        if (extra)
+            extra(f, ctx, i);
+        fprintf(f, "}%s\n", i + 1 < h->nvms ? "," : "");
     }
     fputs("  ]\n}\n", f);
     return fclose(f) == 0 ? 0 : -1;

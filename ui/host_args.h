@@ -43,7 +43,10 @@ int host_args_add_vm(struct host *h, char *spec, int index, char *err, size_t er
 int host_exit_status(const struct host *h);
 /* The host's and every VM's figures (docs/host.md). */
 void host_report(FILE *f, const struct host *h);
-/* --stats-json: 0, or -1 (a message on stderr). */
-int host_write_stats(const char *path, const struct host *h);
+/* More members of VM i's object in the stats JSON (", \"key\": value"...). */
+typedef void (*host_vm_json_fn)(FILE *f, const void *ctx, int i);
+/* --stats-json: 0, or -1 (a message on stderr). `extra` may be NULL. */
+int host_write_stats(const char *path, const struct host *h, host_vm_json_fn extra,
+                     const void *ctx);
 
 #endif

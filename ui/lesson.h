@@ -33,13 +33,27 @@ enum lesson_item_kind {
     LI_TUI,      /* tui: open the TUI on a kernel (skipped headless) */
     LI_CHECK,    /* check: an expression that must hold */
     LI_ASK,      /* ask: a question with a computed answer */
+    LI_START,    /* start NAME: a ringside command line in the background */
+    LI_WAIT,     /* wait NAME: until a background command is ready (wait_kind) */
+    LI_KILL,     /* kill NAME: SIGKILL a background command, reap it, record it */
 };
+
+/* What `wait NAME:` waits for (each at most LESSON_WAIT_S seconds). */
+enum lesson_wait_kind {
+    LW_SOCKET,   /* "socket PATH": a Unix socket at PATH accepts a connection */
+    LW_OUTPUT,   /* "output contains "TEXT"": NAME's standard output holds TEXT */
+    LW_END,      /* "end": NAME has exited by itself */
+};
+
+#define LESSON_WAIT_S 60
+#define LESSON_MAX_BG 8           /* background commands running at once */
 
 struct lesson_item {
     enum lesson_item_kind kind;
     int line;                 /* in the lesson file, for messages */
     char *text;               /* say/ask text, run/tui command line, check expr */
-    char run_name[32];        /* LI_RUN, LI_MAKE, LI_READ */
+    char run_name[32];        /* LI_RUN, LI_MAKE, LI_READ, LI_START, LI_WAIT, LI_KILL */
+    enum lesson_wait_kind wait; /* LI_WAIT; text is the PATH or the TEXT */
     int points;               /* LI_CHECK in a lab: what the criterion is worth */
     /* LI_ASK */
     char *answer;             /* an expression, or a choice letter */

@@ -32,6 +32,8 @@ struct parser {
     size_t errlen;
     char **cont;             /* the value continuation lines append to */
     struct lesson_item *ask; /* the open question (answer/within/choice) */
+    char bg[LESSON_MAX_BG][32]; /* background commands started and not yet gone, */
+    int nbg;                    /* in the order of the file (the order they run) */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -302,7 +304,102 @@ static int answer_key(struct parser *p, const char *key, const char *v)
     return 0;
 }
 
-static int step_key(struct parser *p, const char *key, const char *v)
+/* ---- background commands: start, wait, kill ---- */
+
+static int bg_find(struct parser *p, const char *name)
+{
+    for (int i = 0; i < p->nbg; i++)
+        if (!strcmp(p->bg[i], name))
+            return i;
+    return -1;
+}
+
+/* NAME of "WORD NAME", which must (or must not) be running at this line:
+   its index among those running (0 for one not running), or -1. */
+static int bg_name(struct parser *p, const char *key, size_t n, bool running)
+{
+    const char *name = key + n;
+    if (!is_ident(name, sizeof p->bg[0]))
+        return fail(p, "'%.*sNAME:' needs NAME a word (letters, digits, _)", (int)n, key);
+    int i = bg_find(p, name);
+    if (running && i < 0)
+        return fail(p, "'%s' names no background command running here (start %s: first)",
+                    key, name);
+    if (!running && i >= 0)
+        return fail(p, "'%s' is already running (kill %s: or wait %s: end first)", name, name,
+                    name);
+    if (!running && p->nbg == LESSON_MAX_BG)
+        return fail(p, "more than %d background commands at once", LESSON_MAX_BG);
+    return running ? i : 0;
+}
+
+static void bg_gone(struct parser *p, int i)
+{
+    memmove(p->bg[i], p->bg[i + 1], sizeof p->bg[0] * (size_t)(p->nbg - i - 1));
+    p->nbg--;
+}
+
+/* "socket PATH", "output contains "TEXT"" or "end": the kind, and the PATH
+   or TEXT in *arg (pointing into v, which it may cut short). */
+static int wait_spec(struct parser *p, char *v, enum lesson_wait_kind *kind, char **arg)
+{
+    size_t n = strlen(v);
+    if (!strcmp(v, "end")) {
+        *kind = LW_END;
+        *arg = v + n;
+        return 0;
+    }
+    if (!strncmp(v, "socket ", 7) && v[7] && !strchr(v + 7, ' ')) {
+        *kind = LW_SOCKET;
+        *arg = v + 7;
+        return 0;
+    }
+    if (!strncmp(v, "output contains \"", 17) && n > 18 && v[n - 1] == '"' &&
+        !memchr(v + 17, '"', n - 18)) {
+        *kind = LW_OUTPUT;
+        v[n - 1] = 0;
+        *arg = v + 17;
+        return 0;
+    }
+    return fail(p, "wait: 'socket PATH', 'output contains \"TEXT\"' or 'end', not '%s'", v);
+}
+
+static int bg_key(struct parser *p, const char *key, char *v)
+{
+    struct lesson_item *it;
+    int i;
+    if (!strncmp(key, "start ", 6)) {
+        if (!*v)
+            return fail(p, "'%s:' needs a command", key);
+        if (bg_name(p, key, 6, false) == -1 || !(it = new_item(p, LI_START, v)))
+            return -1;
+        snprintf(p->bg[p->nbg++], sizeof p->bg[0], "%s", key + 6);
+    } else if (!strncmp(key, "kill ", 5)) {
+        if (*v)
+            return fail(p, "'%s:' takes no value (it sends SIGKILL)", key);
+        if ((i = bg_name(p, key, 5, true)) < 0 || !(it = new_item(p, LI_KILL, "")))
+            return -1;
+        bg_gone(p, i);
+    } else {
+        enum lesson_wait_kind kind = LW_END;
+        char *arg = v;
+        if ((i = bg_name(p, key, 5, true)) < 0 || wait_spec(p, v, &kind, &arg) ||
+            !(it = new_item(p, LI_WAIT, arg)))
+            return -1;
+        it->wait = kind;
+        if (kind == LW_END)
+            bg_gone(p, i);
+    }
+    snprintf(it->run_name, sizeof it->run_name, "%s", strchr(key, ' ') + 1);
+    return 0;
+}
+
+static bool is_bg_key(const char *key)
+{
+    return !strncmp(key, "start ", 6) || !strncmp(key, "wait ", 5) || !strncmp(key, "kill ", 5);
+}
+
+static int step_key(struct parser *p, const char *key, char *v)
 {
     if (!p->l->nsteps)
         return header_key(p, key, v);
@@ -310,6 +407,10 @@ static int step_key(struct parser *p, const char *key, const char *v)
         return answer_key(p, key, v);
     if (open_question_done(p))
         return -1;
+    if (is_bg_key(key)) {
+        p->cont = NULL;
+        return bg_key(p, key, v);
+    }
     if (!*v)
         return fail(p, "'%s:' needs a value", key);
     struct lesson_item *it;
@@ -350,8 +451,8 @@ static int step_key(struct parser *p, const char *key, const char *v)
         snprintf(it->run_name, sizeof it->run_name, "%s", key + n);
         return 0;
     }
-    return fail(p, "unknown key '%s' (say, run NAME, make NAME, read NAME, tui, check, ask, "
-                   "choice, answer, within)", key);
+    return fail(p, "unknown key '%s' (say, run NAME, make NAME, read NAME, start NAME, "
+                   "wait NAME, kill NAME, tui, check, ask, choice, answer, within)", key);
 }
 
 static void trim_right(char *s)

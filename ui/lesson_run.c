@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -79,6 +80,7 @@ static void remove_tmpdir(const char *path)
 
 void lesson_session_free(struct lesson_session *s)
 {
+    lesson_bg_stop_all(s);
     json_decref(s->runs);
     s->runs = NULL;
     if (s->l && s->l->tmpdir[0])
@@ -95,21 +97,33 @@ static int temp_file(char *path, size_t len)
     return fd;
 }
 
-/* argv as its own process from the source tree, standard output into
-   out_fd and standard error into err_fd: ringside itself (this very
-   program), or `make` for a lab's build. */
-static pid_t spawn(const char *root, char **argv, int out_fd, int err_fd, bool make)
+/* The child's side of a background command: a process group of its own
+   (so `kill NAME:` reaches whatever it starts) that dies with this process
+   (PR_SET_PDEATHSIG: a lesson killed by a signal leaves no orphan). */
+static void background_child(pid_t parent)
 {
-    pid_t pid = fork();
+    setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);   /* the lesson is already gone */
+}
+
+pid_t lesson_spawn(const char *root, char **argv, int out_fd, int err_fd,
+                   enum lesson_spawn_kind kind)
+{
+    pid_t parent = getpid(), pid = fork();
+    if (pid > 0 && kind == LS_BACKGROUND)
+        setpgid(pid, pid);   /* also here: no window in which kill(-pid) misses it */
     if (pid != 0)
         return pid;
+    if (kind == LS_BACKGROUND)
+        background_child(parent);
     int null = open("/dev/null", O_RDWR);
     if (null < 0 || chdir(root) != 0)
         _exit(127);
     dup2(null, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
-    if (make)
+    if (kind == LS_MAKE)
         execvp("make", argv);
     else
         execv("/proc/self/exe", argv);
@@ -136,7 +150,7 @@ static int wait_bounded(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static json_t *read_text(const char *path)
+json_t *lesson_read_text(const char *path)
 {
     int fd = open(path, O_RDONLY);
     char *buf = malloc(RUN_MAX_OUTPUT + 1);
@@ -152,7 +166,7 @@ static json_t *read_text(const char *path)
     return j;
 }
 
-static json_t *read_stats(const char *path, char *err, size_t errlen)
+json_t *lesson_read_stats(const char *path, char *err, size_t errlen)
 {
     uint8_t *data;
     size_t len;
@@ -230,7 +244,7 @@ static bool has_word(char **argv, int argc, const char *w)
     return false;
 }
 
-static bool wants_stats(char **argv, int argc)
+bool lesson_wants_stats(char **argv, int argc)
 {
     if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "host")))
         return false;
@@ -262,6 +276,10 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
 {
     if (it->kind == LI_READ)
         return do_read(s, it);
+    if (it->kind == LI_WAIT)
+        return lesson_bg_wait(s, it, err, errlen);
+    if (it->kind == LI_KILL)
+        return lesson_bg_kill(s, it, err, errlen);
     bool make = it->kind == LI_MAKE;
     char *line = lesson_expand(s->l, it->text);
     char *argv[RUN_MAX_ARGS + 8], src_var[4200];
@@ -290,7 +308,11 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
         goto done;
     }
     argc += pre;
-    bool stats = !make && wants_stats(argv, argc);
+    if (it->kind == LI_START) {
+        rc = lesson_bg_start(s, it->run_name, argv, argc, err, errlen);
+        goto done;
+    }
+    bool stats = !make && lesson_wants_stats(argv, argc);
     if ((out_fd = temp_file(out_path, sizeof out_path)) < 0 ||
         (err_fd = temp_file(err_path, sizeof err_path)) < 0 ||
         (stats && (stats_fd = temp_file(stats_path, sizeof stats_path)) < 0)) {
@@ -303,15 +325,15 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
         argv[argc] = NULL;
     }
     fflush(NULL);
-    pid_t pid = spawn(s->l->srcdir, argv, out_fd, err_fd, make);
+    pid_t pid = lesson_spawn(s->l->srcdir, argv, out_fd, err_fd, make ? LS_MAKE : LS_RINGSIDE);
     if (pid < 0) {
         snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
         goto done;
     }
     int status = wait_bounded(pid);
-    json_t *rec = stats ? read_stats(stats_path, err, errlen) : json_object();
+    json_t *rec = stats ? lesson_read_stats(stats_path, err, errlen) : json_object();
     if (!rec) {
-        json_t *o = read_text(err_path);
+        json_t *o = lesson_read_text(err_path);
         const char *t = json_string_value(o);
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, " (status %d): %.200s", status, t ? t : "");
@@ -319,8 +341,8 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
         goto done;
     }
     json_object_set_new(rec, "status", json_integer(status));
-    json_object_set_new(rec, "output", read_text(out_path));
-    json_object_set_new(rec, "errors", read_text(err_path));
+    json_object_set_new(rec, "output", lesson_read_text(out_path));
+    json_object_set_new(rec, "errors", lesson_read_text(err_path));
     if (has_word(argv, argc, "--json")) {   /* the reply line: on stdout, else stderr */
         json_t *jl = json_line(json_string_value(json_object_get(rec, "output")));
         if (!jl)
@@ -353,10 +375,19 @@ done:
 void lesson_item_command(struct lesson_session *s, const struct lesson_item *it, char *buf,
                          size_t len)
 {
+    static const char *const wait_fmt[] = {
+        [LW_SOCKET] = "(waiting until %s's socket %s accepts a connection)",
+        [LW_OUTPUT] = "(waiting until %s prints \"%s\")",
+        [LW_END] = "(waiting for %s to end%s)",
+    };
     char *cmd = lesson_expand(s->l, it->text);
-    snprintf(buf, len, it->kind == LI_READ ? "(reading %s)" : it->kind == LI_MAKE ? "$ make %s"
-                                                                                   : "$ ringside %s",
-             cmd);
+    if (it->kind == LI_WAIT)
+        snprintf(buf, len, wait_fmt[it->wait], it->run_name, cmd);
+    else if (it->kind == LI_KILL)
+        snprintf(buf, len, "$ kill -KILL %s", it->run_name);
+    else
+        snprintf(buf, len, it->kind == LI_READ ? "(reading %s)" : it->kind == LI_MAKE ? "$ make %s"
+                           : it->kind == LI_START ? "$ ringside %s &" : "$ ringside %s", cmd);
     free(cmd);
 }
 
@@ -445,7 +476,9 @@ void lesson_run_summary(struct lesson_session *s, const char *name, char *buf, s
 {
     json_t *rec = json_object_get(s->runs, name);
     const char *out = json_string_value(json_object_get(rec, "output"));
-    int n = snprintf(buf, len, "status %d", (int)field(rec, "status", NULL));
+    int n = json_object_get(rec, "status") ? snprintf(buf, len, "status %d",
+                                                      (int)field(rec, "status", NULL))
+                                           : snprintf(buf, len, "running");
     if (json_object_get(rec, "guest_insns"))
         n += snprintf(buf + n, len - (size_t)n, ", %llu guest instructions, %llu cycles",
                       (unsigned long long)field(rec, "guest_insns", NULL),

@@ -234,6 +234,9 @@ static bool do_step(struct lesson_screen *ls)
         case LI_RUN:
         case LI_MAKE:
         case LI_READ:
+        case LI_START:
+        case LI_WAIT:
+        case LI_KILL:
             do_run(ls, it);
             break;
         case LI_CHECK:

@@ -700,7 +700,7 @@ static int tui_host_start(struct tui_host *th, const struct tui_args *a)
     tui_draw_end();
     int status = ended && a->exit_at_end ? host_exit_status(&th->host) : EXIT_OK;
     if (th->stats_json && tui_host_all_ended(th) &&
-        host_write_stats(th->stats_json, &th->host) != 0)
+        host_write_stats(th->stats_json, &th->host, NULL, NULL) != 0)
         status = EXIT_BAD_INPUT;
     return status;
 }
