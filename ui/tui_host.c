@@ -8,17 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(void)
-{
-    puts("usage: ringside tui --host [--run] [--exit-at-end] [--stats-json FILE]\n"
-         "                    [--hypervisor type1|type2] [--slice C] [--switch-cost C] [--mem MIB]\n"
-         "                    [--page-sharing on|off] [--share-pages N] [--share-period C]\n"
-         "                    [--config HOST.json] --vm \"KERNEL [--mode trap|bt] [--name X] ...\" ...\n"
-         "\n"
-         "The host view: the VMs of `ringside host` in one screen (a VM list, machine\n"
-         "memory, the selected VM's panes). Press ? inside for every key.");
-}
-
 int tui_host_parse(struct tui_host *th, int argc, char **argv)
 {
     memset(th, 0, sizeof *th);
@@ -26,10 +15,6 @@ int tui_host_parse(struct tui_host *th, int argc, char **argv)
     th->other = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage();
-            return 1;
-        }
         int taken = host_args_take(&th->args, "ringside tui --host", a, v);
         if (taken < 0)
             return -1;
@@ -42,7 +27,7 @@ int tui_host_parse(struct tui_host *th, int argc, char **argv)
         i++;
     }
     if (!th->args.nvm) {
-        fprintf(stderr, "ringside tui --host: no --vm given (see ringside tui --host --help)\n");
+        fprintf(stderr, "ringside tui --host: no --vm given (see ringside tui --help)\n");
         return -1;
     }
     return 0;

@@ -32,7 +32,7 @@ struct tui_host {
 };
 
 /* `ringside tui --host` options after the TUI's own: host options and
-   --vm specs, --stats-json. 0, 1 (help shown), or -1 (said why). */
+   --vm specs, --stats-json. 0, or -1 (said why on stderr). */
 int tui_host_parse(struct tui_host *th, int argc, char **argv);
 /* Build the host and its VMs. 0, or -1 with a one-line err. */
 int tui_host_open(struct tui_host *th, char *err, size_t errlen);

@@ -609,7 +609,8 @@ static void tui_help(void)
          "  --exit-at-end    quit when the guest's run ends, with `ringside run`'s\n"
          "                   exit status (for scripts and `make bench`)\n"
          "  --host           several VMs on one host, with the options of ringside host\n"
-         "                   (ringside tui --host --help; docs/tui.md)\n"
+         "                   (--hypervisor, --mem, --page-sharing, --config, ... as for\n"
+         "                   ringside host --help; docs/tui.md)\n"
          "  other options as for `ringside run` (see ringside run --help)");
 }
 
