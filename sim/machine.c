@@ -456,6 +456,12 @@ uint64_t machine_native_equiv(const struct machine *m)
     return m->cpu.cycles - (uint64_t)m->stats.overhead_cycles;
 }
 
+double machine_overhead_pct(const struct machine *m)
+{
+    uint64_t ne = machine_native_equiv(m);
+    return ne ? 100.0 * (double)m->stats.overhead_cycles / (double)ne : 0.0;
+}
+
 bool machine_serial_input(struct machine *m, uint8_t byte)
 {
     if (!uart_rx_space(&m->uart))

@@ -166,6 +166,10 @@ void machine_set_costs(struct machine *m, const struct cost_profile *p);
    less the overhead the VMM carried on its events (equal to the total in
    native mode). */
 uint64_t machine_native_equiv(const struct machine *m);
+/* The VMM's overhead as a % of the native equivalent (the stats JSON's
+   overhead_pct); negative when the VMM is faster than native (e.g. emulated
+   port I/O), 0 natively. */
+double machine_overhead_pct(const struct machine *m);
 
 /* Attach disk image `path` as IDE drive `index` (0 master, 1 slave);
    write_through: --disk-write. 0, or -1 with one line in err. */

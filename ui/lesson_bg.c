@@ -40,6 +40,16 @@ static struct lesson_bg *bg_running(struct lesson_session *s, const char *name)
     return NULL;
 }
 
+/* The background command an item names, or NULL with err. */
+static struct lesson_bg *bg_named(struct lesson_session *s, const struct lesson_item *it,
+                                  char *err, size_t errlen)
+{
+    struct lesson_bg *b = bg_running(s, it->run_name);
+    if (!b)
+        snprintf(err, errlen, "'%s' is not running", it->run_name);
+    return b;
+}
+
 static int open_capture(const struct lesson_session *s, const char *name, const char *what,
                         char *path, size_t len)
 {
@@ -186,11 +196,9 @@ static int first_line(const char *path, char *buf, size_t len)
 int lesson_bg_wait(struct lesson_session *s, const struct lesson_item *it, char *err,
                    size_t errlen)
 {
-    struct lesson_bg *b = bg_running(s, it->run_name);
-    if (!b) {
-        snprintf(err, errlen, "'%s' is not running", it->run_name);
+    struct lesson_bg *b = bg_named(s, it, err, errlen);
+    if (!b)
         return -1;
-    }
     char *arg = wait_arg(s, it);
     int rc = -1;
     if (it->wait == LW_SOCKET && strlen(arg) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
@@ -230,11 +238,9 @@ done:
 int lesson_bg_kill(struct lesson_session *s, const struct lesson_item *it, char *err,
                    size_t errlen)
 {
-    struct lesson_bg *b = bg_running(s, it->run_name);
-    if (!b) {
-        snprintf(err, errlen, "'%s' is not running", it->run_name);
+    struct lesson_bg *b = bg_named(s, it, err, errlen);
+    if (!b)
         return -1;
-    }
     bg_reap_killed(s, b, true);
     return 0;
 }

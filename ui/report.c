@@ -84,13 +84,6 @@ static void json_label(FILE *f, const char *label, uint64_t n, bool first)
     fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", label, n);
 }
 
-/* Negative when the VMM is faster than native (e.g. emulated port I/O). */
-static double overhead_pct(const struct machine *m)
-{
-    uint64_t ne = machine_native_equiv(m);
-    return ne ? 100.0 * (double)m->stats.overhead_cycles / (double)ne : 0.0;
-}
-
 /* The overhead split: warm-up (translation) against the steady state, and
    the steady state by mechanism. A negative share is labelled with why. */
 static void summary_overhead(FILE *f, const struct machine *m)
@@ -149,7 +142,7 @@ static void summary_vmm(FILE *f, const struct machine *m)
         fputc(')', f);
     }
     fprintf(f, "\n  world switches: %" PRIu64 ", overhead: %.1f%% of native-equivalent cycles\n",
-            st->world_switches, overhead_pct(m));
+            st->world_switches, machine_overhead_pct(m));
     summary_overhead(f, m);
     summary_vmexits(f, st);
     if (st->pf_hidden + st->pf_true + st->trace_faults + st->root_switches)
@@ -369,7 +362,7 @@ static void json_body(FILE *f, const struct machine *m, const struct run_options
     json_vmexits(f, &m->stats);
     fprintf(f, "  \"cycles\": {\"native_equiv\": %" PRIu64 ", \"total\": %" PRIu64 "},\n",
             machine_native_equiv(m), c->cycles);
-    fprintf(f, "  \"overhead_pct\": %.2f,\n", overhead_pct(m));
+    fprintf(f, "  \"overhead_pct\": %.2f,\n", machine_overhead_pct(m));
     json_overhead(f, m);
     fputs("  \"exceptions\": {\"by_vector\": ", f);
     json_by_vector(f, m->stats.exceptions, 32);

@@ -265,12 +265,10 @@ static int host_strip(struct tui_ui *u)
         want = 9;                                 /* room for the memory map */
     int h = want > LINES / 3 && LINES / 3 >= 6 ? LINES / 3 : want;
     int list_w = COLS >= 150 ? 96 : COLS;
-    char title[96];
-    snprintf(title, sizeof title, TUI_T_VMS " (1-9 select, w next, p pause, a add, k kill, "
-             "| side by side)");
     tui_text_init(&t, list_w - 2);
     tui_view_vm_list(th, u->running, &t);
-    draw_host_text((struct rect){ 0, 0, h, list_w }, title, &t);
+    draw_host_text((struct rect){ 0, 0, h, list_w }, TUI_T_VMS " (1-9 select, w next, p pause, "
+                   "a add, k kill, | side by side)", &t);
     if (COLS - list_w >= 30) {
         tui_text_init(&t, COLS - list_w - 2);
         tui_view_memmap(th, h - 2, &t);

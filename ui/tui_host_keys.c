@@ -1,8 +1,9 @@
 /*
  * tui_host_keys.c - the keys of the TUI's host view (tui --host): choose a
  * VM, pause or resume it, add one, kill one, two side by side; and the
- * one-VM keys whose meaning changes on a host (stepping charges the host,
- * `R` reboots the selected VM, an engine cannot be switched in place).
+ * one-VM keys whose meaning changes on a host (`R` reboots the selected VM,
+ * an engine cannot be switched in place). Stepping is tui_main.c's, through
+ * tui_host_step, which charges the host for the step.
  */
 #include "tui_host_keys.h"
 
@@ -70,17 +71,6 @@ static void key_reset(struct tui_ui *u)
     u->s = tui_host_selected(u->th);
 }
 
-static void key_step(struct tui_ui *u, int ch)
-{
-    u->running = false;
-    u->msg[0] = 0;
-    u->s->stop_mask = 0;
-    enum tui_stop r = tui_host_step(u->th, ch);
-    if (r == TUI_STOP_END)
-        snprintf(u->msg, sizeof u->msg, "vm %s: %s", u->s->name,
-                 u->s->m->end_msg[0] ? u->s->m->end_msg : "not running here");
-}
-
 bool tui_host_key(struct tui_ui *u, int ch)
 {
     struct tui_host *th = u->th;
@@ -96,7 +86,6 @@ bool tui_host_key(struct tui_ui *u, int ch)
     case 'k': key_kill(u); return true;
     case '|': tui_host_side_by_side(th, th->other < 0); break;
     case 'R': key_reset(u); return true;
-    case 's': case 'n': case 't': key_step(u, ch); return true;
     case 'm':
         snprintf(u->msg, sizeof u->msg, "a host VM keeps its engine: a adds one under another");
         return true;

@@ -492,8 +492,9 @@ static void key_step(struct tui_ui *u, int ch)
     u->running = false;
     u->msg[0] = 0;
     u->s->stop_mask = 0;
-    enum tui_stop r = ch == 's' ? tui_step(u->s, 1) : ch == 'n' ? tui_step_over(u->s)
-                                                                 : tui_step_block(u->s);
+    enum tui_stop r = u->th ? tui_host_step(u->th, ch)    /* the host charges the step */
+                    : ch == 's' ? tui_step(u->s, 1) : ch == 'n' ? tui_step_over(u->s)
+                                                                : tui_step_block(u->s);
     if (r != TUI_STOP_STEP && r != TUI_STOP_NONE)
         report_stop(u, r);
 }

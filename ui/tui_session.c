@@ -166,6 +166,24 @@ static void tui_reset_tracking(struct tui_session *s)
     s->have_prev = false;
 }
 
+/* Follow vm: its console and every event come to s. 0, or -1 with err. */
+static int tui_follow(struct tui_session *s, struct vm *vm, char *err, size_t errlen)
+{
+    if (event_subscribe(&vm->m.events, EV_ALL, tui_on_event, s) != 0) {
+        snprintf(err, errlen, "no free event subscriber slot");
+        return -1;
+    }
+    vm->m.out = tui_console_put;
+    vm->m.out_ctx = s;
+    s->vm = vm;
+    s->m = &vm->m;
+    s->slice_end = CMD_RUN_SLICE;
+    tui_reset_tracking(s);
+    return 0;
+}
+
+static void tui_drop_machine(struct tui_session *s);
+
 static int tui_build_machine(struct tui_session *s, char *err, size_t errlen)
 {
     struct vm_config cfg;
@@ -177,10 +195,7 @@ static int tui_build_machine(struct tui_session *s, char *err, size_t errlen)
     struct vm *vm = vm_create(&cfg, err, errlen);
     if (!vm)
         return -1;
-    vm->m.out = tui_console_put;
-    vm->m.out_ctx = s;
-    if (event_subscribe(&vm->m.events, EV_ALL, tui_on_event, s) != 0) {
-        snprintf(err, errlen, "no free event subscriber slot");
+    if (tui_follow(s, vm, err, errlen) != 0) {
         vm_destroy(vm);
         return -1;
     }
@@ -189,13 +204,9 @@ static int tui_build_machine(struct tui_session *s, char *err, size_t errlen)
        the cycles of a run under bt against the headless runner's) */
     if (!history_attach(vm, s->opt.checkpoint_given ? s->opt.checkpoint_every : 0)) {
         snprintf(err, errlen, "out of memory for the history");
-        vm_destroy(vm);
+        tui_drop_machine(s);
         return -1;
     }
-    s->vm = vm;
-    s->m = &vm->m;
-    s->slice_end = CMD_RUN_SLICE;
-    tui_reset_tracking(s);
     return 0;
 }
 
@@ -228,16 +239,10 @@ int tui_session_attach(struct tui_session *s, struct vm *vm, const char *name,
     s->opt.kernel = s->kernel;
     if (mb_read_file(kernel, &s->image, &s->image_len, err, errlen) == 0)
         elf_load_symbols(s->image, s->image_len, &s->syms);  /* none is fine */
-    if (event_subscribe(&vm->m.events, EV_ALL, tui_on_event, s) != 0) {
-        snprintf(err, errlen, "no free event subscriber slot");
+    if (tui_follow(s, vm, err, errlen) != 0) {
         tui_session_close(s);
         return -1;
     }
-    vm->m.out = tui_console_put;
-    vm->m.out_ctx = s;
-    s->vm = vm;
-    s->m = &vm->m;
-    s->slice_end = CMD_RUN_SLICE;
     return 0;
 }
 

@@ -19,25 +19,16 @@
 
 #include "cmd_run.h"
 
-static const char *vm_state(const struct host_vm *hv, bool running)
+static void vm_state(const struct host_vm *hv, bool running, char *buf, size_t len)
 {
-    switch (hv->state) {
-    case HVM_PAUSED:   return "paused";
-    case HVM_INCOMING: return "incoming";
-    case HVM_ENDED:
-        return hv->vm->m.end == END_GUEST_EXIT ? "exited" : "ended";
-    default:
-        return running ? "running" : "ready";
-    }
-}
-
-/* As the stats JSON's overhead_pct: the VMM's cycles against the native
-   equivalent (negative when the engine ran the guest in fewer cycles than
-   the CPU alone would, e.g. a halt loop it skips). */
-static double overhead_pct(const struct machine *m)
-{
-    uint64_t native = machine_native_equiv(m);
-    return m->vmm && native ? 100.0 * (double)m->stats.overhead_cycles / (double)native : 0.0;
+    const struct machine *m = &hv->vm->m;
+    if (hv->state == HVM_ENDED && m->end != END_GUEST_EXIT)
+        snprintf(buf, len, "ended %d", cmd_run_exit_status(m));
+    else
+        snprintf(buf, len, "%s", hv->state == HVM_PAUSED ? "paused"
+                               : hv->state == HVM_INCOMING ? "incoming"
+                               : hv->state == HVM_ENDED ? "exited"
+                               : running ? "running" : "ready");
 }
 
 void tui_view_vm_list(const struct tui_host *th, bool running, struct tui_text *out)
@@ -50,14 +41,12 @@ void tui_view_vm_list(const struct tui_host *th, bool running, struct tui_text *
         const struct machine *m = &hv->vm->m;
         const char *mark = i == th->sel ? "=>" : i == th->other ? "||" : "  ";
         char state[24];
-        snprintf(state, sizeof state, "%s", vm_state(hv, running));
-        if (hv->state == HVM_ENDED && m->end != END_GUEST_EXIT)
-            snprintf(state, sizeof state, "ended %d", cmd_run_exit_status(m));
+        vm_state(hv, running, state, sizeof state);
         struct tui_line *l = tui_text_line(out, i == th->sel ? TS_CURRENT : TS_NORMAL,
             "%s %c %-12.12s %-6s %-8s %5.1f%% %6.1f MiB %6u %7.1f%% %12" PRIu64, mark,
             tui_host_label(i), hv->name, machine_mode_name(m->mode), state,
             100.0 * host_cpu_share(h, i), host_vm_mapped_pages(h, i) * 4.0 / 1024.0,
-            m->pm.shared_now, overhead_pct(m), cpu_guest_insns(&m->cpu));
+            m->pm.shared_now, machine_overhead_pct(m), cpu_guest_insns(&m->cpu));
         if (i != th->sel && hv->state == HVM_ENDED && m->end != END_GUEST_EXIT)
             tui_line_style(l, TS_EMULATED);
     }
