@@ -17,7 +17,7 @@ TESTLIBS := -lcunit -lcapstone -lz -ljansson
 GV_CFLAGS := $(shell pkg-config --cflags libcgraph libgvc 2>/dev/null)
 GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgvc -lcgraph -lcdt) -lm
 
-SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/flags.o \
+SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/icache.o sim/cpu/block.o sim/cpu/forms.o sim/cpu/flags.o \
            sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
            sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o \

@@ -180,6 +180,7 @@ enum cpu_stop {
 /* Internal caches; private layout in cpu_internal.h. */
 struct cpu_tlb;
 struct cpu_icache;
+struct cpu_blocks;
 struct vmcs;      /* the hardware virtualization extension (vmx.h) */
 
 struct cpu {
@@ -256,6 +257,11 @@ struct cpu {
     uint8_t *dirty_bits;      /* the dirty log (dirtylog.c): 1 bit per page, NULL: off */
     uint32_t dirty_pages;     /* pages [0, dirty_pages) are logged */
     uint32_t dirty_count;     /* bits set in dirty_bits */
+    struct cpu_blocks *blocks;/* predecoded blocks (block.c) */
+    uint32_t *code_gen;       /* 1 entry per RAM page: bumped when its cached code
+                                 is dropped (blocks built before are stale) */
+    uint32_t block_epoch;     /* advanced by a cache flush */
+    bool block_break;         /* stop the running block after this instruction */
 };
 
 /* Write-watch bits (cpu->write_watch). */

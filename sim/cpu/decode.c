@@ -266,6 +266,8 @@ int decode(const uint8_t *bytes, int avail, bool d32, struct insn *out)
     if (!r)
         return DECODE_UD;
     in->row = r;
+    in->fn = r->fn;
+    in->cost = r->cost;
     if ((r->attr & A_MEMONLY) && in->mod == 3)
         return DECODE_UD;
     if (r->attr & A_MODRM)

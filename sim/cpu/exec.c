@@ -4,52 +4,30 @@
  * cpu_run() is the hardware's heartbeat. Per instruction it: takes a
  * pending external interrupt if EFLAGS.IF allows (and no STI/MOV SS shadow
  * is active); stops if EIP has reached a gate address (the VMM's callout
- * mechanism); fetches the decoded instruction from a cache keyed by
- * physical address; applies the checks the opcode table's attributes ask
- * for (#UD, #NM, #GP for CPL or IOPL, LOCK rules - SDM vol. 2, 2.1.1 and
- * vol. 3, 2.8); runs the handler; and charges the instruction's modeled
- * cycles. A fault anywhere unwinds with longjmp back here (the protocol is
- * in cpu_internal.h): EIP goes back to the faulting instruction and intr.c
- * either delivers the exception or stops the run for an owner that
- * intercepts it.
+ * mechanism); fetches the decoded instruction (icache.c); applies the checks
+ * the opcode table's attributes ask for (#UD, #NM, #GP for CPL or IOPL, LOCK
+ * rules - SDM vol. 2, 2.1.1 and vol. 3, 2.8); runs the handler; and charges
+ * the instruction's modeled cycles. A fault anywhere unwinds with longjmp
+ * back here (the protocol is in cpu_internal.h): EIP goes back to the
+ * faulting instruction and intr.c either delivers the exception or stops the
+ * run for an owner that intercepts it.
  *
- * Decoded instructions are cached per physical address (never for an
- * instruction that crosses a page, or one in MMIO). The write-watch map has
- * an entry per RAM page whose WW_CODE bits say which 512-byte chunks hold
- * cached code,
- * so a write to data that shares a page with code (common in tiny kernels)
- * costs nothing, and a write into code drops only the chunk it hits.
+ * That is the definition; the fast way through it is a block at a time
+ * (block.h): the interrupt check, the code-page translation and the CS limit
+ * check once per block, then its plain instructions back to back, each
+ * counted as it completes, and its last one through the full pipeline. The
+ * instruction-at-a-time path stays for single steps, VMX non-root operation,
+ * the instruction after an interrupt shadow, 16-bit code, pages with gate
+ * addresses and anything a block cannot start at.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "ops.h"
+#include "block.h"
 #include "ops_system.h"
 #include "vmx_internal.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-/* Rows that need the pipeline's attribute checks before the handler. */
-#define A_CHECKED (A_UD | A_FPU | A_PRIV | A_IOPL | A_REGONLY)
-
-/* Rows after which retire() must look further: hooks, block ends, and
-   port I/O (the only instructions whose device callbacks set stop_now). */
-#define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
-
-#define IC_BITS 15
-#define IC_SIZE (1u << IC_BITS)
-#define IC_CHUNK 9                      /* log2 of the invalidation chunk */
-
-struct ic_entry {
-    uint64_t key;     /* ic_key(physical address of the first byte, CS.D); 0: empty */
-    uint8_t extra;    /* translated code at no guest-instruction boundary
-                         (cpu.h boundary_map, read when decoded) */
-    struct insn in;
-};
-
-struct cpu_icache {
-    struct ic_entry e[IC_SIZE];
-};
 
 /* The run loop's memory of the current code page (valid until the next
    control-register, CPL or TLB change, all of which end a block). */
@@ -61,13 +39,6 @@ struct fetch_page {
     const uint8_t *bits; /* in the boundary map's range (cpu.h): the page's bits */
 };
 
-/* A cache entry's key: the physical address and the code size it was
-   decoded for (the same bytes decode differently for a 16-bit CS). */
-static inline uint64_t ic_key(uint32_t pa, bool d32)
-{
-    return (uint64_t)pa << 2 | (d32 ? 2u : 1u);
-}
-
 /* ---- life cycle ---- */
 
 int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
@@ -76,10 +47,10 @@ int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
     cpu->bus = *bus;
     for (int i = 0; i < C_COUNT; i++)
         cpu->class_cost[i] = 1;
-    cpu->icache = calloc(1, sizeof *cpu->icache);
+    cpu->icache = icache_create();
     cpu->write_watch = calloc((bus->ram_size >> 12) + 1, sizeof *cpu->write_watch);
     cpu->tlb = tlb_create();
-    if (!cpu->icache || !cpu->write_watch || !cpu->tlb) {
+    if (!cpu->icache || !cpu->write_watch || !cpu->tlb || !blocks_create(cpu)) {
         cpu_free(cpu);
         return -1;
     }
@@ -89,7 +60,8 @@ int cpu_init(struct cpu *cpu, const struct cpu_bus *bus)
 
 void cpu_free(struct cpu *cpu)
 {
-    free(cpu->icache);
+    icache_destroy(cpu->icache);
+    blocks_destroy(cpu);
     cpu_dirty_log_stop(cpu);
     free(cpu->write_watch);
     if (cpu->tlb)
@@ -106,7 +78,6 @@ static void seg_flat(struct seg *s, uint16_t sel, uint32_t access)
     s->limit = 0xffffffffu;
     s->flags = access | SEGF_DB | SEGF_G;
 }
-
 /* Multiboot spec 3.2 "Machine state": flat CS/DS/ES/FS/GS/SS, CR0.PE,
    paging and interrupts off. Selectors 0x08/0x10 as QEMU's loader uses. */
 void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t ebx)
@@ -137,88 +108,6 @@ void cpu_reset_multiboot(struct cpu *cpu, uint32_t entry, uint32_t eax, uint32_t
     cpu->vmcs = NULL;               /* a reset leaves VMX operation (vmx.h) */
     cpu->ept_on = false;
     cpu_flush_caches(cpu);
-}
-
-/* ---- decoded-instruction cache ---- */
-
-static uint32_t ram_pages(const struct cpu *cpu)
-{
-    return (cpu->bus.ram_size >> 12) + 1;
-}
-
-/* Drop the cached instructions that start in, or reach into, the 512-byte
-   chunk holding `pa` (instructions never cross a page when cached). */
-static void ic_drop_chunk(struct cpu *cpu, uint32_t pa)
-{
-    uint32_t page = pa >> 12, bit = 1u << ((pa >> IC_CHUNK) & 7);
-    if (page >= ram_pages(cpu) || !(cpu->write_watch[page] & bit))
-        return;
-    cpu->write_watch[page] &= (uint16_t)~bit;
-    uint32_t start = pa & ~((1u << IC_CHUNK) - 1), end = start + (1u << IC_CHUNK);
-    uint32_t from = (start & 0xfffu) >= 14 ? start - 14 : start & ~0xfffu;
-    for (uint32_t a = from; a < end; a++) {
-        struct ic_entry *e = &cpu->icache->e[a & (IC_SIZE - 1)];
-        if (e->key >> 2 == a)
-            e->key = 0;
-    }
-}
-
-void icache_invalidate_page(struct cpu *cpu, uint32_t pa)
-{
-    ic_drop_chunk(cpu, pa);
-    if (((pa + 3) & ~0xfffu) == (pa & ~0xfffu))
-        ic_drop_chunk(cpu, pa + 3);
-}
-
-/* A write larger than the cache itself (a kernel load, a restore): one pass
-   over the entries instead of one per chunk, dropping every entry that
-   starts in [paddr - 14, end) -- a superset of what the chunk walk drops. */
-static void ic_drop_range(struct cpu *cpu, uint32_t paddr, uint64_t end)
-{
-    uint64_t from = paddr >= 14 ? paddr - 14u : 0;
-    for (unsigned i = 0; i < IC_SIZE; i++) {
-        struct ic_entry *e = &cpu->icache->e[i];
-        uint64_t a = e->key >> 2;
-        if (e->key && a >= from && a < end)
-            e->key = 0;
-    }
-}
-
-void cpu_notify_phys_write(struct cpu *cpu, uint32_t paddr, uint32_t len)
-{
-    if (len == 0)
-        return;
-    uint64_t end = (uint64_t)paddr + len;
-    dirty_log_range(cpu, paddr, end);
-    if (len >= IC_SIZE) {
-        ic_drop_range(cpu, paddr, end + (1u << IC_CHUNK));
-        return;
-    }
-    for (uint64_t a = paddr & ~((1u << IC_CHUNK) - 1); a < end; a += 1u << IC_CHUNK)
-        ic_drop_chunk(cpu, (uint32_t)a);
-}
-
-void cpu_flush_caches(struct cpu *cpu)
-{
-    if (cpu->icache)
-        for (unsigned i = 0; i < IC_SIZE; i++)
-            cpu->icache->e[i].key = 0;
-    if (cpu->write_watch)
-        for (uint32_t p = 0; p < ram_pages(cpu); p++)
-            cpu->write_watch[p] &= (uint16_t)~WW_CODE;     /* the dirty log's bits stay */
-    tlb_flush_all(cpu);
-}
-
-static void ic_store(struct cpu *cpu, uint32_t pa, bool d32, const struct insn *in,
-                     bool extra)
-{
-    struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
-    uint32_t last = pa + in->len - 1;
-    e->key = ic_key(pa, d32);
-    e->extra = extra;
-    e->in = *in;
-    cpu->write_watch[pa >> 12] |= (uint16_t)(1u << ((pa >> IC_CHUNK) & 7));
-    cpu->write_watch[pa >> 12] |= (uint16_t)(1u << ((last >> IC_CHUNK) & 7));
 }
 
 /* ---- fetch ---- */
@@ -255,60 +144,8 @@ static bool fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin
     return true;
 }
 
-static void fetch_bytes(struct cpu *cpu, uint32_t pa, uint8_t *buf, uint32_t n)
-{
-    if (pa < cpu->bus.ram_size && n <= cpu->bus.ram_size - pa) {
-        memcpy(buf, cpu->bus.ram + pa, n);
-        return;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)phys_read(cpu, pa + i, 1);
-}
-
-/* Slow path: decode from memory, crossing into the next page only if the
-   instruction needs bytes there (whose translation may fault). */
-/* Is the instruction at `lin` one of translated code's extras? (The
-   translator sets the boundary bits before the code first runs, and
-   rewriting TC bytes drops their decoded instructions, so the answer can be
-   cached with the decoded instruction.) */
-static bool tc_extra_at(const uint8_t *bits, uint32_t lin)
-{
-    uint32_t off = lin & 0xfffu;
-    return bits && !((bits[off >> 3] >> (off & 7u)) & 1u);
-}
-
-static const struct insn *fetch_decode(struct cpu *cpu, uint32_t lin, uint32_t pa,
-                                       bool d32, struct insn *tmp, bool *extra)
-{
-    uint8_t buf[16];
-    uint32_t n = 0x1000u - (pa & 0xfffu);
-    if (n > 15)
-        n = 15;
-    fetch_bytes(cpu, pa, buf, n);
-    int len = decode(buf, (int)n, d32, tmp);
-    bool crossed = false;
-    if (len == DECODE_SHORT) {
-        uint32_t pa2 = tlb_translate(cpu, lin + n, false, cpu->s.cpl == 3);
-        fetch_bytes(cpu, pa2, buf + n, 15 - n);
-        len = decode(buf, 15, d32, tmp);
-        crossed = true;
-    }
-    if (len == DECODE_TOOLONG)
-        cpu_raise(cpu, EXC_GP, 0);
-    if (len < 0)
-        cpu_raise(cpu, EXC_UD, 0);
-    uint32_t attr = tmp->row->attr;
-    tmp->pre_checks = (attr & A_CHECKED) || tmp->lock;
-    tmp->slow_retire = (attr & RETIRE_SLOW) != 0;
-    if (!crossed && pa < cpu->bus.ram_size && (uint32_t)len <= cpu->bus.ram_size - pa)
-        ic_store(cpu, pa, d32, tmp, *extra);
-    return tmp;
-}
-
-/* The decoded instruction at CS:EIP, or NULL when EIP is a gate address;
-   *extra says whether it is one of translated code's extra instructions. */
-static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct insn *tmp,
-                                bool *extra)
+/* The decoded instruction at CS:EIP, or NULL when EIP is a gate address. */
+static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct insn *tmp)
 {
     const struct seg *cs = &cpu->s.seg[S_CS];
     uint32_t eip = cpu->s.eip;
@@ -317,16 +154,11 @@ static const struct insn *fetch(struct cpu *cpu, struct fetch_page *fp, struct i
     uint32_t lin = cs->base + eip, pa;
     if (unlikely(!fetch_translate(cpu, fp, lin, &pa)))
         return NULL;            /* a gate address: the owner's callout */
-    bool d32 = cs->flags & SEGF_DB;
-    const struct ic_entry *e = &cpu->icache->e[pa & (IC_SIZE - 1)];
-    const struct insn *in;
-    if (likely(e->key == ic_key(pa, d32))) {
-        in = &e->in;
-        *extra = fp->bits && e->extra;
-    } else {
-        *extra = tc_extra_at(fp->bits, lin);
-        in = fetch_decode(cpu, lin, pa, d32, tmp, extra);
-    }
+    int err = 0;
+    const struct insn *in = icache_fetch(cpu, lin, pa, cs->flags & SEGF_DB, fp->bits, true,
+                                         tmp, &err);
+    if (!in)
+        cpu_raise(cpu, err == DECODE_TOOLONG ? EXC_GP : EXC_UD, 0);
     if ((uint64_t)eip + in->len - 1 > cs->limit)
         cpu_raise(cpu, EXC_GP, 0);
     return in;
@@ -422,6 +254,24 @@ static int retire(struct cpu *cpu, const struct insn *in, int cpl, struct fetch_
     return stop_at(cpu, CPU_STOP_STEP);
 }
 
+/* Run a fetched instruction through the pipeline: EIP to the next one, the
+   table's checks, the handler (or a VM exit), the count. */
+static int exec_insn(struct cpu *cpu, struct fetch_page *fp, const struct insn *in)
+{
+    bool extra = fp->bits && in->extra;
+    uint32_t next = cpu->s.eip + in->len;
+    cpu->s.eip = (cpu->s.seg[S_CS].flags & SEGF_DB) ? next : next & 0xffffu;
+    if (unlikely(in->pre_checks))
+        attr_checks(cpu, in);
+    int cpl = cpu->s.cpl;
+    if (likely(cpu->vmcs == NULL) || !vmx_insn(cpu, in))
+        in->fn(cpu, in);
+    cpu->tc_extra_insns += extra;   /* counted once the instruction completed */
+    cpu->tc_extra_cycles += extra ? cpu->class_cost[in->cost] : 0;
+    return retire(cpu, in, cpl, fp);
+}
+
+/* One instruction, from the interrupt check on. */
 static int exec_one(struct cpu *cpu, struct fetch_page *fp)
 {
     if (unlikely(cpu->s.inhibit_irq))
@@ -431,22 +281,63 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     else if (unlikely(irq_ready(cpu)))
         return take_interrupt(cpu, fp);
     struct insn tmp;
-    bool extra;
     cpu->insn_eip = cpu->s.eip;
-    const struct insn *in = fetch(cpu, fp, &tmp, &extra);
+    const struct insn *in = fetch(cpu, fp, &tmp);
     if (unlikely(!in))
         return stop_at(cpu, CPU_STOP_GATE);
-    const struct op_row *row = in->row;
-    uint32_t next = cpu->s.eip + in->len;
-    cpu->s.eip = (cpu->s.seg[S_CS].flags & SEGF_DB) ? next : next & 0xffffu;
-    if (unlikely(in->pre_checks))
-        attr_checks(cpu, in);
-    int cpl = cpu->s.cpl;
-    if (likely(cpu->vmcs == NULL) || !vmx_insn(cpu, in))
-        row->fn(cpu, in);
-    cpu->tc_extra_insns += extra;   /* counted once the instruction completed */
-    cpu->tc_extra_cycles += extra ? cpu->class_cost[row->cost] : 0;
-    return retire(cpu, in, cpl, fp);
+    return exec_insn(cpu, fp, in);
+}
+
+/* The plain instructions of a block, back to back, each counted as it
+   completes. Returns false if the block must stop early: the cycle budget
+   ran out, or a store reached cached code or MMIO (the next instruction or
+   an interrupt may depend on it). */
+static bool run_plain(struct cpu *cpu, const struct block *b, bool extras,
+                      uint64_t cycle_limit)
+{
+    cpu->block_break = false;
+    for (int i = 0; i < b->n - 1; i++) {
+        const struct insn *in = &b->in[i];
+        cpu->insn_eip = cpu->s.eip;
+        cpu->s.eip += in->len;
+        in->fn(cpu, in);
+        uint32_t cost = cpu->class_cost[in->cost];
+        cpu->cycles += cost;
+        cpu->insns++;
+        if (unlikely(extras) && in->extra) {
+            cpu->tc_extra_insns++;
+            cpu->tc_extra_cycles += cost;
+        }
+        if (unlikely(cpu->block_break | (cpu->cycles >= cycle_limit)))
+            return false;
+    }
+    return true;
+}
+
+/* A block from CS:EIP (block.h), or one instruction where a block cannot
+   be used. Everything exec_one checks per instruction is checked here once:
+   nothing a plain instruction does can change its outcome. */
+static int exec_block(struct cpu *cpu, struct fetch_page *fp, uint64_t cycle_limit)
+{
+    const struct seg *cs = &cpu->s.seg[S_CS];
+    if (unlikely(cpu->s.inhibit_irq | cpu->single_step | (cpu->vmcs != NULL) |
+                 !(cs->flags & SEGF_DB)))
+        return exec_one(cpu, fp);
+    if (unlikely(irq_ready(cpu)))
+        return take_interrupt(cpu, fp);
+    uint32_t eip = cpu->s.eip, lin = cs->base + eip, pa;
+    cpu->insn_eip = eip;
+    if (unlikely(eip > cs->limit))
+        cpu_raise(cpu, EXC_GP, 0);
+    if (unlikely(!fetch_translate(cpu, fp, lin, &pa)))
+        return stop_at(cpu, CPU_STOP_GATE);
+    const struct block *b = fp->gate ? NULL : block_at(cpu, lin, pa, fp->bits);
+    if (unlikely(!b || (uint64_t)eip + b->bytes - 1 > cs->limit))
+        return exec_one(cpu, fp);
+    if (!run_plain(cpu, b, fp->bits && b->extras, cycle_limit))
+        return RUN_ON;
+    cpu->insn_eip = cpu->s.eip;
+    return exec_insn(cpu, fp, &b->in[b->n - 1]);
 }
 
 /* A halted CPU stays halted until an interrupt it can take. */
@@ -474,7 +365,7 @@ static enum cpu_stop run_loop(struct cpu *cpu, uint64_t cycle_limit)
             return cpu->stop = CPU_STOP_STEP;
     }
     while (cpu->cycles < cycle_limit) {
-        int r = exec_one(cpu, &fp);
+        int r = exec_block(cpu, &fp, cycle_limit);
         if (r != RUN_ON)
             return (enum cpu_stop)r;
     }

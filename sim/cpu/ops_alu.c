@@ -9,40 +9,12 @@
  * natural value; tests mask such flags out.
  */
 #include "ops.h"
+#include "ops_forms.h"
 
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
-
-/* Two-operand ALU form: dst = dst op src, flags recorded lazily. The
-   result is stored before the flags are recorded: an instruction commits no
-   architectural state until every access that can fault has succeeded, so a
-   faulting store (a #PF, or a hidden fault under a VMM that restarts the
-   instruction) leaves EFLAGS as they were (SDM vol. 3, 6.5: faults are
-   restartable). */
+/* The ALU family, INC and DEC: bodies in ops_forms.h (shared with forms.c). */
 static void alu_binop(struct cpu *cpu, const struct insn *in, int op)
 {
-    int size = opd_size(in, 0);
-    uint32_t m = size_mask(size);
-    uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1) & m, r;
-    uint32_t cin = (op == ALU_ADC || op == ALU_SBB) ? flag_cf(cpu) : 0;
-    unsigned kind;
-    switch (op) {
-    case ALU_ADD: case ALU_ADC:
-        r = (a + b + cin) & m;
-        kind = op == ALU_ADD ? LF_ADD : LF_ADC;
-        break;
-    case ALU_SUB: case ALU_SBB: case ALU_CMP:
-        r = (a - b - cin) & m;
-        kind = op == ALU_SBB ? LF_SBB : LF_SUB;
-        break;
-    default:
-        r = op == ALU_OR ? a | b : op == ALU_AND ? a & b : a ^ b;
-        kind = LF_LOGIC;
-        cin = 0;
-        break;
-    }
-    if (op != ALU_CMP)
-        opd_write(cpu, in, 0, r);
-    lf_set(cpu, kind, size, a, b, r, cin);
+    alu_body(cpu, in, op, F_ANY, F_ANY, opd_size(in, 0));
 }
 
 void op_add(struct cpu *cpu, const struct insn *in) { alu_binop(cpu, in, ALU_ADD); }
@@ -54,21 +26,11 @@ void op_sub(struct cpu *cpu, const struct insn *in) { alu_binop(cpu, in, ALU_SUB
 void op_xor(struct cpu *cpu, const struct insn *in) { alu_binop(cpu, in, ALU_XOR); }
 void op_cmp(struct cpu *cpu, const struct insn *in) { alu_binop(cpu, in, ALU_CMP); }
 
-void op_test(struct cpu *cpu, const struct insn *in)
-{
-    int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1);
-    lf_set(cpu, LF_LOGIC, size, a, b, a & b & size_mask(size), 0);
-}
+void op_test(struct cpu *cpu, const struct insn *in) { alu_binop(cpu, in, ALU_TEST); }
 
-/* INC/DEC keep CF (SDM vol. 2, INC): it is carried in lf_aux. */
 static void incdec(struct cpu *cpu, const struct insn *in, int delta)
 {
-    int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), r = (a + (uint32_t)delta) & size_mask(size);
-    bool cf = flag_cf(cpu);
-    opd_write(cpu, in, 0, r);
-    lf_set(cpu, delta > 0 ? LF_INC : LF_DEC, size, a, 1, r, cf);
+    incdec_body(cpu, in, delta, F_ANY, opd_size(in, 0));
 }
 
 void op_inc(struct cpu *cpu, const struct insn *in) { incdec(cpu, in, 1); }

@@ -10,10 +10,11 @@
  * or compute every address first.
  */
 #include "ops.h"
+#include "ops_forms.h"
 
 void op_mov(struct cpu *cpu, const struct insn *in)
 {
-    opd_write(cpu, in, 0, opd_read(cpu, in, 1));
+    mov_body(cpu, in, F_ANY, F_ANY, 0);
 }
 
 void op_movzx(struct cpu *cpu, const struct insn *in)

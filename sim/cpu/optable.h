@@ -125,9 +125,13 @@ struct insn {
     uint32_t disp;      /* displacement (sign-extended) */
     uint32_t imm;       /* first immediate (sign- or zero-extended per kind) */
     uint32_t imm2;      /* second immediate: ENTER level, far pointer selector */
+    op_fn fn;           /* the handler: row->fn, or its form (forms.c) */
+    uint8_t opr[2];     /* F_REG operands' registers (forms.c) */
     /* set by the run loop when it caches the instruction (decode() leaves 0) */
     uint8_t pre_checks; /* attribute checks or LOCK rules apply (exec.c) */
     uint8_t slow_retire;/* hooks, block end or port I/O after the handler */
+    uint8_t cost;       /* row->cost */
+    uint8_t extra;      /* one of translated code's extra instructions (exec.c) */
 };
 
 /* Decoder result codes (besides a positive length). */

@@ -1,0 +1,114 @@
+/*
+ * block.c - the block cache: predecoded basic blocks keyed by physical
+ * address (block.h says what a block is and why).
+ *
+ * Blocks are built from the decoded-instruction cache, so every byte they
+ * cover is on the code write-watch: a store into it drops the chunk and
+ * bumps the page's code generation (icache.c), which makes every block of
+ * the page stale. A block is also tied to the linear address it was built
+ * at (its translated-code "extra" bits belong to that page) and to the
+ * block epoch, which a cache flush advances. The table is direct-mapped;
+ * a collision just rebuilds.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "block.h"
+
+#define BLOCKS_BITS 11
+#define BLOCKS_SIZE (1u << BLOCKS_BITS)
+
+struct cpu_blocks {
+    struct block b[BLOCKS_SIZE];
+};
+
+bool blocks_create(struct cpu *cpu)
+{
+    cpu->blocks = calloc(1, sizeof *cpu->blocks);
+    cpu->code_gen = calloc((cpu->bus.ram_size >> 12) + 1, sizeof *cpu->code_gen);
+    cpu->block_epoch = 1;
+    return cpu->blocks && cpu->code_gen;
+}
+
+void blocks_destroy(struct cpu *cpu)
+{
+    free(cpu->blocks);
+    free(cpu->code_gen);
+    cpu->blocks = NULL;
+    cpu->code_gen = NULL;
+}
+
+void blocks_flush(struct cpu *cpu)
+{
+    cpu->block_epoch++;
+    cpu->block_break = true;
+}
+
+/* Can the instruction run inside a block, with no pipeline work but its
+   handler and its count? (See block.h; the rows left out are the ones
+   whose effects the per-instruction loop looks at afterwards.) */
+static bool block_plain(const struct insn *in)
+{
+    const uint32_t outside = A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO | A_SEGLOAD |
+                             A_STRING | A_BRANCH;
+    return !in->pre_checks && !(in->row->attr & outside);
+}
+
+static uint64_t block_key(uint32_t pa)
+{
+    return (uint64_t)pa << 2 | 2u;
+}
+
+static bool block_fresh(const struct cpu *cpu, const struct block *b, uint32_t lin,
+                        uint32_t pa)
+{
+    return b->key == block_key(pa) && b->lin == lin && b->epoch == cpu->block_epoch &&
+           b->gen == cpu->code_gen[pa >> 12];
+}
+
+/* Decode forward from pa until a non-plain instruction (kept as the last),
+   the end of the page, the end of RAM or BLOCK_MAX. */
+static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t pa,
+                        const uint8_t *bits)
+{
+    uint32_t off = 0, end = 0x1000u - (pa & 0xfffu);
+    b->n = 0;
+    b->extras = 0;
+    while (b->n < BLOCK_MAX && off < end) {
+        if (pa + off >= cpu->bus.ram_size || cpu->bus.ram_size - (pa + off) < 16)
+            break;
+        struct insn tmp;
+        int err;
+        const struct insn *in = icache_fetch(cpu, lin + off, pa + off, true, bits, false,
+                                             &tmp, &err);
+        if (!in)
+            break;
+        b->in[b->n++] = *in;
+        b->extras |= bits && in->extra;
+        off += in->len;
+        if (!block_plain(in))
+            break;
+    }
+    if (b->n == 0)
+        return false;
+    b->key = block_key(pa);
+    b->lin = lin;
+    b->epoch = cpu->block_epoch;
+    b->gen = cpu->code_gen[pa >> 12];
+    b->bytes = (uint16_t)off;
+    return true;
+}
+
+const struct block *block_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
+                             const uint8_t *bits)
+{
+    struct block *b = &cpu->blocks->b[(pa ^ (pa >> BLOCKS_BITS)) & (BLOCKS_SIZE - 1)];
+    if (__builtin_expect(block_fresh(cpu, b, lin, pa), 1))
+        return b;
+    if (pa >= cpu->bus.ram_size)
+        return NULL;
+    if (!block_build(cpu, b, lin, pa, bits)) {
+        b->key = 0;
+        return NULL;
+    }
+    return b;
+}

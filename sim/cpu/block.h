@@ -1,0 +1,71 @@
+/*
+ * block.h - predecoded basic blocks and the decoded-instruction cache, as
+ * the run loop (exec.c) sees them. Private to sim/cpu.
+ *
+ * A block is a run of "plain" instructions at consecutive addresses in one
+ * page, followed by one last instruction of any kind. Plain instructions
+ * (block_plain) need none of the pipeline's per-instruction work beyond
+ * running the handler and counting: no attribute checks, no hooks, no
+ * change of CPL, IF, the interrupt shadow, segment registers, the code page
+ * or the cycle budget's pace, and no port I/O. So the run loop checks for
+ * interrupts, translates the code page and checks the CS limit once per
+ * block, runs the plain ones back to back, and sends the last through the
+ * full pipeline. Counting stays per instruction: guest instructions, modeled
+ * cycles and faults are exactly what the instruction-at-a-time loop gives.
+ */
+#ifndef RS_BLOCK_H
+#define RS_BLOCK_H
+
+#include "exec_internal.h"
+
+/* Rows that need the pipeline's attribute checks before the handler. */
+#define A_CHECKED (A_UD | A_FPU | A_PRIV | A_IOPL | A_REGONLY)
+
+/* Rows after which retire() must look further: hooks, block ends, and
+   port I/O (the only instructions whose device callbacks set stop_now). */
+#define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
+
+#define BLOCK_MAX 16
+
+struct block {
+    uint64_t key;      /* physical address << 2 | CS.D code; 0: empty */
+    uint32_t lin;      /* linear address of the first instruction */
+    uint32_t epoch;    /* cpu->block_epoch when built */
+    uint32_t gen;      /* cpu->code_gen[page] when built */
+    uint16_t bytes;    /* length of all its instructions */
+    uint8_t n;         /* instructions: n - 1 plain ones, then the last */
+    uint8_t extras;    /* some instruction is one of translated code's extras */
+    struct insn in[BLOCK_MAX];
+};
+
+/* Storage (block.c): blocks_create on cpu_init (false: out of memory). */
+bool blocks_create(struct cpu *cpu);
+void blocks_destroy(struct cpu *cpu);
+/* Every block is stale (a cache flush, a large physical write). */
+void blocks_flush(struct cpu *cpu);
+
+/*
+ * The block starting at linear `lin`, physical `pa`, 32-bit code, with the
+ * boundary bits of its page (cpu.h): from the cache, or built now. NULL when
+ * no block can start here (not RAM, or the first instruction does not decode
+ * within the page): the caller takes the one-instruction path, which raises
+ * whatever fault is due. Never faults.
+ */
+const struct block *block_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
+                             const uint8_t *bits);
+
+/* Give a decoded instruction the handler of its form (forms.c). */
+void form_select(struct insn *in);
+
+/* The decoded-instruction cache (icache.c). */
+struct cpu_icache *icache_create(void);
+void icache_destroy(struct cpu_icache *ic);
+/* The instruction at linear `lin`, physical `pa`: cached or decoded (and
+   cached). NULL with *err = DECODE_* if the bytes are not an instruction,
+   or (with !cross) if it would cross into the next page. With `cross` the
+   next page's translation may fault. */
+const struct insn *icache_fetch(struct cpu *cpu, uint32_t lin, uint32_t pa, bool d32,
+                                const uint8_t *bits, bool cross, struct insn *tmp,
+                                int *err);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * forms.c - handlers specialised per instruction form, chosen when an
+ * instruction is cached.
+ *
+ * The generic handler of a row looks up its operand kinds in the opcode
+ * table on every execution (register or memory? which register? which
+ * size?), and in an interpreter that is a third of the time. But those
+ * answers are fixed once the instruction is decoded. So for the hottest
+ * families (the ALU operations, TEST, MOV, INC and DEC) this file
+ * instantiates the shared handler bodies of ops_forms.h for every
+ * combination of register, memory and immediate operands at 32 and 8 bits,
+ * and form_select() swaps a decoded instruction's handler for the instance
+ * of its form. Everything else keeps the generic handler. The list below is
+ * written once (X-macros), for the instances and for the lookup table.
+ */
+#include "ops.h"
+#include "ops_forms.h"
+
+/* The forms each family has (destination, source, operand size). */
+#define FORMS2(X, fn, arg)                                                     \
+    X(fn, arg, F_REG, F_REG, 4) X(fn, arg, F_REG, F_MEM, 4)                    \
+    X(fn, arg, F_MEM, F_REG, 4) X(fn, arg, F_REG, F_IMM, 4)                    \
+    X(fn, arg, F_MEM, F_IMM, 4)                                                \
+    X(fn, arg, F_REG, F_REG, 1) X(fn, arg, F_REG, F_MEM, 1)                    \
+    X(fn, arg, F_MEM, F_REG, 1) X(fn, arg, F_REG, F_IMM, 1)                    \
+    X(fn, arg, F_MEM, F_IMM, 1)
+#define FORMS1(X, fn, arg)                                                     \
+    X(fn, arg, F_REG, F_ANY, 4) X(fn, arg, F_MEM, F_ANY, 4)                    \
+    X(fn, arg, F_REG, F_ANY, 1) X(fn, arg, F_MEM, F_ANY, 1)
+
+#define ALL_FORMS(X)                                                           \
+    FORMS2(X, op_add, ALU_ADD) FORMS2(X, op_or, ALU_OR)                        \
+    FORMS2(X, op_adc, ALU_ADC) FORMS2(X, op_sbb, ALU_SBB)                      \
+    FORMS2(X, op_and, ALU_AND) FORMS2(X, op_sub, ALU_SUB)                      \
+    FORMS2(X, op_xor, ALU_XOR) FORMS2(X, op_cmp, ALU_CMP)                      \
+    FORMS2(X, op_test, ALU_TEST) FORMS2(X, op_mov, 0)                          \
+    FORMS1(X, op_inc, 1) FORMS1(X, op_dec, -1)
+
+#define FORM_NAME(fn, f0, f1, sz) fn##_##f0##_##f1##_##sz
+
+/* Which shared body a family's instances run. */
+#define BODY_op_add alu
+#define BODY_op_or alu
+#define BODY_op_adc alu
+#define BODY_op_sbb alu
+#define BODY_op_and alu
+#define BODY_op_sub alu
+#define BODY_op_xor alu
+#define BODY_op_cmp alu
+#define BODY_op_test alu
+#define BODY_op_mov mov
+#define BODY_op_inc incdec
+#define BODY_op_dec incdec
+
+static ALWAYS_INLINE void run_alu(struct cpu *cpu, const struct insn *in, int op, int f0,
+                                  int f1, int size)
+{
+    alu_body(cpu, in, op, f0, f1, size);
+}
+
+static ALWAYS_INLINE void run_mov(struct cpu *cpu, const struct insn *in, int unused,
+                                  int f0, int f1, int size)
+{
+    (void)unused;
+    mov_body(cpu, in, f0, f1, size);
+}
+
+static ALWAYS_INLINE void run_incdec(struct cpu *cpu, const struct insn *in, int delta,
+                                     int f0, int f1, int size)
+{
+    (void)f1;
+    incdec_body(cpu, in, delta, f0, size);
+}
+
+#define RUN_(body) run_##body
+#define RUN(body) RUN_(body)
+#define DEFINE_FORM(fn, arg, f0, f1, sz)                                       \
+    static void FORM_NAME(fn, f0, f1, sz)(struct cpu *cpu, const struct insn *in) \
+    {                                                                          \
+        RUN(BODY_##fn)(cpu, in, arg, f0, f1, sz);                              \
+    }
+ALL_FORMS(DEFINE_FORM)
+
+struct form {
+    op_fn generic;
+    uint8_t f0, f1, size;
+    op_fn special;
+};
+
+#define FORM_ROW(fn, arg, f0, f1, sz) { fn, f0, f1, sz, FORM_NAME(fn, f0, f1, sz) },
+static const struct form forms[] = { ALL_FORMS(FORM_ROW) };
+
+/* Where operand n of the decoded instruction is (and its register). */
+static int form_of(const struct insn *in, int n, uint8_t *reg)
+{
+    int k = in->row->opd[n];
+    if (kind_is_G(k)) {
+        *reg = in->reg;
+        return F_REG;
+    }
+    if (kind_is_E(k)) {
+        *reg = in->rm;
+        return in->mod == 3 ? F_REG : F_MEM;
+    }
+    if (k == O_Zb || k == O_Zv) {
+        *reg = in->opcode & 7;
+        return F_REG;
+    }
+    if (k == O_AL || k == O_eAX) {
+        *reg = R_EAX;
+        return F_REG;
+    }
+    return kind_is_imm(k) ? F_IMM : F_ANY;
+}
+
+void form_select(struct insn *in)
+{
+    int f0 = form_of(in, 0, &in->opr[0]), f1 = form_of(in, 1, &in->opr[1]);
+    int size = opd_size(in, 0);
+    for (unsigned i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        const struct form *f = &forms[i];
+        if (f->generic == in->row->fn && f->f0 == f0 && f->f1 == f1 && f->size == size) {
+            in->fn = f->special;
+            return;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/*
+ * ops_forms.h - the bodies of the hottest handlers, written once over an
+ * operand "form" (forms.c says why).
+ *
+ * A form says where an operand is: F_REG (the register in in->opr[n]),
+ * F_MEM (the ModRM memory operand), F_IMM (in->imm), or F_ANY (look at the
+ * row's operand kind at run time, the generic way). Each body below is an
+ * always-inlined function of its forms and operand size: the generic
+ * handler in ops_alu.c / ops_data.c calls it with F_ANY and the size of the
+ * decoded instruction; forms.c instantiates it with constant forms and
+ * sizes, and the compiler folds every operand-kind test away. One body, so
+ * the specialised handlers cannot drift from the generic ones.
+ */
+#ifndef RS_OPS_FORMS_H
+#define RS_OPS_FORMS_H
+
+#include "exec_internal.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+enum { F_ANY, F_REG, F_MEM, F_IMM };
+
+static ALWAYS_INLINE uint32_t form_read(struct cpu *cpu, const struct insn *in, int n,
+                                        int form, int size)
+{
+    switch (form) {
+    case F_REG: return reg_get(cpu, in->opr[n], size);
+    case F_MEM: return mem_read(cpu, in->seg, ea_of(cpu, in), size);
+    case F_IMM: return in->imm & size_mask(size);
+    default: return opd_read(cpu, in, n);
+    }
+}
+
+static ALWAYS_INLINE void form_write(struct cpu *cpu, const struct insn *in, int n,
+                                     int form, int size, uint32_t val)
+{
+    switch (form) {
+    case F_REG: reg_put(cpu, in->opr[n], size, val); break;
+    case F_MEM: mem_write(cpu, in->seg, ea_of(cpu, in), size, val); break;
+    default: opd_write(cpu, in, n, val); break;
+    }
+}
+
+enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
+
+/* Two-operand ALU form: dst = dst op src, flags recorded lazily. The
+   result is stored before the flags are recorded: an instruction commits no
+   architectural state until every access that can fault has succeeded, so a
+   faulting store (a #PF, or a hidden fault under a VMM that restarts the
+   instruction) leaves EFLAGS as they were (SDM vol. 3, 6.5: faults are
+   restartable). TEST is AND without the store. */
+static ALWAYS_INLINE void alu_body(struct cpu *cpu, const struct insn *in, int op,
+                                   int f0, int f1, int size)
+{
+    uint32_t m = size_mask(size);
+    uint32_t a = form_read(cpu, in, 0, f0, size), b = form_read(cpu, in, 1, f1, size) & m, r;
+    uint32_t cin = (op == ALU_ADC || op == ALU_SBB) ? flag_cf(cpu) : 0;
+    unsigned kind;
+    switch (op) {
+    case ALU_ADD: case ALU_ADC:
+        r = (a + b + cin) & m;
+        kind = op == ALU_ADD ? LF_ADD : LF_ADC;
+        break;
+    case ALU_SUB: case ALU_SBB: case ALU_CMP:
+        r = (a - b - cin) & m;
+        kind = op == ALU_SBB ? LF_SBB : LF_SUB;
+        break;
+    default:
+        r = op == ALU_OR ? a | b : op == ALU_XOR ? a ^ b : a & b;
+        kind = LF_LOGIC;
+        cin = 0;
+        break;
+    }
+    if (op != ALU_CMP && op != ALU_TEST)
+        form_write(cpu, in, 0, f0, size, r);
+    lf_set(cpu, kind, size, a, b, r, cin);
+}
+
+/* INC/DEC keep CF (SDM vol. 2, INC): it is carried in lf_aux. */
+static ALWAYS_INLINE void incdec_body(struct cpu *cpu, const struct insn *in, int delta,
+                                      int f0, int size)
+{
+    uint32_t a = form_read(cpu, in, 0, f0, size), r = (a + (uint32_t)delta) & size_mask(size);
+    bool cf = flag_cf(cpu);
+    form_write(cpu, in, 0, f0, size, r);
+    lf_set(cpu, delta > 0 ? LF_INC : LF_DEC, size, a, 1, r, cf);
+}
+
+static ALWAYS_INLINE void mov_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
+                                   int size)
+{
+    form_write(cpu, in, 0, f0, size, form_read(cpu, in, 1, f1, size));
+}
+
+#endif
