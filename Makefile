@@ -53,7 +53,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_replay.o tests/test_host.o tests/test_host_mem.o tests/test_control.o tests/test_gdb.o \
                tests/test_isolation.o tests/test_isolation_mem.o tests/test_cpu_fix.o tests/test_vmx.o tests/test_hw.o tests/test_robust.o \
-               tests/test_dirtylog.o tests/test_migrate.o \
+               tests/test_dirtylog.o tests/test_migrate.o tests/test_fastpath.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
                tests/test_tui.o tests/test_tui_host.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \

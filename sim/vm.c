@@ -117,6 +117,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     machine_set_vm_id(&vm->m, cfg->id);
+    vm->m.cpu.reference = cfg->reference_cpu;
     if (cfg->costs)
         machine_set_costs(&vm->m, cfg->costs);
     snprintf(vm->kernel_path, sizeof vm->kernel_path, "%s", cfg->kernel_path ? cfg->kernel_path : "");

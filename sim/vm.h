@@ -36,6 +36,8 @@ struct vm_config {
     int tc_block_insns;           /* bt: guest instructions per unit, 0: 12 */
     const struct cost_profile *costs; /* NULL: the default profile (p4-672) */
     bool npt;                     /* hw: nested paging instead of shadow page tables */
+    bool reference_cpu;           /* the CPU one instruction at a time, generic handlers
+                                     (cpu.h: the definition the fast paths must match) */
     struct frames *machine_memory; /* a host's pool (mem/frames.h): trap and bt VMs take
                                      frames from it; NULL: RAM of its own */
 };

@@ -44,12 +44,14 @@ void suite_robust_register(void);
 void suite_lesson_register(void);
 void suite_dirtylog_register(void);
 void suite_migrate_register(void);
+void suite_fastpath_register(void);
 
 static const struct {
     const char *name;
     void (*reg)(void);
 } suites[] = {
     { "decode", suite_decode_register },
+    { "fastpath", suite_fastpath_register },
     { "alu", suite_alu_register },
     { "exec", suite_exec_register },
     { "cpu_sys", suite_cpu_sys_register },

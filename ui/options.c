@@ -51,6 +51,8 @@ void options_print_run_help(void)
          "  --tc-block-insns N  --mode bt: guest instructions per translation unit (1..64, default 12)\n"
          "  --npt             --mode hw: nested paging (an EPT-like second table) instead of\n"
          "                    shadow page tables (docs/hw.md)\n"
+         "  --reference-cpu   run the CPU's reference interpreter: one instruction at a time,\n"
+         "                    generic handlers (slower; the same results, docs/performance.md)\n"
          "  -v, --verbose     print a summary to stderr at the end\n"
          "  -h, --help        this text\n"
          "\n"
@@ -312,6 +314,8 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
             o->npt = true;
         } else if (!strcmp(arg, "--disk-write")) {
             o->disk_write = true;
+        } else if (!strcmp(arg, "--reference-cpu")) {
+            o->reference_cpu = true;
         } else if (arg[0] == '-' && arg[1]) {
             if (parse_valued(argc, argv, &i, o))
                 return -1;

@@ -46,6 +46,7 @@ struct run_options {
     bool checkpoint_given;     /*   (default HIST_DEFAULT_EVERY with --gdb and the TUI) */
     bool verbose;              /* -v: summary on stderr */
     bool npt;                  /* --npt: nested paging under --mode hw */
+    bool reference_cpu;        /* --reference-cpu: the CPU's reference interpreter */
     const char *kernel;        /* the positional KERNEL */
 };
 

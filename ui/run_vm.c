@@ -26,6 +26,7 @@ int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
         .mem_mib = o->mem_mib, .mode = (enum machine_mode)mode,
         .tc_size = o->tc_size_kib * 1024u, .tc_policy = o->tc_policy,
         .tc_block_insns = o->tc_block_insns, .npt = o->npt,
+        .reference_cpu = o->reference_cpu,
         .costs = o->costs ? prof : NULL,
     };
     return 0;

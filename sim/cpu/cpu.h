@@ -214,6 +214,9 @@ struct cpu {
                                  elsewhere in the range counts tc_extra_insns */
     uint32_t boundary_lo, boundary_hi;
     bool single_step;         /* stop after every instruction */
+    bool reference;           /* the reference interpreter: one instruction at a time,
+                                 each row's generic handler (no blocks, no forms);
+                                 set before the first run. Results are identical. */
     struct vmcs *vmcs;        /* non-NULL: VMX non-root operation under this VMCS
                                  (vmx.h); NULL: ordinary (root) operation */
     bool ept_on;              /* non-root with nested paging: every guest-physical

@@ -365,7 +365,7 @@ static enum cpu_stop run_loop(struct cpu *cpu, uint64_t cycle_limit)
             return cpu->stop = CPU_STOP_STEP;
     }
     while (cpu->cycles < cycle_limit) {
-        int r = exec_block(cpu, &fp, cycle_limit);
+        int r = cpu->reference ? exec_one(cpu, &fp) : exec_block(cpu, &fp, cycle_limit);
         if (r != RUN_ON)
             return (enum cpu_stop)r;
     }

@@ -163,13 +163,14 @@ static bool tc_extra_at(const uint8_t *bits, uint32_t lin)
 }
 
 /* What the pipeline needs to know of a row, once per decode. */
-static void insn_prepare(struct insn *in, bool extra)
+static void insn_prepare(const struct cpu *cpu, struct insn *in, bool extra)
 {
     uint32_t attr = in->row->attr;
     in->pre_checks = (attr & A_CHECKED) || in->lock;
     in->slow_retire = (attr & RETIRE_SLOW) != 0;
     in->extra = extra;
-    form_select(in);
+    if (!cpu->reference)
+        form_select(in);
 }
 
 /* Decode from memory, crossing into the next page only if the instruction
@@ -195,7 +196,7 @@ static const struct insn *ic_decode(struct cpu *cpu, uint32_t lin, uint32_t pa, 
         *err = len;
         return NULL;
     }
-    insn_prepare(tmp, tc_extra_at(bits, lin));
+    insn_prepare(cpu, tmp, tc_extra_at(bits, lin));
     if (!crossed && pa < cpu->bus.ram_size && (uint32_t)len <= cpu->bus.ram_size - pa)
         ic_store(cpu, pa, d32, tmp);
     return tmp;
