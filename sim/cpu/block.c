@@ -53,6 +53,15 @@ static bool block_plain(const struct insn *in)
     return !in->pre_checks && !(in->row->attr & outside);
 }
 
+/* A near JMP/Jcc/CALL/RET/LOOP with no checks or hooks: after it, the
+   pipeline would only count it (it keeps the code page, CPL and IF). */
+static bool block_inline_tail(const struct insn *in)
+{
+    uint32_t a = in->row->attr;
+    return !in->pre_checks && (a & (A_BRANCH | A_FAR | A_SENSITIVE | A_IO)) == A_BRANCH &&
+           in->row->cost == C_BRANCH;
+}
+
 static uint64_t block_key(uint32_t pa)
 {
     return (uint64_t)pa << 2 | 2u;
@@ -95,6 +104,7 @@ static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t
     b->epoch = cpu->block_epoch;
     b->gen = cpu->code_gen[pa >> 12];
     b->bytes = (uint16_t)off;
+    b->inline_n = block_inline_tail(&b->in[b->n - 1]) ? b->n : b->n - 1;
     return true;
 }
 

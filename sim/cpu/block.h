@@ -34,6 +34,8 @@ struct block {
     uint32_t gen;      /* cpu->code_gen[page] when built */
     uint16_t bytes;    /* length of all its instructions */
     uint8_t n;         /* instructions: n - 1 plain ones, then the last */
+    uint8_t inline_n;  /* how many run without the pipeline: n - 1, or n when
+                          the last is a near branch (block_inline_tail) */
     uint8_t extras;    /* some instruction is one of translated code's extras */
     struct insn in[BLOCK_MAX];
 };

@@ -288,15 +288,15 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     return exec_insn(cpu, fp, in);
 }
 
-/* The plain instructions of a block, back to back, each counted as it
-   completes. Returns false if the block must stop early: the cycle budget
-   ran out, or a store reached cached code or MMIO (the next instruction or
-   an interrupt may depend on it). */
-static bool run_plain(struct cpu *cpu, const struct block *b, bool extras,
-                      uint64_t cycle_limit)
+/* The plain instructions of a block (and its last, if a near branch), back
+   to back, each counted as it completes. Returns false if the block must
+   stop early: the cycle budget ran out, or a store reached cached code or
+   MMIO (the next instruction or an interrupt may depend on it). */
+static bool run_inline(struct cpu *cpu, const struct block *b, bool extras,
+                       uint64_t cycle_limit)
 {
     cpu->block_break = false;
-    for (int i = 0; i < b->n - 1; i++) {
+    for (int i = 0; i < b->inline_n; i++) {
         const struct insn *in = &b->in[i];
         cpu->insn_eip = cpu->s.eip;
         cpu->s.eip += in->len;
@@ -314,10 +314,14 @@ static bool run_plain(struct cpu *cpu, const struct block *b, bool extras,
     return true;
 }
 
-/* A block from CS:EIP (block.h), or one instruction where a block cannot
+/* Blocks from CS:EIP (block.h), or one instruction where a block cannot
    be used. Everything exec_one checks per instruction is checked here once:
-   nothing a plain instruction does can change its outcome. */
-static int exec_block(struct cpu *cpu, struct fetch_page *fp, uint64_t cycle_limit)
+   nothing a plain instruction or a near branch does can change its outcome,
+   so blocks that end in a near branch chain straight into the next one
+   until the budget ends, a block breaks off, or one ends in an instruction
+   that needs the pipeline. */
+static __attribute__((noinline)) int exec_block(struct cpu *cpu, struct fetch_page *fp,
+                                                uint64_t cycle_limit)
 {
     const struct seg *cs = &cpu->s.seg[S_CS];
     if (unlikely(cpu->s.inhibit_irq | cpu->single_step | (cpu->vmcs != NULL) |
@@ -325,19 +329,27 @@ static int exec_block(struct cpu *cpu, struct fetch_page *fp, uint64_t cycle_lim
         return exec_one(cpu, fp);
     if (unlikely(irq_ready(cpu)))
         return take_interrupt(cpu, fp);
-    uint32_t eip = cpu->s.eip, lin = cs->base + eip, pa;
-    cpu->insn_eip = eip;
-    if (unlikely(eip > cs->limit))
-        cpu_raise(cpu, EXC_GP, 0);
-    if (unlikely(!fetch_translate(cpu, fp, lin, &pa)))
-        return stop_at(cpu, CPU_STOP_GATE);
-    const struct block *b = fp->gate ? NULL : block_at(cpu, lin, pa, fp->bits);
-    if (unlikely(!b || (uint64_t)eip + b->bytes - 1 > cs->limit))
-        return exec_one(cpu, fp);
-    if (!run_plain(cpu, b, fp->bits && b->extras, cycle_limit))
-        return RUN_ON;
-    cpu->insn_eip = cpu->s.eip;
-    return exec_insn(cpu, fp, &b->in[b->n - 1]);
+    for (;;) {
+        uint32_t eip = cpu->s.eip, lin = cs->base + eip, pa;
+        cpu->insn_eip = eip;
+        if (unlikely(eip > cs->limit))
+            cpu_raise(cpu, EXC_GP, 0);
+        if (unlikely(!fetch_translate(cpu, fp, lin, &pa)))
+            return stop_at(cpu, CPU_STOP_GATE);
+        const struct block *b = fp->gate ? NULL : block_at(cpu, lin, pa, fp->bits);
+        if (unlikely(!b || (uint64_t)eip + b->bytes - 1 > cs->limit))
+            return exec_one(cpu, fp);
+        if (!run_inline(cpu, b, fp->bits && b->extras, cycle_limit))
+            return RUN_ON;
+        if (b->inline_n != b->n) {
+            cpu->insn_eip = cpu->s.eip;
+            return exec_insn(cpu, fp, &b->in[b->n - 1]);
+        }
+        if (unlikely(cpu->stop_now)) {      /* as retire() after a branch */
+            cpu->stop_now = false;
+            return stop_at(cpu, CPU_STOP_BUDGET);
+        }
+    }
 }
 
 /* A halted CPU stays halted until an interrupt it can take. */
