@@ -14,13 +14,6 @@
 #include <string.h>
 #include "block.h"
 
-#define BLOCKS_BITS 11
-#define BLOCKS_SIZE (1u << BLOCKS_BITS)
-
-struct cpu_blocks {
-    struct block b[BLOCKS_SIZE];
-};
-
 bool blocks_create(struct cpu *cpu)
 {
     cpu->blocks = calloc(1, sizeof *cpu->blocks);
@@ -62,18 +55,6 @@ static bool block_inline_tail(const struct insn *in)
            in->row->cost == C_BRANCH;
 }
 
-static uint64_t block_key(uint32_t pa)
-{
-    return (uint64_t)pa << 2 | 2u;
-}
-
-static bool block_fresh(const struct cpu *cpu, const struct block *b, uint32_t lin,
-                        uint32_t pa)
-{
-    return b->key == block_key(pa) && b->lin == lin && b->epoch == cpu->block_epoch &&
-           b->gen == cpu->code_gen[pa >> 12];
-}
-
 /* Decode forward from pa until a non-plain instruction (kept as the last),
    the end of the page, the end of RAM or BLOCK_MAX. */
 static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t pa,
@@ -108,12 +89,10 @@ static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t
     return true;
 }
 
-const struct block *block_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
-                             const uint8_t *bits)
+const struct block *block_build_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
+                                   const uint8_t *bits)
 {
-    struct block *b = &cpu->blocks->b[(pa ^ (pa >> BLOCKS_BITS)) & (BLOCKS_SIZE - 1)];
-    if (__builtin_expect(block_fresh(cpu, b, lin, pa), 1))
-        return b;
+    struct block *b = block_slot(cpu, pa);
     if (pa >= cpu->bus.ram_size)
         return NULL;
     if (!block_build(cpu, b, lin, pa, bits)) {

@@ -26,6 +26,8 @@
 #define RETIRE_SLOW (A_SENSITIVE | A_BLOCK_END | A_FAR | A_IO)
 
 #define BLOCK_MAX 16
+#define BLOCKS_BITS 11
+#define BLOCKS_SIZE (1u << BLOCKS_BITS)
 
 struct block {
     uint64_t key;      /* physical address << 2 | CS.D code; 0: empty */
@@ -53,8 +55,39 @@ void blocks_flush(struct cpu *cpu);
  * within the page): the caller takes the one-instruction path, which raises
  * whatever fault is due. Never faults.
  */
-const struct block *block_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
-                             const uint8_t *bits);
+const struct block *block_build_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
+                                   const uint8_t *bits);
+
+struct cpu_blocks {
+    struct block b[BLOCKS_SIZE];
+};
+
+static inline uint64_t block_key(uint32_t pa)
+{
+    return (uint64_t)pa << 2 | 2u;
+}
+
+static inline struct block *block_slot(const struct cpu *cpu, uint32_t pa)
+{
+    return &cpu->blocks->b[(pa ^ (pa >> BLOCKS_BITS)) & (BLOCKS_SIZE - 1)];
+}
+
+/* Is the cached block still the code at lin / pa? */
+static inline bool block_fresh(const struct cpu *cpu, const struct block *b, uint32_t lin,
+                               uint32_t pa)
+{
+    return b->key == block_key(pa) && b->lin == lin && b->epoch == cpu->block_epoch &&
+           b->gen == cpu->code_gen[pa >> 12];
+}
+
+static inline const struct block *block_at(struct cpu *cpu, uint32_t lin, uint32_t pa,
+                                           const uint8_t *bits)
+{
+    const struct block *b = block_slot(cpu, pa);
+    if (__builtin_expect(block_fresh(cpu, b, lin, pa), 1))
+        return b;
+    return block_build_at(cpu, lin, pa, bits);
+}
 
 /* Give a decoded instruction the handler of its form (forms.c). */
 void form_select(struct insn *in);

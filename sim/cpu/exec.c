@@ -122,14 +122,10 @@ static bool page_has_gate(const struct cpu *cpu, uint32_t page)
 /* The physical address of a fetch. The current code page is remembered, so
    the gate check (the VMM's callout mechanism) and the translation happen
    once per page, not once per instruction. */
-static bool fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin,
-                            uint32_t *pa)
+static __attribute__((noinline)) bool fetch_new_page(struct cpu *cpu, struct fetch_page *fp,
+                                                    uint32_t lin, uint32_t *pa)
 {
     uint32_t page = lin & ~0xfffu;
-    if (likely(fp->valid && fp->lin == page && !fp->gate)) {
-        *pa = fp->pa | (lin & 0xfffu);
-        return true;
-    }
     if (unlikely(lin - cpu->gate_lo < cpu->gate_hi - cpu->gate_lo)) {
         cpu->stop_addr = lin;
         return false;
@@ -142,6 +138,16 @@ static bool fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin
     fp->lin = page;
     fp->pa = *pa & ~0xfffu;
     return true;
+}
+
+static inline bool fetch_translate(struct cpu *cpu, struct fetch_page *fp, uint32_t lin,
+                                   uint32_t *pa)
+{
+    if (likely(fp->valid && fp->lin == (lin & ~0xfffu) && !fp->gate)) {
+        *pa = fp->pa | (lin & 0xfffu);
+        return true;
+    }
+    return fetch_new_page(cpu, fp, lin, pa);
 }
 
 /* The decoded instruction at CS:EIP, or NULL when EIP is a gate address. */

@@ -88,12 +88,29 @@ uint32_t flags_get(struct cpu *cpu)
     return cpu->s.eflags | FL_FIXED1;
 }
 
+/* AF of the lazy record alone (what lazy_arith computes for it). */
+static uint32_t lazy_af(const struct cpu *cpu)
+{
+    unsigned kind = cpu->lf_op >> 3;
+    uint32_t m = size_mask((int)(cpu->lf_op & 7));
+    uint32_t d = cpu->lf_dst & m, s = cpu->lf_src & m, r = cpu->lf_res & m;
+    if (kind == LF_LOGIC)
+        return 0;
+    return kind == LF_NEG ? (d ^ r) & FL_AF : (d ^ s ^ r) & FL_AF;
+}
+
 void flags_set(struct cpu *cpu, uint32_t val, uint32_t mask)
 {
-    if ((mask & FL_ARITH) == FL_ARITH)
+    if ((mask & FL_ARITH) == FL_ARITH) {
         cpu->lf_op = LF_NONE;
-    else
+    } else if ((mask & FL_ARITH) == (FL_ARITH & ~FL_AF) && cpu->lf_op != LF_NONE) {
+        /* a shift: every arithmetic flag but AF is written, so only AF
+           is needed from the record */
+        cpu->s.eflags = (cpu->s.eflags & ~FL_ARITH) | lazy_af(cpu);
+        cpu->lf_op = LF_NONE;
+    } else {
         flags_materialize(cpu);
+    }
     cpu->s.eflags = (cpu->s.eflags & ~mask) | (val & mask) | FL_FIXED1;
 }
 

@@ -81,6 +81,15 @@ static ALWAYS_INLINE void run_incdec(struct cpu *cpu, const struct insn *in, int
     }
 ALL_FORMS(DEFINE_FORM)
 
+/* Jcc by condition (the opcode's low four bits). */
+#define JCC_FORMS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) \
+                     X(12) X(13) X(14) X(15)
+#define DEFINE_JCC(cc) \
+    static void op_jcc_##cc(struct cpu *cpu, const struct insn *in) { jcc_body(cpu, in, cc); }
+JCC_FORMS(DEFINE_JCC)
+#define JCC_ROW(cc) op_jcc_##cc,
+static const op_fn jcc_forms[16] = { JCC_FORMS(JCC_ROW) };
+
 struct form {
     op_fn generic;
     uint8_t f0, f1, size;
@@ -115,6 +124,10 @@ static int form_of(const struct insn *in, int n, uint8_t *reg)
 
 void form_select(struct insn *in)
 {
+    if (in->row->fn == op_jcc) {
+        in->fn = jcc_forms[in->opcode & 15];
+        return;
+    }
     int f0 = form_of(in, 0, &in->opr[0]), f1 = form_of(in, 1, &in->opr[1]);
     int size = opd_size(in, 0);
     for (unsigned i = 0; i < sizeof forms / sizeof forms[0]; i++) {

@@ -34,6 +34,7 @@ void op_jmp(struct cpu *cpu, const struct insn *in)
     branch_near(cpu, in, near_target(cpu, in));
 }
 
+/* The definition (flags.c); forms.c runs the same per condition, inline. */
 void op_jcc(struct cpu *cpu, const struct insn *in)
 {
     if (cond_true(cpu, in->opcode & 15))

@@ -76,14 +76,62 @@ static ALWAYS_INLINE void alu_body(struct cpu *cpu, const struct insn *in, int o
     lf_set(cpu, kind, size, a, b, r, cin);
 }
 
+/* CF from the lazy record, inline for the records that have it at hand. */
+static ALWAYS_INLINE bool cf_inline(struct cpu *cpu)
+{
+    unsigned kind = cpu->lf_op >> 3;
+    uint32_t m = size_mask((int)(cpu->lf_op & 7));
+    switch (kind) {
+    case LF_NONE: return cpu->s.eflags & FL_CF;
+    case LF_LOGIC: return false;
+    case LF_INC: case LF_DEC: return cpu->lf_aux;
+    case LF_SUB: return (cpu->lf_dst & m) < (cpu->lf_src & m);
+    default: return flag_cf(cpu);
+    }
+}
+
 /* INC/DEC keep CF (SDM vol. 2, INC): it is carried in lf_aux. */
 static ALWAYS_INLINE void incdec_body(struct cpu *cpu, const struct insn *in, int delta,
                                       int f0, int size)
 {
     uint32_t a = form_read(cpu, in, 0, f0, size), r = (a + (uint32_t)delta) & size_mask(size);
-    bool cf = flag_cf(cpu);
+    bool cf = f0 == F_ANY ? flag_cf(cpu) : cf_inline(cpu);
     form_write(cpu, in, 0, f0, size, r);
     lf_set(cpu, delta > 0 ? LF_INC : LF_DEC, size, a, 1, r, cf);
+}
+
+/* Condition cc (SDM vol. 2, appendix B.1) straight from the lazy record in
+   the cases compiled code meets most - ZF of any result, and every compare
+   after SUB/CMP - and through cond_true() (flags.c) otherwise. With cc a
+   constant this folds to a compare or two. */
+static ALWAYS_INLINE bool cond_inline(struct cpu *cpu, int cc)
+{
+    unsigned kind = cpu->lf_op >> 3;
+    int size = (int)(cpu->lf_op & 7);
+    bool r;
+    if (kind == LF_SUB) {
+        uint32_t m = size_mask(size), d = cpu->lf_dst & m, s = cpu->lf_src & m;
+        int32_t sd = (int32_t)sext(d, size), ss = (int32_t)sext(s, size);
+        switch (cc >> 1) {
+        case 1: r = d < s; break;       /* B */
+        case 2: r = d == s; break;      /* E */
+        case 3: r = d <= s; break;      /* BE */
+        case 6: r = sd < ss; break;     /* L */
+        case 7: r = sd <= ss; break;    /* LE */
+        default: return cond_true(cpu, cc);
+        }
+    } else if ((cc >> 1) == 2 && kind != LF_NONE && kind != LF_NEG) {
+        r = (cpu->lf_res & size_mask(size)) == 0;
+    } else {
+        return cond_true(cpu, cc);
+    }
+    return (cc & 1) ? !r : r;
+}
+
+static ALWAYS_INLINE void jcc_body(struct cpu *cpu, const struct insn *in, int cc)
+{
+    if (cond_inline(cpu, cc))
+        branch_near(cpu, in, cpu->s.eip + in->imm);
 }
 
 static ALWAYS_INLINE void mov_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
