@@ -55,6 +55,43 @@ static bool block_inline_tail(const struct insn *in)
            in->row->cost == C_BRANCH;
 }
 
+/* The per-instruction prefix sums block_account() reads. */
+static void block_prefix(const struct cpu *cpu, struct block *b)
+{
+    b->off[0] = b->xn[0] = 0;
+    b->cyc[0] = b->xcyc[0] = 0;
+    for (unsigned k = 0; k < b->n; k++) {
+        const struct insn *in = &b->in[k];
+        uint32_t cost = cpu->class_cost[in->cost];
+        b->off[k + 1] = (uint8_t)(b->off[k] + in->len);
+        b->cyc[k + 1] = b->cyc[k] + cost;
+        b->xn[k + 1] = (uint8_t)(b->xn[k] + in->extra);
+        b->xcyc[k + 1] = b->xcyc[k] + (in->extra ? cost : 0);
+    }
+}
+
+void block_account(struct cpu *cpu, unsigned k)
+{
+    const struct block_run *r = &cpu->run;
+    const struct block *b = r->b;
+    cpu->cycles = r->cycles + b->cyc[k];
+    cpu->insns = r->insns + k;
+    if (r->extras) {
+        cpu->tc_extra_insns = r->xinsns + b->xn[k];
+        cpu->tc_extra_cycles = r->xcycles + b->xcyc[k];
+    }
+}
+
+void block_sync(struct cpu *cpu)
+{
+    const struct block_run *r = &cpu->run;
+    if (!r->b)
+        return;
+    block_account(cpu, r->i);
+    cpu->insn_eip = r->eip + r->b->off[r->i];
+    cpu->s.eip = r->eip + r->b->off[r->i + 1];
+}
+
 /* Decode forward from pa until a non-plain instruction (kept as the last),
    the end of the page, the end of RAM or BLOCK_MAX. */
 static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t pa,
@@ -85,6 +122,7 @@ static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t
     b->epoch = cpu->block_epoch;
     b->gen = cpu->code_gen[pa >> 12];
     b->bytes = (uint16_t)off;
+    block_prefix(cpu, b);
     b->inline_n = block_inline_tail(&b->in[b->n - 1]) ? b->n : b->n - 1;
     return true;
 }

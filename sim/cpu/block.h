@@ -39,8 +39,19 @@ struct block {
     uint8_t inline_n;  /* how many run without the pipeline: n - 1, or n when
                           the last is a near branch (block_inline_tail) */
     uint8_t extras;    /* some instruction is one of translated code's extras */
+    /* before instruction k (k = 0..n): its offset from the first, and the
+       modeled cycles, extra instructions and their cycles of those before it
+       (cycles at the class costs when built: they are fixed per VM) */
+    uint8_t off[BLOCK_MAX + 1];
+    uint8_t xn[BLOCK_MAX + 1];
+    uint32_t cyc[BLOCK_MAX + 1];
+    uint32_t xcyc[BLOCK_MAX + 1];
     struct insn in[BLOCK_MAX];
 };
+
+/* The counters and EIP of the running block (cpu->run) with `k` of its
+   instructions completed; it stays the running block. */
+void block_account(struct cpu *cpu, unsigned k);
 
 /* Storage (block.c): blocks_create on cpu_init (false: out of memory). */
 bool blocks_create(struct cpu *cpu);

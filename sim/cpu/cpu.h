@@ -265,6 +265,14 @@ struct cpu {
                                  is dropped (blocks built before are stale) */
     uint32_t block_epoch;     /* advanced by a cache flush */
     bool block_break;         /* stop the running block after this instruction */
+    struct block_run {        /* the block being run (block.c): while it runs, the
+                                 counters and EIP are those before it */
+        const struct block *b;/* NULL: none */
+        uint32_t i;           /* the instruction running */
+        uint32_t eip;         /* EIP of the block's first instruction */
+        uint64_t cycles, insns, xinsns, xcycles; /* the counters before it */
+        bool extras;          /* it holds extras that count (tc_extra_*) */
+    } run;
 };
 
 /* Write-watch bits (cpu->write_watch). */

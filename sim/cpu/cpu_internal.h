@@ -131,6 +131,10 @@ bool cond_true(struct cpu *cpu, int cc);      /* Jcc/SETcc/CMOVcc condition 0-15
    chunk, so only the chunk(s) holding pa..pa+3 are dropped). phys_write calls
    it when cpu->write_watch[pa >> 12] has WW_CODE bits. */
 void icache_invalidate_page(struct cpu *cpu, uint32_t pa);
+/* Inside a block (block.c) the counters and EIP are brought up to date only
+   when it ends; anything that reads them in the middle of an instruction
+   (MMIO, RDTSC) calls block_sync() first. A no-op outside blocks. */
+void block_sync(struct cpu *cpu);
 /* The dirty log (dirtylog.c): page `page` was written; [pa, end) was written. */
 void dirty_log_page(struct cpu *cpu, uint32_t page);
 void dirty_log_range(struct cpu *cpu, uint32_t pa, uint64_t end);

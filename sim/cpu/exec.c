@@ -294,30 +294,54 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
     return exec_insn(cpu, fp, in);
 }
 
-/* The plain instructions of a block (and its last, if a near branch), back
-   to back, each counted as it completes. Returns false if the block must
-   stop early: the cycle budget ran out, or a store reached cached code or
-   MMIO (the next instruction or an interrupt may depend on it). */
-static bool run_inline(struct cpu *cpu, const struct block *b, bool extras,
-                       uint64_t cycle_limit)
+/* How a block's inline part went. */
+enum { INLINE_DONE, INLINE_BROKE, INLINE_NO_BUDGET };
+
+/* End the running block with k of its instructions completed. */
+static void block_end(struct cpu *cpu, unsigned k, bool branched)
 {
+    block_account(cpu, k);
+    if (!branched)
+        cpu->s.eip = cpu->run.eip + cpu->run.b->off[k];
+    cpu->run.b = NULL;
+}
+
+/* The plain instructions of a block (and its last, if a near branch), back
+   to back; the counters and EIP are brought up to date at the end (or by
+   block_sync() for whoever needs them before). Stops early if a store
+   reached cached code or MMIO (the next instruction or an interrupt may
+   depend on it). Runs nothing if the budget ends inside the block: the
+   caller goes one instruction at a time then. */
+static int run_inline(struct cpu *cpu, const struct block *b, bool extras,
+                      uint64_t cycle_limit)
+{
+    unsigned n = b->inline_n, plain = (unsigned)b->n - 1 < n ? (unsigned)b->n - 1 : n;
+    if (n == 0)
+        return INLINE_DONE;
+    if (cpu->cycles + b->cyc[n - 1] >= cycle_limit)
+        return INLINE_NO_BUDGET;
+    struct block_run *r = &cpu->run;
+    *r = (struct block_run){ b, 0, cpu->s.eip, cpu->cycles, cpu->insns,
+                             cpu->tc_extra_insns, cpu->tc_extra_cycles, extras };
     cpu->block_break = false;
-    for (int i = 0; i < b->inline_n; i++) {
-        const struct insn *in = &b->in[i];
-        cpu->insn_eip = cpu->s.eip;
-        cpu->s.eip += in->len;
-        in->fn(cpu, in);
-        uint32_t cost = cpu->class_cost[in->cost];
-        cpu->cycles += cost;
-        cpu->insns++;
-        if (unlikely(extras) && in->extra) {
-            cpu->tc_extra_insns++;
-            cpu->tc_extra_cycles += cost;
+    for (unsigned i = 0; i < plain; i++) {
+        r->i = i;
+        b->in[i].fn(cpu, &b->in[i]);
+        if (unlikely(cpu->block_break)) {
+            block_end(cpu, i + 1, false);
+            return INLINE_BROKE;
         }
-        if (unlikely(cpu->block_break | (cpu->cycles >= cycle_limit)))
-            return false;
     }
-    return true;
+    if (plain < n) {                        /* the near branch at the end */
+        r->i = plain;
+        cpu->insn_eip = r->eip + b->off[plain];
+        cpu->s.eip = r->eip + b->bytes;
+        b->in[plain].fn(cpu, &b->in[plain]);
+        block_end(cpu, n, true);
+        return cpu->block_break ? INLINE_BROKE : INLINE_DONE;
+    }
+    block_end(cpu, n, false);
+    return INLINE_DONE;
 }
 
 /* Blocks from CS:EIP (block.h), or one instruction where a block cannot
@@ -345,7 +369,10 @@ static __attribute__((noinline)) int exec_block(struct cpu *cpu, struct fetch_pa
         const struct block *b = fp->gate ? NULL : block_at(cpu, lin, pa, fp->bits);
         if (unlikely(!b || (uint64_t)eip + b->bytes - 1 > cs->limit))
             return exec_one(cpu, fp);
-        if (!run_inline(cpu, b, fp->bits && b->extras, cycle_limit))
+        int how = run_inline(cpu, b, fp->bits && b->extras, cycle_limit);
+        if (unlikely(how == INLINE_NO_BUDGET))
+            return exec_one(cpu, fp);
+        if (how == INLINE_BROKE || cpu->cycles >= cycle_limit)
             return RUN_ON;
         if (b->inline_n != b->n) {
             cpu->insn_eip = cpu->s.eip;
@@ -375,6 +402,10 @@ static enum cpu_stop run_loop(struct cpu *cpu, uint64_t cycle_limit)
     int rc = setjmp(cpu->fault_jmp);
     if (rc != 0) {
         fp.valid = false;
+        if (cpu->run.b) {                   /* a fault inside a block */
+            block_sync(cpu);
+            cpu->run.b = NULL;
+        }
         cpu->s.eip = cpu->insn_eip;
         if (rc == RAISE_STOP || intr_exception(cpu))
             return cpu->stop;

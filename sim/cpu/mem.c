@@ -32,7 +32,8 @@ uint32_t phys_read(struct cpu *cpu, uint32_t pa, int size)
     if (likely(pa < cpu->bus.ram_size && (uint32_t)size <= cpu->bus.ram_size - pa)) {
         return ram_load(cpu->bus.ram + pa, size);
     }
-    cpu->block_break = true;        /* a device may now want an interrupt */
+    block_sync(cpu);                /* the device sees the time and EIP */
+    cpu->block_break = true;        /* ... and may now want an interrupt */
     if (!cpu->bus.mmio_read)
         return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
     return cpu->bus.mmio_read(cpu->bus.ctx, pa, size);
@@ -66,6 +67,7 @@ void phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t val)
             phys_written(cpu, pa, size);
         return;
     }
+    block_sync(cpu);
     cpu->block_break = true;
     if (cpu->bus.mmio_write)
         cpu->bus.mmio_write(cpu->bus.ctx, pa, size, val);

@@ -74,6 +74,7 @@ void op_rdtsc(struct cpu *cpu, const struct insn *in)
 {
     if ((cpu->s.cr4 & CR4_TSD) && cpu->s.cpl > 0)
         cpu_raise(cpu, EXC_GP, 0);
+    block_sync(cpu);
     uint64_t t = cpu->cycles + cpu->s.tsc_offset;
     cpu->s.r[R_EAX] = (uint32_t)t;
     cpu->s.r[R_EDX] = (uint32_t)(t >> 32);
