@@ -53,7 +53,18 @@ static inline uint32_t sext(uint32_t v, int size)
 }
 
 /* SF, ZF and PF of a result of `size` bytes. */
-uint32_t flags_szp(uint32_t res, int size);
+static inline uint32_t flags_szp(uint32_t res, int size)
+{
+    uint32_t f = 0;
+    res &= size_mask(size);
+    if (res == 0)
+        f |= FL_ZF;
+    if (res & size_sign(size))
+        f |= FL_SF;
+    if (!__builtin_parity(res & 0xffu))
+        f |= FL_PF;
+    return f;
+}
 
 /* ---- operands: inline fast paths, the rest in operand.c ---- */
 

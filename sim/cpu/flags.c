@@ -11,19 +11,6 @@
  */
 #include "exec_internal.h"
 
-uint32_t flags_szp(uint32_t res, int size)
-{
-    uint32_t f = 0;
-    res &= size_mask(size);
-    if (res == 0)
-        f |= FL_ZF;
-    if (res & size_sign(size))
-        f |= FL_SF;
-    if (!__builtin_parity(res & 0xffu))
-        f |= FL_PF;
-    return f;
-}
-
 /* CF and OF of the recorded operation. */
 static uint32_t lazy_cf_of(unsigned kind, int size, uint32_t d, uint32_t s,
                            uint32_t r, uint32_t aux)

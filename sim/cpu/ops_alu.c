@@ -51,53 +51,12 @@ void op_not(struct cpu *cpu, const struct insn *in)
 
 /* ---- shifts and rotates (SDM vol. 2, SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR) ---- */
 
-/* Store a shift/rotate result and the flags in `mask` (the rest stay). */
-static void shift_done(struct cpu *cpu, const struct insn *in, uint32_t r,
-                       uint32_t f, uint32_t mask)
-{
-    opd_write(cpu, in, 0, r);
-    flags_set(cpu, f, mask);
-}
+void op_shl(struct cpu *cpu, const struct insn *in) { shl_body(cpu, in, F_ANY, F_ANY, opd_size(in, 0)); }
+void op_shr(struct cpu *cpu, const struct insn *in) { shr_body(cpu, in, F_ANY, F_ANY, opd_size(in, 0)); }
+void op_sar(struct cpu *cpu, const struct insn *in) { sar_body(cpu, in, F_ANY, F_ANY, opd_size(in, 0)); }
 
-static uint32_t of_if(bool cond) { return cond ? FL_OF : 0; }
-static uint32_t cf_if(bool cond) { return cond ? FL_CF : 0; }
 
-void op_shl(struct cpu *cpu, const struct insn *in)
-{
-    int size = opd_size(in, 0), bits = size * 8;
-    uint32_t a = opd_read(cpu, in, 0), n = opd_read(cpu, in, 1) & 31;
-    if (n == 0)
-        return;
-    uint64_t w = (uint64_t)a << n;
-    uint32_t r = (uint32_t)w & size_mask(size);
-    bool cf = (w >> bits) & 1;
-    uint32_t f = flags_szp(r, size) | cf_if(cf) | of_if(!!(r & size_sign(size)) != cf);
-    shift_done(cpu, in, r, f, FL_ARITH & ~FL_AF);
-}
 
-void op_shr(struct cpu *cpu, const struct insn *in)
-{
-    int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), n = opd_read(cpu, in, 1) & 31;
-    if (n == 0)
-        return;
-    uint32_t r = a >> n;
-    uint32_t f = flags_szp(r, size) | cf_if((a >> (n - 1)) & 1) |
-                 of_if(n == 1 && (a & size_sign(size)));
-    shift_done(cpu, in, r, f, FL_ARITH & ~FL_AF);
-}
-
-void op_sar(struct cpu *cpu, const struct insn *in)
-{
-    int size = opd_size(in, 0);
-    int32_t a = (int32_t)sext(opd_read(cpu, in, 0), size);
-    uint32_t n = opd_read(cpu, in, 1) & 31;
-    if (n == 0)
-        return;
-    uint32_t r = (uint32_t)(a >> n) & size_mask(size);
-    uint32_t f = flags_szp(r, size) | cf_if((a >> (n - 1)) & 1);
-    shift_done(cpu, in, r, f, FL_ARITH & ~FL_AF);
-}
 
 static uint32_t rotl(uint32_t v, unsigned n, int bits)
 {

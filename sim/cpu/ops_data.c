@@ -19,13 +19,12 @@ void op_mov(struct cpu *cpu, const struct insn *in)
 
 void op_movzx(struct cpu *cpu, const struct insn *in)
 {
-    reg_write(cpu, in->reg, in->opsize, opd_read(cpu, in, 1));
+    movx_body(cpu, in, F_ANY, in->opsize, opd_size(in, 1), false);
 }
 
 void op_movsx(struct cpu *cpu, const struct insn *in)
 {
-    uint32_t v = opd_read(cpu, in, 1);
-    reg_write(cpu, in->reg, in->opsize, sext(v, opd_size(in, 1)));
+    movx_body(cpu, in, F_ANY, in->opsize, opd_size(in, 1), true);
 }
 
 void op_lea(struct cpu *cpu, const struct insn *in)

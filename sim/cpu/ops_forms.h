@@ -134,6 +134,76 @@ static ALWAYS_INLINE void jcc_body(struct cpu *cpu, const struct insn *in, int c
         branch_near(cpu, in, cpu->s.eip + in->imm);
 }
 
+/* ---- shifts (SDM vol. 2, SAL/SAR/SHL/SHR); the count is operand 1 ---- */
+
+static inline uint32_t of_if(bool cond) { return cond ? FL_OF : 0; }
+static inline uint32_t cf_if(bool cond) { return cond ? FL_CF : 0; }
+
+/* Store a shift/rotate result and the flags in `mask` (the rest stay). */
+static ALWAYS_INLINE void shift_store(struct cpu *cpu, const struct insn *in, int f0, int size,
+                                      uint32_t r, uint32_t f, uint32_t mask)
+{
+    form_write(cpu, in, 0, f0, size, r);
+    flags_set(cpu, f, mask);
+}
+
+static inline void shift_done(struct cpu *cpu, const struct insn *in, uint32_t r, uint32_t f,
+                              uint32_t mask)
+{
+    shift_store(cpu, in, F_ANY, 0, r, f, mask);
+}
+
+static ALWAYS_INLINE uint32_t shift_count(struct cpu *cpu, const struct insn *in, int f1)
+{
+    return form_read(cpu, in, 1, f1, 1) & 31;
+}
+
+static ALWAYS_INLINE void shl_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
+                                   int size)
+{
+    int bits = size * 8;
+    uint32_t a = form_read(cpu, in, 0, f0, size), n = shift_count(cpu, in, f1);
+    if (n == 0)
+        return;
+    uint64_t w = (uint64_t)a << n;
+    uint32_t r = (uint32_t)w & size_mask(size);
+    bool cf = (w >> bits) & 1;
+    uint32_t f = flags_szp(r, size) | cf_if(cf) | of_if(!!(r & size_sign(size)) != cf);
+    shift_store(cpu, in, f0, size, r, f, FL_ARITH & ~FL_AF);
+}
+
+static ALWAYS_INLINE void shr_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
+                                   int size)
+{
+    uint32_t a = form_read(cpu, in, 0, f0, size), n = shift_count(cpu, in, f1);
+    if (n == 0)
+        return;
+    uint32_t r = a >> n;
+    uint32_t f = flags_szp(r, size) | cf_if((a >> (n - 1)) & 1) |
+                 of_if(n == 1 && (a & size_sign(size)));
+    shift_store(cpu, in, f0, size, r, f, FL_ARITH & ~FL_AF);
+}
+
+static ALWAYS_INLINE void sar_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
+                                   int size)
+{
+    int32_t a = (int32_t)sext(form_read(cpu, in, 0, f0, size), size);
+    uint32_t n = shift_count(cpu, in, f1);
+    if (n == 0)
+        return;
+    uint32_t r = (uint32_t)(a >> n) & size_mask(size);
+    uint32_t f = flags_szp(r, size) | cf_if((a >> (n - 1)) & 1);
+    shift_store(cpu, in, f0, size, r, f, FL_ARITH & ~FL_AF);
+}
+
+/* MOVZX/MOVSX: a register of the operand size from a byte or word. */
+static ALWAYS_INLINE void movx_body(struct cpu *cpu, const struct insn *in, int f1, int size,
+                                    int src_size, bool sign)
+{
+    uint32_t v = form_read(cpu, in, 1, f1, src_size);
+    reg_put(cpu, in->reg, size, sign ? sext(v, src_size) : v);
+}
+
 static ALWAYS_INLINE void mov_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
                                    int size)
 {
