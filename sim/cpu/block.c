@@ -70,18 +70,6 @@ static void block_prefix(const struct cpu *cpu, struct block *b)
     }
 }
 
-void block_account(struct cpu *cpu, unsigned k)
-{
-    const struct block_run *r = &cpu->run;
-    const struct block *b = r->b;
-    cpu->cycles = r->cycles + b->cyc[k];
-    cpu->insns = r->insns + k;
-    if (r->extras) {
-        cpu->tc_extra_insns = r->xinsns + b->xn[k];
-        cpu->tc_extra_cycles = r->xcycles + b->xcyc[k];
-    }
-}
-
 void block_sync(struct cpu *cpu)
 {
     const struct block_run *r = &cpu->run;
@@ -100,6 +88,7 @@ static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t
     uint32_t off = 0, end = 0x1000u - (pa & 0xfffu);
     b->n = 0;
     b->extras = 0;
+    b->cond = 0;
     while (b->n < BLOCK_MAX && off < end) {
         if (pa + off >= cpu->bus.ram_size || cpu->bus.ram_size - (pa + off) < 16)
             break;
@@ -109,10 +98,12 @@ static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t
                                              &tmp, &err);
         if (!in)
             break;
+        bool cond = block_inline_tail(in) && (in->row->attr & A_COND);
+        b->cond |= (uint32_t)cond << b->n;
         b->in[b->n++] = *in;
         b->extras |= bits && in->extra;
         off += in->len;
-        if (!block_plain(in))
+        if (!block_plain(in) && !cond)
             break;
     }
     if (b->n == 0)
@@ -122,6 +113,7 @@ static bool block_build(struct cpu *cpu, struct block *b, uint32_t lin, uint32_t
     b->epoch = cpu->block_epoch;
     b->gen = cpu->code_gen[pa >> 12];
     b->bytes = (uint16_t)off;
+    b->cond &= ~(1u << (b->n - 1));         /* the last one is the tail */
     block_prefix(cpu, b);
     b->inline_n = block_inline_tail(&b->in[b->n - 1]) ? b->n : b->n - 1;
     return true;

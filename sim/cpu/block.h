@@ -3,7 +3,8 @@
  * the run loop (exec.c) sees them. Private to sim/cpu.
  *
  * A block is a run of "plain" instructions at consecutive addresses in one
- * page, followed by one last instruction of any kind. Plain instructions
+ * page (conditional near branches included: the block ends early where one
+ * is taken), followed by one last instruction of any kind. Plain instructions
  * (block_plain) need none of the pipeline's per-instruction work beyond
  * running the handler and counting: no attribute checks, no hooks, no
  * change of CPL, IF, the interrupt shadow, segment registers, the code page
@@ -39,6 +40,8 @@ struct block {
     uint8_t inline_n;  /* how many run without the pipeline: n - 1, or n when
                           the last is a near branch (block_inline_tail) */
     uint8_t extras;    /* some instruction is one of translated code's extras */
+    uint32_t cond;     /* bit k: instruction k (< n - 1) is a conditional near
+                          branch; the block goes on if it falls through */
     /* before instruction k (k = 0..n): its offset from the first, and the
        modeled cycles, extra instructions and their cycles of those before it
        (cycles at the class costs when built: they are fixed per VM) */
@@ -49,9 +52,20 @@ struct block {
     struct insn in[BLOCK_MAX];
 };
 
-/* The counters and EIP of the running block (cpu->run) with `k` of its
+/* The counters of the running block (cpu->run) with `k` of its
    instructions completed; it stays the running block. */
-void block_account(struct cpu *cpu, unsigned k);
+static inline void block_account(struct cpu *cpu, unsigned k)
+{
+    const struct block_run *r = &cpu->run;
+    const struct block *b = r->b;
+    cpu->cycles = r->cycles + b->cyc[k];
+    cpu->insns = r->insns + k;
+    if (r->extras) {
+        cpu->tc_extra_insns = r->xinsns + b->xn[k];
+        cpu->tc_extra_cycles = r->xcycles + b->xcyc[k];
+    }
+}
+
 
 /* Storage (block.c): blocks_create on cpu_init (false: out of memory). */
 bool blocks_create(struct cpu *cpu);

@@ -295,7 +295,12 @@ static int exec_one(struct cpu *cpu, struct fetch_page *fp)
 }
 
 /* How a block's inline part went. */
-enum { INLINE_DONE, INLINE_BROKE, INLINE_NO_BUDGET };
+enum {
+    INLINE_CHAIN,     /* ended by a near branch: the next block may follow */
+    INLINE_TAIL,      /* its last instruction needs the pipeline */
+    INLINE_BROKE,     /* a store reached cached code or MMIO */
+    INLINE_NO_BUDGET, /* the budget ends inside it: nothing ran */
+};
 
 /* End the running block with k of its instructions completed. */
 static void block_end(struct cpu *cpu, unsigned k, bool branched)
@@ -306,9 +311,21 @@ static void block_end(struct cpu *cpu, unsigned k, bool branched)
     cpu->run.b = NULL;
 }
 
-/* The plain instructions of a block (and its last, if a near branch), back
-   to back; the counters and EIP are brought up to date at the end (or by
-   block_sync() for whoever needs them before). Stops early if a store
+/* A near branch of the block: EIP at the next instruction before it, as
+   the pipeline has it. Returns whether it was taken. */
+static bool run_branch(struct cpu *cpu, const struct block *b, unsigned i)
+{
+    uint32_t next = cpu->run.eip + b->off[i + 1];
+    cpu->insn_eip = cpu->run.eip + b->off[i];
+    cpu->s.eip = next;
+    b->in[i].fn(cpu, &b->in[i]);
+    return cpu->s.eip != next;
+}
+
+/* The plain instructions of a block, its conditional branches and its last
+   instruction if a near branch, back to back; the counters and EIP are
+   brought up to date at the end (or by block_sync() for whoever needs them
+   before). Stops early where a conditional branch is taken, or if a store
    reached cached code or MMIO (the next instruction or an interrupt may
    depend on it). Runs nothing if the budget ends inside the block: the
    caller goes one instruction at a time then. */
@@ -317,7 +334,7 @@ static int run_inline(struct cpu *cpu, const struct block *b, bool extras,
 {
     unsigned n = b->inline_n, plain = (unsigned)b->n - 1 < n ? (unsigned)b->n - 1 : n;
     if (n == 0)
-        return INLINE_DONE;
+        return INLINE_TAIL;
     if (cpu->cycles + b->cyc[n - 1] >= cycle_limit)
         return INLINE_NO_BUDGET;
     struct block_run *r = &cpu->run;
@@ -326,6 +343,13 @@ static int run_inline(struct cpu *cpu, const struct block *b, bool extras,
     cpu->block_break = false;
     for (unsigned i = 0; i < plain; i++) {
         r->i = i;
+        if (unlikely((b->cond >> i) & 1u)) {
+            if (run_branch(cpu, b, i)) {
+                block_end(cpu, i + 1, true);
+                return INLINE_CHAIN;
+            }
+            continue;
+        }
         b->in[i].fn(cpu, &b->in[i]);
         if (unlikely(cpu->block_break)) {
             block_end(cpu, i + 1, false);
@@ -334,14 +358,12 @@ static int run_inline(struct cpu *cpu, const struct block *b, bool extras,
     }
     if (plain < n) {                        /* the near branch at the end */
         r->i = plain;
-        cpu->insn_eip = r->eip + b->off[plain];
-        cpu->s.eip = r->eip + b->bytes;
-        b->in[plain].fn(cpu, &b->in[plain]);
+        run_branch(cpu, b, plain);
         block_end(cpu, n, true);
-        return cpu->block_break ? INLINE_BROKE : INLINE_DONE;
+        return cpu->block_break ? INLINE_BROKE : INLINE_CHAIN;
     }
     block_end(cpu, n, false);
-    return INLINE_DONE;
+    return INLINE_TAIL;
 }
 
 /* Blocks from CS:EIP (block.h), or one instruction where a block cannot
@@ -374,7 +396,7 @@ static __attribute__((noinline)) int exec_block(struct cpu *cpu, struct fetch_pa
             return exec_one(cpu, fp);
         if (how == INLINE_BROKE || cpu->cycles >= cycle_limit)
             return RUN_ON;
-        if (b->inline_n != b->n) {
+        if (how == INLINE_TAIL) {
             cpu->insn_eip = cpu->s.eip;
             return exec_insn(cpu, fp, &b->in[b->n - 1]);
         }

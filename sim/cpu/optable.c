@@ -66,8 +66,8 @@
 #define CC16(X) X(0x0, "o") X(0x1, "no") X(0x2, "b") X(0x3, "ae") X(0x4, "e") \
     X(0x5, "ne") X(0x6, "be") X(0x7, "a") X(0x8, "s") X(0x9, "ns") X(0xA, "p") \
     X(0xB, "np") X(0xC, "l") X(0xD, "ge") X(0xE, "le") X(0xF, "g")
-#define JCC_S(c, s) B1("j" s, op_jcc, 0x70 + c, O_Jb, 0, 0, C_BRANCH, BR | A_FLAGS_RD),
-#define JCC_N(c, s) B2("j" s, op_jcc, 0x80 + c, O_Jv, 0, 0, C_BRANCH, BR | A_FLAGS_RD),
+#define JCC_S(c, s) B1("j" s, op_jcc, 0x70 + c, O_Jb, 0, 0, C_BRANCH, BR | A_COND | A_FLAGS_RD),
+#define JCC_N(c, s) B2("j" s, op_jcc, 0x80 + c, O_Jv, 0, 0, C_BRANCH, BR | A_COND | A_FLAGS_RD),
 #define SETCC(c, s) B2("set" s, op_setcc, 0x90 + c, O_Eb, 0, 0, C_SIMPLE, M | A_BYTE | A_NOREAD0 | A_FLAGS_RD),
 #define CMOVCC(c, s) B2("cmov" s, op_cmovcc, 0x40 + c, O_Gv, O_Ev, 0, C_SIMPLE, M | A_FLAGS_RD),
 
@@ -215,10 +215,10 @@ const struct op_row op_table[] = {
     G1("call", op_call, 0xFF, 2, O_Ev, 0, 0, C_BRANCH, BR | A_STACK),
     B1("ret", op_ret, 0xC3, 0, 0, 0, C_BRANCH, BR | A_STACK),
     B1("ret", op_ret, 0xC2, O_Iw, 0, 0, C_BRANCH, BR | A_STACK),
-    B1("loopne", op_loopne, 0xE0, O_Jb, 0, 0, C_BRANCH, BR | A_FLAGS_RD),
-    B1("loope", op_loope, 0xE1, O_Jb, 0, 0, C_BRANCH, BR | A_FLAGS_RD),
-    B1("loop", op_loop, 0xE2, O_Jb, 0, 0, C_BRANCH, BR),
-    B1("jecxz", op_jecxz, 0xE3, O_Jb, 0, 0, C_BRANCH, BR),
+    B1("loopne", op_loopne, 0xE0, O_Jb, 0, 0, C_BRANCH, BR | A_COND | A_FLAGS_RD),
+    B1("loope", op_loope, 0xE1, O_Jb, 0, 0, C_BRANCH, BR | A_COND | A_FLAGS_RD),
+    B1("loop", op_loop, 0xE2, O_Jb, 0, 0, C_BRANCH, BR | A_COND),
+    B1("jecxz", op_jecxz, 0xE3, O_Jb, 0, 0, C_BRANCH, BR | A_COND),
     B1("bound", op_bound, 0x62, O_Gv, O_M, 0, C_MEM, M | A_MEMONLY),
 
     /* ---- string instructions ---- */

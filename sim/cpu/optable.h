@@ -67,6 +67,7 @@ enum opd {
 #define A_CALLOUT   0x00200000u /* BT: never IDENT, always emulated by the VMM */
 #define A_FAR       0x00400000u /* far control transfer */
 #define A_PFX_F3    0x00800000u /* form selected by an F3 prefix (PAUSE = F3 90) */
+#define A_COND      0x01000000u /* conditional near branch: may fall through */
 #define A_D64       0x00000000u /* (reserved) */
 
 /* Cost classes for the cost model (sim/vmm/cost). */
