@@ -119,9 +119,47 @@ static void hw_npt_account(struct vmm *v)
         vmm_account(v, OV_NPT, (uint32_t)d, 0);
 }
 
+/*
+ * --npt: an access to the device window (local and I/O APIC), which the
+ * nested table never maps. The VMM steps the guest's instruction once in
+ * root mode on the guest's own state (its CR0/CR3/CR4: guest-physical is
+ * host-physical for RAM, and the window's addresses reach the machine's
+ * MMIO callbacks), as the shadow engines step an MMIO access
+ * (shadow_pt_fault.c); a fault the instruction raises is delivered through
+ * the guest's IDT as natively. Interrupts are held off for the step (the
+ * CPU's INTR pin is not connected under hw anyway).
+ */
+static enum cpu_stop hw_mmio_step_npt(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    bool ss = c->single_step;
+    c->single_step = true;
+    c->s.inhibit_irq = 1;
+    enum cpu_stop why = cpu_run(c, UINT64_MAX);
+    c->single_step = ss;
+    v->mmio_steps++;
+    hw_price(v, OV_HIDDEN_FAULT, COST_VT_ENTRY, true, 0);
+    if (why == CPU_STOP_TRIPLE || why == CPU_STOP_UNSUPPORTED)
+        return why;
+    return CPU_STOP_BUDGET;
+}
+
+static bool hw_device_gpa(uint32_t gpa)
+{
+    return gpa >= VMM_MMIO_BASE && gpa < VMM_MMIO_END;
+}
+
 static enum cpu_stop hw_ept_violation(struct vmm *v)
 {
-    hw_ept_fill(v, v->hw->vmcs.guest_physical);
+    const struct vmcs *vm = &v->hw->vmcs;
+    if (hw_device_gpa(vm->guest_physical)) {
+        if ((vm->exit_qual & EPT_Q_FINAL) && !(vm->idt_vectoring_info & VMX_INTR_VALID))
+            return hw_mmio_step_npt(v);
+        v->cpu->stop_msg = "hw --npt: guest page tables or event delivery in the device "
+                           "window (0xfec00000-0xfeffffff) are not supported";
+        return CPU_STOP_UNSUPPORTED;
+    }
+    hw_ept_fill(v, vm->guest_physical);
     hw_price(v, OV_NPT, COST_VT_ENTRY, true, 0);
     return CPU_STOP_BUDGET;
 }
