@@ -186,6 +186,42 @@ static void test_hw_npt_paging(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--npt"));
 }
 
+/* The local APIC (samples/lapic, guest paging off): the device window is
+   not present in the VMM's 1:1 map, so every register access is one #PF
+   exit stepped into the device model, and nothing else exits on #PF; the
+   LAPIC timer's (vector 0x40) and the self-IPI's (0x41) interrupts reach
+   the guest only by injection, as many as natively. With --npt the
+   nested table never maps the window: every access is an EPT violation. */
+static void test_hw_lapic_mmio(void)
+{
+    struct vm *n = engine_vm("samples/bin/lapic.elf", MODE_NATIVE, false);
+    hw_run_ok(n);
+    for (int npt = 0; npt < 2; npt++) {
+        struct vm *vm = engine_vm("samples/bin/lapic.elf", MODE_HW, npt);
+        hw_run_ok(vm);
+        const struct stats *st = &vm->m.stats;
+        uint64_t mmio = vm->m.mmio_reads + vm->m.mmio_writes;
+        CU_ASSERT(vm->m.mmio_writes > 0);
+        CU_ASSERT_EQUAL(vm->m.mmio_unassigned, 0);
+        if (npt) {
+            CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_EXCEPTION], 0);
+            CU_ASSERT(st->vmexits[VMX_EXIT_EPT_VIOLATION] >= mmio);
+            CU_ASSERT(st->vmexits[VMX_EXIT_EPT_VIOLATION] <= mmio + 1024);
+        } else {
+            CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_EXCEPTION], mmio);
+            CU_ASSERT_EQUAL(st->pf_true, 0);
+        }
+        for (int vec = 0x40; vec <= 0x41; vec++) {
+            CU_ASSERT(st->interrupts[vec] > 0);
+            CU_ASSERT_EQUAL(st->interrupts[vec], n->m.stats.interrupts[vec]);
+            CU_ASSERT_EQUAL(st->injected[vec], st->interrupts[vec]);
+        }
+        CU_ASSERT_EQUAL(vm->m.mmio_writes, n->m.mmio_writes);   /* the guest's own writes */
+        vm_destroy(vm);
+    }
+    vm_destroy(n);
+}
+
 /* The cell of `row` in the CSV column of engine `mode`. */
 static long paper_cell(const char *csv, const char *row, const char *mode)
 {
@@ -268,5 +304,7 @@ void suite_hw_register(void)
     CU_add_test(s, "each exit priced by vt_entry", test_hw_exit_pricing);
     CU_add_test(s, "guest state: ring 0, CR0 from the shadow", test_hw_guest_state);
     CU_add_test(s, "--npt: paging without shadow exits", test_hw_npt_paging);
+    CU_add_test(s, "local APIC: MMIO exits stepped into the device, timer injected",
+                test_hw_lapic_mmio);
     CU_add_test(s, "ringside paper: the measured VT column (and hw+npt)", test_hw_paper_column);
 }
