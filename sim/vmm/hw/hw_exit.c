@@ -9,7 +9,9 @@
  * unowned CR0 bits), and dispatches on the exit reason:
  *
  *   exception (#PF only)  shadow paging: hidden (fill), tracing (step the
- *                         writer) or true (inject #PF, CR2 = qualification)
+ *                         writer) or true (inject #PF, CR2 = qualification);
+ *                         the APIC window: step the access into the device
+ *   EPT violation         --npt: fill the nested table, or the APIC window
  *   HLT, INVLPG, MOV CR,  decode the instruction (its length is in the
  *   I/O, RDMSR/WRMSR      VMCS) and run the emulation library's routine;
  *                         a fault it returns is injected
