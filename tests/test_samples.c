@@ -342,6 +342,7 @@ static void check_every_engine(const char *name)
 }
 static void test_pc_mptable(void) { check_every_engine("mptable"); }
 static void test_pc_lapic(void) { check_every_engine("lapic"); }
+static void test_pc_apicmap(void) { check_every_engine("apicmap"); }
 
 /* The number after "key": in a stats JSON file (key given with its quotes
    and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
@@ -636,6 +637,8 @@ void suite_samples_register(void)
     CU_pSuite p = CU_add_suite("platform kernels vs QEMU golden, every engine", NULL, NULL);
     CU_add_test(p, "mptable: BDA and MP tables", test_pc_mptable);
     CU_add_test(p, "lapic: registers, timer, TPR, ICR", test_pc_lapic);
+    CU_add_test(p, "apicmap: both APICs through guest page tables (1:1 and aliased)",
+                test_pc_apicmap);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }
