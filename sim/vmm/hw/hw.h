@@ -15,7 +15,8 @@
  *     emulation library against the machine's devices, which are the
  *     guest's virtual PIC, PIT, UART...; the local and I/O APIC window is
  *     never mapped for the guest: an access is a #PF exit (EPT violation
- *     with --npt) whose instruction is stepped into the device model;
+ *     with --npt) whose MOV the VMM emulates against the device model
+ *     (emu_mmio_move; another instruction is stepped into it);
  *   - interrupts: the virtual PIC's and local APIC's requests (one
  *     interrupt line, machine.c) are injected at VM entry when
  *     the guest can take them, else an interrupt-window exit is armed;
