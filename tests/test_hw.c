@@ -14,6 +14,8 @@
 #include "cpu/vmx.h"
 #include "vmm/hw/hw.h"
 #include "vmm/vmm.h"
+#include "vmm/vmm_internal.h"
+#include "vmm/emulate.h"
 #include "proc.h"
 
 static struct vm *engine_vm(const char *kernel, enum machine_mode mode, bool npt)
@@ -186,6 +188,97 @@ static void test_hw_npt_paging(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--npt"));
 }
 
+static uint64_t traps_sum(const struct stats *st)
+{
+    uint64_t n = 0;
+    for (unsigned r = 0; r < STATS_ROWS; r++)
+        n += st->traps_by_row[r];
+    return n;
+}
+
+/* The local APIC (samples/lapic, guest paging off): the device window is
+   not present in the VMM's 1:1 map, so every register access is one #PF
+   exit whose MOV the VMM emulates against the device model (each an
+   emulated instruction besides the trapped ones), and nothing else exits
+   on #PF; the
+   LAPIC timer's (vector 0x40) and the self-IPI's (0x41) interrupts reach
+   the guest only by injection, as many as natively. With --npt the
+   nested table never maps the window: every access is an EPT violation. */
+static void test_hw_lapic_mmio(void)
+{
+    struct vm *n = engine_vm("samples/bin/lapic.elf", MODE_NATIVE, false);
+    hw_run_ok(n);
+    for (int npt = 0; npt < 2; npt++) {
+        struct vm *vm = engine_vm("samples/bin/lapic.elf", MODE_HW, npt);
+        hw_run_ok(vm);
+        const struct stats *st = &vm->m.stats;
+        uint64_t mmio = vm->m.mmio_reads + vm->m.mmio_writes;
+        CU_ASSERT(vm->m.mmio_writes > 0);
+        CU_ASSERT_EQUAL(vm->m.mmio_unassigned, 0);
+        if (npt) {
+            CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_EXCEPTION], 0);
+            CU_ASSERT(st->vmexits[VMX_EXIT_EPT_VIOLATION] >= mmio);
+            CU_ASSERT(st->vmexits[VMX_EXIT_EPT_VIOLATION] <= mmio + 1024);
+        } else {
+            CU_ASSERT_EQUAL(st->vmexits[VMX_EXIT_EXCEPTION], mmio);
+            CU_ASSERT_EQUAL(st->pf_true, 0);
+        }
+        for (int vec = 0x40; vec <= 0x41; vec++) {
+            CU_ASSERT(st->interrupts[vec] > 0);
+            CU_ASSERT_EQUAL(st->interrupts[vec], n->m.stats.interrupts[vec]);
+            CU_ASSERT_EQUAL(st->injected[vec], st->interrupts[vec]);
+        }
+        CU_ASSERT_EQUAL(vm->m.mmio_writes, n->m.mmio_writes);   /* the guest's own writes */
+        uint64_t mmio_exits = npt ? mmio : st->vmexits[VMX_EXIT_EXCEPTION];
+        CU_ASSERT_EQUAL(st->path_insns[PATH_EMULATED], traps_sum(st) + mmio_exits);
+        vm_destroy(vm);
+    }
+    vm_destroy(n);
+}
+
+/* emu_mmio_move, the routine hw's APIC exits use, form by form against the
+   machine's local APIC (guest paging off, flat segments at the multiboot
+   entry): MOV r/m imm, MOV moffs, MOV r/m from a register, MOVZX of one
+   byte; anything else is left to the caller (EMU_STOP, no message), and
+   LOCK on a MOV is #UD. */
+static int mmio_insn(struct vmm *v, const uint8_t *bytes, int n, struct emu_fault *f)
+{
+    struct insn in;
+    CU_ASSERT_EQUAL_FATAL(decode(bytes, n, true, &in), n);
+    return emu_mmio_move(v, &in, f);
+}
+
+static void test_hw_mmio_move(void)
+{
+    struct vm *vm = hw_vm("samples/bin/hello.elf", NULL);
+    struct vmm *v = vm->m.vmm;
+    struct cpu *c = &vm->m.cpu;
+    struct emu_fault f;
+    static const uint8_t mov_imm[] = { 0xc7, 0x05, 0x80, 0x00, 0xe0, 0xfe, 0x30, 0, 0, 0 };
+    static const uint8_t mov_moffs[] = { 0xa1, 0x80, 0x00, 0xe0, 0xfe };
+    static const uint8_t mov_store[] = { 0x89, 0x8b, 0x80, 0x00, 0x00, 0x00 };
+    static const uint8_t movzx[] = { 0x0f, 0xb6, 0x53, 0x30 };
+    static const uint8_t or_mem[] = { 0x09, 0x83, 0xf0, 0x00, 0x00, 0x00 };
+    static const uint8_t lock_mov[] = { 0xf0, 0x89, 0x8b, 0x80, 0x00, 0x00, 0x00 };
+    CU_ASSERT_EQUAL(mmio_insn(v, mov_imm, sizeof mov_imm, &f), EMU_NEXT);
+    CU_ASSERT_EQUAL(lapic_read(&vm->m.lapic, 0x80, 4), 0x30u);         /* TPR */
+    CU_ASSERT_EQUAL(mmio_insn(v, mov_moffs, sizeof mov_moffs, &f), EMU_NEXT);
+    CU_ASSERT_EQUAL(c->s.r[0], 0x30u);
+    c->s.r[3] = 0xFEE00000u, c->s.r[1] = 0x20u;
+    CU_ASSERT_EQUAL(mmio_insn(v, mov_store, sizeof mov_store, &f), EMU_NEXT);
+    CU_ASSERT_EQUAL(lapic_read(&vm->m.lapic, 0x80, 4), 0x20u);
+    c->s.r[2] = 0xFFFFFFFFu;
+    CU_ASSERT_EQUAL(mmio_insn(v, movzx, sizeof movzx, &f), EMU_NEXT);
+    CU_ASSERT_EQUAL(c->s.r[2], 0x14u);                                 /* version 0x50014 */
+    CU_ASSERT_EQUAL(mmio_insn(v, or_mem, sizeof or_mem, &f), EMU_STOP);
+    CU_ASSERT_PTR_NULL(v->stop_msg);
+    CU_ASSERT_EQUAL(mmio_insn(v, lock_mov, sizeof lock_mov, &f), EMU_FAULT);
+    CU_ASSERT_EQUAL(f.vector, EXC_UD);
+    CU_ASSERT_EQUAL(vm->m.mmio_writes, 2u);
+    CU_ASSERT_EQUAL(vm->m.mmio_reads, 2u);
+    vm_destroy(vm);
+}
+
 /* The cell of `row` in the CSV column of engine `mode`. */
 static long paper_cell(const char *csv, const char *row, const char *mode)
 {
@@ -268,5 +361,8 @@ void suite_hw_register(void)
     CU_add_test(s, "each exit priced by vt_entry", test_hw_exit_pricing);
     CU_add_test(s, "guest state: ring 0, CR0 from the shadow", test_hw_guest_state);
     CU_add_test(s, "--npt: paging without shadow exits", test_hw_npt_paging);
+    CU_add_test(s, "local APIC: MMIO exits emulated against the device, timer injected",
+                test_hw_lapic_mmio);
+    CU_add_test(s, "emu_mmio_move: the MOV forms against the local APIC", test_hw_mmio_move);
     CU_add_test(s, "ringside paper: the measured VT column (and hw+npt)", test_hw_paper_column);
 }

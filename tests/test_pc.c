@@ -151,7 +151,7 @@ static void test_ioapic_routing(void)
     ioapic_write(io, 0x00, 4, 0x00);
     CU_ASSERT_EQUAL(ioapic_read(io, 0x10, 4), 0x00000000);   /* ID */
     ioapic_write(io, 0x00, 4, 0x01);
-    CU_ASSERT_EQUAL(ioapic_read(io, 0x10, 4), 0x00170011);   /* version, 24 entries */
+    CU_ASSERT_EQUAL(ioapic_read(io, 0x10, 4), 0x00170020);   /* version 0x20 (QEMU), 24 entries */
     ioapic_write(io, 0x00, 4, 0x10 + 2 * 14);
     CU_ASSERT_EQUAL(ioapic_read(io, 0x10, 4), 0x00010000);   /* masked at reset */
     ioapic_set_isa_irq(io, 14, 1);

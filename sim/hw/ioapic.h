@@ -3,8 +3,9 @@
  *
  * Two registers in the page: IOREGSEL at offset 0x00 selects an internal
  * register, IOWIN at 0x10 reads or writes it. Internal registers: 0x00 ID
- * (bits 24-27), 0x01 version (0x00170011 as QEMU: version 0x11, 24
- * redirection entries), 0x02 arbitration, 0x10 + 2n / 0x11 + 2n the low
+ * (bits 24-27), 0x01 version (0x00170020 as QEMU 7.2's IOAPIC_VER_DEF:
+ * version 0x20, 24 redirection entries; the MP table SeaBIOS writes says
+ * 0x11, and so does firmware.c's), 0x02 arbitration, 0x10 + 2n / 0x11 + 2n the low
  * and high halves of redirection entry n: vector, delivery mode,
  * destination mode, delivery status (read-only), polarity, remote IRR
  * (read-only), trigger mode, mask (set at reset), destination (bits 56-63).
@@ -26,7 +27,7 @@
 
 #define IOAPIC_BASE    0xFEC00000u
 #define IOAPIC_PINS    24
-#define IOAPIC_VERSION 0x00170011u
+#define IOAPIC_VERSION 0x00170020u
 
 struct lapic;
 

@@ -548,6 +548,87 @@ int emu_wrmsr(struct vmm *v, const struct insn *in, struct emu_fault *f)
     return EMU_NEXT;
 }
 
+/* ---- MMIO: a data move to or from a device page ---- */
+
+/* The data-move rows (the same opcode -> routine matching as emu_table). */
+static const struct { uint8_t map, opcode; int8_t ext; } emu_move_forms[] = {
+    { MAP_1B, 0x88, -1 }, { MAP_1B, 0x89, -1 }, { MAP_1B, 0x8A, -1 }, { MAP_1B, 0x8B, -1 },
+    { MAP_1B, 0xA0, -1 }, { MAP_1B, 0xA1, -1 }, { MAP_1B, 0xA2, -1 }, { MAP_1B, 0xA3, -1 },
+    { MAP_1B, 0xC6, 0 }, { MAP_1B, 0xC7, 0 },
+    { MAP_0F, 0xB6, -1 }, { MAP_0F, 0xB7, -1 }, { MAP_0F, 0xBE, -1 }, { MAP_0F, 0xBF, -1 },
+};
+
+static bool emu_is_move(const struct insn *in)
+{
+    for (unsigned i = 0; i < sizeof emu_move_forms / sizeof *emu_move_forms; i++)
+        if (emu_move_forms[i].map == in->map && emu_move_forms[i].opcode == in->opcode &&
+            (emu_move_forms[i].ext < 0 || emu_move_forms[i].ext == in->reg))
+            return true;
+    return false;
+}
+
+/* Size in bytes of an operand of kind k (the opcode table's notation). */
+static int emu_opd_size(const struct insn *in, int k)
+{
+    switch (k) {
+    case O_Eb: case O_Gb: case O_Ib: case O_Ob: case O_AL: return 1;
+    case O_Ew: case O_Gw: case O_Iw: return 2;
+    case O_Ed: case O_Gd: return 4;
+    default: return in->opsize;
+    }
+}
+
+static bool emu_opd_is_mem(const struct insn *in, int k)
+{
+    return k == O_Ob || k == O_Ov || ((k == O_Eb || k == O_Ew || k == O_Ev || k == O_Ed) &&
+                                      in->mod != 3);
+}
+
+/* The register an operand of kind k names (k not memory, not immediate). */
+static int emu_opd_reg(const struct insn *in, int k)
+{
+    switch (k) {
+    case O_Gb: case O_Gw: case O_Gv: case O_Gd: return in->reg;
+    case O_AL: case O_eAX: return 0;
+    default: return in->rm;                 /* r/m with mod 3 */
+    }
+}
+
+int emu_mmio_move(struct vmm *v, const struct insn *in, struct emu_fault *f)
+{
+    if (!emu_is_move(in)) {
+        v->stop_msg = NULL;
+        return EMU_STOP;
+    }
+    if (!insn_lock_ok(in))
+        return emu_fault(f, EXC_UD, 0);
+    int dk = in->row->opd[0], sk = in->row->opd[1];
+    int dsz = emu_opd_size(in, dk), ssz = emu_opd_size(in, sk);
+    uint32_t val = 0;
+    if (emu_opd_is_mem(in, sk)) {
+        uint32_t off = (sk == O_Ob || sk == O_Ov) ? in->disp : emu_ea(v, in);
+        int rc = emu_mem_read(v, in->seg, off, &val, (uint32_t)ssz, f);
+        if (rc != EMU_NEXT)
+            return rc;
+    } else if (sk == O_Ib || sk == O_Iw || sk == O_Iv) {
+        val = ssz == 4 ? in->imm : in->imm & ((1u << (8 * ssz)) - 1u);
+    } else {
+        val = emu_reg(v, emu_opd_reg(in, sk), ssz);
+    }
+    if (in->map == MAP_0F && (in->opcode == 0xBE || in->opcode == 0xBF) && ssz < 4) {
+        uint32_t sign = 1u << (8 * ssz - 1);                  /* MOVSX */
+        val = (val ^ sign) - sign;
+    }
+    if (dsz < 4)
+        val &= (1u << (8 * dsz)) - 1u;
+    if (emu_opd_is_mem(in, dk)) {
+        uint32_t off = (dk == O_Ob || dk == O_Ov) ? in->disp : emu_ea(v, in);
+        return emu_mem_write(v, in->seg, off, &val, (uint32_t)dsz, f);
+    }
+    emu_set_reg(v, emu_opd_reg(in, dk), dsz, val);
+    return EMU_NEXT;
+}
+
 /* ---- dispatch: opcode -> routine ---- */
 
 typedef int (*emu_fn)(struct vmm *, const struct insn *, struct emu_fault *);

@@ -44,6 +44,13 @@ struct emu_fault {
 /* Emulate the instruction `in` (decoded at CS:EIP). `f` receives a fault. */
 int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
 
+/* A data move (MOV r/m, MOV moffs, MOV r/m imm, MOVZX, MOVSX) whose memory
+   operand the caller knows is device MMIO (hw's APIC window): emulated
+   through the VMM's guest-memory access, which hands the window to the
+   machine's device models (gmem_mmio). EMU_STOP with v->stop_msg NULL:
+   not such a form (the caller steps the instruction instead). */
+int emu_mmio_move(struct vmm *v, const struct insn *in, struct emu_fault *f);
+
 /* The routines, for callers that dispatch themselves (BT callouts). */
 int emu_cli(struct vmm *v, const struct insn *in, struct emu_fault *f);
 int emu_sti(struct vmm *v, const struct insn *in, struct emu_fault *f);

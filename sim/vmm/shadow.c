@@ -276,9 +276,12 @@ static void shadow_build_flat_idmap(struct vmm *v, uint8_t *pd)
     }
     /* hw: the guest at ring 0 may reach any linear address with paging off;
        above its RAM it finds unassigned memory (reads 0, writes vanish), a
-       physical range past every frame the machine has */
+       physical range past every frame the machine has - except the device
+       window (local and I/O APIC), which stays not present: an access is a
+       #PF exit the VMM steps into the device model (shadow_pt_fault.c) */
     for (; v->engine == VMM_HW && i < 1024u; i++)
-        le_put32(pd + i * 4u, HW_UNASSIGNED_PA | 0x87u);
+        if (i != VMM_MMIO_BASE >> 22)
+            le_put32(pd + i * 4u, HW_UNASSIGNED_PA | 0x87u);
 }
 
 static void shadow_build_paging(struct vmm *v)

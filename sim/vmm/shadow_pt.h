@@ -63,6 +63,10 @@ void spt_reset(struct vmm *v);
 
 /* True while the guest has paging on (the hardware walks a shadow root). */
 bool spt_active(const struct vmm *v);
+/* Whether guest linear `lin` reaches the device window (VMM_MMIO_BASE):
+   the address itself with guest paging off, else the frame the guest's
+   own tables map it to (a walk that sets no A/D bit). */
+bool spt_mmio_addr(struct vmm *v, uint32_t lin);
 
 /* A guest MOV to CR0/CR3/CR4 changed vc.crN (old value given): switch
    roots, turn shadowing on or off, drop shadows whose meaning changed.

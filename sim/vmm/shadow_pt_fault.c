@@ -246,6 +246,14 @@ static bool mmio_frame(uint32_t frame)
     return frame >= VMM_MMIO_BASE && frame < VMM_MMIO_END;
 }
 
+bool spt_mmio_addr(struct vmm *v, uint32_t lin)
+{
+    struct spt_gwalk w;
+    if (!spt_active(v))
+        return mmio_frame(lin & ~0xFFFu);
+    return spt_gwalk(v, lin, false, false, &w) && mmio_frame(w.frame);
+}
+
 /*
  * A guest access to a device page (the local or I/O APIC): the page is
  * mapped to the device for one instruction (*pte = entry), the instruction

@@ -33,6 +33,7 @@ struct vmm {
     int64_t visit_overhead;     /* VMM cycles minus native-equivalent cycles, this visit */
     const char *stop_msg;       /* why the monitor stopped the run */
     uint64_t mmio_steps;        /* guest instructions stepped against device MMIO */
+    uint64_t mmio_emulated;     /* hw: device MMIO moves emulated (emu_mmio_move) */
     enum cpu_stop pending_stop; /* result of a delivery made outside an intercept */
     struct spt *spt;            /* shadow page tables (shadow_pt.h) */
     struct bt *bt;              /* the binary translator (--mode bt), else NULL */

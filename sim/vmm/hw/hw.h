@@ -13,8 +13,12 @@
  *     VMM's 1:1 map (VT-x without unrestricted guest needs CR0.PG = 1);
  *   - devices: every I/O port exits and is emulated by the shared
  *     emulation library against the machine's devices, which are the
- *     guest's virtual PIC, PIT, UART...;
- *   - interrupts: the virtual PIC's requests are injected at VM entry when
+ *     guest's virtual PIC, PIT, UART...; the local and I/O APIC window is
+ *     never mapped for the guest: an access is a #PF exit (EPT violation
+ *     with --npt) whose MOV the VMM emulates against the device model
+ *     (emu_mmio_move; another instruction is stepped into it);
+ *   - interrupts: the virtual PIC's and local APIC's requests (one
+ *     interrupt line, machine.c) are injected at VM entry when
  *     the guest can take them, else an interrupt-window exit is armed;
  *   - HLT, CPUID, RDMSR/WRMSR exit and are emulated.
  * Each exit is priced by the cost profile (vt_entry, vt_pf_exit,

@@ -9,7 +9,10 @@
  * unowned CR0 bits), and dispatches on the exit reason:
  *
  *   exception (#PF only)  shadow paging: hidden (fill), tracing (step the
- *                         writer) or true (inject #PF, CR2 = qualification)
+ *                         writer) or true (inject #PF, CR2 = qualification);
+ *                         the APIC window: emulate the MOV against the device
+ *                         (emu_mmio_move), or step another instruction
+ *   EPT violation         --npt: fill the nested table, or the APIC window
  *   HLT, INVLPG, MOV CR,  decode the instruction (its length is in the
  *   I/O, RDMSR/WRMSR      VMCS) and run the emulation library's routine;
  *                         a fault it returns is injected
@@ -77,6 +80,54 @@ static void hw_inject_fault(struct vmm *v, const struct emu_fault *f)
     hw_queue_event(v, vmx_intr_info(f->vector, VMX_INTR_HW_EXC, f->has_err), f->err, false);
 }
 
+/* ---- the APIC window ---- */
+
+/* The instruction at CS:EIP (an exception exit records no length). */
+static bool hw_fetch_decode(struct vmm *v, struct insn *in)
+{
+    struct cpu *c = v->cpu;
+    uint8_t buf[16];
+    uint32_t lin = c->s.seg[S_CS].base + c->s.eip;
+    int n = 0;
+    while (n < 15 && cpu_peek(c, lin + (uint32_t)n, buf + n, 1))
+        n++;
+    return n > 0 && decode(buf, n, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
+}
+
+/*
+ * A guest access to the device window (local and I/O APIC), which the VMM
+ * never maps for the guest: decode the instruction and, if it is a data
+ * move, emulate it with the emulation library (emu_mmio_move: its memory
+ * operand reaches the device model through gmem_mmio), as a VT-x VMM
+ * emulates an APIC access. false: the exit is not the instruction's own
+ * access or the instruction is not a move; the caller steps it instead.
+ */
+static bool hw_mmio_emulate(struct vmm *v, enum cost_key trip, enum cpu_stop *why)
+{
+    struct cpu *c = v->cpu;
+    struct insn in;
+    struct emu_fault f;
+    if ((v->hw->vmcs.idt_vectoring_info & VMX_INTR_VALID) || !hw_fetch_decode(v, &in))
+        return false;
+    *why = CPU_STOP_BUDGET;
+    switch (emu_mmio_move(v, &in, &f)) {
+    case EMU_NEXT:
+        c->s.eip += in.len;
+        c->s.inhibit_irq = 0;         /* an instruction retired: no STI shadow left */
+        c->insns++;
+        v->mmio_emulated++;
+        vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
+        hw_price(v, OV_HIDDEN_FAULT, trip, true, c->class_cost[in.row->cost]);
+        return true;
+    case EMU_FAULT:                   /* e.g. a #PF of the guest's own tables */
+        hw_inject_fault(v, &f);
+        hw_price(v, OV_REFLECT, trip, true, 0);
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* ---- #PF: shadow paging ---- */
 
 static enum cpu_stop hw_page_fault(struct vmm *v)
@@ -84,6 +135,9 @@ static enum cpu_stop hw_page_fault(struct vmm *v)
     struct cpu *c = v->cpu;
     const struct vmcs *vm = &v->hw->vmcs;
     uint32_t err = 0;
+    enum cpu_stop mmio;
+    if (spt_mmio_addr(v, vm->exit_qual) && hw_mmio_emulate(v, COST_VT_PF_EXIT, &mmio))
+        return mmio;
     c->intercept = 1u << EXC_PF;      /* a tracing step runs in root mode (shadow_pt_fault.c) */
     enum spt_verdict r = spt_page_fault(v, vm->exit_qual, vm->exit_intr_error, &err);
     c->intercept = 0;
@@ -119,9 +173,50 @@ static void hw_npt_account(struct vmm *v)
         vmm_account(v, OV_NPT, (uint32_t)d, 0);
 }
 
+/*
+ * --npt: an access to the device window (local and I/O APIC), which the
+ * nested table never maps. The VMM steps the guest's instruction once in
+ * root mode on the guest's own state (its CR0/CR3/CR4: guest-physical is
+ * host-physical for RAM, and the window's addresses reach the machine's
+ * MMIO callbacks), as the shadow engines step an MMIO access
+ * (shadow_pt_fault.c); a fault the instruction raises is delivered through
+ * the guest's IDT as natively. Interrupts are held off for the step (the
+ * CPU's INTR pin is not connected under hw anyway).
+ */
+static enum cpu_stop hw_mmio_step_npt(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    bool ss = c->single_step;
+    c->single_step = true;
+    c->s.inhibit_irq = 1;
+    enum cpu_stop why = cpu_run(c, UINT64_MAX);
+    c->single_step = ss;
+    v->mmio_steps++;
+    hw_price(v, OV_HIDDEN_FAULT, COST_VT_ENTRY, true, 0);
+    if (why == CPU_STOP_TRIPLE || why == CPU_STOP_UNSUPPORTED)
+        return why;
+    return CPU_STOP_BUDGET;
+}
+
+static bool hw_device_gpa(uint32_t gpa)
+{
+    return gpa >= VMM_MMIO_BASE && gpa < VMM_MMIO_END;
+}
+
 static enum cpu_stop hw_ept_violation(struct vmm *v)
 {
-    hw_ept_fill(v, v->hw->vmcs.guest_physical);
+    const struct vmcs *vm = &v->hw->vmcs;
+    if (hw_device_gpa(vm->guest_physical)) {
+        enum cpu_stop mmio;
+        if ((vm->exit_qual & EPT_Q_FINAL) && hw_mmio_emulate(v, COST_VT_ENTRY, &mmio))
+            return mmio;
+        if ((vm->exit_qual & EPT_Q_FINAL) && !(vm->idt_vectoring_info & VMX_INTR_VALID))
+            return hw_mmio_step_npt(v);
+        v->cpu->stop_msg = "hw --npt: guest page tables or event delivery in the device "
+                           "window (0xfec00000-0xfeffffff) are not supported";
+        return CPU_STOP_UNSUPPORTED;
+    }
+    hw_ept_fill(v, vm->guest_physical);
     hw_price(v, OV_NPT, COST_VT_ENTRY, true, 0);
     return CPU_STOP_BUDGET;
 }

@@ -110,6 +110,8 @@ void hw_ept_fill(struct vmm *v, uint32_t gpa)
     uint32_t block = gpa & 0xFFC00000u, *pd = hw_ept(v, HW_OFF_EPT);
     if ((uint64_t)block + 0x400000u <= v->guest_ram) {
         pd[gpa >> 22] = block | EPT_LARGE | EPT_RWX;
+    } else if (block == VMM_MMIO_BASE) {
+        return;                       /* the device window: never mapped (hw_exit.c) */
     } else if (block >= v->guest_ram) {
         pd[gpa >> 22] = HW_UNASSIGNED_PA | EPT_LARGE | EPT_RWX;
     } else {
