@@ -24,7 +24,7 @@
 #include "proc.h"
 
 static const char *const samples[] = {
-    "hello", "compute", "demo", "echo", "exceptions", "lapic", "lecture", "memfill",
+    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "lapic", "lecture", "memfill",
     "mptable", "nanobench", "paging", "rings", "sensitive", "smc", "writer",
 };
 static const char *const modes[] = { "native", "trap", "bt", "hw" };
