@@ -552,6 +552,11 @@ static void test_lab_tcpolicy(void)
     check_lab(5, "RECENT = 50");
 }
 
+static void test_lab_precopy(void)
+{
+    check_lab(6, "stop-pages 80");
+}
+
 /* A plug-in that names impossible places costs speed, never correctness:
    the TC flushes instead; a path that is not a policy is one error line. */
 static void test_tc_plugin_contract(void)
@@ -643,6 +648,8 @@ void suite_lesson_register(void)
                 test_lab_costs);
     CU_add_test(s, "lab 5 (TC policy): reference passes, starter fails, no solution exported",
                 test_lab_tcpolicy);
+    CU_add_test(s, "lab 6 (pre-copy): reference passes, starter fails, no solution exported",
+                test_lab_precopy);
     CU_add_test(s, "TC plug-in: impossible places flush (output intact); bad paths refused",
                 test_tc_plugin_contract);
     CU_add_test(s, "lab: bad usage is status 2; the list", test_lab_usage);

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "lesson_run.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -298,8 +299,13 @@ static char *expand_command(struct lesson_session *s, const char *text, char *er
             free(x);
             return NULL;
         }
-        if (v.is_str)
-            fputs(v.str, f);
+        if (v.is_str) {           /* a file's lines: words on one line */
+            size_t len = strlen(v.str);
+            while (len && isspace((unsigned char)v.str[len - 1]))
+                len--;
+            for (size_t i = 0; i < len; i++)
+                fputc(isspace((unsigned char)v.str[i]) ? ' ' : v.str[i], f);
+        }
         else if (v.num == floor(v.num) && fabs(v.num) < 1e15)
             fprintf(f, "%lld", (long long)v.num);
         else
