@@ -309,6 +309,44 @@ static void test_failing_check_fails(void)
     unlink(path);
 }
 
+/* ${NAME.FIELD} in a command line is a field of an earlier record (a text
+   as words, a whole number as an integer); a missing field fails the
+   command; outside a command line it is no expression (status 2). */
+static void test_record_refs_in_commands(void)
+{
+    char path[] = "/tmp/rs_lesson_XXXXXX.lesson";
+    int fd = mkstemps(path, 7);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    write_file(path, HEADER "[step A]\nrun a: run --mode native samples/bin/hello.elf\n"
+                            "run b: run --mode ${a.mode} ${a.kernel}\n"
+                            "check: b.mode == \"native\" and b.guest_insns == a.guest_insns\n"
+                            "run c: run --mode native --mem ${a.exit_status}0 ${a.kernel}\n"
+                            "check: c.status == a.status\n");
+    char *args[] = { path, "--check", NULL };
+    struct proc_result r;
+    run_lesson(args, "", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "$ ringside run --mode native samples/bin/hello.elf"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "$ ringside run --mode native --mem 10 samples/bin/hello.elf"));
+    if (r.status)
+        fprintf(stderr, "\n%s%s", r.out, r.err);
+    proc_result_free(&r);
+    write_file(path, HEADER "[step A]\nrun a: run --mode native samples/bin/hello.elf\n"
+                            "run b: run --mode ${a.nope} samples/bin/hello.elf\n");
+    run_lesson(args, "", &r);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "nope"));
+    proc_result_free(&r);
+    write_file(path, HEADER "[step A]\nrun a: run --mode native samples/bin/hello.elf\n"
+                            "check: ${a.mode} == 1\n");
+    run_lesson(args, "", &r);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, ".lesson:6: check: unexpected '${a.mode}"));
+    proc_result_free(&r);
+    unlink(path);
+}
+
 /* Background commands: one started, waited for and killed (status 137);
    a lesson that fails while one runs leaves no process behind (its marker,
    a unique --name, is in no command line under /proc afterwards). */
@@ -552,6 +590,11 @@ static void test_lab_tcpolicy(void)
     check_lab(5, "RECENT = 50");
 }
 
+static void test_lab_precopy(void)
+{
+    check_lab(6, "stop-pages 80");
+}
+
 /* A plug-in that names impossible places costs speed, never correctness:
    the TC flushes instead; a path that is not a policy is one error line. */
 static void test_tc_plugin_contract(void)
@@ -630,6 +673,8 @@ void suite_lesson_register(void)
                 test_every_lesson_in_tui);
     CU_add_test(s, "a failing check fails --check; a bad file is status 2",
                 test_failing_check_fails);
+    CU_add_test(s, "${NAME.FIELD} in a command: an earlier record's field; errors",
+                test_record_refs_in_commands);
     CU_add_test(s, "headless: right and wrong answers graded", test_headless_grading);
     CU_add_test(s, "--seed variants are stable; --answers", test_seed_variants);
     CU_add_test(s, "bad usage: one line, status 2", test_bad_usage);
@@ -643,6 +688,8 @@ void suite_lesson_register(void)
                 test_lab_costs);
     CU_add_test(s, "lab 5 (TC policy): reference passes, starter fails, no solution exported",
                 test_lab_tcpolicy);
+    CU_add_test(s, "lab 6 (pre-copy): reference passes, starter fails, no solution exported",
+                test_lab_precopy);
     CU_add_test(s, "TC plug-in: impossible places flush (output intact); bad paths refused",
                 test_tc_plugin_contract);
     CU_add_test(s, "lab: bad usage is status 2; the list", test_lab_usage);

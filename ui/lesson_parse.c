@@ -102,8 +102,10 @@ static int parse_int(struct parser *p, const char *s, long lo, long hi, long *ou
     return 0;
 }
 
-/* Every ${NAME} in s names a parameter of the lesson. */
-static int check_refs(struct parser *p, const char *s)
+/* Every ${NAME} in s names a parameter of the lesson; in a command line
+   (records true) also ${NAME.FIELD...}, a field of an earlier record (read
+   when the command runs: a student's file of options in a lab). */
+static int check_refs_in(struct parser *p, const char *s, bool records)
 {
     for (const char *q = strstr(s, "${"); q; q = strstr(q + 2, "${")) {
         const char *e = strchr(q, '}');
@@ -113,6 +115,13 @@ static int check_refs(struct parser *p, const char *s)
             return fail(p, "unterminated or empty ${...}");
         memcpy(name, q + 2, n);
         name[n] = 0;
+        char *dot = strchr(name, '.');
+        if (dot && records && dot > name && dot[1]) {
+            *dot = 0;
+            if (!is_ident(name, sizeof name))
+                return fail(p, "${%s...}: a record's name is a word (letters, digits, _)", name);
+            continue;
+        }
         int i = 0;
         while (i < p->l->nparams && strcmp(p->l->params[i].name, name))
             i++;
@@ -121,6 +130,11 @@ static int check_refs(struct parser *p, const char *s)
             return fail(p, "${%s} is not a param of this lesson", name);
     }
     return 0;
+}
+
+static int check_refs(struct parser *p, const char *s)
+{
+    return check_refs_in(p, s, false);
 }
 
 /* The syntax of an expression with its ${...} filled in (as written: each
@@ -214,7 +228,7 @@ static struct lesson_item *new_item(struct parser *p, enum lesson_item_kind k, c
         fail(p, "more than %d lines in one step", LESSON_MAX_ITEMS);
         return NULL;
     }
-    if (check_refs(p, text))
+    if (check_refs_in(p, text, k == LI_RUN || k == LI_START || k == LI_MAKE))
         return NULL;
     struct lesson_item *it = &s->items[s->nitems++];
     memset(it, 0, sizeof *it);

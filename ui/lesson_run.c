@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "lesson_run.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -271,6 +272,51 @@ static int do_read(struct lesson_session *s, const struct lesson_item *it)
     return 0;
 }
 
+/* A command line with its ${...} filled in: params and the built-ins, then
+   each ${NAME.FIELD...} left, a field of a record made so far (a text as it
+   is, so a `read` file's words become words of the command; a number
+   without a fraction as an integer). NULL with err when one cannot be read. */
+static char *expand_command(struct lesson_session *s, const char *text, char *err,
+                            size_t errlen)
+{
+    char *x = lesson_expand(s->l, text), *out = NULL;
+    size_t cap = 0;
+    FILE *f = open_memstream(&out, &cap);
+    if (!f)
+        exit(12);
+    for (const char *q = x; *q;) {
+        const char *e = !strncmp(q, "${", 2) ? strchr(q, '}') : NULL;
+        if (!e) {
+            fputc(*q++, f);
+            continue;
+        }
+        char ref[256];
+        snprintf(ref, sizeof ref, "%.*s", (int)(e - q - 2), q + 2);
+        struct lesson_value v;
+        if (lesson_eval(ref, s->runs, &v, err, errlen)) {
+            fclose(f);
+            free(out);
+            free(x);
+            return NULL;
+        }
+        if (v.is_str) {           /* a file's lines: words on one line */
+            size_t len = strlen(v.str);
+            while (len && isspace((unsigned char)v.str[len - 1]))
+                len--;
+            for (size_t i = 0; i < len; i++)
+                fputc(isspace((unsigned char)v.str[i]) ? ' ' : v.str[i], f);
+        }
+        else if (v.num == floor(v.num) && fabs(v.num) < 1e15)
+            fprintf(f, "%lld", (long long)v.num);
+        else
+            fprintf(f, "%.17g", v.num);
+        q = e + 1;
+    }
+    fclose(f);
+    free(x);
+    return out;
+}
+
 int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *err,
                   size_t errlen)
 {
@@ -281,7 +327,9 @@ int lesson_do_run(struct lesson_session *s, const struct lesson_item *it, char *
     if (it->kind == LI_KILL)
         return lesson_bg_kill(s, it, err, errlen);
     bool make = it->kind == LI_MAKE;
-    char *line = lesson_expand(s->l, it->text);
+    char *line = expand_command(s, it->text, err, errlen);
+    if (!line)
+        return -1;
     char *argv[RUN_MAX_ARGS + 8], src_var[4200];
     int pre = 1;
     argv[0] = make ? "make" : "ringside";
@@ -380,7 +428,11 @@ void lesson_item_command(struct lesson_session *s, const struct lesson_item *it,
         [LW_OUTPUT] = "(waiting until %s prints \"%s\")",
         [LW_END] = "(waiting for %s to end%s)",
     };
-    char *cmd = lesson_expand(s->l, it->text);
+    char e[8];
+    char *cmd = it->kind == LI_RUN || it->kind == LI_START || it->kind == LI_MAKE
+                    ? expand_command(s, it->text, e, sizeof e) : NULL;
+    if (!cmd)
+        cmd = lesson_expand(s->l, it->text);
     if (it->kind == LI_WAIT)
         snprintf(buf, len, wait_fmt[it->wait], it->run_name, cmd);
     else if (it->kind == LI_KILL)

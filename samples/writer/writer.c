@@ -9,6 +9,9 @@
  * every page of a "pages=N" page buffer (default 64), then computes for a
  * while ("think=K" iterations, default 20000), "passes=P" times (default
  * 300), and prints a checksum every 50 passes. pages=0 is an idle guest.
+ * "gap=G" computes G iterations after each page it writes as well (default
+ * 0): the pages are then dirtied at a steady rate, one every G iterations,
+ * which pre-copy can get ahead of when the link is faster (lab 6).
  * "crash=P" makes pass P end in a triple fault (an empty IDT, then int3),
  * for the host's isolation scenario: the machine resets, the VM ends.
  */
@@ -39,15 +42,20 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     unsigned pages = mb_arg_uint(mbi, "pages=", 64), passes = mb_arg_uint(mbi, "passes=", 300);
     unsigned iterations = mb_arg_uint(mbi, "think=", 20000);
     unsigned crash = mb_arg_uint(mbi, "crash=", 0);
+    unsigned gap = mb_arg_uint(mbi, "gap=", 0);
     if (pages > WRITER_MAX_PAGES)
         pages = WRITER_MAX_PAGES;
     kprintf("writer: %u pages written per pass, %u passes, think=%u\n", pages, passes,
             iterations);
+    if (gap)
+        kprintf("writer: gap=%u after each page\n", gap);
     uint32_t sum = 0x2545f491u;
     for (unsigned pass = 1; pass <= passes; pass++) {
         for (unsigned p = 0; p < pages; p++) {
             buffer[p][(pass * 7 + p) & 1023] = sum + p;
             sum = sum * 31 + buffer[p][(pass * 13) & 1023];
+            if (gap)
+                sum = think(sum, gap);
         }
         sum = think(sum, iterations);
         if (pass == crash) {
