@@ -377,8 +377,8 @@ static __attribute__((noinline)) int exec_block(struct cpu *cpu, struct fetch_pa
 {
     const struct seg *cs = &cpu->s.seg[S_CS];
     if (unlikely(cpu->s.inhibit_irq | cpu->single_step | (cpu->vmcs != NULL) |
-                 !(cs->flags & SEGF_DB)))
-        return exec_one(cpu, fp);
+                 !(cs->flags & SEGF_DB) | (cycle_limit - cpu->cycles <= 1)))
+        return exec_one(cpu, fp);       /* (a budget of one cycle: one instruction) */
     if (unlikely(irq_ready(cpu)))
         return take_interrupt(cpu, fp);
     for (;;) {
