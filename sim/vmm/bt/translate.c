@@ -331,13 +331,14 @@ static void emit_branch(struct emit *e, const struct insn *in, const uint8_t *by
 
 /* ---- the block ---- */
 
-/* Fetch and decode the guest instruction at `lin` without crossing its page. */
+/* Fetch and decode the guest instruction at `lin` without crossing its page:
+   the bytes in one read (one translation), or as many as can be read. */
 static int fetch_insn(struct vmm *v, uint32_t lin, uint8_t *bytes, struct insn *in)
 {
     uint32_t avail = 0x1000u - (lin & 0xFFFu);
     if (avail > 15)
         avail = 15;
-    uint32_t n = 0;
+    uint32_t n = cpu_peek(v->cpu, lin, bytes, avail) ? avail : 0;
     while (n < avail && cpu_peek(v->cpu, lin + n, bytes + n, 1))
         n++;
     if (n == 0)
