@@ -66,6 +66,23 @@ static inline uint32_t flags_szp(uint32_t res, int size)
     return f;
 }
 
+/* CF of the lazy record: inline where the record has it at hand, the rest
+   through the whole computation (flags.c). flag_cf() is this, out of line. */
+bool lazy_cf_slow(const struct cpu *cpu);
+static inline bool lazy_cf(const struct cpu *cpu)
+{
+    unsigned kind = cpu->lf_op >> 3;
+    uint32_t m = size_mask((int)(cpu->lf_op & 7));
+    switch (kind) {
+    case LF_NONE: return cpu->s.eflags & FL_CF;
+    case LF_LOGIC: return false;
+    case LF_INC: case LF_DEC: return cpu->lf_aux;
+    case LF_ADD: return (cpu->lf_res & m) < (cpu->lf_dst & m);
+    case LF_SUB: return (cpu->lf_dst & m) < (cpu->lf_src & m);
+    default: return lazy_cf_slow(cpu);
+    }
+}
+
 /* ---- operands: inline fast paths, the rest in operand.c ---- */
 
 /* Size in bytes of each operand kind; 0 means the operand size. */

@@ -101,18 +101,14 @@ void flags_set(struct cpu *cpu, uint32_t val, uint32_t mask)
     cpu->s.eflags = (cpu->s.eflags & ~mask) | (val & mask) | FL_FIXED1;
 }
 
+bool lazy_cf_slow(const struct cpu *cpu)
+{
+    return lazy_arith(cpu) & FL_CF;
+}
+
 bool flag_cf(struct cpu *cpu)
 {
-    unsigned kind = cpu->lf_op >> 3;
-    uint32_t m = size_mask((int)(cpu->lf_op & 7));
-    switch (kind) {
-    case LF_NONE: return cpu->s.eflags & FL_CF;
-    case LF_LOGIC: return false;
-    case LF_INC: case LF_DEC: return cpu->lf_aux;
-    case LF_ADD: return (cpu->lf_res & m) < (cpu->lf_dst & m);
-    case LF_SUB: return (cpu->lf_dst & m) < (cpu->lf_src & m);
-    default: return lazy_arith(cpu) & FL_CF;
-    }
+    return lazy_cf(cpu);
 }
 
 bool flag_zf(struct cpu *cpu)

@@ -76,26 +76,12 @@ static ALWAYS_INLINE void alu_body(struct cpu *cpu, const struct insn *in, int o
     lf_set(cpu, kind, size, a, b, r, cin);
 }
 
-/* CF from the lazy record, inline for the records that have it at hand. */
-static ALWAYS_INLINE bool cf_inline(struct cpu *cpu)
-{
-    unsigned kind = cpu->lf_op >> 3;
-    uint32_t m = size_mask((int)(cpu->lf_op & 7));
-    switch (kind) {
-    case LF_NONE: return cpu->s.eflags & FL_CF;
-    case LF_LOGIC: return false;
-    case LF_INC: case LF_DEC: return cpu->lf_aux;
-    case LF_SUB: return (cpu->lf_dst & m) < (cpu->lf_src & m);
-    default: return flag_cf(cpu);
-    }
-}
-
 /* INC/DEC keep CF (SDM vol. 2, INC): it is carried in lf_aux. */
 static ALWAYS_INLINE void incdec_body(struct cpu *cpu, const struct insn *in, int delta,
                                       int f0, int size)
 {
     uint32_t a = form_read(cpu, in, 0, f0, size), r = (a + (uint32_t)delta) & size_mask(size);
-    bool cf = f0 == F_ANY ? flag_cf(cpu) : cf_inline(cpu);
+    bool cf = f0 == F_ANY ? flag_cf(cpu) : lazy_cf(cpu);
     form_write(cpu, in, 0, f0, size, r);
     lf_set(cpu, delta > 0 ? LF_INC : LF_DEC, size, a, 1, r, cf);
 }
