@@ -113,12 +113,12 @@ static void spt_clear(struct spt *s)
 }
 
 /* The hardware back on the VMM's 1:1 page directory (guest paging off).
-   On machine memory that map has read-only entries (shared frames, code
-   the translator protects) that ring 1 must honour as well. */
+   That map may have read-only entries (shared frames, code the translator
+   protects) that ring 1 must honour as well (vmm_wp_needed). */
 static void spt_hw_identity(struct vmm *v)
 {
     v->cpu->s.cr3 = v->region_pa + VMM_OFF_PD;
-    if (vmm_pooled(v))
+    if (vmm_wp_needed(v))
         v->cpu->s.cr0 |= CR0_WP;
     else
         v->cpu->s.cr0 &= ~CR0_WP;

@@ -88,6 +88,9 @@ void vmm_set_cpl(struct vmm *v, int vcpl);
 
 /* ---- guest_phys.c: guest-physical memory through the pmap ---- */
 static inline bool vmm_pooled(const struct vmm *v) { return v->idpt != NULL; }
+/* Does the 1:1 map hold read-only pages ring 1 must honour (CR0.WP)? On
+   machine memory (shared frames), and under bt (code it has translated). */
+static inline bool vmm_wp_needed(const struct vmm *v) { return vmm_pooled(v) || v->bt; }
 int vmm_use_machine_memory(struct vmm *v, struct pmap *pm, uint32_t region_pa, char *err,
                            size_t errlen);
 void vmm_release_machine_memory(struct vmm *v);
