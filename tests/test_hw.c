@@ -366,6 +366,15 @@ static void test_hw_paper_column(void)
     CU_ASSERT(paper_cell(r.out, "cr4pge", "hw") >= 2 * (2409 + 600));
     CU_ASSERT(paper_cell(r.out, "cr4pge", "hw+npt") < 2409);
     CU_ASSERT(paper_cell(r.out, "inl", "hw") >= 2409 + 600);
+    /* VMCALL (test 12): one exit under hw; a #UD delivered (natively) or
+       reflected (trap, bt) elsewhere, as on hardware outside non-root */
+    CU_ASSERT(paper_cell(r.out, "vmcall", "hw") >= 2409 + 600);
+    CU_ASSERT(paper_cell(r.out, "vmcall", "native") > 0);
+    CU_ASSERT(paper_cell(r.out, "vmcall", "native") < 2409);
+    CU_ASSERT(labs(paper_cell(r.out, "vmcall", "native") -
+                   paper_cell(r.out, "divzero", "native")) < 10);      /* a fault, like #DE */
+    CU_ASSERT(paper_cell(r.out, "vmcall", "trap") > paper_cell(r.out, "vmcall", "native"));
+    CU_ASSERT(paper_cell(r.out, "vmcall", "bt") > paper_cell(r.out, "vmcall", "native"));
     proc_result_free(&r);
     char *txt[] = { (char *)proc_ringside(), "paper", "--kernel", "samples/bin/nanobench.elf",
                     NULL };
