@@ -147,7 +147,8 @@ static int encode_row(const struct op_row *r, unsigned v, uint8_t *b)
             reg = rnd() % 6;
         if (r->opd[0] == O_Cd || r->opd[1] == O_Cd)
             reg = (unsigned[]){ 0, 2, 3, 4 }[rnd() % 4];
-        b[n++] = (uint8_t)(mod << 6 | reg << 3 | (rnd() % 8));
+        b[n++] = (r->attr & A_MODRM_EQ) ? r->modrm
+                                        : (uint8_t)(mod << 6 | reg << 3 | (rnd() % 8));
     }
     return n;
 }
@@ -284,6 +285,18 @@ static void test_details(void)
     CU_ASSERT_EQUAL(decode(bad, 2, true, &in), DECODE_UD);
     CU_ASSERT_EQUAL(decode(f390, 2, true, &in), 2);
     CU_ASSERT_STRING_EQUAL(in.row->mnem, "pause");
+    /* group 7 reg 0: VMCALL by its whole ModRM byte (0F 01 C1), SGDT in
+       memory forms, and the other register forms of the slot still #UD */
+    static const uint8_t vmcall[] = { 0x0f, 0x01, 0xc1 }, sgdt[] = { 0x0f, 0x01, 0x00 };
+    static const uint8_t c0[] = { 0x0f, 0x01, 0xc0 }, c2[] = { 0x0f, 0x01, 0xc2 };
+    CU_ASSERT_EQUAL(decode(vmcall, 3, true, &in), 3);
+    CU_ASSERT_STRING_EQUAL(in.row->mnem, "vmcall");
+    CU_ASSERT(!(in.row->attr & (A_PRIV | A_UD)));
+    CU_ASSERT_EQUAL(decode(sgdt, 3, true, &in), 3);
+    CU_ASSERT_STRING_EQUAL(in.row->mnem, "sgdt");
+    CU_ASSERT_EQUAL(decode(c0, 3, true, &in), DECODE_UD);
+    CU_ASSERT_EQUAL(decode(c2, 3, true, &in), DECODE_UD);
+    CU_ASSERT_EQUAL(decode(vmcall, 2, true, &in), DECODE_SHORT);
     /* ENTER: two immediates; far pointer: offset and selector */
     static const uint8_t en[] = { 0xc8, 0x10, 0x20, 0x03 };
     CU_ASSERT_EQUAL(decode(en, 4, true, &in), 4);
@@ -325,6 +338,7 @@ static void test_attributes(void)
     CU_ASSERT_STRING_EQUAL(optable_find(MAP_1B, 0x93, -1)->mnem, "xchg");
     CU_ASSERT_STRING_EQUAL(optable_find(MAP_1B, 0x90, -1)->mnem, "nop");
     CU_ASSERT_PTR_NULL(optable_find(MAP_0F, 0x04, -1));
+    CU_ASSERT_STRING_EQUAL(optable_find(MAP_0F, 0x01, 0)->mnem, "sgdt"); /* not vmcall */
 }
 
 void suite_decode_register(void)

@@ -24,8 +24,8 @@
 #include "proc.h"
 
 static const char *const samples[] = {
-    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "lapic", "lecture", "memfill",
-    "mptable", "nanobench", "paging", "rings", "sensitive", "smc", "writer",
+    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "hypercall", "lapic", "lecture",
+    "memfill", "mptable", "nanobench", "paging", "rings", "sensitive", "smc", "writer",
 };
 static const char *const modes[] = { "native", "trap", "bt", "hw" };
 

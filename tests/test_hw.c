@@ -137,6 +137,36 @@ static void test_hw_exit_pricing(void)
     vm_destroy(b);
 }
 
+/* samples/hypercall: every VMCALL is one exit 18 (1 + 19 putc + 1 unknown
+   + 1 from ring 3), a trap by instruction, one emulated instruction, and
+   priced by vt_entry like every instruction exit; the guest's own #UD
+   handler never runs. */
+static void test_hw_hypercall(void)
+{
+    struct cost_profile p;
+    cost_default(&p);
+    struct vm *a = hw_vm("samples/bin/hypercall.elf", &p);
+    hw_run_ok(a);
+    p.v[COST_VT_ENTRY] += 1000;
+    struct vm *b = hw_vm("samples/bin/hypercall.elf", &p);
+    hw_run_ok(b);
+    const struct stats *sa = &a->m.stats;
+    CU_ASSERT_EQUAL(sa->vmexits[VMX_EXIT_VMCALL], 22);
+    CU_ASSERT_EQUAL(sa->exceptions[EXC_UD], 0);
+    CU_ASSERT_EQUAL(sa->vmexits_total, sa->vmexits[VMX_EXIT_IO] + sa->vmexits[VMX_EXIT_VMCALL]);
+    CU_ASSERT_EQUAL(b->m.cpu.cycles - a->m.cpu.cycles, 1000 * sa->vmexits_total);
+    const struct vmcs *vc = hw_vmcs(a->m.vmm);
+    CU_ASSERT_EQUAL(vc->exit_reason, VMX_EXIT_IO);              /* the last: isa-debug-exit */
+    vm_destroy(a);
+    vm_destroy(b);
+    /* natively: 22 #UD, no exit */
+    struct vm *n = engine_vm("samples/bin/hypercall.elf", MODE_NATIVE, false);
+    hw_run_ok(n);
+    CU_ASSERT_EQUAL(n->m.stats.exceptions[EXC_UD], 22);
+    CU_ASSERT_EQUAL(n->m.stats.vmexits[VMX_EXIT_VMCALL], 0);
+    vm_destroy(n);
+}
+
 /* The guest kernel is not deprivileged: its state as the debugger sees it
    is the CPU's own (CPL 0, its own TR and GDT), with the guest's view of
    CR0 (PG from the read shadow); between exits it can be saved. */
@@ -336,6 +366,15 @@ static void test_hw_paper_column(void)
     CU_ASSERT(paper_cell(r.out, "cr4pge", "hw") >= 2 * (2409 + 600));
     CU_ASSERT(paper_cell(r.out, "cr4pge", "hw+npt") < 2409);
     CU_ASSERT(paper_cell(r.out, "inl", "hw") >= 2409 + 600);
+    /* VMCALL (test 12): one exit under hw; a #UD delivered (natively) or
+       reflected (trap, bt) elsewhere, as on hardware outside non-root */
+    CU_ASSERT(paper_cell(r.out, "vmcall", "hw") >= 2409 + 600);
+    CU_ASSERT(paper_cell(r.out, "vmcall", "native") > 0);
+    CU_ASSERT(paper_cell(r.out, "vmcall", "native") < 2409);
+    CU_ASSERT(labs(paper_cell(r.out, "vmcall", "native") -
+                   paper_cell(r.out, "divzero", "native")) < 10);      /* a fault, like #DE */
+    CU_ASSERT(paper_cell(r.out, "vmcall", "trap") > paper_cell(r.out, "vmcall", "native"));
+    CU_ASSERT(paper_cell(r.out, "vmcall", "bt") > paper_cell(r.out, "vmcall", "native"));
     proc_result_free(&r);
     char *txt[] = { (char *)proc_ringside(), "paper", "--kernel", "samples/bin/nanobench.elf",
                     NULL };
@@ -359,6 +398,8 @@ void suite_hw_register(void)
     CU_add_test(s, "paging: #PF exits = hidden + true + tracing", test_hw_paging_exits);
     CU_add_test(s, "timer interrupts injected, window exits", test_hw_timer_injection);
     CU_add_test(s, "each exit priced by vt_entry", test_hw_exit_pricing);
+    CU_add_test(s, "hypercall: VMCALL exits (18), priced by vt_entry; #UD natively",
+                test_hw_hypercall);
     CU_add_test(s, "guest state: ring 0, CR0 from the shadow", test_hw_guest_state);
     CU_add_test(s, "--npt: paging without shadow exits", test_hw_npt_paging);
     CU_add_test(s, "local APIC: MMIO exits emulated against the device, timer injected",

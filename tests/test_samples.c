@@ -20,7 +20,7 @@
 #include "proc.h"
 
 static const char *const sample_names[] = {
-    "hello", "compute", "rings", "sensitive", "exceptions", "paging", "smc", "demo",
+    "hello", "compute", "rings", "sensitive", "exceptions", "paging", "smc", "demo", "hypercall",
 };
 #define NSAMPLES (sizeof sample_names / sizeof *sample_names)
 #define BUDGET "2000000000"
@@ -216,6 +216,16 @@ static const struct leak sensitive_leaks[] = {
     { 0, NULL, NULL },
 };
 
+/* samples/hypercall under --mode hw: VMCALL exits (reason 18) and the VMM
+   answers (docs/hw.md, the hypercall ABI), where QEMU, native, trap and bt
+   raise #UD (no VMX non-root operation there). */
+static const struct leak hypercall_hw[] = {
+    { 2, "eax=0x72730001", "HC_VERSION returns the ABI version" },
+    { 3, "hi from a hypercall -> eax=0x00000000", "HC_PUTC: the VMM writes BL to COM1" },
+    { 4, "eax=0xffffffff (-1)", "an unknown call number returns -1" },
+    { 5, "eax=0xfffffffe (-2)", "VMCALL exits at CPL 3 too; the VMM refuses the call" },
+    { 0, NULL, NULL },
+};
 
 static const struct leak no_leaks[] = { { 0, NULL, NULL } };
 
@@ -497,6 +507,7 @@ static void check_hw_stats(const char *name)
                            json_num_in(h, "\"vmexits\"", "\"invlpg\"") +
                            json_num_in(h, "\"vmexits\"", "\"hlt\"") +
                            json_num_in(h, "\"vmexits\"", "\"cpuid\"") +
+                           json_num_in(h, "\"vmexits\"", "\"vmcall\"") +
                            json_num_in(h, "\"vmexits\"", "\"rdmsr\"") +
                            json_num_in(h, "\"vmexits\"", "\"wrmsr\"");
     CU_ASSERT_EQUAL(json_num(h, "\"traps\": {\"total\""), insn_exits);
@@ -519,6 +530,26 @@ static void check_hw_stats(const char *name)
 static void test_hw_stats_hello(void) { check_hw_stats("hello"); }
 static void test_hw_stats_paging(void) { check_hw_stats("paging"); }
 static void test_hw_stats_exceptions(void) { check_hw_stats("exceptions"); }
+
+/* VMCALL: #UD as under QEMU natively, under trap (reflected) and bt
+   (stepped); hypercalls under hw and hw --npt, one "vmcall" exit each
+   (1 + 19 + 1 + 1 from ring 3), each also a trap by instruction. */
+static void test_hw_hypercall(void)
+{
+    check_sample_in("hypercall", "native", no_leaks);
+    check_sample_in("hypercall", "trap", no_leaks);
+    check_sample_in("hypercall", "bt", no_leaks);
+    check_sample_in("hypercall", "hw", hypercall_hw);
+    check_sample_in("hypercall", "hw+npt", hypercall_hw);
+    char *h = stats_of("samples/bin/hypercall.elf", "hw");
+    CU_ASSERT_EQUAL(json_num_in(h, "\"by_reason\"", "\"vmcall\""), 22);
+    CU_ASSERT_EQUAL(json_num_in(h, "\"by_cause\"", "\"vmcall\""), 22);
+    free(h);
+    char *n = stats_of("samples/bin/hypercall.elf", "native");
+    CU_ASSERT_EQUAL(json_num_in(n, "\"by_reason\"", "\"vmcall\""), 0);
+    CU_ASSERT_EQUAL(json_num_in(n, "\"exceptions\": {", "\"6\""), 22);
+    free(n);
+}
 
 static void test_trap_stats_hello(void) { check_trap_stats("hello"); }
 static void test_trap_stats_exceptions(void) { check_trap_stats("exceptions"); }
@@ -634,6 +665,8 @@ void suite_samples_register(void)
     CU_add_test(h, "stats JSON relations: hello", test_hw_stats_hello);
     CU_add_test(h, "stats JSON relations: paging", test_hw_stats_paging);
     CU_add_test(h, "stats JSON relations: exceptions", test_hw_stats_exceptions);
+    CU_add_test(h, "hypercall: #UD natively, trap, bt (QEMU); hypercalls under hw, --npt",
+                test_hw_hypercall);
     CU_pSuite p = CU_add_suite("platform kernels vs QEMU golden, every engine", NULL, NULL);
     CU_add_test(p, "mptable: BDA and MP tables", test_pc_mptable);
     CU_add_test(p, "lapic: registers, timer, TPR, ICR", test_pc_lapic);

@@ -259,6 +259,35 @@ static void test_exit_cpuid(void)
     tv_free(t);
 }
 
+/* VMCALL: an unconditional exit (reason 18, length 3, nothing executed);
+   LOCK makes it #UD, which has priority over the exit and goes to the
+   guest (not in the bitmap); outside VMX operation it is #UD. */
+static void test_exit_vmcall(void)
+{
+    struct tv *t = tv_new();
+    static const uint8_t c[] = { 0x90, 0x0f, 0x01, 0xc1 };       /* nop; vmcall */
+    t->vm.guest.r[R_EAX] = 0x1234;
+    tv_exited(t, tv_go(t, c, sizeof c), VMX_EXIT_VMCALL, CODE + 1, 3);
+    CU_ASSERT_EQUAL(t->vm.guest.r[R_EAX], 0x1234u);
+    CU_ASSERT_EQUAL(t->vm.exit_qual, 0);
+    CU_ASSERT_STRING_EQUAL(vmx_exit_name(VMX_EXIT_VMCALL), "vmcall");
+    tv_free(t);
+    t = tv_new();
+    static const uint8_t l[] = { 0xf0, 0x0f, 0x01, 0xc1 };       /* lock vmcall: #UD */
+    CU_ASSERT_EQUAL(tv_go(t, l, sizeof l), CPU_STOP_HLT);        /* in the guest's #UD stub */
+    CU_ASSERT_TRUE(vmx_nonroot(&t->cpu));
+    CU_ASSERT_EQUAL(t->cpu.s.eip, STUBS + 16u * EXC_UD + 1u);
+    CU_ASSERT_EQUAL(get32(t, STACK - 12), CODE);                 /* a fault: EIP on it */
+    tv_free(t);
+    t = tv_new();                                                /* root operation */
+    tv_code(t, c, sizeof c);
+    t->cpu.s = t->vm.guest;
+    CU_ASSERT_EQUAL(cpu_run(&t->cpu, t->cpu.cycles + 100000), CPU_STOP_HLT);
+    CU_ASSERT_EQUAL(t->cpu.s.eip, STUBS + 16u * EXC_UD + 1u);
+    CU_ASSERT_EQUAL(get32(t, STACK - 12), CODE + 1);
+    tv_free(t);
+}
+
 static void test_exit_hlt(void)
 {
     struct tv *t = tv_new();
@@ -694,6 +723,7 @@ void suite_vmx_register(void)
     CU_add_test(s, "entry: event-injection field checks", test_entry_event_checks);
     CU_add_test(s, "entry: guest-state checks -> exit 33", test_entry_guest_checks);
     CU_add_test(s, "exit: CPUID", test_exit_cpuid);
+    CU_add_test(s, "exit: VMCALL (18, any CPL; #UD outside non-root, LOCK)", test_exit_vmcall);
     CU_add_test(s, "exit: HLT", test_exit_hlt);
     CU_add_test(s, "exit: INVLPG", test_exit_invlpg);
     CU_add_test(s, "exit: CR3 load and store", test_exit_cr3);

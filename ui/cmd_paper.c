@@ -35,7 +35,7 @@
 #include "vm.h"
 
 #define PAPER_TESTS 7
-#define KVM_TESTS 4                    /* kvm-unit-tests' vmexit family (below) */
+#define KVM_TESTS 5                    /* kvm-unit-tests' vmexit family (below) */
 #define NB_TESTS (PAPER_TESTS + KVM_TESTS)
 #define PAPER_MODES 6
 #define PAPER_BUDGET 20000000ull
@@ -78,13 +78,13 @@ static const struct {
 };
 
 /* kvm-unit-tests x86/vmexit.c: the outside reference for the per-exit
-   costs of a hardware VMM (samples/nanobench tests 8-11, 32-bit forms). */
+   costs of a hardware VMM (samples/nanobench tests 8-12, 32-bit forms). */
 static const struct {
     const char *name;      /* as the nanobench kernel prints it */
     const char *label;     /* as kvm-unit-tests names the test */
 } kvm_rows[KVM_TESTS] = {
     { "cpuid", "cpuid" }, { "inl", "inl_from_pmtimer" },
-    { "cr0wp", "toggle cr0.wp" }, { "cr4pge", "toggle cr4.pge" },
+    { "cr0wp", "toggle cr0.wp" }, { "cr4pge", "toggle cr4.pge" }, { "vmcall", "vmcall" },
 };
 
 /* The nanobench name of test t (0-based over both tables). */

@@ -24,9 +24,12 @@
  *              device there in ringside: the read gives all ones)
  *  10 cr0wp    toggle CR0.WP and back (two MOVs to CR0)
  *  11 cr4pge   toggle CR4.PGE and back (two MOVs to CR4)
+ *  12 vmcall   VMCALL with EAX = 0 (the hypercall ABI's version call): an
+ *              unconditional exit under hw; elsewhere (native, trap, bt,
+ *              QEMU's TCG) it is #UD, whose handler skips its 3 bytes
  *
- * (kvm's mov to/from CR8 and vmcall have no 32-bit form here: CR8 exists
- * only in 64-bit mode and ringside's guest CPU has no VMX instructions.)
+ * (kvm's mov to/from CR8 has no 32-bit form here: CR8 exists only in
+ * 64-bit mode.)
  *
  * Each test times N iterations of the operation ("loops=N", default 100)
  * and the same loop without it, and prints "nanobench <name> <cycles per
@@ -65,15 +68,17 @@ static inline uint64_t rdtsc(void)
 
 /* Bare entry points: no trap frame, no C (the paper times the hardware
    round trip, not a kernel's dispatcher). Faulting instructions are 2
-   bytes long, so the handlers return past them. */
+   bytes long, so the handlers return past them; VMCALL's #UD skips 3. */
 void nb_iret(void);
 void nb_skip_pf(void);
 void nb_skip_de(void);
+void nb_skip_ud(void);
 void nb_leaf(void);
 __asm__(".text\n"
         ".globl nb_iret\nnb_iret:\n    iret\n"
         ".globl nb_skip_pf\nnb_skip_pf:\n    addl $4, %esp\n    addl $2, (%esp)\n    iret\n"
         ".globl nb_skip_de\nnb_skip_de:\n    addl $2, (%esp)\n    iret\n"
+        ".globl nb_skip_ud\nnb_skip_ud:\n    addl $3, (%esp)\n    iret\n"
         ".globl nb_leaf\nnb_leaf:\n    ret\n");
 
 static void nb_paging_on(void)
@@ -120,6 +125,7 @@ static void nb_cr0wp(int op)
     NB_LOOP(op, "movl %%cr0, %%eax\n\txorl $0x10000, %%eax\n\tmovl %%eax, %%cr0\n\t"
                 "xorl $0x10000, %%eax\n\tmovl %%eax, %%cr0");
 }
+static void nb_vmcall(int op)  { NB_LOOP(op, "xorl %%eax, %%eax\n\tvmcall"); }
 static void nb_cr4pge(int op)
 {
     NB_LOOP(op, "movl %%cr4, %%eax\n\txorl $0x80, %%eax\n\tmovl %%eax, %%cr4\n\t"
@@ -193,6 +199,7 @@ static const struct {
     { "syscall", NULL }, { "in", nb_in }, { "cli", nb_cli }, { "callret", nb_callret },
     { "pgfault", nb_pgfault }, { "divzero", nb_divzero }, { "ptemod", nb_ptemod },
     { "cpuid", nb_cpuid }, { "inl", nb_inl }, { "cr0wp", nb_cr0wp }, { "cr4pge", nb_cr4pge },
+    { "vmcall", nb_vmcall },
 };
 
 static void nb_run(unsigned t)
@@ -209,6 +216,7 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     idt_set_handler(0x81, nb_iret, GATE_TRAP, 3);
     idt_set_handler(14, nb_skip_pf, GATE_INTR, 0);
     idt_set_handler(0, nb_skip_de, GATE_INTR, 0);
+    idt_set_handler(6, nb_skip_ud, GATE_INTR, 0);
     idt_set_gate(SYSCALL_VECTOR, GATE_INTR, 3);
     trap_set_handler(SYSCALL_VECTOR, on_syscall);
     nb_paging_on();

@@ -5,7 +5,8 @@
  * byte (with SIB and displacement) and optional immediates (SDM vol. 2,
  * chapter 2). Everything opcode-specific comes from the opcode table: the
  * decoder looks the opcode up in a per-map index built once from op_table
- * (with ModRM.reg selecting the row of a group), then reads exactly the
+ * (with ModRM.reg selecting the row of a group, or the whole ModRM byte
+ * one of a group's register forms: VMCALL), then reads exactly the
  * operands the row's operand kinds call for. It is a pure function of its
  * input bytes and the code segment's D bit, so the run loop can cache its
  * output by physical address and the translator and tests can call it on
@@ -14,14 +15,19 @@
  * The index is the only process-wide state in sim/: immutable after it is
  * built under pthread_once, and derived from the const table.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <string.h>
 #include "exec_internal.h"
 
-/* One slot per opcode: a plain row, or eight rows selected by ModRM.reg. */
+/* One slot per opcode: a plain row, or eight rows selected by ModRM.reg,
+   ahead of which a few forms may be chosen by the whole ModRM byte. */
+#define DMAP_EXACT 2
 struct dmap_slot {
     const struct op_row *row;     /* non-group row (or NULL) */
     const struct op_row *grp[8];  /* group rows by ModRM.reg */
+    const struct op_row *exact[DMAP_EXACT]; /* A_MODRM_EQ rows (VMCALL) */
+    uint8_t nexact;
     bool group;
 };
 
@@ -41,7 +47,11 @@ static bool row_is_z(const struct op_row *r)
 static void dmap_add(struct dmap *m, const struct op_row *r, int opcode)
 {
     struct dmap_slot *s = &m->slot[r->map][opcode];
-    if (r->ext >= 0) {
+    if (r->attr & A_MODRM_EQ) {
+        assert(s->nexact < DMAP_EXACT);
+        s->exact[s->nexact++] = r;
+        s->group = true;
+    } else if (r->ext >= 0) {
         s->group = true;
         s->grp[r->ext] = r;
     } else {
@@ -243,6 +253,9 @@ static const struct op_row *decode_row(struct cursor *c, const struct dmap *m,
     in->mod = modrm >> 6;
     in->reg = (modrm >> 3) & 7;
     in->rm = modrm & 7;
+    for (int i = 0; i < s->nexact; i++)
+        if (s->exact[i]->modrm == modrm)
+            return s->exact[i];
     return s->group ? s->grp[in->reg] : r;
 }
 

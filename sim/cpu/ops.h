@@ -38,7 +38,7 @@ OP(op_movs); OP(op_stos); OP(op_lods); OP(op_scas); OP(op_cmps); OP(op_ins);
 OP(op_outs);
 
 /* ops_misc.c: flags, CPUID, RDTSC, NOPs, invalid and FPU forms */
-OP(op_nop); OP(op_cpuid); OP(op_rdtsc); OP(op_ud); OP(op_fpu); OP(op_wait);
+OP(op_nop); OP(op_cpuid); OP(op_rdtsc); OP(op_ud); OP(op_vmcall); OP(op_fpu); OP(op_wait);
 OP(op_clc); OP(op_stc); OP(op_cmc); OP(op_cld); OP(op_std);
 
 #undef OP

@@ -85,6 +85,14 @@ void op_ud(struct cpu *cpu, const struct insn *in)
     cpu_raise(cpu, EXC_UD, 0);
 }
 
+/* VMCALL outside VMX non-root operation: #UD (SDM vol. 2, VMCALL; in root
+   operation it would call the SMM monitor, which ringside does not have).
+   Non-root operation never gets here: vmx_insn exits first (vmx.c). */
+void op_vmcall(struct cpu *cpu, const struct insn *in)
+{
+    cpu_raise(cpu, EXC_UD, 0);
+}
+
 /* WAIT/FWAIT: #NM if CR0.MP and CR0.TS are both set, else a NOP. */
 void op_wait(struct cpu *cpu, const struct insn *in)
 {

@@ -12,7 +12,9 @@
  *
  * Conventions: rows with an O_Zb/O_Zv operand cover eight opcodes
  * (register in the low three bits); a plain row for one of those opcodes
- * (NOP at 0x90) takes precedence. Group rows give ModRM.reg in `ext`.
+ * (NOP at 0x90) takes precedence. Group rows give ModRM.reg in `ext`; a
+ * GX row is one register form of a group slot chosen by its whole ModRM
+ * byte (VMCALL, 0F 01 C1), ahead of the slot's group row.
  * x87 (D8-DF) and the MMX/SSE opcodes gcc may emit are present with A_FPU:
  * this CPU has no FPU, so they raise #NM or #UD (SDM vol. 3, 2.5 CR0.EM/TS)
  * and CPUID does not advertise FPU, MMX or SSE. Mnemonics are Capstone 4's
@@ -29,6 +31,10 @@
 #define B2(mn, f, op, a, b, c, co, at) ROW(mn, f, MAP_0F, op, -1, a, b, c, co, at)
 #define G1(mn, f, op, ex, a, b, c, co, at) ROW(mn, f, MAP_1B, op, ex, a, b, c, co, (at) | A_MODRM)
 #define G2(mn, f, op, ex, a, b, c, co, at) ROW(mn, f, MAP_0F, op, ex, a, b, c, co, (at) | A_MODRM)
+/* a form chosen by the whole ModRM byte (register form of a group slot) */
+#define GX(mn, f, op, modrm, co, at) \
+    { mn, f, MAP_0F, op, ((modrm) >> 3) & 7, { 0, 0, 0 }, 0, co, \
+      (at) | A_MODRM | A_MODRM_EQ, modrm }
 #define SEGROW(mn, f, mp, op, sr, at) \
     { mn, f, mp, op, -1, { O_SEG, 0, 0 }, sr, C_SYSTEM, (at) }
 
@@ -269,6 +275,9 @@ const struct op_row op_table[] = {
     G2("verr", op_verr, 0x00, 4, O_Ew, 0, 0, C_SYSTEM, SENS | AR),
     G2("verw", op_verw, 0x00, 5, O_Ew, 0, 0, C_SYSTEM, SENS | AR),
     G2("sgdt", op_sgdt, 0x01, 0, O_M, 0, 0, C_SYSTEM, SENS | A_MEMONLY),
+    /* VMCALL: #UD outside VMX non-root operation, an unconditional exit
+       (reason 18) inside it whatever the CPL, so no A_PRIV (SDM vol. 2) */
+    GX("vmcall", op_vmcall, 0x01, 0xC1, C_SYSTEM, A_BLOCK_END),
     G2("sidt", op_sidt, 0x01, 1, O_M, 0, 0, C_SYSTEM, SENS | A_MEMONLY),
     G2("lgdt", op_lgdt, 0x01, 2, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
     G2("lidt", op_lidt, 0x01, 3, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
@@ -363,7 +372,7 @@ const struct op_row *optable_find(int map, int opcode, int ext)
     const struct op_row *zrow = NULL;
     for (unsigned i = 0; i < op_table_len; i++) {
         const struct op_row *r = &op_table[i];
-        if (!row_matches(r, map, opcode, ext) || (r->attr & A_PFX_F3))
+        if (!row_matches(r, map, opcode, ext) || (r->attr & (A_PFX_F3 | A_MODRM_EQ)))
             continue;
         if (r->opd[0] == O_Zb || r->opd[0] == O_Zv)
             zrow = r;

@@ -68,6 +68,8 @@ enum opd {
 #define A_FAR       0x00400000u /* far control transfer */
 #define A_PFX_F3    0x00800000u /* form selected by an F3 prefix (PAUSE = F3 90) */
 #define A_COND      0x01000000u /* conditional near branch: may fall through */
+#define A_MODRM_EQ  0x02000000u /* form selected by the whole ModRM byte (row->modrm, mod 3):
+                                   VMCALL = 0F 01 C1 in group 7's reg-0 slot (SGDT's) */
 #define A_D64       0x00000000u /* (reserved) */
 
 /* Cost classes for the cost model (sim/vmm/cost). */
@@ -93,6 +95,7 @@ struct op_row {
     uint8_t sreg;       /* segment register for O_SEG rows */
     uint8_t cost;       /* enum cost_class */
     uint32_t attr;      /* A_* */
+    uint8_t modrm;      /* A_MODRM_EQ rows: the exact ModRM byte (ext is its reg field) */
 };
 
 /* The table itself (optable.c) and its size. */
@@ -103,7 +106,9 @@ extern const unsigned op_table_len;
    vol. 2, LOCK); anything else raises #UD. Every engine asks this. */
 bool insn_lock_ok(const struct insn *in);
 
-/* Find the row for an opcode (ext -1 for non-group opcodes); NULL if none. */
+/* Find the row for an opcode (ext -1 for non-group opcodes); NULL if none.
+   A_MODRM_EQ and A_PFX_F3 forms are never returned: optable_find(MAP_0F,
+   0x01, 0) is SGDT, not VMCALL. */
 const struct op_row *optable_find(int map, int opcode, int ext);
 
 /*

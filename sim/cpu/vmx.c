@@ -9,7 +9,7 @@
  * the CPU delivers its own (SDM vol. 3, 26.5). While cpu->vmcs is set the
  * run loop asks this file three questions: at each instruction boundary
  * (interrupt window, external interrupt), before each instruction that may
- * exit (vmx_insn: HLT, INVLPG, CPUID, RDMSR/WRMSR, MOV CR, CLTS, LMSW,
+ * exit (vmx_insn: HLT, INVLPG, CPUID, VMCALL, RDMSR/WRMSR, MOV CR, CLTS, LMSW,
  * SMSW, I/O), and for each exception (the bitmap, before the double-fault
  * rules: an exception that exits is never turned into #DF, SDM 25.1.3 /
  * 27.2.3). An exit records its information, unwinds like a fault (EIP
@@ -71,6 +71,7 @@ const char *vmx_exit_name(unsigned reason)
         [VMX_EXIT_EXCEPTION] = "exception", [VMX_EXIT_EXT_INTR] = "external-interrupt",
         [VMX_EXIT_TRIPLE_FAULT] = "triple-fault", [VMX_EXIT_INTR_WINDOW] = "interrupt-window",
         [VMX_EXIT_CPUID] = "cpuid", [VMX_EXIT_HLT] = "hlt", [VMX_EXIT_INVLPG] = "invlpg",
+        [VMX_EXIT_VMCALL] = "vmcall",
         [VMX_EXIT_CR_ACCESS] = "cr-access", [VMX_EXIT_IO] = "io",
         [VMX_EXIT_RDMSR] = "rdmsr", [VMX_EXIT_WRMSR] = "wrmsr",
         [VMX_EXIT_INVALID_GUEST] = "invalid-guest-state", [VMX_EXIT_MTF] = "monitor-trap",
@@ -361,10 +362,13 @@ bool vmx_insn(struct cpu *cpu, const struct insn *in)
 {
     const struct op_row *row = in->row;
     const struct vmcs *vm = cpu->vmcs;
-    if (!(row->attr & (A_PRIV | A_IO | A_SENSITIVE)) && row->fn != op_cpuid)
+    if (!(row->attr & (A_PRIV | A_IO | A_SENSITIVE)) && row->fn != op_cpuid &&
+        row->fn != op_vmcall)
         return false;
     if (row->fn == op_cpuid)
         exit_insn(cpu, in, VMX_EXIT_CPUID, 0);
+    if (row->fn == op_vmcall)          /* unconditional, whatever the CPL (SDM 25.1.2) */
+        exit_insn(cpu, in, VMX_EXIT_VMCALL, 0);
     if (row->fn == op_hlt && (vm->proc & VMX_PROC_HLT))
         exit_insn(cpu, in, VMX_EXIT_HLT, 0);
     if (row->fn == op_invlpg && (vm->proc & VMX_PROC_INVLPG))

@@ -36,6 +36,7 @@ enum vmx_exit_reason {
     VMX_EXIT_CPUID = 10,         /* unconditional */
     VMX_EXIT_HLT = 12,
     VMX_EXIT_INVLPG = 14,
+    VMX_EXIT_VMCALL = 18,        /* unconditional in non-root operation, any CPL */
     VMX_EXIT_CR_ACCESS = 28,     /* MOV CR, CLTS, LMSW per masks and controls */
     VMX_EXIT_IO = 30,            /* IN/OUT/INS/OUTS per the I/O bitmaps */
     VMX_EXIT_RDMSR = 31,         /* per the MSR bitmaps */

@@ -20,7 +20,8 @@
  *   - interrupts: the virtual PIC's and local APIC's requests (one
  *     interrupt line, machine.c) are injected at VM entry when
  *     the guest can take them, else an interrupt-window exit is armed;
- *   - HLT, CPUID, RDMSR/WRMSR exit and are emulated.
+ *   - HLT, CPUID, RDMSR/WRMSR exit and are emulated;
+ *   - VMCALL exits (reason 18) and is a hypercall (the ABI below).
  * Each exit is priced by the cost profile (vt_entry, vt_pf_exit,
  * vt_exit_handle) and reported as EV_VMEXIT; injections as EV_INJECT.
  */
@@ -32,6 +33,21 @@
 
 struct vmm;
 struct hw;
+
+/*
+ * The hypercall ABI (VMCALL under --mode hw; docs/hw.md). EAX holds the
+ * call number and receives the result, other registers are arguments and
+ * are preserved; EIP advances past the 3-byte instruction. Calls from
+ * CPL > 0 are refused (KVM refuses them with -KVM_EPERM). Outside hw the
+ * instruction raises #UD, as on hardware outside VMX non-root operation.
+ */
+enum hw_hypercall {
+    HC_VERSION = 0,                 /* EAX = HC_ABI_VERSION, nothing else happens */
+    HC_PUTC = 1,                    /* the byte in BL goes to the VM's COM1; EAX = 0 */
+};
+#define HC_ABI_VERSION 0x72730001u  /* "rs", ABI version 1 */
+#define HC_ENOSYS 0xFFFFFFFFu       /* EAX for an unknown call number (-1) */
+#define HC_EPERM  0xFFFFFFFEu       /* EAX for a call from CPL > 0 (-2) */
 
 struct hw *hw_create(struct vmm *v);
 void hw_destroy(struct hw *h);

@@ -17,6 +17,7 @@
  *   I/O, RDMSR/WRMSR      VMCS) and run the emulation library's routine;
  *                         a fault it returns is injected
  *   CPUID                 the VMM executes CPUID itself and passes it on
+ *   VMCALL                a hypercall (hw.h's ABI): EAX is the call number
  *   interrupt window,     nothing to emulate: the next entry injects
  *   preemption timer      (hw_run.c) / the machine's slice is over
  *   triple fault          the run ends as natively
@@ -293,6 +294,43 @@ static enum cpu_stop hw_cpuid(struct vmm *v)
     return CPU_STOP_BUDGET;
 }
 
+/* The hypercall itself: EAX in, EAX out (hw.h). HC_PUTC writes the byte
+   to COM1's transmit register through the machine's port bus, as the
+   guest's own OUT would (it shows as a port write; the VMM charges no
+   device access for it: the exit is the price). */
+static uint32_t hw_hypercall_do(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    if (c->s.cpl != 0)
+        return HC_EPERM;
+    switch (c->s.r[R_EAX]) {
+    case HC_VERSION:
+        return HC_ABI_VERSION;
+    case HC_PUTC:
+        c->bus.io_out(c->bus.ctx, 0x3F8, 1, c->s.r[R_EBX] & 0xFFu);
+        return 0;
+    default:
+        return HC_ENOSYS;
+    }
+}
+
+/* VMCALL (exit 18): the call, then past the instruction, priced as an
+   instruction exit. */
+static enum cpu_stop hw_vmcall(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    struct insn in;
+    if (!hw_decode(v, &in))
+        return mon_internal(v, "hw: cannot decode the instruction of a VM exit (internal error)");
+    vmm_emit(v, EV_TRAP, PATH_EMULATED, (uint32_t)(in.row - op_table), 0, 0, 0);
+    c->s.r[R_EAX] = hw_hypercall_do(v);
+    c->s.eip += v->hw->vmcs.exit_insn_len;
+    c->insns++;
+    vmm_emit(v, EV_INSNS, PATH_EMULATED, 1, 0, 0, 0);
+    hw_price(v, OV_TRAP, COST_VT_ENTRY, true, c->class_cost[in.row->cost]);
+    return CPU_STOP_BUDGET;
+}
+
 /* ---- dispatch ---- */
 
 /* An event whose delivery the exit interrupted goes in again (26.5.1.1);
@@ -322,6 +360,8 @@ static enum cpu_stop hw_dispatch(struct vmm *v)
         return mon_internal(v, "hw: exit for an exception the VMM does not take (internal error)");
     case VMX_EXIT_CPUID:
         return hw_cpuid(v);
+    case VMX_EXIT_VMCALL:
+        return hw_vmcall(v);
     case VMX_EXIT_HLT: case VMX_EXIT_INVLPG: case VMX_EXIT_CR_ACCESS: case VMX_EXIT_IO:
     case VMX_EXIT_RDMSR: case VMX_EXIT_WRMSR:
         return hw_emulate(v);
