@@ -32,18 +32,28 @@ SAMPLES_BENCH := nanobench
 # Kernels that read COM1: their golden is QEMU fed tests/golden/<name>.in on
 # its serial (the record/replay tests feed ringside the same bytes).
 SAMPLES_INPUT := echo
+# Kernels that drive a disk: their golden is QEMU with a blank 64 KiB image as
+# the primary master (writes kept in memory: snapshot=on; ringside: --disk
+# without --disk-write).
+SAMPLES_DISK := ide
+SAMPLES_DISK_IMG := build/samples/blank64k.img
 
 SAMPLES_LIB_C := samples/lib/console.c samples/lib/string.c samples/lib/desc.c \
                  samples/lib/trap.c samples/lib/pic.c samples/lib/user.c
 SAMPLES_LIB_S := samples/lib/boot.S samples/lib/trapasm.S
 SAMPLES_LIB_OBJS := $(patsubst samples/%.c,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_C)) \
                     $(patsubst samples/%.S,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_S))
-SAMPLES_KOBJS := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT),$(SAMPLES_OUT)/$(k)/$(k).o)
-SAMPLES_ELFS  := $(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT),samples/bin/$(k).elf)
+SAMPLES_WITH_LIB := $(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT) $(SAMPLES_DISK)
+SAMPLES_KOBJS := $(foreach k,$(SAMPLES_WITH_LIB),$(SAMPLES_OUT)/$(k)/$(k).o)
+SAMPLES_ELFS  := $(foreach k,$(SAMPLES_WITH_LIB),samples/bin/$(k).elf)
 
 .PHONY: samples golden golden-check
 
-samples: $(SAMPLES_ELFS)
+samples: $(SAMPLES_ELFS) $(SAMPLES_DISK_IMG)
+
+$(SAMPLES_DISK_IMG):
+	@mkdir -p $(dir $@)
+	head -c 65536 /dev/zero > $@
 
 $(patsubst samples/%.c,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_C)) $(SAMPLES_KOBJS): $(SAMPLES_OUT)/%.o: samples/%.c
 	@mkdir -p $(dir $@)
@@ -59,12 +69,14 @@ samples/bin/$(1).elf: $(SAMPLES_OUT)/$(1)/$(1).o $$(SAMPLES_LIB_OBJS) samples/li
 	@mkdir -p samples/bin
 	$$(SAMPLES_LD) $$(SAMPLES_LDFLAGS) -o $$@ $$(SAMPLES_LIB_OBJS) $(SAMPLES_OUT)/$(1)/$(1).o $$(SAMPLES_LIBGCC)
 endef
-$(foreach k,$(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT),$(eval $(call SAMPLES_LINK_RULE,$(k))))
+$(foreach k,$(SAMPLES_WITH_LIB),$(eval $(call SAMPLES_LINK_RULE,$(k))))
 
 # The exact command the tests compare against: QEMU with 32 MiB, COM1 on
 # stdout and the isa-debug-exit device; the exit status is (v << 1) | 1.
 SAMPLES_QEMU_CMD = $(SAMPLES_QEMU) -m 32 -kernel samples/bin/$$k.elf -serial stdio \
                    -display none -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+SAMPLES_QEMU_DISK = -drive file=$(SAMPLES_DISK_IMG),format=raw,if=ide,index=0,snapshot=on
 
 golden: samples
 	@mkdir -p tests/golden
@@ -78,12 +90,24 @@ golden: samples
 	    echo $$? >tests/golden/$$k.status; \
 	    echo "golden: $$k (input $$k.in) -> status $$(cat tests/golden/$$k.status)"; \
 	done
+	@for k in $(SAMPLES_DISK); do \
+	    timeout $(SAMPLES_TIMEOUT) $(SAMPLES_QEMU_CMD) $(SAMPLES_QEMU_DISK) </dev/null >tests/golden/$$k.out; \
+	    echo $$? >tests/golden/$$k.status; \
+	    echo "golden: $$k (disk $(SAMPLES_DISK_IMG)) -> status $$(cat tests/golden/$$k.status)"; \
+	done
 
 # Runs every kernel under QEMU again and compares with the checked-in goldens
 # (catches a nondeterministic kernel or a stale golden).
 golden-check: samples
 	@fail=0; for k in $(SAMPLES_ALL); do \
 	    timeout $(SAMPLES_TIMEOUT) $(SAMPLES_QEMU_CMD) </dev/null >$(SAMPLES_OUT)/$$k.out; \
+	    st=$$?; \
+	    if cmp -s $(SAMPLES_OUT)/$$k.out tests/golden/$$k.out && \
+	       [ "$$st" = "$$(cat tests/golden/$$k.status)" ]; then echo "ok   $$k"; \
+	    else echo "FAIL $$k (status $$st)"; fail=1; fi; \
+	done; \
+	for k in $(SAMPLES_DISK); do \
+	    timeout $(SAMPLES_TIMEOUT) $(SAMPLES_QEMU_CMD) $(SAMPLES_QEMU_DISK) </dev/null >$(SAMPLES_OUT)/$$k.out; \
 	    st=$$?; \
 	    if cmp -s $(SAMPLES_OUT)/$$k.out tests/golden/$$k.out && \
 	       [ "$$st" = "$$(cat tests/golden/$$k.status)" ]; then echo "ok   $$k"; \

@@ -24,6 +24,7 @@ static const char *const sample_names[] = {
 };
 #define NSAMPLES (sizeof sample_names / sizeof *sample_names)
 #define BUDGET "2000000000"
+#define SAMPLE_DISK_IMG "build/samples/blank64k.img"   /* samples/samples.mk */
 
 /* Report the first differing line so a failure says what went wrong. */
 static void show_difference(const char *name, const char *want, const char *got)
@@ -279,9 +280,12 @@ static void check_sample_in(const char *name, const char *mode, const struct lea
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want_status);
     bool npt = !strcmp(mode, "hw+npt");
+    /* samples/samples.mk: the disk kernels' QEMU runs have a blank image as
+       the primary master */
+    char *disk = !strcmp(name, "ide") ? "--disk=" SAMPLE_DISK_IMG : "--append=";
     char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode",
-                     npt ? "hw" : (char *)mode, npt ? "--npt" : "--append=",
-                     npt ? "--append=" : kernel, npt ? kernel : NULL, NULL };
+                     npt ? "hw" : (char *)mode, npt ? "--npt" : "--append=", disk, kernel,
+                     NULL };
     struct proc_result r;
     CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
     compare_with_leaks(name, mode, want, r.out, leaks);
@@ -353,6 +357,7 @@ static void check_every_engine(const char *name)
 static void test_pc_mptable(void) { check_every_engine("mptable"); }
 static void test_pc_lapic(void) { check_every_engine("lapic"); }
 static void test_pc_apicmap(void) { check_every_engine("apicmap"); }
+static void test_pc_ide(void) { check_every_engine("ide"); }
 
 /* The number after "key": in a stats JSON file (key given with its quotes
    and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
@@ -672,6 +677,7 @@ void suite_samples_register(void)
     CU_add_test(p, "lapic: registers, timer, TPR, ICR", test_pc_lapic);
     CU_add_test(p, "apicmap: both APICs through guest page tables (1:1 and aliased)",
                 test_pc_apicmap);
+    CU_add_test(p, "ide: IDENTIFY, PIO write/read, IRQ 14, errors, CHS, SRST", test_pc_ide);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }

@@ -25,7 +25,7 @@
 #include "ops_system.h"
 
 #define ROW(mn, f, mp, op, ex, a, b, c, co, at) \
-    { mn, f, mp, op, ex, { a, b, c }, 0, co, at }
+    { mn, f, mp, op, ex, { a, b, c }, 0, co, at, 0 }
 /* one-byte map, 0F map, and their group forms */
 #define B1(mn, f, op, a, b, c, co, at) ROW(mn, f, MAP_1B, op, -1, a, b, c, co, at)
 #define B2(mn, f, op, a, b, c, co, at) ROW(mn, f, MAP_0F, op, -1, a, b, c, co, at)
@@ -36,7 +36,7 @@
     { mn, f, MAP_0F, op, ((modrm) >> 3) & 7, { 0, 0, 0 }, 0, co, \
       (at) | A_MODRM | A_MODRM_EQ, modrm }
 #define SEGROW(mn, f, mp, op, sr, at) \
-    { mn, f, mp, op, -1, { O_SEG, 0, 0 }, sr, C_SYSTEM, (at) }
+    { mn, f, mp, op, -1, { O_SEG, 0, 0 }, sr, C_SYSTEM, (at), 0 }
 
 #define M A_MODRM
 #define AR (A_FLAGS_WR)

@@ -78,11 +78,13 @@ static void cmd_done(struct ide *d)
     set_intrq(d, true);
 }
 
+/* As QEMU's ide_abort_command (samples/ide's golden): DRDY and ERR, DSC
+   clear; a transfer out of range is ABRT alone, not IDNF. */
 static void cmd_abort(struct ide *d, uint8_t err)
 {
     d->pos = IDE_SECTOR;
     d->error = err;
-    d->status = ST_DRDY | ST_DSC | ST_ERR;
+    d->status = ST_DRDY | ST_ERR;
     set_intrq(d, true);
 }
 
@@ -166,7 +168,7 @@ static void start_transfer(struct ide *d, bool write)
     uint32_t count = d->nsect ? d->nsect : 256u;
     uint64_t lba = task_lba(d, dr);
     if (lba == UINT64_MAX || lba + count > dr->sectors) {
-        cmd_abort(d, ERR_IDNF | ERR_ABRT);
+        cmd_abort(d, ERR_ABRT);
         return;
     }
     d->lba = lba;
