@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/optable.h"
+#include "le.h"
 #include "snapshot.h"
 #include "vm.h"
 
@@ -151,7 +153,7 @@ static int ckpt_arrive(struct history *h)
     if (i >= 0) {
         rc = ckpt_restore(h, i);
         h->restores--;
-    } else if (g == h->next_ck && ckpt_take(h, false) != 0) {
+    } else if (g == h->next_ck && !h->searching && ckpt_take(h, false) != 0) {
         h->next_ck = g + 1;             /* not at a boundary: the next instruction */
         return 0;
     }
@@ -435,6 +437,20 @@ static uint64_t segment_last_hit(struct history *h, uint64_t from, uint64_t to, 
     return last;
 }
 
+/* Where a search ended: from the checkpoint before `guest`, as any other
+   pass. A search's walk stops at every instruction, which under bt is not
+   the computation a run is (where a run stops changes its cycles), so it
+   takes no checkpoints (a thinned one re-taken there would keep its state)
+   and its own state is not where the search leaves the VM. */
+static int goto_after_search(struct history *h, uint64_t guest)
+{
+    h->searching = false;
+    int i = ckpt_before(h, guest);
+    if (i >= 0 && ckpt_restore(h, i) != 0)
+        return -1;
+    return history_goto(h, guest);
+}
+
 int history_reverse_find(struct history *h, bool (*hit)(void *ctx), void (*reset)(void *ctx),
                          void *ctx)
 {
@@ -444,15 +460,96 @@ int history_reverse_find(struct history *h, bool (*hit)(void *ctx), void (*reset
         return -1;
     }
     uint64_t end = now - 1;               /* the last position to look at */
+    h->searching = true;
     for (int i = ckpt_before(h, end); i >= 0; i--) {
         bool found;
         uint64_t from = h->ck[i].guest;
         uint64_t at = segment_last_hit(h, from, end, i == 0, hit, reset, ctx, &found);
         if (found)
-            return history_goto(h, at) == 0 ? 1 : -1;
+            return goto_after_search(h, at) == 0 ? 1 : -1;
         end = from;                       /* the older segment ends at this checkpoint */
     }
-    return history_goto(h, history_oldest(h)) == 0 ? 0 : -1;
+    return goto_after_search(h, history_oldest(h)) == 0 ? 0 : -1;
+}
+
+/* ---- reverse step-over ---- */
+
+/* The guest's instruction at CS:EIP (its own view under any engine) and its
+   state; false when the bytes cannot be read. Reads only: a search through
+   the past must not change what it re-executes. */
+static bool insn_here(struct history *h, struct cpu_state *s, struct insn *in)
+{
+    uint8_t bytes[16];
+    vm_guest_state(h->vm, s);
+    uint32_t lin = s->seg[S_CS].base + s->eip, n = sizeof bytes;
+    if (vm_read_linear(h->vm, lin, bytes, n) != 0) {
+        n = 0x1000u - (lin & 0xFFFu);    /* the instruction may end before the page does */
+        if (n > sizeof bytes || vm_read_linear(h->vm, lin, bytes, n) != 0)
+            return false;
+    }
+    return decode(bytes, (int)n, (s->seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
+}
+
+/* The CALL a RET returns from: a near CALL, on the same stack, from above
+   the slot the RET pops (so not a deeper call of a recursion), whose return
+   address is the one the RET pops. */
+struct over_ctx {
+    struct history *h;
+    uint16_t cs, ss;                 /* the RET's code and stack selectors */
+    uint32_t esp;                    /* ESP at the RET: the return address's slot */
+    uint32_t ret_to;                 /* the return address in that slot */
+};
+
+static bool over_hit(void *ctx)
+{
+    struct over_ctx *o = ctx;
+    struct cpu_state s;
+    struct insn in;
+    return insn_here(o->h, &s, &in) && !strcmp(in.row->mnem, "call") &&
+           s.seg[S_CS].sel == o->cs && s.seg[S_SS].sel == o->ss && s.r[R_ESP] > o->esp &&
+           s.eip + in.len == o->ret_to;
+}
+
+static void over_reset(void *ctx)
+{
+    (void)ctx;
+}
+
+/* At a RET: what over_hit looks for. false if the slot cannot be read. */
+static bool over_target(struct history *h, const struct insn *ret, struct over_ctx *o)
+{
+    struct cpu_state s;
+    uint8_t slot[4] = { 0 };
+    vm_guest_state(h->vm, &s);
+    *o = (struct over_ctx){ .h = h, .cs = s.seg[S_CS].sel, .ss = s.seg[S_SS].sel,
+                            .esp = s.r[R_ESP] };
+    if (vm_read_linear(h->vm, s.seg[S_SS].base + s.r[R_ESP], slot, ret->opsize) != 0)
+        return false;
+    o->ret_to = ret->opsize == 4 ? le_get32(slot) : le_get16(slot);
+    return true;
+}
+
+int history_reverse_step_over(struct history *h)
+{
+    struct cpu_state s;
+    struct insn in;
+    struct over_ctx o;
+    h->msg[0] = 0;
+    if (history_reverse_step(h) != 0)
+        return -1;
+    uint64_t ret_at = guest_now(h);
+    if (!insn_here(h, &s, &in) || strcmp(in.row->mnem, "ret") != 0)
+        return 0;                         /* not a return: one instruction back */
+    if (over_target(h, &in, &o) && ret_at > history_oldest(h)) {
+        int rc = history_reverse_find(h, over_hit, over_reset, &o);
+        if (rc != 0)
+            return rc;                    /* at the CALL, or an error */
+    }
+    if (history_goto(h, ret_at) != 0)
+        return -1;
+    snprintf(h->msg, sizeof h->msg, "the CALL this RET returns from is before the oldest "
+             "position kept (%llu): one instruction back", (unsigned long long)history_oldest(h));
+    return 0;
 }
 
 /* ---- snapshots by hand ---- */

@@ -14,7 +14,8 @@
  *    snapshot.h) every `every` guest instructions, and "go to guest
  *    instruction N" restores the nearest checkpoint at or before N and
  *    re-executes to N, re-delivering the logged inputs on the way. Reverse
- *    step is "go to N-1"; reverse continue searches the segments between
+ *    step is "go to N-1"; reverse step-over goes on back to the CALL when
+ *    N-1 is a RET; reverse continue searches the segments between
  *    checkpoints backwards for the last position where a condition held.
  *
  * A checkpoint's state is also put back into the live VM the moment it is
@@ -83,6 +84,7 @@ struct history {
     uint64_t tx_frontier;            /*   bytes already sent out; a re-execution's
                                         repeats of them are not sent again */
     bool diverged;                   /* a replayed input met a different machine */
+    bool searching;                  /* a reverse search's walk: no checkpoints taken */
     char msg[200];                   /* why, or why a reverse move failed */
     uint64_t restores, reexec_insns; /* what going back cost (figures) */
 };
@@ -121,6 +123,17 @@ int history_reverse_step(struct history *h);
    hit, now at the oldest position kept; -1 error (h->msg). */
 int history_reverse_find(struct history *h, bool (*hit)(void *ctx), void (*reset)(void *ctx),
                          void *ctx);
+
+/* Reverse step-over (gdb's reverse-nexti; forward, the TUI's n): one
+   guest instruction back, except that when the instruction stepped back
+   over is a near RET, on to the CALL it returned from - the last earlier
+   position where a near CALL executed on the same stack (SS), from above
+   the RET's return-address slot (ESP greater), with the return address the
+   RET popped. So a whole call is gone back over as one step, recursion
+   included. 1: at that CALL; 0: one instruction back (not a RET, or its
+   CALL is before the oldest position kept: h->msg says so, else empty);
+   -1 error (h->msg). */
+int history_reverse_step_over(struct history *h);
 
 /* Run forward to exactly `guest` guest instructions (never mid translated
    block: TC extras are run as needed). The machine end, or END_NONE. */

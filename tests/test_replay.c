@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cpu/optable.h"
 #include "history.h"
 #include "le.h"
 #include "proc.h"
@@ -268,10 +269,11 @@ static uint8_t *state_of(struct vm *vm, size_t *len)
     return img;
 }
 
-/* `vm` must be in the state a fresh VM reaches running forward to `guest`. */
-static void same_as_fresh(struct vm *vm, int mode, uint64_t guest)
+/* `vm` must be in the state a fresh VM (checkpoints every `every`) reaches
+   running forward to `guest`. */
+static void same_as_fresh_every(struct vm *vm, int mode, uint64_t every, uint64_t guest)
 {
-    struct vm *ref = rev_vm(mode, REV_EVERY);
+    struct vm *ref = rev_vm(mode, every);
     CU_ASSERT_EQUAL(history_run_to_guest(ref->hist, guest), END_NONE);
     CU_ASSERT_EQUAL(vm_guest_insns(ref), guest);
     CU_ASSERT_EQUAL(vm_guest_insns(vm), guest);
@@ -283,6 +285,11 @@ static void same_as_fresh(struct vm *vm, int mode, uint64_t guest)
     CU_ASSERT(la == lb && memcmp(a, b, la) == 0);
     free(a), free(b);
     vm_destroy(ref);
+}
+
+static void same_as_fresh(struct vm *vm, int mode, uint64_t guest)
+{
+    same_as_fresh_every(vm, mode, REV_EVERY, guest);
 }
 
 /* Reverse step: one guest instruction back, in every engine, from past
@@ -351,6 +358,88 @@ static void test_reverse_continue(void)
         CU_ASSERT_EQUAL(history_reverse_find(vm->hist, at_pc, no_reset, &h), 0);
         CU_ASSERT_EQUAL(vm_guest_insns(vm), history_oldest(vm->hist));
         vm_destroy(vm);
+    }
+}
+
+/* ---- reverse step-over ---- */
+
+#define OVER_EVERY 1000u             /* dense checkpoints: a long call spans several */
+
+/* The guest's mnemonic at its CS:EIP ("" when unreadable). */
+static const char *mnem_here(struct vm *vm)
+{
+    struct cpu_state s;
+    struct insn in;
+    uint8_t b[16];
+    vm_guest_state(vm, &s);
+    if (vm_read_linear(vm, s.seg[S_CS].base + s.eip, b, sizeof b) != 0 ||
+        decode(b, sizeof b, (s.seg[S_CS].flags & SEGF_DB) != 0, &in) <= 0)
+        return "";
+    return in.row->mnem;
+}
+
+/* Walk a fresh run forward instruction by instruction, matching each RET
+   with its CALL on a stack of CALL positions (the ground truth, found
+   without ESP): the first pair whose call, CALL to RET, spans at least
+   `min_body` instructions and whose RET is past `after`. */
+static bool find_call(int mode, uint64_t after, uint64_t min_body, uint64_t *call, uint64_t *ret)
+{
+    enum { DEPTH = 4096 };
+    static uint64_t stack[DEPTH];
+    int depth = 0;
+    struct vm *ref = rev_vm(mode, OVER_EVERY);
+    bool found = false;
+    for (uint64_t g = vm_guest_insns(ref); !found && g < 400000; g++) {
+        CU_ASSERT_FATAL(history_run_to_guest(ref->hist, g) == END_NONE);
+        const char *mn = mnem_here(ref);
+        if (!strcmp(mn, "call") && depth < DEPTH)
+            stack[depth++] = g;
+        else if (!strcmp(mn, "ret") && depth > 0) {
+            uint64_t q = stack[--depth];
+            if (g > after && g - q >= min_body)
+                *call = q, *ret = g, found = true;
+        }
+    }
+    vm_destroy(ref);
+    return found;
+}
+
+/* Reverse step-over: from just after a RET, back to its CALL (a short call,
+   and a recursive one spanning many checkpoints: fib in lecture.elf, where
+   deeper calls have the same return address); elsewhere one instruction
+   back. The state is a fresh run's at that position, in every engine, and
+   so is the state after going forward again. With a checkpoint every 1000
+   instructions the long call's 100000 pass the 64 kept: the search walks
+   through thinned stretches (under bt this once left a re-taken checkpoint
+   with the walk's cycles, and every later state off by them). */
+static void test_reverse_step_over(void)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        static const uint64_t bodies[] = { 3, 5 * OVER_EVERY };
+        for (unsigned k = 0; k < 2; k++) {
+            uint64_t call, ret;
+            CU_ASSERT_FATAL(find_call(mode, 2000, bodies[k], &call, &ret));
+            struct vm *vm = rev_vm(mode, OVER_EVERY);
+            CU_ASSERT_EQUAL(history_run_to_guest(vm->hist, ret + 1), END_NONE);
+            CU_ASSERT_EQUAL(history_reverse_step_over(vm->hist), 1);
+            CU_ASSERT_EQUAL(vm_guest_insns(vm), call);
+            CU_ASSERT_STRING_EQUAL(mnem_here(vm), "call");
+            same_as_fresh_every(vm, mode, OVER_EVERY, call);
+            /* at a CALL: the previous instruction is no RET here, one step back */
+            uint64_t at = vm_guest_insns(vm);
+            history_reverse_step(vm->hist);
+            bool prev_ret = !strcmp(mnem_here(vm), "ret");
+            CU_ASSERT_EQUAL(history_goto(vm->hist, at), 0);
+            if (!prev_ret) {
+                CU_ASSERT_EQUAL(history_reverse_step_over(vm->hist), 0);
+                same_as_fresh_every(vm, mode, OVER_EVERY, at - 1);
+            }
+            /* forward again: the same future (the long call's search walked
+               through thinned checkpoints, which it must not have re-taken) */
+            CU_ASSERT_EQUAL(history_goto(vm->hist, ret + 1), 0);
+            same_as_fresh_every(vm, mode, OVER_EVERY, ret + 1);
+            vm_destroy(vm);
+        }
     }
 }
 
@@ -453,6 +542,8 @@ void suite_replay_register(void)
                 test_reverse_step);
     CU_add_test(s, "reverse continue finds the last earlier hit, all engines",
                 test_reverse_continue);
+    CU_add_test(s, "reverse step-over: back to the CALL a RET returns from, all engines",
+                test_reverse_step_over);
     CU_add_test(s, "checkpoints bounded, thinned, still exact", test_checkpoints_bounded);
     CU_add_test(s, "going back and forward re-delivers inputs, native and trap",
                 test_reverse_with_input);

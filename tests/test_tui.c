@@ -386,6 +386,90 @@ static void test_tmux_snapshot_revert(void)
     tmux_stop(&t);
 }
 
+/* Poll until the status line's instruction count differs from `old`: the new one, or -1. */
+static long long wait_insns_change(struct tmux *t, long long old, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        long long v = screen_count(tmux_capture(t), "| insns");
+        if (v >= 0 && v != old)
+            return v;
+        usleep(50000);
+    }
+    return -1;
+}
+
+/* N undoes an n over a call (back to the CALL, where < stops inside the
+   callee at its RET), then steps back one instruction where no RET is
+   behind; C goes back to the breakpoint hit at kmain, and with no earlier
+   hit to the oldest position kept (the snapshot at instruction 0). */
+static void reverse_over_continue(const char *args)
+{
+    struct tmux t;
+    char want[96];
+    uint32_t kmain = elf_symbol(DEMO, "kmain");
+    CU_ASSERT_FATAL(tmux_start(&t, args));
+    CU_ASSERT(tmux_wait(&t, "| paused |", 30));
+    tmux_keys(&t, "S");
+    CU_ASSERT(tmux_wait(&t, "snapshot 1 taken at instruction 0", 20));
+    tmux_keys(&t, "b kmain Enter");
+    CU_ASSERT(tmux_wait(&t, "breakpoint set", 20));
+    tmux_keys(&t, "c");
+    snprintf(want, sizeof want, "EIP %08x <kmain>", kmain);
+    CU_ASSERT_FATAL(tmux_wait(&t, want, 60));
+    long long k0 = screen_count(t.screen, "| insns"), before = k0, after = -1;
+    uint32_t call_eip = 0;
+    CU_ASSERT_FATAL(k0 > 0);
+    for (int i = 0; i < 20 && after < 0; i++) {   /* n until one steps over a call */
+        call_eip = screen_eip(t.screen);
+        tmux_keys(&t, "n");
+        long long v = wait_insns_change(&t, before, 20);
+        CU_ASSERT_FATAL(v > before);
+        if (v > before + 1)
+            after = v;
+        else
+            before = v;
+    }
+    CU_ASSERT_FATAL(after > before + 1);
+    uint32_t after_eip = screen_eip(t.screen);
+    tmux_keys(&t, "'<'");                       /* inside the callee: its RET */
+    snprintf(want, sizeof want, "stepped back to instruction %lld", after - 1);
+    CU_ASSERT(tmux_wait(&t, want, 20));
+    CU_ASSERT(screen_eip(t.screen) != call_eip && screen_eip(t.screen) != after_eip);
+    tmux_keys(&t, "s");
+    CU_ASSERT_EQUAL(wait_insns_change(&t, after - 1, 20), after);
+    CU_ASSERT_EQUAL(screen_eip(t.screen), after_eip);
+    tmux_keys(&t, "N");                         /* over the whole call */
+    snprintf(want, sizeof want, "stepped back over the call to instruction %lld", before);
+    CU_ASSERT(tmux_wait(&t, want, 20));
+    CU_ASSERT_EQUAL(screen_count(t.screen, "| insns"), before);
+    CU_ASSERT_EQUAL(screen_eip(t.screen), call_eip);
+    if (before > k0) {                          /* no RET behind the CALL: one back */
+        tmux_keys(&t, "N");
+        snprintf(want, sizeof want, "stepped back to instruction %lld", before - 1);
+        CU_ASSERT(tmux_wait(&t, want, 20));
+    }
+    tmux_keys(&t, "C");
+    snprintf(want, sizeof want, "back at breakpoint %08x (instruction %lld)", kmain, k0);
+    CU_ASSERT(tmux_wait(&t, want, 30));
+    CU_ASSERT_EQUAL(screen_eip(t.screen), kmain);
+    tmux_keys(&t, "C");
+    CU_ASSERT(tmux_wait(&t, "at instruction 0, the oldest kept: no breakpoint", 30));
+    CU_ASSERT_EQUAL(screen_count(t.screen, "| insns"), 0);
+    tmux_keys(&t, "c");                         /* and forward again: kmain's breakpoint */
+    snprintf(want, sizeof want, "EIP %08x <kmain>", kmain);
+    CU_ASSERT(tmux_wait(&t, want, 60));
+    CU_ASSERT_EQUAL(screen_count(t.screen, "| insns"), k0);
+    tmux_stop(&t);
+}
+
+/* native, and trap (the guest's view through the monitor); not bt, whose
+   status line counts the TC's extra instructions too */
+static void test_tmux_reverse_over_continue(void)
+{
+    reverse_over_continue(DEMO);
+    reverse_over_continue("--mode trap " DEMO);
+}
+
 static void test_tmux_breakpoint(void)
 {
     struct tmux t;
@@ -817,6 +901,7 @@ void suite_tui_register(void)
     CU_add_test(s, "tmux: Translation cache counts blocks under --mode bt", test_tmux_bt_tcache);
     CU_add_test(s, "tmux: T records a trace that ringside trace reads", test_tmux_trace_key);
     CU_add_test(s, "tmux: S snapshot, < step back, U revert", test_tmux_snapshot_revert);
+    CU_add_test(s, "tmux: N back over a call, C back to a breakpoint", test_tmux_reverse_over_continue);
     CU_add_test(s, "session run to the end = headless counters, --tc-size applied",
                 test_session_matches_headless);
     CU_add_test(s, "tmux: --exit-at-end stats JSON = ringside run's", test_tmux_stats_match_headless);

@@ -89,7 +89,7 @@ bool tui_host_key(struct tui_ui *u, int ch)
     case 'm':
         snprintf(u->msg, sizeof u->msg, "a host VM keeps its engine: a adds one under another");
         return true;
-    case 'S': case 'U': case '<':
+    case 'S': case 'U': case '<': case 'N': case 'C':
         snprintf(u->msg, sizeof u->msg, "snapshots and stepping back are for one VM "
                  "(ringside tui KERNEL); on a host, see ringside snapshot");
         return true;

@@ -437,7 +437,7 @@ static bool key_console(struct tui_ui *u, int ch)
     return true;
 }
 
-/* ---- the past (docs/replay.md): S snapshot, U revert, < reverse step ---- */
+/* ---- the past (docs/replay.md): S snapshot, U revert, < N C reverse ---- */
 
 static void key_snapshot(struct tui_ui *u)
 {
@@ -487,6 +487,55 @@ static void key_reverse_step(struct tui_ui *u)
                  (unsigned long long)vm_guest_insns(u->s->vm));
 }
 
+/* N: back like < but over a whole call (history_reverse_step_over). */
+static void key_reverse_step_over(struct tui_ui *u)
+{
+    struct history *h = u->s->vm->hist;
+    u->running = false;
+    tui_snapshot_regs(u->s);
+    int rc = history_reverse_step_over(h);
+    unsigned long long at = (unsigned long long)vm_guest_insns(u->s->vm);
+    if (rc < 0)
+        snprintf(u->msg, sizeof u->msg, "no step back: %.120s (S takes a snapshot, "
+                 "--checkpoint-every N keeps them)", h->msg);
+    else if (rc > 0)
+        snprintf(u->msg, sizeof u->msg, "stepped back over the call to instruction %llu", at);
+    else if (h->msg[0])
+        snprintf(u->msg, sizeof u->msg, "stepped back to instruction %llu: %.120s", at, h->msg);
+    else
+        snprintf(u->msg, sizeof u->msg, "stepped back to instruction %llu", at);
+}
+
+/* A breakpoint at the guest's EIP (the test the forward run makes). */
+static bool bp_here(void *ctx)
+{
+    struct tui_session *s = ctx;
+    return s->nbp && tui_bp_has(s, tui_guest_eip(s));
+}
+
+static void bp_reset(void *ctx)
+{
+    (void)ctx;
+}
+
+/* C: back to the last earlier position at a breakpoint, else the oldest kept. */
+static void key_reverse_continue(struct tui_ui *u)
+{
+    struct history *h = u->s->vm->hist;
+    u->running = false;
+    tui_snapshot_regs(u->s);
+    int rc = history_reverse_find(h, bp_here, bp_reset, u->s);
+    unsigned long long at = (unsigned long long)vm_guest_insns(u->s->vm);
+    if (rc < 0)
+        snprintf(u->msg, sizeof u->msg, "no reverse continue: %.120s", h->msg);
+    else if (rc > 0)
+        snprintf(u->msg, sizeof u->msg, "back at breakpoint %08x (instruction %llu)",
+                 tui_guest_eip(u->s), at);
+    else
+        snprintf(u->msg, sizeof u->msg, "at instruction %llu, the oldest kept: no breakpoint "
+                 "hit before", at);
+}
+
 static void key_step(struct tui_ui *u, int ch)
 {
     u->running = false;
@@ -530,6 +579,8 @@ static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo 
     case 'S': key_snapshot(u); break;
     case 'U': key_revert(u); break;
     case '<': key_reverse_step(u); break;
+    case 'N': key_reverse_step_over(u); break;
+    case 'C': key_reverse_continue(u); break;
     case '\t': key_focus(u); break;
     case KEY_RESIZE: clearok(stdscr, TRUE); break;
     default: break;

@@ -338,6 +338,8 @@ static const char *const help_lines[] = {
     "  S        take a snapshot (in memory, named by its instruction count)",
     "  U        revert to a snapshot chosen from the list",
     "  <        step back one guest instruction (restore + re-execute, docs/replay.md)",
+    "  N        step back over a call: past a RET, back to its CALL (as n, backwards)",
+    "  C        reverse continue: back to the last breakpoint hit, else the oldest kept",
     "  Tab      move focus (on a small screen: show the next pane)",
     "           keys typed while the Console has focus go to the guest's COM1;",
     "           Esc (or Tab) always comes back to ringside",
@@ -374,7 +376,7 @@ void tui_view_welcome(const struct tui_session *s, int cols, struct tui_text *ou
     tui_text_line(out, TS_STATUS, "%s", line);
 }
 
-/* The host view's own keys (tui --host); m, S, U and < are one-VM keys. */
+/* The host view's own keys (tui --host); m, S, U, <, N and C are one-VM keys. */
 static const char *const host_help_lines[] = {
     "",
     "Host view: 1-9 select a VM (its panes show), w the next one, p pause / resume it,",
@@ -386,7 +388,7 @@ void tui_view_help(struct tui_text *out, bool host)
 {
     for (unsigned i = 0; i < sizeof help_lines / sizeof *help_lines; i++) {
         const char *l = help_lines[i];
-        if (host && l[0] == ' ' && l[1] == ' ' && strchr("mSU<", l[2]) && l[3] == ' ')
+        if (host && l[0] == ' ' && l[1] == ' ' && strchr("mSU<NC", l[2]) && l[3] == ' ')
             continue;
         tui_text_line(out, i == 0 ? TS_HEAD : TS_NORMAL, "%s", l);
     }
