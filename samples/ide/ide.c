@@ -44,18 +44,6 @@
 
 static volatile unsigned irqs;
 
-static inline void outw(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint16_t inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
 /* Status once BSY is clear (bounded: a missing drive must not hang us). */
 static uint8_t ata_wait(void)
 {

@@ -25,8 +25,7 @@
 
 #include <string.h>
 
-/* Decode the instruction at CS:EIP (guest memory through the hardware MMU). */
-static bool mon_decode(struct vmm *v, struct insn *in)
+bool vmm_decode_at_eip(struct vmm *v, struct insn *in)
 {
     struct cpu *c = v->cpu;
     uint8_t buf[16];
@@ -211,7 +210,7 @@ static enum cpu_stop mon_exception(struct vmm *v)
         return mon_page_fault(v);       /* before decoding: the fetch may be what faulted */
     if (vec == EXC_PF && !soft && has_err && !spt_active(v))
         return mon_page_fault(v);       /* outside guest RAM, a fetch as a load: stop */
-    if (!mon_decode(v, &in)) {
+    if (!vmm_decode_at_eip(v, &in)) {
         if (soft) {                     /* the INT was fetched: it cannot vanish */
             return mon_internal(v, "monitor: cannot decode an intercepted INT n "
                                    "(internal error)");

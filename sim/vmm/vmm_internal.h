@@ -88,6 +88,10 @@ void vmm_set_cpl(struct vmm *v, int vcpl);
 
 /* ---- guest_phys.c: guest-physical memory through the pmap ---- */
 static inline bool vmm_pooled(const struct vmm *v) { return v->idpt != NULL; }
+/* Decode the guest instruction at CS:EIP, read through the hardware MMU
+   (an exception exit or a trap records no length): false if unreadable or
+   not an instruction (monitor.c). */
+bool vmm_decode_at_eip(struct vmm *v, struct insn *in);
 /* Does the 1:1 map hold read-only pages ring 1 must honour (CR0.WP)? On
    machine memory (shared frames), and under bt (code it has translated). */
 static inline bool vmm_wp_needed(const struct vmm *v) { return vmm_pooled(v) || v->bt; }

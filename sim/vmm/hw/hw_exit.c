@@ -83,18 +83,6 @@ static void hw_inject_fault(struct vmm *v, const struct emu_fault *f)
 
 /* ---- the APIC window ---- */
 
-/* The instruction at CS:EIP (an exception exit records no length). */
-static bool hw_fetch_decode(struct vmm *v, struct insn *in)
-{
-    struct cpu *c = v->cpu;
-    uint8_t buf[16];
-    uint32_t lin = c->s.seg[S_CS].base + c->s.eip;
-    int n = 0;
-    while (n < 15 && cpu_peek(c, lin + (uint32_t)n, buf + n, 1))
-        n++;
-    return n > 0 && decode(buf, n, (c->s.seg[S_CS].flags & SEGF_DB) != 0, in) > 0;
-}
-
 /*
  * A guest access to the device window (local and I/O APIC), which the VMM
  * never maps for the guest: decode the instruction and, if it is a data
@@ -108,7 +96,7 @@ static bool hw_mmio_emulate(struct vmm *v, enum cost_key trip, enum cpu_stop *wh
     struct cpu *c = v->cpu;
     struct insn in;
     struct emu_fault f;
-    if ((v->hw->vmcs.idt_vectoring_info & VMX_INTR_VALID) || !hw_fetch_decode(v, &in))
+    if ((v->hw->vmcs.idt_vectoring_info & VMX_INTR_VALID) || !vmm_decode_at_eip(v, &in))
         return false;
     *why = CPU_STOP_BUDGET;
     switch (emu_mmio_move(v, &in, &f)) {
