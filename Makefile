@@ -56,7 +56,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_dirtylog.o tests/test_migrate.o tests/test_fastpath.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
-               tests/test_tui.o tests/test_tui_host.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \
+               tests/test_tui.o tests/test_tui_host.o tests/test_tui_mig.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \
                tests/test_lesson.o tests/tmux.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_bg.o ui/source_tree.o ui/words.o
 TEST_HELPERS := tests/alu_ref.o
 
