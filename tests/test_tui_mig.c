@@ -22,15 +22,23 @@
 #include "proc.h"
 #include "tmux.h"
 
-#define MIG_OPTS "--at 3000000 samples/bin/writer.elf --append pages=64"
+#define MIG_OPTS "--at 3000000 samples/bin/writer.elf --append pages=64"   /* lesson 12's */
+#define SLOW_LINK "--bandwidth 50000000"   /* 7 ms of pre-copy: the writer prints meanwhile */
 #define COLS 160
 #define ROWS 48
 
-/* `ringside migrate --json MIG_OPTS`: its JSON (stderr) and COM1 (stdout). */
-static json_t *headless(char **out, int *status)
+/* `ringside migrate --json [link] MIG_OPTS`: its JSON (stderr) and COM1 (stdout). */
+static json_t *headless(const char *link, char **out, int *status)
 {
     char *argv[] = { (char *)proc_ringside(), "migrate", "--json", "--at", "3000000",
-                     "samples/bin/writer.elf", "--append", "pages=64", NULL };
+                     "samples/bin/writer.elf", "--append", "pages=64", NULL, NULL, NULL };
+    if (link) {                              /* "--bandwidth N" */
+        static char opt[64];
+        snprintf(opt, sizeof opt, "%s", link);
+        char *sp = strchr(opt, ' ');
+        *sp = 0;
+        argv[8] = opt, argv[9] = sp + 1;
+    }
     struct proc_result r;
     if (proc_run(argv, 120, &r) != 0)
         return NULL;
@@ -119,15 +127,17 @@ static char *console_column(const char *screen, const char *title, int x, int w)
     return out;
 }
 
-static void test_tmux_migration(void)
+/* Run to the end with `link` options (or none) and check the screen. */
+static void migration_on_screen(const char *link)
 {
     char *solo = NULL, jp[64], args[512];
     int status;
-    json_t *j = headless(&solo, &status);
+    json_t *j = headless(link, &solo, &status);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_EQUAL(status, 1);
     snprintf(jp, sizeof jp, "/tmp/rs_tuimig_%d.json", (int)getpid());
-    snprintf(args, sizeof args, "tui --migrate --run --round-ms 0 --stats-json %s " MIG_OPTS, jp);
+    snprintf(args, sizeof args, "tui --migrate --run --round-ms 0 --stats-json %s %s " MIG_OPTS,
+             jp, link ? link : "");
     struct tmux t;
     CU_ASSERT_FATAL(tmux_run(&t, COLS, ROWS, args));
     CU_ASSERT(tmux_wait(&t, "the run has ended", 120));
@@ -142,6 +152,9 @@ static void test_tmux_migration(void)
     CU_ASSERT(strstr(src, "writer: 64 pages written per pass") == src);   /* before the move */
     CU_ASSERT(strstr(dst, "writer: done") != NULL);                      /* after it */
     CU_ASSERT(!strstr(src, "writer: done"));
+    if (link)                                  /* it printed on the source during pre-copy */
+        CU_ASSERT(strstr(t.screen, ", 0 of them during the migration") == NULL &&
+                  strstr(t.screen, "of them during the migration") != NULL);
     char both[16384];
     snprintf(both, sizeof both, "%s%s", src, dst);
     CU_ASSERT_STRING_EQUAL(both, solo);
@@ -160,6 +173,16 @@ static void test_tmux_migration(void)
     free(dst);
     free(solo);
     remove(jp);
+}
+
+static void test_tmux_migration(void)
+{
+    migration_on_screen(NULL);
+}
+
+static void test_tmux_migration_slow_link(void)
+{
+    migration_on_screen(SLOW_LINK);
 }
 
 /* --exit-at-end: the guest's status, as `ringside migrate` gives it. */
@@ -225,6 +248,8 @@ void suite_tui_mig_register(void)
     CU_add_test(s, "bad tui --migrate arguments: one line, status 2", test_bad_args);
     CU_add_test(s, "tmux: tui --migrate to the end = ringside migrate --json (figures, consoles)",
                 test_tmux_migration);
+    CU_add_test(s, "tmux: the same over 50 Mbit/s: the VM prints on the source during pre-copy",
+                test_tmux_migration_slow_link);
     CU_add_test(s, "tmux: tui --migrate --exit-at-end: the guest's status", test_tmux_exit_at_end);
     CU_add_test(s, "tmux: tui --migrate, m migrates at once", test_tmux_key_m);
 }

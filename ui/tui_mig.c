@@ -177,6 +177,7 @@ void tui_mig_migrate(struct tui_mig *tm)
     o.progress = on_progress;
     o.progress_ctx = tm;
     tm->phase = TM_PRECOPY;
+    tm->printed_before = tm->con[0].total;
     struct mig_link *l = mig_link_local(&tm->hosts[1]);
     if (!l || migrate_vm(&tm->hosts[0], 0, l, &o, &tm->rep, tm->err, sizeof tm->err) != 0) {
         if (!l)

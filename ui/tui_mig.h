@@ -46,6 +46,7 @@ struct tui_mig {
     struct mig_report rep;        /* the migration's report (so far) */
     char err[256];                /* TM_FAILED: why */
     struct tui_mig_console con[2];
+    size_t printed_before;        /* source console bytes when the migration began */
     /* the view's redraw while migrate_vm runs (NULL: none) */
     void (*redraw)(void *ctx, enum mig_phase phase);
     void *redraw_ctx;

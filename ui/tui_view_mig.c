@@ -58,6 +58,9 @@ void tui_view_mig_host(struct tui_mig *tm, int side, bool running, struct tui_te
                       machine_mode_name(m->mode), state, cpu_guest_insns(&m->cpu), m->cpu.cycles);
     }
     tui_text_line(out, TS_NORMAL, "console: %zu bytes printed here", tm->con[side].total);
+    if (side == 0 && tm->phase != TM_BEFORE)
+        tui_text_put(out, TS_NORMAL, ", %zu of them during the migration",
+                     tm->con[0].total - tm->printed_before);
     if (side == 0 && tm->phase == TM_BEFORE)
         tui_text_line(out, TS_NORMAL, "moves at %" PRIu64 " guest instructions (m: now)",
                       tm->cli.at);
