@@ -153,8 +153,8 @@ static void migration_on_screen(const char *link)
     CU_ASSERT(strstr(dst, "writer: done") != NULL);                      /* after it */
     CU_ASSERT(!strstr(src, "writer: done"));
     if (link)                                  /* it printed on the source during pre-copy */
-        CU_ASSERT(strstr(t.screen, ", 0 of them during the migration") == NULL &&
-                  strstr(t.screen, "of them during the migration") != NULL);
+        CU_ASSERT(strstr(t.screen, "printed during the migration: ") != NULL &&
+                  strstr(t.screen, "printed during the migration: 0 bytes") == NULL);
     char both[16384];
     snprintf(both, sizeof both, "%s%s", src, dst);
     CU_ASSERT_STRING_EQUAL(both, solo);
@@ -191,6 +191,26 @@ static void test_tmux_exit_at_end(void)
     struct tmux t;
     CU_ASSERT_FATAL(tmux_run(&t, 120, 36, "tui --migrate --run --exit-at-end --round-ms 0 " MIG_OPTS));
     CU_ASSERT(tmux_wait(&t, "TUI EXIT 1", 120));
+    tmux_stop(&t);
+}
+
+/* A link so slow that the VM ends during pre-copy: it stays on the source,
+   with all of its output there. */
+static void test_tmux_vm_ends_first(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_run(&t, COLS, ROWS, "tui --migrate --run --round-ms 0 --bandwidth 20000000 "
+                             MIG_OPTS));
+    CU_ASSERT(tmux_wait(&t, "the run has ended", 120));
+    CU_ASSERT(strstr(t.screen, "stayed on the source") != NULL);
+    CU_ASSERT(strstr(t.screen, "did not move: the VM ended on the source during pre-copy") != NULL);
+    CU_ASSERT(strstr(t.screen, "the migration failed") != NULL);
+    CU_ASSERT(strstr(t.screen, "no VM") != NULL);
+    char *src = console_column(t.screen, "Console (COM1 on the source)", 0, COLS / 2);
+    CU_ASSERT(src && strstr(src, "writer: done") != NULL);
+    free(src);
+    tmux_keys(&t, "q");
+    CU_ASSERT(tmux_wait(&t, "TUI EXIT 0", 20));
     tmux_stop(&t);
 }
 
@@ -252,4 +272,5 @@ void suite_tui_mig_register(void)
                 test_tmux_migration_slow_link);
     CU_add_test(s, "tmux: tui --migrate --exit-at-end: the guest's status", test_tmux_exit_at_end);
     CU_add_test(s, "tmux: tui --migrate, m migrates at once", test_tmux_key_m);
+    CU_add_test(s, "tmux: the VM ends during pre-copy: it stays on the source", test_tmux_vm_ends_first);
 }

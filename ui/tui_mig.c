@@ -156,6 +156,8 @@ static void on_progress(void *ctx, const struct mig_report *rep, enum mig_phase 
 {
     struct tui_mig *tm = ctx;
     (void)rep;                              /* it is tm->rep, filled as it goes */
+    if (phase == MIG_PHASE_ROUND)
+        tm->rounds_done++;
     if (phase == MIG_PHASE_STOP)
         tm->phase = TM_STOPPED;
     if (tm->redraw)

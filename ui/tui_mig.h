@@ -44,6 +44,7 @@ struct tui_mig {
     bool autorun, exit_at_end;    /* --run, --exit-at-end */
     enum tui_mig_phase phase;
     struct mig_report rep;        /* the migration's report (so far) */
+    int rounds_done;              /* rounds of rep that have ended (MIG_PHASE_ROUND) */
     char err[256];                /* TM_FAILED: why */
     struct tui_mig_console con[2];
     size_t printed_before;        /* source console bytes when the migration began */

@@ -47,20 +47,20 @@ void tui_view_mig_host(struct tui_mig *tm, int side, bool running, struct tui_te
     const struct host *h = &tm->hosts[side];
     char st[64];
     const char *state = vm_state(tm, side, running, st, sizeof st);
-    enum tui_style style = h->nvms && h->vms[0].state != HVM_INCOMING ? TS_CURRENT : TS_NORMAL;
-    tui_text_line(out, TS_HEAD, "%-6s %-6s %-28s %14s %16s", "vm", "engine", "state",
-                  "guest insns", "cycles");
     if (!h->nvms) {
-        tui_text_line(out, TS_NORMAL, "%-6s %-6s %-28s", "-", "-", state);
+        tui_text_line(out, TS_NORMAL, "%s", state);
     } else {
         const struct machine *m = &h->vms[0].vm->m;
-        tui_text_line(out, style, "%-6s %-6s %-28s %14" PRIu64 " %16" PRIu64, h->vms[0].name,
-                      machine_mode_name(m->mode), state, cpu_guest_insns(&m->cpu), m->cpu.cycles);
+        bool here = h->vms[0].state != HVM_INCOMING;
+        tui_text_line(out, here ? TS_CURRENT : TS_NORMAL, "vm %s (%s): %s", h->vms[0].name,
+                      machine_mode_name(m->mode), state);
+        tui_text_line(out, TS_NORMAL, "guest insns %" PRIu64 "  cycles %" PRIu64,
+                      cpu_guest_insns(&m->cpu), m->cpu.cycles);
     }
     tui_text_line(out, TS_NORMAL, "console: %zu bytes printed here", tm->con[side].total);
     if (side == 0 && tm->phase != TM_BEFORE)
-        tui_text_put(out, TS_NORMAL, ", %zu of them during the migration",
-                     tm->con[0].total - tm->printed_before);
+        tui_text_line(out, TS_NORMAL, "printed during the migration: %zu bytes",
+                      tm->con[0].total - tm->printed_before);
     if (side == 0 && tm->phase == TM_BEFORE)
         tui_text_line(out, TS_NORMAL, "moves at %" PRIu64 " guest instructions (m: now)",
                       tm->cli.at);
@@ -125,19 +125,19 @@ void tui_view_mig_precopy(const struct tui_mig *tm, struct tui_text *out)
     const struct mig_report *rep = &tm->rep;
     bool done = tm->phase == TM_MOVED;
     int nr = rep->nrounds, last = nr ? nr - 1 : 0;
-    bool round_done = nr && (rep->stop_reason || tm->phase != TM_PRECOPY);
-    int keep = done ? TUI_TEXT_MAX : 1 + (round_done ? nr : last);   /* heading + rounds */
+    bool round_done = tm->rounds_done == nr;
+    int keep = done ? TUI_TEXT_MAX : 1 + tm->rounds_done;           /* heading + rounds */
     char *text = report_text(tm), *save = NULL;
     int k = 0;
     for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l && k < keep;
          l = strtok_r(NULL, "\n", &save), k++)
         tui_text_line(out, k == 0 ? TS_HEAD : TS_NORMAL, "%s", l);
     free(text);
-    if (tm->phase == TM_PRECOPY && nr && !round_done)
+    if (nr && !round_done)
         tui_text_line(out, TS_TRANSLATED, "round %d: %u pages on the wire (%" PRIu64 " bytes); "
-                      "the VM runs on meanwhile", last, rep->rounds[last].pages_sent,
-                      rep->rounds[last].bytes);
-    else if (tm->phase == TM_STOPPED)
+                      "the VM runs %s", last, rep->rounds[last].pages_sent,
+                      rep->rounds[last].bytes, tm->phase == TM_FAILED ? "on" : "on meanwhile");
+    if (tm->phase == TM_STOPPED)
         tui_text_line(out, TS_EMULATED, "pre-copy stopped: %s; stop-and-copy: the VM is paused",
                       rep->stop_reason ? rep->stop_reason : "");
     else if (tm->phase == TM_FAILED)
