@@ -134,9 +134,9 @@ void tui_view_mig_precopy(const struct tui_mig *tm, struct tui_text *out)
         tui_text_line(out, k == 0 ? TS_HEAD : TS_NORMAL, "%s", l);
     free(text);
     if (nr && !round_done)
-        tui_text_line(out, TS_TRANSLATED, "round %d: %u pages on the wire (%" PRIu64 " bytes); "
-                      "the VM runs %s", last, rep->rounds[last].pages_sent,
-                      rep->rounds[last].bytes, tm->phase == TM_FAILED ? "on" : "on meanwhile");
+        tui_text_line(out, TS_TRANSLATED, "round %d: %u pages on the wire (%" PRIu64 " bytes)%s",
+                      last, rep->rounds[last].pages_sent, rep->rounds[last].bytes,
+                      tm->phase == TM_FAILED ? " when it failed" : "; the VM runs on meanwhile");
     if (tm->phase == TM_STOPPED)
         tui_text_line(out, TS_EMULATED, "pre-copy stopped: %s; stop-and-copy: the VM is paused",
                       rep->stop_reason ? rep->stop_reason : "");
