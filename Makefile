@@ -43,7 +43,7 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_blocks.o traces/export_exits.o
 
 UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_args.o ui/host_config.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/run_record.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
-           ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/tui_host_keys.o \
+           ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/tui_host_keys.o ui/tui_mig.o ui/tui_mig_main.o ui/tui_view_mig.o \
            ui/cmd_lesson.o ui/cmd_lab.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_bg.o ui/lesson_tui.o \
            ui/source_tree.o ui/words.o
 
@@ -56,7 +56,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_dirtylog.o tests/test_migrate.o tests/test_fastpath.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
-               tests/test_tui.o tests/test_tui_host.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \
+               tests/test_tui.o tests/test_tui_host.o tests/test_tui_mig.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \
                tests/test_lesson.o tests/tmux.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_bg.o ui/source_tree.o ui/words.o
 TEST_HELPERS := tests/alu_ref.o
 

@@ -31,6 +31,7 @@ void suite_replay_register(void);
 void suite_host_register(void);
 void suite_host_mem_register(void);
 void suite_tui_host_register(void);
+void suite_tui_mig_register(void);
 void suite_control_register(void);
 void suite_gdb_register(void);
 void suite_isolation_register(void);
@@ -72,6 +73,7 @@ static const struct {
     { "host", suite_host_register },
     { "host_mem", suite_host_mem_register },
     { "tui_host", suite_tui_host_register },
+    { "tui_mig", suite_tui_mig_register },
     { "control", suite_control_register },
     { "gdb", suite_gdb_register },
     { "isolation", suite_isolation_register },

@@ -31,18 +31,12 @@ static void usage(FILE *f)
           "  the pre-copy rounds, downtime and totals on stderr (docs/migration.md)\n", f);
 }
 
-struct mig_cli {
-    uint64_t at;
-    struct mig_options o;
-    bool json;
-};
-
-static int num(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+static int num(const char *prog, const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     char *end;
     unsigned long long n = v ? strtoull(v, &end, 10) : 0;
     if (!v || *end || !*v || n < lo || n > hi) {
-        fprintf(stderr, "ringside migrate: %s %s: expected %llu to %llu\n", opt, v ? v : "",
+        fprintf(stderr, "%s: %s %s: expected %llu to %llu\n", prog, opt, v ? v : "",
                 (unsigned long long)lo, (unsigned long long)hi);
         return -1;
     }
@@ -50,8 +44,7 @@ static int num(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_
     return 0;
 }
 
-/* Take the migration's options out of argv; the rest are `run` options. */
-static int take_opts(int *argc, char **argv, struct mig_cli *c)
+int mig_cli_take(int *argc, char **argv, struct mig_cli *c, const char *prog)
 {
     int n = 0;
     for (int i = 0; i < *argc; i++) {
@@ -63,14 +56,14 @@ static int take_opts(int *argc, char **argv, struct mig_cli *c)
         }
         int rc = 1;
         if (!strcmp(a, "--at"))
-            rc = num(a, v, 0, UINT64_MAX >> 1, &c->at);
+            rc = num(prog, a, v, 0, UINT64_MAX >> 1, &c->at);
         else if (!strcmp(a, "--bandwidth"))
-            rc = num(a, v, 1000, 1000000000000ull, &c->o.bandwidth_bps);
-        else if (!strcmp(a, "--latency") && (rc = num(a, v, 0, 10000000, &x)) == 0)
+            rc = num(prog, a, v, 1000, 1000000000000ull, &c->o.bandwidth_bps);
+        else if (!strcmp(a, "--latency") && (rc = num(prog, a, v, 0, 10000000, &x)) == 0)
             c->o.latency_us = (uint32_t)x, c->o.latency_given = true;
-        else if (!strcmp(a, "--stop-pages") && (rc = num(a, v, 1, 1u << 20, &x)) == 0)
+        else if (!strcmp(a, "--stop-pages") && (rc = num(prog, a, v, 1, 1u << 20, &x)) == 0)
             c->o.stop_pages = (uint32_t)x;
-        else if (!strcmp(a, "--max-rounds") && (rc = num(a, v, 1, MIG_MAX_ROUNDS, &x)) == 0)
+        else if (!strcmp(a, "--max-rounds") && (rc = num(prog, a, v, 1, MIG_MAX_ROUNDS, &x)) == 0)
             c->o.max_rounds = (int)x;
         if (rc < 0)
             return -1;
@@ -92,24 +85,26 @@ static void put_stdout(void *ctx, uint8_t byte)
 
 /* The source runs until the VM has retired `at` guest instructions, in
    slices cut short so the start point is within ~20,000 cycles of it. */
-static void run_to(struct host *h, int i, uint64_t at)
+bool mig_cli_source_step(struct host *h, int i, uint64_t at)
 {
+    if (h->vms[i].state != HVM_RUNNABLE || vm_guest_insns(h->vms[i].vm) >= at)
+        return false;
     uint32_t slice = h->cfg.slice_cycles;
     h->cfg.slice_cycles = 20000;
-    while (h->vms[i].state == HVM_RUNNABLE && vm_guest_insns(h->vms[i].vm) < at)
-        host_step(h);
+    host_step(h);
     h->cfg.slice_cycles = slice;
+    return true;
 }
 
-static void report(const struct mig_cli *c, const struct mig_report *rep)
+void mig_cli_report(FILE *f, bool json, const struct mig_report *rep)
 {
-    json_t *j = mig_report_json(rep, "the second host");
-    if (c->json) {
+    json_t *j = mig_report_json(rep, MIG_CLI_TARGET);
+    if (json) {
         char *s = json_dumps(j, 0);          /* one line, "key": value */
-        fprintf(stderr, "%s\n", s);
+        fprintf(f, "%s\n", s);
         free(s);
     } else {
-        ctl_migrate_print(stderr, j);
+        ctl_migrate_print(f, j);
     }
     json_decref(j);
 }
@@ -118,7 +113,8 @@ static int migrate_and_run(struct host *src, struct host *dst, const struct mig_
 {
     char err[256];
     struct mig_report rep;
-    run_to(src, 0, c->at);
+    while (mig_cli_source_step(src, 0, c->at))
+        ;
     struct host *end = src;
     if (src->vms[0].state != HVM_RUNNABLE) {
         fprintf(stderr, "ringside migrate: the VM ended before %llu guest instructions\n",
@@ -132,7 +128,7 @@ static int migrate_and_run(struct host *src, struct host *dst, const struct mig_
             end = dst;
         mig_link_close(l);
         if (end == dst) {
-            report(c, &rep);
+            mig_cli_report(stderr, c->json, &rep);
             dst->vms[0].vm->m.out = put_stdout;
         }
     }
@@ -142,32 +138,42 @@ static int migrate_and_run(struct host *src, struct host *dst, const struct mig_
     return cmd_run_exit_status(&end->vms[0].vm->m);
 }
 
-int cmd_migrate(int argc, char **argv)
+int mig_cli_open(struct host hosts[2], struct run_options *o, char *err, size_t errlen)
 {
-    struct mig_cli c = { .at = 1000000 };
-    struct run_options o;
     struct vm_config cfg;
     struct cost_profile prof;
+    struct host_config hc = { 0 };
+    if (!o->mode_given)
+        o->mode = "bt";
+    host_init(&hosts[0], &hc);
+    host_init(&hosts[1], &hc);
+    if (run_vm_config(o, -1, &cfg, &prof, err, errlen) != 0 ||
+        host_add_vm(&hosts[0], &cfg, "vm", 1, o->max_insns, err, errlen) < 0) {
+        host_free(&hosts[0]);
+        host_free(&hosts[1]);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+    struct mig_cli c = { .at = MIG_CLI_AT_DEFAULT };
+    struct run_options o;
     char err[256];
     if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
         usage(stdout);
         return EXIT_OK;
     }
-    if (take_opts(&argc, argv, &c) != 0)
+    if (mig_cli_take(&argc, argv, &c, "ringside migrate") != 0)
         return EXIT_BAD_INPUT;
     int rc = options_parse_run(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_BAD_INPUT;
-    if (!o.mode_given)
-        o.mode = "bt";
     struct host *src = calloc(2, sizeof *src), *dst = src + 1;
-    struct host_config hc = { 0 };
     if (!src)
         return EXIT_INTERNAL;
-    host_init(src, &hc);
-    host_init(dst, &hc);
-    if (run_vm_config(&o, -1, &cfg, &prof, err, sizeof err) != 0 ||
-        host_add_vm(src, &cfg, "vm", 1, o.max_insns, err, sizeof err) < 0) {
+    if (mig_cli_open(src, &o, err, sizeof err) != 0) {
         fprintf(stderr, "ringside migrate: %s\n", err);
         free(src);
         return EXIT_BAD_INPUT;

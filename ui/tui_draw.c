@@ -325,6 +325,23 @@ static void draw_help(bool host)
     draw_text(r, &t);
 }
 
+void tui_draw_status_text(const struct tui_text *t)
+{
+    move(LINES - 1, 0);
+    attrset(style_attr[TS_STATUS]);
+    hline(' ', COLS);
+    attrset(A_NORMAL);
+    if (t->n)
+        put_line(LINES - 1, 0, COLS, &t->line[0]);
+}
+
+void tui_draw_text_box(int y, int x, int h, int w, const char *title, const struct tui_text *t)
+{
+    struct rect r = { y, x, h, w };
+    draw_box(r, title, false);
+    draw_text(r, t);
+}
+
 static void draw_status(struct tui_ui *u)
 {
     static struct tui_text t;
@@ -333,11 +350,7 @@ static void draw_status(struct tui_ui *u)
         tui_view_welcome(u->s, COLS, &t);
     else
         tui_view_status(u->s, tui_session_state(u->s, u->running), u->speed_text, u->msg, &t);
-    move(LINES - 1, 0);
-    attrset(style_attr[TS_STATUS]);
-    hline(' ', COLS);
-    attrset(A_NORMAL);
-    put_line(LINES - 1, 0, COLS, &t.line[0]);
+    tui_draw_status_text(&t);
 }
 
 void tui_draw_frame(struct tui_ui *u)

@@ -30,6 +30,7 @@
 #include "tui_captions.h"
 #include "tui_host.h"
 #include "tui_host_keys.h"
+#include "tui_mig.h"
 #include "tui_ui.h"
 #include "tui_view.h"
 
@@ -650,6 +651,7 @@ static void tui_help(void)
     puts("usage: ringside tui [--mode MODE] [--demo] [--demo-pause S] [--run]\n"
          "                    [--exit-at-end] [run options] KERNEL\n"
          "       ringside tui --host [--run] [--exit-at-end] [host options] --vm \"KERNEL ...\" ...\n"
+         "       ringside tui --migrate [--run] [--exit-at-end] [migrate options] KERNEL [...]\n"
          "\n"
          "The terminal UI: guest code marked by execution path, translated code,\n"
          "guest vs hardware registers, paths, translation cache, overhead, events and\n"
@@ -663,6 +665,8 @@ static void tui_help(void)
          "  --host           several VMs on one host, with the options of ringside host\n"
          "                   (--hypervisor, --mem, --page-sharing, --config, ... as for\n"
          "                   ringside host --help; docs/tui.md)\n"
+         "  --migrate        two hosts side by side, the VM live-migrating between them,\n"
+         "                   with the options of ringside migrate (tui --migrate --help)\n"
          "  other options as for `ringside run` (see ringside run --help)");
 }
 
@@ -763,6 +767,9 @@ int cmd_tui(int argc, char **argv)
     struct tui_args a = { 0 };
     struct run_options o;
     static struct tui_host th;       /* large (the host's VM table): not on the stack */
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--migrate"))
+            return tui_mig_main(argc, argv);     /* two hosts (tui_mig.h) */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest, rc = rest ? split_args(argc, argv, &a, rest, &nrest) : -1;
     if (rc == 0)

@@ -18,6 +18,7 @@ enum tui_pane {
 };
 
 struct tui_host;
+struct tui_text;
 
 struct tui_ui {
     struct tui_session *s;          /* the guest on screen (on a host: the selected VM's) */
@@ -49,5 +50,9 @@ bool tui_draw_compact(void);
 bool tui_draw_prompt(struct tui_ui *u, const char *question, char *buf, size_t len);
 /* Show a menu line and wait for one key. */
 int tui_draw_menu(struct tui_ui *u, const char *text);
+/* For views with their own layout (tui --migrate): a box titled `title`
+   at (y, x) of h x w holding t; t's first line as the status bar. */
+void tui_draw_text_box(int y, int x, int h, int w, const char *title, const struct tui_text *t);
+void tui_draw_status_text(const struct tui_text *t);
 
 #endif

@@ -72,6 +72,12 @@ static uint64_t link_cycles(const struct mig_options *o, uint64_t bytes)
     return (uint64_t)c + (uint64_t)o->latency_us * (CLOCK_CPU_HZ / 1000000u);
 }
 
+static void progress(const struct mig_run *r, enum mig_phase phase)
+{
+    if (r->o.progress)
+        r->o.progress(r->o.progress_ctx, r->rep, phase);
+}
+
 static int fail(struct mig_run *r, const char *fmt, const char *a)
 {
     if (!r->failed)
@@ -205,6 +211,7 @@ static bool run_for(struct mig_run *r, uint64_t cycles)
         r->h->cfg.slice_cycles = left < slice ? (uint32_t)left : slice;
         if (host_step(r->h) < 0)
             break;
+        progress(r, MIG_PHASE_RUN);
     }
     r->h->cfg.slice_cycles = slice;
     return hv->state != HVM_ENDED;
@@ -269,7 +276,9 @@ static int precopy(struct mig_run *r)
         rd->pages_dirtied = vm_dirty_log_take(r->vm, r->dirty);
         rd->host_ns = mig_now_ns() - t0;
         r->rep->wws_pages = rd->pages_dirtied;
-        if ((r->rep->stop_reason = stop_reason(r, k)) != NULL)
+        r->rep->stop_reason = stop_reason(r, k);
+        progress(r, MIG_PHASE_ROUND);
+        if (r->rep->stop_reason)
             return 0;
     }
     return 0;
@@ -394,6 +403,7 @@ int migrate_vm(struct host *h, int i, const struct mig_link *l, const struct mig
     if (rc == 0 && (rc = precopy(&r)) == 0) {
         if (hv->state == HVM_RUNNABLE)
             hv->state = HVM_PAUSED;
+        progress(&r, MIG_PHASE_STOP);
         rc = stop_and_copy(&r);
     }
     vm_dirty_log_stop(r.vm);

@@ -49,12 +49,26 @@ struct mig_link {
     void (*destroy)(struct mig_link *l);
 };
 
+struct mig_report;
+
+/* Where a migration is, for a view that follows it (mig_options.progress). */
+enum mig_phase {
+    MIG_PHASE_RUN,                /* a round's pages are on the wire; the VM ran a slice */
+    MIG_PHASE_ROUND,              /* a round ended: its pages_dirtied is known */
+    MIG_PHASE_STOP,               /* pre-copy stopped: the VM is paused, the stop-and-copy starts */
+};
+
 struct mig_options {
     uint64_t bandwidth_bps;       /* 0: MIG_BANDWIDTH_DEFAULT */
     uint32_t latency_us;          /* one way */
     bool latency_given;           /* else MIG_LATENCY_DEFAULT */
     int max_rounds;               /* pre-copy rounds, 1..MIG_MAX_ROUNDS (0: default) */
     uint32_t stop_pages;          /* 0: MIG_STOP_PAGES_DEFAULT */
+    /* NULL, or told how far the migration is (the report so far: rounds
+       [0, nrounds) sent, the last one's pages_dirtied once its ROUND came);
+       it may draw, never change the hosts. Changes no figure. */
+    void (*progress)(void *ctx, const struct mig_report *rep, enum mig_phase phase);
+    void *progress_ctx;
 };
 
 struct mig_round {
