@@ -148,7 +148,11 @@ void tui_view_mig_status(struct tui_mig *tm, bool running, const char *msg, stru
 {
     static const char *const phase[] = { "on the source", "pre-copy", "stop-and-copy",
                                          "on the target", "stayed on the source" };
-    const char *what = tui_mig_ended(tm) ? "the run has ended" : running ? "running" : "paused";
+    /* while the migration call runs, its outcome is not known yet: the VM
+       may have ended on the source, but "the run has ended" waits for it */
+    bool moving = tm->phase == TM_PRECOPY || tm->phase == TM_STOPPED;
+    const char *what = tui_mig_ended(tm) && !moving ? "the run has ended"
+                       : running || moving ? "running" : "paused";
     tui_text_line(out, TS_STATUS, " migrate | %s | %s | c run/pause  m migrate now  q quit | %s",
                   phase[tm->phase], what, msg);
 }
