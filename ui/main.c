@@ -55,7 +55,7 @@ static void print_help(void)
          "                            the Adams & Agesen (ASPLOS 2006) nanobenchmark table,\n"
          "                            measured in a guest under every engine\n"
          "  ringside compare [run options] KERNEL\n"
-         "                            KERNEL under every engine, phase by phase: speed as %% of\n"
+         "                            KERNEL under every engine, phase by phase: speed as % of\n"
          "                            native and what the overhead paid for (samples/bin/lecture.elf)\n"
          "  ringside host [options] --vm \"KERNEL [options]\" ...\n"
          "                            several VMs on one host: shares, consoles, isolation\n"
