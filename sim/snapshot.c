@@ -3,7 +3,9 @@
  *
  * Chunks (docs/snapshot.md): "CPU " the guest's architectural state as
  * native hardware holds it, "CNTR" cycle and instruction counters, "DEVS"
- * the PIC, PIT, UART, debug-exit and POST port, "STAT" the statistics, and
+ * the PIC, PIT, UART, debug-exit and POST port, "PC  " the further PC
+ * devices (local and I/O APIC, IDE registers, CRT, CMOS, port 0x92, 8042),
+ * "DSK0"/"DSK1" the IDE images as the guest left them, "STAT" the statistics, and
  * "MEM " guest RAM: a bitmap of the 4 KiB pages that are not all zero, then
  * those pages, zlib-compressed. Under a VMM the engine hands over the
  * guest's state (vmm_guest_state) and takes it back (vmm_adopt_state), so
@@ -36,6 +38,43 @@ static size_t devs_size(void)
     size_t n = 0;
     for (int i = 0; i < NDEV; i++)
         n += snap_type_size(dev_types[i]);
+    return n;
+}
+
+/* The PC's further devices, in their own chunk: a snapshot of an older
+   version (without it) restores them at their reset state. */
+static const struct snap_type *const pc_types[] = {
+    &snap_lapic_type, &snap_ioapic_type, &snap_ide_type, &snap_vgacrt_type, &snap_cmos_type,
+    &snap_sysctl_type, &snap_kbc_type,
+};
+#define NPC 7
+
+struct pc_devs {
+    struct lapic lapic;
+    struct ioapic ioapic;
+    struct ide ide;
+    struct vgacrt crt;
+    struct cmos cmos;
+    struct sysctl sysctl;
+    struct kbc kbc;
+};
+
+static void *pc_obj(struct pc_devs *d, int i)
+{
+    void *objs[NPC] = { &d->lapic, &d->ioapic, &d->ide, &d->crt, &d->cmos, &d->sysctl, &d->kbc };
+    return objs[i];
+}
+
+static struct pc_devs pc_of(const struct machine *m)
+{
+    return (struct pc_devs){ m->lapic, m->ioapic, m->ide, m->crt, m->cmos, m->sysctl, m->kbc };
+}
+
+static size_t pc_size(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < NPC; i++)
+        n += snap_type_size(pc_types[i]);
     return n;
 }
 
@@ -84,6 +123,37 @@ static int save_devs(struct snap_writer *w, struct machine *m, char *err, size_t
     return snapw_chunk(w, "DEVS", buf, off, false, err, errlen);
 }
 
+static int save_pc(struct snap_writer *w, const struct machine *m, char *err, size_t errlen)
+{
+    uint8_t *buf = malloc(pc_size());
+    struct pc_devs d = pc_of(m);
+    if (!buf) {
+        snprintf(err, errlen, "snapshot: out of memory");
+        return -1;
+    }
+    size_t off = 0;
+    for (int i = 0; i < NPC; i++) {
+        snap_encode(pc_types[i], pc_obj(&d, i), buf + off);
+        off += snap_type_size(pc_types[i]);
+    }
+    int rc = snapw_chunk(w, "PC  ", buf, off, false, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* The attached IDE images as the guest has written them (compressed). */
+static int save_disks(struct snap_writer *w, const struct machine *m, char *err, size_t errlen)
+{
+    static const char *const tags[2] = { "DSK0", "DSK1" };
+    for (int i = 0; i < 2; i++) {
+        const struct ide_drive *dr = &m->ide.drive[i];
+        if (dr->present && snapw_chunk(w, tags[i], dr->data, (size_t)dr->sectors * IDE_SECTOR,
+                                       true, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
 /* Bitmap of non-zero pages, then those pages. */
 static int save_mem(struct snap_writer *w, struct machine *m, char *err, size_t errlen)
 {
@@ -120,8 +190,9 @@ static int snapshot_build(struct vm *vm, bool with_mem, struct snap_writer *w, c
     snapw_init(w, &h);
     if (snapw_chunk(w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
         save_cpu(w, vm, err, errlen) || save_devs(w, m, err, errlen) ||
+        save_pc(w, m, err, errlen) ||
         save_blob(w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
-        (with_mem && save_mem(w, m, err, errlen))) {
+        (with_mem && (save_mem(w, m, err, errlen) || save_disks(w, m, err, errlen)))) {
         snapw_free(w);
         return -1;
     }
@@ -175,7 +246,9 @@ struct restore_plan {
     struct cpu_state cpu;
     struct snap_cpu_counters n;
     struct stats stats;
+    struct pc_devs pc;
     const struct snap_chunk *mem;
+    const struct snap_chunk *disk[2];
 };
 
 static const struct snap_chunk *need(const struct snap_file *f, const char *tag,
@@ -241,11 +314,63 @@ static int plan_devs(struct restore_plan *p, const struct snap_chunk *c, char *e
     return 0;
 }
 
+/* A transfer in progress must stay inside its drive's image. */
+static bool ide_transfer_ok(const struct ide *d)
+{
+    if (d->pos >= IDE_SECTOR && !d->writing)
+        return true;
+    const struct ide_drive *dr = &d->drive[(d->select >> 4) & 1];
+    if (d->left == 0 && !d->writing)
+        return true;                    /* the last sector is in buf already */
+    return dr->present && d->lba < dr->sectors && d->left < dr->sectors - d->lba;
+}
+
+static int plan_pc(struct restore_plan *p, const struct snap_chunk *c, char *err, size_t errlen)
+{
+    if (!c)
+        return 0;                       /* an older snapshot: the devices stay at reset */
+    if (c->len != pc_size()) {
+        snprintf(err, errlen, "snapshot PC device chunk has the wrong size (corrupted)");
+        return -1;
+    }
+    size_t off = 0;
+    for (int i = 0; i < NPC; i++) {
+        size_t n = snap_type_size(pc_types[i]);
+        if (snap_decode(pc_types[i], c->data + off, n, pc_obj(&p->pc, i), err, errlen) != 0)
+            return -1;
+        off += n;
+    }
+    if (!ide_transfer_ok(&p->pc.ide)) {
+        snprintf(err, errlen, "snapshot IDE transfer lies outside its disk (corrupted, or "
+                 "another --disk)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Each image the snapshot holds needs the same drive attached, as large. */
+static int plan_disks(struct restore_plan *p, const struct machine *m, const struct snap_file *f,
+                      char *err, size_t errlen)
+{
+    static const char *const tags[2] = { "DSK0", "DSK1" };
+    for (int i = 0; i < 2; i++) {
+        const struct ide_drive *dr = &m->ide.drive[i];
+        p->disk[i] = snap_find(f, tags[i]);
+        if (p->disk[i] && (!dr->present || p->disk[i]->len != (size_t)dr->sectors * IDE_SECTOR)) {
+            snprintf(err, errlen, "the snapshot has IDE disk %d of %zu sectors: attach an image "
+                     "that size with --disk FILE,index=%d", i, p->disk[i]->len / IDE_SECTOR, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Every chunk must be one this version writes: a damaged tag would
    otherwise turn a chunk that may be absent (KPTH) into an ignored one. */
 static int check_tags(const struct snap_file *f, char *err, size_t errlen)
 {
-    static const char *const known[] = { "CPU ", "CNTR", "DEVS", "MEM ", "KPTH", "STAT" };
+    static const char *const known[] = { "CPU ", "CNTR", "DEVS", "MEM ", "KPTH", "STAT",
+                                         "PC  ", "DSK0", "DSK1" };
     for (int i = 0; i < f->nchunks; i++) {
         bool ok = false;
         for (unsigned k = 0; k < sizeof known / sizeof *known; k++)
@@ -297,10 +422,22 @@ static int plan_restore(struct restore_plan *p, const struct vm *vm, const struc
         snprintf(err, errlen, "a state image must not hold RAM");
         return -1;
     }
-    return plan_devs(p, dev, err, errlen) ||
+    return plan_devs(p, dev, err, errlen) || plan_pc(p, snap_find(f, "PC  "), err, errlen) ||
+           (with_mem && plan_disks(p, m, f, err, errlen)) ||
            snap_decode(&snap_stats_type, st->data, st->len, &p->stats, err, errlen) ||
            plan_cpu(p, f, err, errlen) ||
            (with_mem && check_mem(m, p->mem, err, errlen)) ? -1 : 0;
+}
+
+/* The decoded copies started as the live devices, so their wiring (the
+   APICs' links, IRQ lines, the images) is the live VM's. */
+static void apply_pc(struct machine *m, const struct restore_plan *p)
+{
+    m->lapic = p->pc.lapic, m->ioapic = p->pc.ioapic, m->ide = p->pc.ide, m->crt = p->pc.crt;
+    m->cmos = p->pc.cmos, m->sysctl = p->pc.sysctl, m->kbc = p->pc.kbc;
+    for (int i = 0; i < 2; i++)
+        if (p->disk[i])
+            memcpy(m->ide.drive[i].data, p->disk[i]->data, p->disk[i]->len);
 }
 
 static void apply_cpu(struct machine *m, const struct restore_plan *p, bool same_engine)
@@ -325,10 +462,12 @@ static int restore(struct vm *vm, const struct snap_file *f, bool with_mem, char
         return -1;
     }
     *p = (struct restore_plan){ .pic = m->pic, .pit = m->pit, .uart = m->uart, .dbg = m->dbg,
-                                .post = m->post, .cpu = m->cpu.s, .stats = m->stats };
+                                .post = m->post, .cpu = m->cpu.s, .stats = m->stats,
+                                .pc = pc_of(m) };
     int rc = plan_restore(p, vm, f, with_mem, err, errlen);
     if (rc == 0) {
         m->pic = p->pic, m->pit = p->pit, m->uart = p->uart, m->dbg = p->dbg, m->post = p->post;
+        apply_pc(m, p);
         m->stats = p->stats;
         if (with_mem)
             rc = apply_mem(m, p->mem, err, errlen);

@@ -12,6 +12,13 @@
 #include "hw/pit.h"
 #include "hw/post.h"
 #include "hw/uart.h"
+#include "hw/lapic.h"
+#include "hw/ioapic.h"
+#include "hw/ide.h"
+#include "hw/vgacrt.h"
+#include "hw/cmos.h"
+#include "hw/sysctl.h"
+#include "hw/kbc.h"
 #include "stats.h"
 
 #define N(a) ((int)(sizeof a / sizeof *a))
@@ -128,6 +135,73 @@ static const struct snap_field post_fields[] = {
     SNAPF(struct post, last, SF_UINT, 0), SNAPF(struct post, writes, SF_UINT, 0),
 };
 const struct snap_type snap_post_type = { "POST port", post_fields, N(post_fields) };
+
+/* ---- the PC's further devices; indices bounded where the code indexes ---- */
+
+static const struct snap_field lapic_fields[] = {
+    SNAPF(struct lapic, id, SF_UINT, 0), SNAPF(struct lapic, tpr, SF_UINT, 0),
+    SNAPF(struct lapic, ldr, SF_UINT, 0), SNAPF(struct lapic, dfr, SF_UINT, 0),
+    SNAPF(struct lapic, svr, SF_UINT, 0), SNAPF(struct lapic, esr, SF_UINT, 0),
+    SNAPF(struct lapic, icr_lo, SF_UINT, 0), SNAPF(struct lapic, icr_hi, SF_UINT, 0),
+    SNAPF_ARR(struct lapic, lvt, LAPIC_NLVT, SF_UINT, 0),
+    SNAPF(struct lapic, tdcr, SF_UINT, 0), SNAPF(struct lapic, ticr, SF_UINT, 0),
+    SNAPF_ARR(struct lapic, irr, 8, SF_UINT, 0), SNAPF_ARR(struct lapic, isr, 8, SF_UINT, 0),
+    SNAPF_ARR(struct lapic, tmr, 8, SF_UINT, 0),
+    SNAPF(struct lapic, timer_start, SF_UINT, 0), SNAPF(struct lapic, next_fire, SF_UINT, 0),
+    SNAPF(struct lapic, now, SF_UINT, 0), SNAPF(struct lapic, timer_fires, SF_UINT, 0),
+    SNAPF(struct lapic, ipis_self, SF_UINT, 0), SNAPF(struct lapic, ipis_absent, SF_UINT, 0),
+    SNAPF(struct lapic, eois, SF_UINT, 0), SNAPF(struct lapic, accepted, SF_UINT, 0),
+};
+const struct snap_type snap_lapic_type = { "local APIC", lapic_fields, N(lapic_fields) };
+
+static const struct snap_field ioapic_fields[] = {
+    SNAPF(struct ioapic, sel, SF_UINT, 0xFF), SNAPF(struct ioapic, id, SF_UINT, 0),
+    SNAPF_ARR(struct ioapic, redir, IOAPIC_PINS, SF_UINT, 0),
+    SNAPF(struct ioapic, level, SF_UINT, 0xFFFFFF),
+    SNAPF(struct ioapic, delivered, SF_UINT, 0), SNAPF(struct ioapic, lost, SF_UINT, 0),
+};
+const struct snap_type snap_ioapic_type = { "I/O APIC", ioapic_fields, N(ioapic_fields) };
+
+/* The task file and the transfer in progress; the images are chunks of their
+   own (DSK0, DSK1) and snapshot.c checks the transfer against them. */
+static const struct snap_field ide_fields[] = {
+    SNAPF(struct ide, error, SF_UINT, 0), SNAPF(struct ide, feature, SF_UINT, 0),
+    SNAPF(struct ide, nsect, SF_UINT, 0), SNAPF(struct ide, sect, SF_UINT, 0),
+    SNAPF(struct ide, lcyl, SF_UINT, 0), SNAPF(struct ide, hcyl, SF_UINT, 0),
+    SNAPF(struct ide, select, SF_UINT, 0), SNAPF(struct ide, status, SF_UINT, 0),
+    SNAPF(struct ide, ctl, SF_UINT, 0), SNAPF(struct ide, cmd, SF_UINT, 0),
+    SNAPF_ARR(struct ide, buf, IDE_SECTOR, SF_UINT, 0),
+    SNAPF(struct ide, pos, SF_UINT, IDE_SECTOR), SNAPF(struct ide, left, SF_UINT, 256),
+    SNAPF(struct ide, lba, SF_UINT, 0), SNAPF(struct ide, writing, SF_BOOL, 0),
+    SNAPF(struct ide, intrq, SF_BOOL, 0), SNAPF(struct ide, commands, SF_UINT, 0),
+    SNAPF(struct ide, irqs, SF_UINT, 0), SNAPF(struct ide, io_errors, SF_UINT, 0),
+};
+const struct snap_type snap_ide_type = { "IDE", ide_fields, N(ide_fields) };
+
+static const struct snap_field vgacrt_fields[] = {
+    SNAPF(struct vgacrt, index, SF_UINT, 0), SNAPF_ARR(struct vgacrt, reg, VGACRT_NREGS, SF_UINT, 0),
+    SNAPF(struct vgacrt, writes, SF_UINT, 0),
+};
+const struct snap_type snap_vgacrt_type = { "CRT controller", vgacrt_fields, N(vgacrt_fields) };
+
+static const struct snap_field cmos_fields[] = {
+    SNAPF(struct cmos, index, SF_UINT, 0), SNAPF_ARR(struct cmos, ram, 128, SF_UINT, 0),
+    SNAPF(struct cmos, reads, SF_UINT, 0), SNAPF(struct cmos, writes, SF_UINT, 0),
+};
+const struct snap_type snap_cmos_type = { "CMOS", cmos_fields, N(cmos_fields) };
+
+static const struct snap_field sysctl_fields[] = {
+    SNAPF(struct sysctl, value, SF_UINT, 0), SNAPF(struct sysctl, reset_requested, SF_BOOL, 0),
+};
+const struct snap_type snap_sysctl_type = { "port 0x92", sysctl_fields, N(sysctl_fields) };
+
+static const struct snap_field kbc_fields[] = {
+    SNAPF_ARR(struct kbc, queue, KBC_QUEUE, SF_UINT, 0),
+    SNAPF(struct kbc, head, SF_UINT, KBC_QUEUE - 1), SNAPF(struct kbc, count, SF_UINT, KBC_QUEUE),
+    SNAPF(struct kbc, cmd_byte, SF_UINT, 0), SNAPF(struct kbc, pending, SF_UINT, 0),
+    SNAPF(struct kbc, reset_requested, SF_BOOL, 0), SNAPF(struct kbc, bytes_out, SF_UINT, 0),
+};
+const struct snap_type snap_kbc_type = { "8042", kbc_fields, N(kbc_fields) };
 
 static const struct snap_field stats_fields[] = {
     SNAPF_ARR(struct stats, by_kind, EV_KIND_COUNT, SF_UINT, 0),

@@ -23,6 +23,14 @@ extern const struct snap_type snap_pit_type;          /* struct pit (not irq0) *
 extern const struct snap_type snap_uart_type;         /* struct uart (not irq, tx) */
 extern const struct snap_type snap_debugexit_type;    /* struct debugexit */
 extern const struct snap_type snap_post_type;         /* struct post */
+/* the PC's further devices ("PC  " chunk, docs/snapshot.md) */
+extern const struct snap_type snap_lapic_type;        /* struct lapic */
+extern const struct snap_type snap_ioapic_type;       /* struct ioapic */
+extern const struct snap_type snap_ide_type;          /* struct ide, its registers */
+extern const struct snap_type snap_vgacrt_type;       /* struct vgacrt */
+extern const struct snap_type snap_cmos_type;         /* struct cmos */
+extern const struct snap_type snap_sysctl_type;       /* struct sysctl */
+extern const struct snap_type snap_kbc_type;          /* struct kbc */
 extern const struct snap_type snap_stats_type;        /* struct stats */
 
 #endif

@@ -159,6 +159,69 @@ static void test_round_trip_vmm(void)
     }
 }
 
+/* The PC's further devices are saved too (the "PC  " chunk, and the IDE
+   image the guest has written: DSK0): the platform kernels resume exactly
+   at several cut points - under native and trap with every figure of the
+   stats JSON, under bt and hw their output and status (apicmap turns paging
+   on: its shadow tables are rebuilt). ide's disk is written before its
+   middle and read after it. */
+static void pc_round_trip(const char *name, const char *mode, unsigned long long cut,
+                          bool same_stats)
+{
+    char cmd[1024], full[64], rest[64];
+    const char *disk = !strcmp(name, "ide") ? "--disk build/samples/blank64k.img" : "";
+    snprintf(full, sizeof full, "%s", snap_tmp(".pcfull.json"));
+    snprintf(rest, sizeof rest, "%s", snap_tmp(".pcrest.json"));
+    snprintf(cmd, sizeof cmd, "%s run --mode %s %s --stats-json %s --snapshot-at %llu %s "
+             "samples/bin/%s.elf", proc_ringside(), mode, disk, full, cut, snap_tmp(".pc"), name);
+    char *a1[] = { "sh", "-c", cmd, NULL };
+    struct proc_result f, r;
+    CU_ASSERT_FATAL(proc_run(a1, 300, &f) == 0);
+    snprintf(cmd, sizeof cmd, "%s run %s --stats-json %s --restore %s", proc_ringside(), disk,
+             rest, snap_tmp(".pc"));
+    char *a2[] = { "sh", "-c", cmd, NULL };
+    CU_ASSERT_FATAL(proc_run(a2, 300, &r) == 0);
+    size_t fl = strlen(f.out), rl = strlen(r.out);
+    bool suffix = rl > 0 && rl <= fl && !strcmp(f.out + fl - rl, r.out);
+    CU_ASSERT(suffix);
+    CU_ASSERT_EQUAL(r.status, f.status);
+    if (!suffix || r.status != f.status)
+        fprintf(stderr, "\n  %s --mode %s cut %llu: output or status differ (%d vs %d) %s\n",
+                name, mode, cut, r.status, f.status, r.err);
+    if (same_stats) {
+        char *a = stats_numbers(full), *b = stats_numbers(rest);
+        CU_ASSERT_STRING_EQUAL(a, b);
+        free(a);
+        free(b);
+    }
+    proc_result_free(&f);
+    proc_result_free(&r);
+    unlink(snap_tmp(".pc"));
+}
+
+static void test_pc_devices(void)
+{
+    static const char *const pc[] = { "lapic", "ide", "apicmap", "mptable" };
+    static const char *const modes[] = { "native", "trap", "bt", "hw" };
+    for (unsigned k = 0; k < sizeof pc / sizeof *pc; k++) {
+        char path[64], disk[64];
+        snprintf(path, sizeof path, "samples/bin/%s.elf", pc[k]);
+        snprintf(disk, sizeof disk, "%s", !strcmp(pc[k], "ide")
+                 ? "--disk=build/samples/blank64k.img" : "--append=");
+        struct proc_result r;
+        CU_ASSERT_EQUAL_FATAL(ringside(&r, "-v", disk, path, NULL, NULL, NULL, NULL, NULL), 0);
+        CU_ASSERT_EQUAL(r.status, 1);
+        const char *g = strstr(r.err, "guest instructions: ");
+        unsigned long long n = g ? strtoull(g + 20, NULL, 10) : 0;
+        proc_result_free(&r);
+        CU_ASSERT_FATAL(n > 1000);
+        for (unsigned m = 0; m < 4; m++)
+            for (int q = 1; q <= 2; q++)
+                pc_round_trip(pc[k], modes[m], n * (unsigned)q / 3,
+                              m < 2 && !(m == 1 && !strcmp(pc[k], "apicmap")));
+    }
+}
+
 /* A VM saved under one engine resumes under another. */
 static void test_cross_engine(void)
 {
@@ -314,6 +377,8 @@ void suite_snapshot_register(void)
                 test_round_trip_native);
     CU_add_test(s, "trap and bt: run to N, save, restore = the rest of the run", test_round_trip_vmm);
     CU_add_test(s, "saved under one engine, resumed under another", test_cross_engine);
+    CU_add_test(s, "the PC's devices (APICs, IDE and its image, ...) resume exactly",
+                test_pc_devices);
     CU_add_test(s, "every truncation and 1500 bit flips are refused", test_truncated_and_flipped);
     CU_add_test(s, "a crafted out-of-range field behind a valid CRC is refused", test_crafted_value);
     CU_add_test(s, "run --restore: another kernel, a directory, not a snapshot, a future version",
