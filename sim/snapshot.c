@@ -45,9 +45,9 @@ static size_t devs_size(void)
    version (without it) restores them at their reset state. */
 static const struct snap_type *const pc_types[] = {
     &snap_lapic_type, &snap_ioapic_type, &snap_ide_type, &snap_vgacrt_type, &snap_cmos_type,
-    &snap_sysctl_type, &snap_kbc_type,
+    &snap_sysctl_type, &snap_kbc_type, &snap_pc_msrs_type,
 };
-#define NPC 7
+#define NPC 8
 
 struct pc_devs {
     struct lapic lapic;
@@ -57,17 +57,20 @@ struct pc_devs {
     struct cmos cmos;
     struct sysctl sysctl;
     struct kbc kbc;
+    struct snap_pc_msrs msrs;
 };
 
 static void *pc_obj(struct pc_devs *d, int i)
 {
-    void *objs[NPC] = { &d->lapic, &d->ioapic, &d->ide, &d->crt, &d->cmos, &d->sysctl, &d->kbc };
+    void *objs[NPC] = { &d->lapic, &d->ioapic, &d->ide, &d->crt, &d->cmos, &d->sysctl, &d->kbc,
+                        &d->msrs };
     return objs[i];
 }
 
 static struct pc_devs pc_of(const struct machine *m)
 {
-    return (struct pc_devs){ m->lapic, m->ioapic, m->ide, m->crt, m->cmos, m->sysctl, m->kbc };
+    return (struct pc_devs){ m->lapic, m->ioapic, m->ide, m->crt, m->cmos, m->sysctl, m->kbc,
+                             { m->cpu.s.apic_base, m->cpu.s.misc_enable } };
 }
 
 static size_t pc_size(void)
@@ -472,6 +475,8 @@ static int restore(struct vm *vm, const struct snap_file *f, bool with_mem, char
         if (with_mem)
             rc = apply_mem(m, p->mem, err, errlen);
         apply_cpu(m, p, f->h.engine == (uint32_t)m->mode);
+        m->cpu.s.apic_base = p->pc.msrs.apic_base;
+        m->cpu.s.misc_enable = p->pc.msrs.misc_enable;
         m->end = END_NONE;
         if (!vm->kernel_path[0]) {
             const struct snap_chunk *k = snap_find(f, "KPTH");

@@ -203,6 +203,13 @@ static const struct snap_field kbc_fields[] = {
 };
 const struct snap_type snap_kbc_type = { "8042", kbc_fields, N(kbc_fields) };
 
+static const struct snap_field msr_fields[] = {
+    SNAPF(struct snap_pc_msrs, apic_base, SF_UINT, 0),
+    SNAPF(struct snap_pc_msrs, misc_enable, SF_UINT, 0),
+};
+const struct snap_type snap_pc_msrs_type = { "IA32_APIC_BASE and IA32_MISC_ENABLE", msr_fields,
+                                             N(msr_fields) };
+
 static const struct snap_field stats_fields[] = {
     SNAPF_ARR(struct stats, by_kind, EV_KIND_COUNT, SF_UINT, 0),
     SNAPF_ARR(struct stats, exceptions, 32, SF_UINT, 0),

@@ -31,6 +31,11 @@ extern const struct snap_type snap_vgacrt_type;       /* struct vgacrt */
 extern const struct snap_type snap_cmos_type;         /* struct cmos */
 extern const struct snap_type snap_sysctl_type;       /* struct sysctl */
 extern const struct snap_type snap_kbc_type;          /* struct kbc */
+/* The two MSRs of the PC's devices (kept in the CPU state, saved with them). */
+struct snap_pc_msrs {
+    uint64_t apic_base, misc_enable;
+};
+extern const struct snap_type snap_pc_msrs_type;      /* struct snap_pc_msrs */
 extern const struct snap_type snap_stats_type;        /* struct stats */
 
 #endif
