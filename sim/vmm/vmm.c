@@ -265,6 +265,13 @@ bool vmm_take_state(struct vmm *v, bool entry)
     v->vc.sti_shadow = shadow;
     s->inhibit_irq = 0;
     v->vc.cr0 = cr0;
+    /* An interrupt waiting at the PIC with the virtual IF clear was held
+       there when the state was saved (mon_external): hold it again, or the
+       restored run pays a monitor visit the uninterrupted one did not. */
+    if (!vcpu_if(&v->vc) && v->cpu->bus.intr_pending && v->cpu->bus.intr_pending(v->cpu->bus.ctx)) {
+        v->irq_held = true;
+        cpu_set_eflags(v->cpu, cpu_get_eflags(v->cpu) & ~FL_IF);
+    }
     return !(cr0 & CR0_PG) || spt_cr_written(v, 0, cr0 & ~CR0_PG);
 }
 
