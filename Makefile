@@ -25,7 +25,7 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/icache.o si
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o \
            sim/hw/firmware.o sim/hw/lapic.o sim/hw/ioapic.o sim/hw/ide.o sim/hw/vgacrt.o \
-           sim/hw/cmos.o sim/hw/sysctl.o sim/hw/kbc.o
+           sim/hw/cmos.o sim/hw/sysctl.o sim/hw/kbc.o sim/hw/kbd_keys.o
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/history.o sim/replayfile.o sim/event.o sim/stats.o
 SIM_MEM := sim/mem/frames.o sim/mem/pmap.o sim/mem/share.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/guest_phys.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
@@ -42,8 +42,8 @@ TRACE_OBJS := traces/trace_file.o traces/trace_rec.o traces/trace_run.o traces/g
               traces/export_text.o traces/export_chrome.o traces/export_graph.o \
               traces/export_blocks.o traces/export_exits.o
 
-UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_args.o ui/host_config.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/run_record.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
-           ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/tui_host_keys.o ui/tui_mig.o ui/tui_mig_main.o ui/tui_view_mig.o \
+UI_OBJS := ui/main.o ui/cmd_run.o ui/run_until.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui/cmd_snapshot.o ui/cmd_host.o ui/host_args.o ui/host_config.o ui/cmd_ctl.o ui/ctl_migrate.o ui/cmd_migrate.o ui/gdbstub.o ui/run_record.o ui/options.o ui/report.o ui/cmd_tcdump.o ui/cmd_paper.o ui/cmd_trace.o $(TRACE_OBJS) \
+           ui/tui_main.o ui/tui_captions.o ui/tui_draw.o ui/tui_session.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_dev.o ui/tui_view_host.o ui/tui_host.o ui/tui_host_keys.o ui/tui_mig.o ui/tui_mig_main.o ui/tui_view_mig.o \
            ui/cmd_lesson.o ui/cmd_lab.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_bg.o ui/lesson_tui.o \
            ui/source_tree.o ui/words.o
 
@@ -56,7 +56,7 @@ TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test
                tests/test_dirtylog.o tests/test_migrate.o tests/test_fastpath.o \
                tests/fuzz_kernel.o tests/fuzz_kernel_gen.o tests/fuzz_kernel_image.o tests/fuzz_kernel_rt.o \
                tests/test_traces.o tests/test_readme.o $(TRACE_OBJS) \
-               tests/test_tui.o tests/test_tui_host.o tests/test_tui_mig.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \
+               tests/test_tui.o tests/test_tui_host.o tests/test_tui_mig.o ui/tui_captions.o ui/tui_session.o ui/run_vm.o ui/tui_view.o ui/tui_view_stats.o ui/tui_view_hw.o ui/tui_view_dev.o ui/tui_view_host.o ui/tui_host.o ui/host_args.o ui/host_config.o ui/options.o \
                tests/test_lesson.o tests/tmux.o ui/lesson_parse.o ui/lesson_expr.o ui/lesson_run.o ui/lesson_bg.o ui/source_tree.o ui/words.o
 TEST_HELPERS := tests/alu_ref.o
 

@@ -25,13 +25,16 @@ SAMPLES_TIMEOUT ?= 20
 
 # Every kernel is samples/<name>/<name>.c; demo is the one ./ringside runs
 # with no arguments.
-SAMPLES_ALL := hello compute rings sensitive exceptions paging smc demo lecture writer mptable lapic apicmap memfill hypercall
+SAMPLES_ALL := hello compute rings sensitive exceptions paging smc demo lecture writer mptable lapic apicmap memfill hypercall rtc
 # Kernels built like the samples but without a QEMU golden (they print
 # cycle counts): the Adams & Agesen nanobenchmarks (`ringside paper`).
 SAMPLES_BENCH := nanobench
 # Kernels that read COM1: their golden is QEMU fed tests/golden/<name>.in on
 # its serial (the record/replay tests feed ringside the same bytes).
 SAMPLES_INPUT := echo
+# Kernels that read the keyboard: QEMU types tests/golden/<name>.sendkey
+# through its monitor; ringside types <name>.in with --keyboard.
+SAMPLES_KEYS := kbd
 # Kernels that drive a disk: their golden is QEMU with a blank 64 KiB image as
 # the primary master (writes kept in memory: snapshot=on; ringside: --disk
 # without --disk-write).
@@ -43,7 +46,7 @@ SAMPLES_LIB_C := samples/lib/console.c samples/lib/string.c samples/lib/desc.c \
 SAMPLES_LIB_S := samples/lib/boot.S samples/lib/trapasm.S
 SAMPLES_LIB_OBJS := $(patsubst samples/%.c,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_C)) \
                     $(patsubst samples/%.S,$(SAMPLES_OUT)/%.o,$(SAMPLES_LIB_S))
-SAMPLES_WITH_LIB := $(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT) $(SAMPLES_DISK)
+SAMPLES_WITH_LIB := $(SAMPLES_ALL) $(SAMPLES_BENCH) $(SAMPLES_INPUT) $(SAMPLES_DISK) $(SAMPLES_KEYS)
 SAMPLES_KOBJS := $(foreach k,$(SAMPLES_WITH_LIB),$(SAMPLES_OUT)/$(k)/$(k).o)
 SAMPLES_ELFS  := $(foreach k,$(SAMPLES_WITH_LIB),samples/bin/$(k).elf)
 
@@ -72,9 +75,19 @@ endef
 $(foreach k,$(SAMPLES_WITH_LIB),$(eval $(call SAMPLES_LINK_RULE,$(k))))
 
 # The exact command the tests compare against: QEMU with 32 MiB, COM1 on
-# stdout and the isa-debug-exit device; the exit status is (v << 1) | 1.
+# stdout and the isa-debug-exit device; the exit status is (v << 1) | 1. The
+# real-time clock starts where ringside's does (sim/hw/cmos.h).
 SAMPLES_QEMU_CMD = $(SAMPLES_QEMU) -m 32 -kernel samples/bin/$$k.elf -serial stdio \
-                   -display none -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04
+                   -display none -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+                   -rtc base=2026-01-01T00:00:00
+
+# A keyboard kernel: QEMU's monitor on stdin types each line of
+# tests/golden/<name>.sendkey (`sendkey`), COM1 goes to the golden file.
+SAMPLES_QEMU_KEYS = (sleep 1.5; while read key; do echo "sendkey $$key"; sleep 0.3; \
+                     done <tests/golden/$$k.sendkey; sleep 1) | timeout $(SAMPLES_TIMEOUT) \
+                    $(SAMPLES_QEMU) -m 32 -kernel samples/bin/$$k.elf -serial file:$(1) \
+                    -display none -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+                    -rtc base=2026-01-01T00:00:00 -monitor stdio >/dev/null
 
 SAMPLES_QEMU_DISK = -drive file=$(SAMPLES_DISK_IMG),format=raw,if=ide,index=0,snapshot=on
 
@@ -95,6 +108,11 @@ golden: samples
 	    echo $$? >tests/golden/$$k.status; \
 	    echo "golden: $$k (disk $(SAMPLES_DISK_IMG)) -> status $$(cat tests/golden/$$k.status)"; \
 	done
+	@for k in $(SAMPLES_KEYS); do \
+	    $(call SAMPLES_QEMU_KEYS,tests/golden/$$k.out); \
+	    echo $$? >tests/golden/$$k.status; \
+	    echo "golden: $$k (keys $$k.sendkey) -> status $$(cat tests/golden/$$k.status)"; \
+	done
 
 # Runs every kernel under QEMU again and compares with the checked-in goldens
 # (catches a nondeterministic kernel or a stale golden).
@@ -108,6 +126,13 @@ golden-check: samples
 	done; \
 	for k in $(SAMPLES_DISK); do \
 	    timeout $(SAMPLES_TIMEOUT) $(SAMPLES_QEMU_CMD) $(SAMPLES_QEMU_DISK) </dev/null >$(SAMPLES_OUT)/$$k.out; \
+	    st=$$?; \
+	    if cmp -s $(SAMPLES_OUT)/$$k.out tests/golden/$$k.out && \
+	       [ "$$st" = "$$(cat tests/golden/$$k.status)" ]; then echo "ok   $$k"; \
+	    else echo "FAIL $$k (status $$st)"; fail=1; fi; \
+	done; \
+	for k in $(SAMPLES_KEYS); do \
+	    $(call SAMPLES_QEMU_KEYS,$(SAMPLES_OUT)/$$k.out); \
 	    st=$$?; \
 	    if cmp -s $(SAMPLES_OUT)/$$k.out tests/golden/$$k.out && \
 	       [ "$$st" = "$$(cat tests/golden/$$k.status)" ]; then echo "ok   $$k"; \

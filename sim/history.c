@@ -219,7 +219,8 @@ int history_load_inputs(struct history *h, const struct hist_input *in, size_t n
         snprintf(err, errlen, "out of memory for %zu recorded inputs", n);
         return -1;
     }
-    memcpy(h->in, in, n * sizeof *in);
+    if (n)
+        memcpy(h->in, in, n * sizeof *in);   /* a recording with no inputs: h->in may be NULL */
     h->nin = n;
     h->cursor = 0;
     h->replaying = true;
@@ -249,7 +250,7 @@ static int deliver_due(struct history *h)
     while (h->cursor < h->nin && h->in[h->cursor].insns <= m->cpu.insns) {
         const struct hist_input *in = &h->in[h->cursor];
         if (in->insns != m->cpu.insns || in->cycles != m->cpu.cycles ||
-            !machine_serial_input(m, in->byte))
+            !machine_input(m, (enum machine_input_dest)in->dest, in->byte))
             return diverge(h, in);
         h->cursor++;
     }
@@ -335,17 +336,19 @@ static void cut_future(struct history *h)
     h->next_ck = next_multiple(h->every, g);
 }
 
-bool history_input(struct history *h, uint8_t byte)
+bool history_input(struct history *h, uint8_t dest, uint8_t byte)
 {
     struct machine *m = hm(h);
-    if (h->replaying || !uart_rx_space(&m->uart) || inputs_reserve(h, h->nin + 1) != 0)
+    bool room = dest == INPUT_KEYBOARD ? machine_key_room(m) : uart_rx_space(&m->uart);
+    if (h->replaying || !room || inputs_reserve(h, h->nin + 1) != 0)
         return false;
     if (h->cursor < h->nin)
         cut_future(h);
-    struct hist_input in = { .insns = m->cpu.insns, .cycles = m->cpu.cycles, .byte = byte };
+    struct hist_input in = { .insns = m->cpu.insns, .cycles = m->cpu.cycles, .byte = byte,
+                             .dest = dest };
     h->in[h->nin++] = in;
     h->cursor = h->nin;
-    machine_serial_input(m, byte);
+    machine_input(m, (enum machine_input_dest)dest, byte);
     if (h->sink)
         h->sink(h->sink_ctx, &in);
     return true;

@@ -37,11 +37,12 @@
 
 struct vm;
 
-/* One byte that entered COM1, where it entered. */
+/* One byte that entered the VM, where it entered. */
 struct hist_input {
     uint64_t insns;               /* retired instructions (the TC's too) at delivery */
     uint64_t cycles;              /* modeled cycles at delivery (checked on replay) */
     uint8_t byte;
+    uint8_t dest;                 /* enum machine_input_dest: COM1 or a key typed */
 };
 
 /* A saved state: a whole snapshot image (snapshot.h) in memory. */
@@ -109,7 +110,7 @@ int history_run(struct history *h, uint64_t insn_limit);
    false when the FIFO is full or a recording is being replayed. Typed in
    the past (after going back), it starts a new future: later inputs and
    checkpoints are dropped. */
-bool history_input(struct history *h, uint8_t byte);
+bool history_input(struct history *h, uint8_t dest, uint8_t byte);
 
 /* Go to exactly `guest` guest instructions (restore + re-execute). 0, or -1
    with h->msg (before the oldest checkpoint, or the run ended first). */

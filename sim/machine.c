@@ -10,6 +10,7 @@
  */
 #include "machine.h"
 #include "cpu/optable.h"
+#include "hw/kbd_keys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ static void machine_sync(struct machine *m)
 {
     pit_advance(&m->pit, m->cpu.cycles);
     lapic_advance(&m->lapic, m->cpu.cycles);
+    cmos_advance(&m->cmos, m->cpu.cycles);
 }
 
 /* The next cycle at which a device raises an interrupt by itself. */
@@ -468,6 +470,27 @@ bool machine_serial_input(struct machine *m, uint8_t byte)
         return false;
     uart_receive(&m->uart, byte);
     return true;
+}
+
+bool machine_key_room(const struct machine *m)
+{
+    return kbc_room(&m->kbc) >= KBD_KEY_MAX;
+}
+
+bool machine_key_input(struct machine *m, uint8_t ch)
+{
+    uint8_t sc[KBD_KEY_MAX];
+    if (!machine_key_room(m))
+        return false;
+    int n = kbd_key_scancodes(ch, sc);
+    for (int i = 0; i < n; i++)
+        kbc_key(&m->kbc, sc[i]);
+    return true;
+}
+
+bool machine_input(struct machine *m, enum machine_input_dest dest, uint8_t byte)
+{
+    return dest == INPUT_KEYBOARD ? machine_key_input(m, byte) : machine_serial_input(m, byte);
 }
 
 /* ---- engines by name ----------------------------------------------------- */

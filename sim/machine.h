@@ -62,6 +62,7 @@ enum machine_end {
     END_BUDGET,       /* --max-insns exhausted */
     END_UNSUPPORTED,  /* the guest used something ringside does not model */
     END_INTERNAL,     /* ringside's own error, or the no-progress watchdog (status 12) */
+    END_UNTIL,        /* the guest printed the text `ringside run --until` waits for */
 };
 
 /* The native engine's no-progress watchdog: this many vector deliveries in
@@ -178,5 +179,13 @@ int machine_attach_disk(struct machine *m, int index, const char *path, bool wri
 
 /* Host input to COM1 (typed keys). Returns false if the FIFO is full. */
 bool machine_serial_input(struct machine *m, uint8_t byte);
+/* A character typed on the PS/2 keyboard: its set-1 scancodes into the
+   8042 (hw/kbd_keys.h; a character no key types is dropped). false when the
+   8042's queue has no room for a whole key. */
+bool machine_key_input(struct machine *m, uint8_t ch);
+bool machine_key_room(const struct machine *m);
+/* Where host input goes: COM1's receiver or the keyboard. */
+enum machine_input_dest { INPUT_COM1 = 0, INPUT_KEYBOARD = 1 };
+bool machine_input(struct machine *m, enum machine_input_dest dest, uint8_t byte);
 
 #endif

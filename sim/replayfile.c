@@ -4,7 +4,7 @@
  * Layout (little-endian; docs/replay.md):
  *   header  0 "RSREPLAY"  8 version  12 header size  16 kernel size (u64)
  *          24 kernel CRC  28 engine  32 RAM bytes  36 record size
- *          40 start insns (u64)  48 start cycles (u64)  56 reserved  60 CRC
+ *          40 start insns (u64)  48 start cycles (u64)  56 RTC epoch  60 CRC
  *   record  0 insns (u64)  8 cycles (u64)  16 kind  17 value  18 reserved (2)
  *          20 CRC-32 of bytes 0-19, seeded with the previous record's CRC
  *             (the header's for the first)
@@ -21,6 +21,7 @@
 
 #include "hw/hostfile.h"
 #include "le.h"
+#include "machine.h"
 
 static const char REPLAY_MAGIC[8] = { 'R', 'S', 'R', 'E', 'P', 'L', 'A', 'Y' };
 
@@ -37,6 +38,7 @@ static void put_header(uint8_t *p, const struct replay_header *h)
     le_put32(p + 36, REPLAY_RECORD_SIZE);
     le_put64(p + 40, h->start_insns);
     le_put64(p + 48, h->start_cycles);
+    le_put32(p + 56, h->rtc_epoch);
     le_put32(p + 60, (uint32_t)crc32(0, p, 60));
 }
 
@@ -112,7 +114,7 @@ static int parse_header(const uint8_t *p, size_t len, struct replay_header *h, c
         return -1;
     }
     if (le_get32(p + 12) != REPLAY_HEADER_SIZE || le_get32(p + 36) != REPLAY_RECORD_SIZE ||
-        le_get32(p + 56) != 0 || le_get32(p + 60) != (uint32_t)crc32(0, p, 60))
+        le_get32(p + 60) != (uint32_t)crc32(0, p, 60))
         return fail(err, errlen, "recording header is corrupted (CRC mismatch)");
     h->kernel_size = le_get64(p + 16);
     h->kernel_crc = le_get32(p + 24);
@@ -120,6 +122,7 @@ static int parse_header(const uint8_t *p, size_t len, struct replay_header *h, c
     h->ram_size = le_get32(p + 32);
     h->start_insns = le_get64(p + 40);
     h->start_cycles = le_get64(p + 48);
+    h->rtc_epoch = le_get32(p + 56);
     return 0;
 }
 
@@ -136,7 +139,8 @@ static int parse_record(const uint8_t *r, uint32_t *crc, struct replay_file *f, 
     *crc = want;
     const struct hist_input *prev = f->nin ? &f->in[f->nin - 1] : NULL;
     uint64_t pi = prev ? prev->insns : f->h.start_insns, pc = prev ? prev->cycles : f->h.start_cycles;
-    if (f->has_end || r[18] || r[19] || (r[16] != REPLAY_INPUT && r[16] != REPLAY_END) ||
+    bool kind_ok = r[16] == REPLAY_INPUT || r[16] == REPLAY_END || r[16] == REPLAY_KEY;
+    if (f->has_end || r[18] || r[19] || !kind_ok ||
         insns < pi || cycles < pc) {
         snprintf(err, errlen, "recording record %zu is malformed (kind, order or position)",
                  index);
@@ -147,7 +151,9 @@ static int parse_record(const uint8_t *r, uint32_t *crc, struct replay_file *f, 
         f->end_insns = insns, f->end_cycles = cycles, f->end_status = r[17];
         return 0;
     }
-    f->in[f->nin++] = (struct hist_input){ .insns = insns, .cycles = cycles, .byte = r[17] };
+    f->in[f->nin++] = (struct hist_input){ .insns = insns, .cycles = cycles, .byte = r[17],
+                                           .dest = r[16] == REPLAY_KEY ? INPUT_KEYBOARD
+                                                                       : INPUT_COM1 };
     return 0;
 }
 

@@ -25,7 +25,7 @@
 #define REPLAY_RECORD_SIZE 24
 #define REPLAY_MAX_FILE (1ull << 30)
 
-enum { REPLAY_INPUT = 1, REPLAY_END = 2 };
+enum { REPLAY_INPUT = 1, REPLAY_END = 2, REPLAY_KEY = 3 };
 
 struct replay_header {
     uint64_t kernel_size;         /* the kernel file's size and CRC-32 */
@@ -34,6 +34,7 @@ struct replay_header {
     uint32_t ram_size;            /* guest RAM bytes */
     uint64_t start_insns;         /* retired instructions when recording began */
     uint64_t start_cycles;
+    uint32_t rtc_epoch;           /* the RTC's start (--rtc-now), 0: the default date */
 };
 
 struct replay_writer {

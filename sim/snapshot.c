@@ -5,7 +5,8 @@
  * native hardware holds it, "CNTR" cycle and instruction counters, "DEVS"
  * the PIC, PIT, UART, debug-exit and POST port, "PC  " the further PC
  * devices (local and I/O APIC, IDE registers, CRT, CMOS, port 0x92, 8042),
- * "DSK0"/"DSK1" the IDE images as the guest left them, "STAT" the statistics, and
+ * "RTC " the clock's epoch, "DSK0"/"DSK1" the IDE images as the guest left
+ * them, "STAT" the statistics, and
  * "MEM " guest RAM: a bitmap of the 4 KiB pages that are not all zero, then
  * those pages, zlib-compressed. Under a VMM the engine hands over the
  * guest's state (vmm_guest_state) and takes it back (vmm_adopt_state), so
@@ -194,6 +195,7 @@ static int snapshot_build(struct vm *vm, bool with_mem, struct snap_writer *w, c
     if (snapw_chunk(w, "KPTH", vm->kernel_path, strlen(vm->kernel_path), false, err, errlen) ||
         save_cpu(w, vm, err, errlen) || save_devs(w, m, err, errlen) ||
         save_pc(w, m, err, errlen) ||
+        save_blob(w, "RTC ", &snap_rtc_type, &m->cmos, err, errlen) ||
         save_blob(w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
         (with_mem && (save_mem(w, m, err, errlen) || save_disks(w, m, err, errlen)))) {
         snapw_free(w);
@@ -351,6 +353,17 @@ static int plan_pc(struct restore_plan *p, const struct snap_chunk *c, char *err
     return 0;
 }
 
+/* The clock's epoch (chunk "RTC "); without it (an older snapshot) the
+   clock counts from the default start at cycle 0, as it did then. */
+static int plan_rtc(struct restore_plan *p, const struct snap_chunk *c, char *err, size_t errlen)
+{
+    if (!c) {
+        p->pc.cmos.epoch = CMOS_DEFAULT_EPOCH, p->pc.cmos.epoch_cycle = 0;
+        return 0;
+    }
+    return snap_decode(&snap_rtc_type, c->data, c->len, &p->pc.cmos, err, errlen);
+}
+
 /* Each image the snapshot holds needs the same drive attached, as large. */
 static int plan_disks(struct restore_plan *p, const struct machine *m, const struct snap_file *f,
                       char *err, size_t errlen)
@@ -373,7 +386,7 @@ static int plan_disks(struct restore_plan *p, const struct machine *m, const str
 static int check_tags(const struct snap_file *f, char *err, size_t errlen)
 {
     static const char *const known[] = { "CPU ", "CNTR", "DEVS", "MEM ", "KPTH", "STAT",
-                                         "PC  ", "DSK0", "DSK1" };
+                                         "PC  ", "DSK0", "DSK1", "RTC " };
     for (int i = 0; i < f->nchunks; i++) {
         bool ok = false;
         for (unsigned k = 0; k < sizeof known / sizeof *known; k++)
@@ -426,6 +439,7 @@ static int plan_restore(struct restore_plan *p, const struct vm *vm, const struc
         return -1;
     }
     return plan_devs(p, dev, err, errlen) || plan_pc(p, snap_find(f, "PC  "), err, errlen) ||
+           plan_rtc(p, snap_find(f, "RTC "), err, errlen) ||
            (with_mem && plan_disks(p, m, f, err, errlen)) ||
            snap_decode(&snap_stats_type, st->data, st->len, &p->stats, err, errlen) ||
            plan_cpu(p, f, err, errlen) ||

@@ -190,6 +190,11 @@ static const struct snap_field cmos_fields[] = {
 };
 const struct snap_type snap_cmos_type = { "CMOS", cmos_fields, N(cmos_fields) };
 
+static const struct snap_field rtc_fields[] = {
+    SNAPF(struct cmos, epoch, SF_INT, CMOS_LAST_EPOCH), SNAPF(struct cmos, epoch_cycle, SF_UINT, 0),
+};
+const struct snap_type snap_rtc_type = { "RTC", rtc_fields, N(rtc_fields) };
+
 static const struct snap_field sysctl_fields[] = {
     SNAPF(struct sysctl, value, SF_UINT, 0), SNAPF(struct sysctl, reset_requested, SF_BOOL, 0),
 };

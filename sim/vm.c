@@ -118,6 +118,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     }
     machine_set_vm_id(&vm->m, cfg->id);
     vm->m.cpu.reference = cfg->reference_cpu;
+    if (cfg->rtc_epoch)
+        cmos_reset(&vm->m.cmos, vm->m.ram_size, cfg->rtc_epoch);
     if (cfg->costs)
         machine_set_costs(&vm->m, cfg->costs);
     snprintf(vm->kernel_path, sizeof vm->kernel_path, "%s", cfg->kernel_path ? cfg->kernel_path : "");
@@ -255,7 +257,12 @@ uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap)
 
 bool vm_serial_input(struct vm *vm, uint8_t byte)
 {
-    return vm->hist ? history_input(vm->hist, byte) : machine_serial_input(&vm->m, byte);
+    return vm_input(vm, INPUT_COM1, byte);
+}
+
+bool vm_input(struct vm *vm, enum machine_input_dest dest, uint8_t byte)
+{
+    return vm->hist ? history_input(vm->hist, dest, byte) : machine_input(&vm->m, dest, byte);
 }
 
 enum machine_end vm_run(struct vm *vm, uint64_t insn_limit)

@@ -38,6 +38,7 @@ struct vm_config {
     bool npt;                     /* hw: nested paging instead of shadow page tables */
     bool reference_cpu;           /* the CPU one instruction at a time, generic handlers
                                      (cpu.h: the definition the fast paths must match) */
+    int64_t rtc_epoch;            /* the RTC's start, seconds since 1970 UTC (0: 2026-01-01) */
     struct frames *machine_memory; /* a host's pool (mem/frames.h): trap and bt VMs take
                                      frames from it; NULL: RAM of its own */
 };
@@ -73,6 +74,8 @@ uint64_t vm_guest_insns(const struct vm *vm);
 /* A byte for COM1 from outside (logged when the VM has a history). false
    when the receive FIFO is full (or a recording is being replayed). */
 bool vm_serial_input(struct vm *vm, uint8_t byte);
+/* The same for COM1 or the keyboard (a character typed: machine_key_input). */
+bool vm_input(struct vm *vm, enum machine_input_dest dest, uint8_t byte);
 
 /* ---- the dirty log: guest-physical pages written (cpu.h, dirtylog.c) ---- */
 

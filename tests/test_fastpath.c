@@ -24,8 +24,9 @@
 #include "proc.h"
 
 static const char *const samples[] = {
-    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "hypercall", "lapic", "lecture",
-    "memfill", "mptable", "nanobench", "paging", "rings", "sensitive", "smc", "writer",
+    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "hypercall", "kbd", "lapic",
+    "lecture",
+    "memfill", "mptable", "nanobench", "paging", "rings", "rtc", "sensitive", "smc", "writer",
 };
 static const char *const modes[] = { "native", "trap", "bt", "hw" };
 
@@ -51,10 +52,12 @@ static void run_one(const char *sample, const char *mode, const char *cut, bool 
     char cmd[1024], stats[64], trace[64];
     snprintf(stats, sizeof stats, "/tmp/rs_fp_%d_%d.json", (int)getpid(), (int)reference);
     snprintf(trace, sizeof trace, "/tmp/rs_fp_%d_%d.rtrace", (int)getpid(), (int)reference);
-    const char *in = !strcmp(sample, "echo") ? "tests/golden/echo.in" : "/dev/null";
-    snprintf(cmd, sizeof cmd, "%s run --mode %s %s %s --stats-json %s --trace %s samples/bin/%s.elf < %s",
-             proc_ringside(), mode, cut, reference ? "--reference-cpu" : "", stats, trace,
-             sample, in);
+    bool kbd = !strcmp(sample, "kbd");
+    const char *in = !strcmp(sample, "echo") ? "tests/golden/echo.in"
+                     : kbd ? "tests/golden/kbd.in" : "/dev/null";
+    snprintf(cmd, sizeof cmd, "%s run --mode %s %s %s %s --stats-json %s --trace %s "
+             "samples/bin/%s.elf < %s", proc_ringside(), mode, cut,
+             reference ? "--reference-cpu" : "", kbd ? "--keyboard" : "", stats, trace, sample, in);
     char *argv[] = { "sh", "-c", cmd, NULL };
     CU_ASSERT_FATAL(proc_run(argv, 600, &o->r) == 0);
     o->stats = take_file(stats, NULL);

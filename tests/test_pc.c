@@ -18,6 +18,8 @@
 #include <CUnit/CUnit.h>
 #include "machine.h"
 #include "proc.h"
+#include "hw/clock.h"
+#include "hw/kbd_keys.h"
 
 #define IMG "/tmp/ringside-pc-disk.img"
 
@@ -230,6 +232,89 @@ static void test_small_devices(void)
     machine_free(m);
 }
 
+/* The clock runs on modeled cycles: the second turns at exactly
+   CLOCK_CPU_HZ cycles (sim/hw/clock.h), a date from --rtc-now's epoch, the
+   year 2106 beyond 32 bits, and a time written under SET restarts there. */
+static uint8_t rtc(struct machine *m, uint8_t r, uint64_t cycle)
+{
+    cmos_advance(&m->cmos, cycle);
+    out8(m, 0x70, r);
+    return in8(m, 0x71);
+}
+
+static void test_rtc_time(void)
+{
+    struct machine *m = new_machine();
+    CU_ASSERT_EQUAL(rtc(m, 0x00, CLOCK_CPU_HZ - 1), 0x00);
+    CU_ASSERT_EQUAL(rtc(m, 0x00, CLOCK_CPU_HZ), 0x01);
+    CU_ASSERT_EQUAL(rtc(m, 0x02, 61 * CLOCK_CPU_HZ), 0x01);      /* 00:01:01 */
+    CU_ASSERT_EQUAL(rtc(m, 0x00, 61 * CLOCK_CPU_HZ), 0x01);
+    cmos_reset(&m->cmos, m->ram_size, 4294967296ll);             /* 2106-02-07 06:28:16 */
+    CU_ASSERT_EQUAL(rtc(m, 0x32, 0), 0x21);
+    CU_ASSERT_EQUAL(rtc(m, 0x09, 0), 0x06);
+    CU_ASSERT_EQUAL(rtc(m, 0x08, 0), 0x02);
+    CU_ASSERT_EQUAL(rtc(m, 0x07, 0), 0x07);
+    CU_ASSERT_EQUAL(rtc(m, 0x04, 0), 0x06);
+    CU_ASSERT_EQUAL(rtc(m, 0x06, 0), 0x01);                      /* a Sunday */
+    out8(m, 0x70, 0x0B), out8(m, 0x71, 0x82);                    /* SET */
+    out8(m, 0x70, 0x04), out8(m, 0x71, 0x07);
+    CU_ASSERT_EQUAL(rtc(m, 0x04, 10 * CLOCK_CPU_HZ), 0x07);      /* held */
+    CU_ASSERT_EQUAL(rtc(m, 0x00, 10 * CLOCK_CPU_HZ), 0x16);
+    out8(m, 0x70, 0x0B), out8(m, 0x71, 0x02);                    /* runs from 07:28:16 */
+    CU_ASSERT_EQUAL(cmos_time(&m->cmos), 4294967296ll + 3600);
+    CU_ASSERT_EQUAL(rtc(m, 0x00, 12 * CLOCK_CPU_HZ - 1), 0x17);
+    CU_ASSERT_EQUAL(rtc(m, 0x00, 12 * CLOCK_CPU_HZ), 0x18);
+    out8(m, 0x70, 0x0B), out8(m, 0x71, 0x82);                    /* SET: year 1969 */
+    out8(m, 0x70, 0x32), out8(m, 0x71, 0x19);
+    out8(m, 0x70, 0x09), out8(m, 0x71, 0x69);
+    out8(m, 0x70, 0x0B), out8(m, 0x71, 0x02);
+    CU_ASSERT_EQUAL(cmos_time(&m->cmos), 0);                     /* held at 1970 */
+    machine_free(m);
+}
+
+/* Typed characters become set-1 scancodes as the IBM PC/AT keyboard
+   reference gives them (make, break = make | 0x80, Shift 0x2A/0xAA, Ctrl
+   0x1D/0x9D), and the 8042 raises IRQ 1 anew for each byte read. */
+static void test_kbd_scancodes(void)
+{
+    static const struct { uint8_t ch; int n; uint8_t sc[4]; } keys[] = {
+        { 'a', 2, { 0x1E, 0x9E } },            { 'A', 4, { 0x2A, 0x1E, 0x9E, 0xAA } },
+        { '1', 2, { 0x02, 0x82 } },            { '!', 4, { 0x2A, 0x02, 0x82, 0xAA } },
+        { '\n', 2, { 0x1C, 0x9C } },           { '\r', 2, { 0x1C, 0x9C } },
+        { 0x7F, 2, { 0x0E, 0x8E } },           { '\t', 2, { 0x0F, 0x8F } },
+        { 0x1B, 2, { 0x01, 0x81 } },           { ' ', 2, { 0x39, 0xB9 } },
+        { 0x03, 4, { 0x1D, 0x2E, 0xAE, 0x9D } }, { '/', 2, { 0x35, 0xB5 } },
+        { '~', 4, { 0x2A, 0x29, 0xA9, 0xAA } }, { '|', 4, { 0x2A, 0x2B, 0xAB, 0xAA } },
+        { '"', 4, { 0x2A, 0x28, 0xA8, 0xAA } }, { 'z', 2, { 0x2C, 0xAC } },
+        { 0x80, 0, { 0 } },                    { 0x00, 0, { 0 } },
+    };
+    for (unsigned i = 0; i < sizeof keys / sizeof *keys; i++) {
+        uint8_t sc[KBD_KEY_MAX] = { 0 };
+        int n = kbd_key_scancodes(keys[i].ch, sc);
+        CU_ASSERT_EQUAL(n, keys[i].n);
+        CU_ASSERT(n != keys[i].n || !memcmp(sc, keys[i].sc, (size_t)n));
+    }
+    for (int c = 0x20; c < 0x7F; c++) {
+        uint8_t sc[KBD_KEY_MAX];
+        CU_ASSERT(kbd_key_scancodes((uint8_t)c, sc) > 0);      /* every printable has a key */
+    }
+    struct machine *m = new_machine();
+    out8(m, 0x21, 0xFF);
+    CU_ASSERT_TRUE(machine_key_input(m, 'Q'));
+    CU_ASSERT_TRUE(machine_key_input(m, 'w'));
+    CU_ASSERT_EQUAL(kbc_room(&m->kbc), KBC_QUEUE - 6);
+    CU_ASSERT_EQUAL(in8(m, 0x64) & 1, 1);
+    CU_ASSERT_EQUAL(in8(m, 0x60), 0x2A);
+    CU_ASSERT_EQUAL(in8(m, 0x60), 0x10);
+    for (int i = 0; i < 4; i++)
+        (void)in8(m, 0x60);
+    CU_ASSERT_EQUAL(in8(m, 0x64) & 1, 0);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_TRUE(machine_key_input(m, 'X'));
+    CU_ASSERT_FALSE(machine_key_input(m, 'X'));                /* no room for a whole key */
+    machine_free(m);
+}
+
 /* Bad images: one line naming the file, exit status 2. */
 static void expect_bad_disk(const char *path, const char *text)
 {
@@ -275,4 +360,7 @@ void suite_pc_register(void)
     CU_add_test(s, "LAPIC timer in modeled cycles, TPR", test_lapic_timer_cycles);
     CU_add_test(s, "CMOS, CRT cursor, port 0x92, 8042", test_small_devices);
     CU_add_test(s, "bad disk images: status 2, one line", test_bad_disk_images);
+    CU_add_test(s, "8042: characters as set-1 scancodes, room for whole keys", test_kbd_scancodes);
+    CU_add_test(s, "RTC: seconds on modeled cycles, dates past 2038, SET, 1970 floor",
+                test_rtc_time);
 }

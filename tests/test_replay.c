@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "cpu/optable.h"
@@ -91,6 +92,86 @@ static void test_record_replay(void)
     }
     free(golden);
     free(gstatus);
+}
+
+/* Run `cmd` (a shell command line) and its replay (`play`), both writing
+   stats; the two runs' output, status and stats JSON must be the same. */
+static void record_then_replay(const char *cmd, const char *play, const char *j1,
+                               const char *j2, struct proc_result *r)
+{
+    struct proc_result p;
+    char *a1[] = { "sh", "-c", (char *)cmd, NULL }, *a2[] = { "sh", "-c", (char *)play, NULL };
+    CU_ASSERT_FATAL(proc_run(a1, 120, r) == 0);
+    CU_ASSERT_FATAL(proc_run(a2, 120, &p) == 0);
+    CU_ASSERT_STRING_EQUAL(p.out, r->out);
+    CU_ASSERT_EQUAL(p.status, r->status);
+    CU_ASSERT_STRING_EQUAL(p.err, "");
+    char *a = proc_read_file(j1, NULL), *b = proc_read_file(j2, NULL);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    free(a), free(b);
+    proc_result_free(&p);
+    unlink(j1), unlink(j2);
+}
+
+/* Keys typed on the 8042 (--keyboard) are inputs like COM1's: recorded
+   (kind 3) from a pipe in pieces, replayed exactly; the output is QEMU's
+   for the same keys (tests/golden/kbd.sendkey). */
+static void test_record_replay_keyboard(void)
+{
+    char *golden = proc_read_file("tests/golden/kbd.out", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(golden);
+    for (unsigned e = 0; e < 3; e++) {
+        char rec[128], j1[128], j2[128], cmd[1024], play[512];
+        snprintf(rec, sizeof rec, "%s-%s-kbd.rec", REC_TMP, engines[e]);
+        snprintf(j1, sizeof j1, "%s-%s-kbd1.json", REC_TMP, engines[e]);
+        snprintf(j2, sizeof j2, "%s-%s-kbd2.json", REC_TMP, engines[e]);
+        snprintf(cmd, sizeof cmd, "(head -c 4 tests/golden/kbd.in; sleep 0.05; tail -c +5 "
+                 "tests/golden/kbd.in) | %s run --mode %s --keyboard --record %s --stats-json %s "
+                 "samples/bin/kbd.elf", proc_ringside(), engines[e], rec, j1);
+        snprintf(play, sizeof play, "%s run --replay %s --stats-json %s samples/bin/kbd.elf "
+                 "</dev/null", proc_ringside(), rec, j2);
+        struct proc_result r;
+        record_then_replay(cmd, play, j1, j2, &r);
+        CU_ASSERT_STRING_EQUAL(r.out, golden);
+        CU_ASSERT_EQUAL(r.status, 1);
+        size_t len = 0;
+        uint8_t *img = (uint8_t *)proc_read_file(rec, &len);
+        CU_ASSERT_FATAL(img && len > 64 + 24);
+        CU_ASSERT_EQUAL(img[64 + 16], REPLAY_KEY);    /* the first record: a key */
+        CU_ASSERT_EQUAL(img[64 + 17], 'H');
+        free(img);
+        proc_result_free(&r);
+        unlink(rec);
+    }
+    free(golden);
+}
+
+/* --rtc-now starts the clock at the host's time; the recording keeps that
+   time (header offset 56), so the replay reads the same date. */
+static void test_record_replay_rtc_now(void)
+{
+    char rec[128], j1[128], j2[128], cmd[512], play[512];
+    snprintf(rec, sizeof rec, "%s-rtc.rec", REC_TMP);
+    snprintf(j1, sizeof j1, "%s-rtc1.json", REC_TMP);
+    snprintf(j2, sizeof j2, "%s-rtc2.json", REC_TMP);
+    snprintf(cmd, sizeof cmd, "%s run --rtc-now --record %s --stats-json %s samples/bin/rtc.elf "
+             "</dev/null", proc_ringside(), rec, j1);
+    snprintf(play, sizeof play, "sleep 1; %s run --replay %s --stats-json %s samples/bin/rtc.elf "
+             "</dev/null", proc_ringside(), rec, j2);
+    long long before = (long long)time(NULL);
+    struct proc_result r;
+    record_then_replay(cmd, play, j1, j2, &r);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NULL(strstr(r.out, "boot: 2026-01-01 00:00"));   /* not the fixed date */
+    size_t len = 0;
+    uint8_t *img = (uint8_t *)proc_read_file(rec, &len);
+    CU_ASSERT_FATAL(img && len >= 64);
+    long long epoch = le_get32(img + 56);
+    CU_ASSERT(epoch >= before && epoch <= before + 60);
+    free(img);
+    proc_result_free(&r);
+    unlink(rec);
 }
 
 /* Without the recording the same command waits for input that never comes
@@ -490,7 +571,7 @@ static void test_reverse_with_input(void)
         const char *text = "abc.";
         for (int i = 0; text[i]; i++) {
             CU_ASSERT_EQUAL(history_run_to_guest(h, vm_guest_insns(vm) + 25000), END_NONE);
-            CU_ASSERT(history_input(h, (uint8_t)text[i]));
+            CU_ASSERT(history_input(h, INPUT_COM1, (uint8_t)text[i]));
         }
         history_run_to_guest(h, vm_guest_insns(vm) + 10);
         uint64_t end = vm_guest_insns(vm), back = end - 40000;
@@ -535,6 +616,9 @@ void suite_replay_register(void)
     CU_add_test(s, "record from a pipe, replay: QEMU's output, identical stats, all engines",
                 test_record_replay);
     CU_add_test(s, "without the recording the guest waits", test_replay_is_the_input);
+    CU_add_test(s, "keys typed on the 8042: recorded, replayed, QEMU's output, all engines",
+                test_record_replay_keyboard);
+    CU_add_test(s, "--rtc-now: the recording keeps the clock's start", test_record_replay_rtc_now);
     CU_add_test(s, "a recording refuses another engine, kernel, --mem",
                 test_replay_refuses_another_run);
     CU_add_test(s, "bad recordings: bit flips, truncations, crafted records", test_bad_recordings);

@@ -283,9 +283,14 @@ static void check_sample_in(const char *name, const char *mode, const struct lea
     /* samples/samples.mk: the disk kernels' QEMU runs have a blank image as
        the primary master */
     char *disk = !strcmp(name, "ide") ? "--disk=" SAMPLE_DISK_IMG : "--append=";
-    char *argv[] = { (char *)proc_ringside(), "run", "--max-insns", BUDGET, "--mode",
-                     npt ? "hw" : (char *)mode, npt ? "--npt" : "--append=", disk, kernel,
-                     NULL };
+    /* the keyboard kernels type tests/golden/<name>.in (QEMU: <name>.sendkey) */
+    bool keys = !strcmp(name, "kbd");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "exec %s run --max-insns %s --mode %s %s %s %s %s < %s%s%s",
+             proc_ringside(), BUDGET, npt ? "hw" : mode, npt ? "--npt" : "", disk,
+             keys ? "--keyboard" : "", kernel, keys ? "tests/golden/" : "/dev/null",
+             keys ? name : "", keys ? ".in" : "");
+    char *argv[] = { "sh", "-c", cmd, NULL };
     struct proc_result r;
     CU_ASSERT_EQUAL_FATAL(proc_run(argv, 300, &r), 0);
     compare_with_leaks(name, mode, want, r.out, leaks);
@@ -358,6 +363,8 @@ static void test_pc_mptable(void) { check_every_engine("mptable"); }
 static void test_pc_lapic(void) { check_every_engine("lapic"); }
 static void test_pc_apicmap(void) { check_every_engine("apicmap"); }
 static void test_pc_ide(void) { check_every_engine("ide"); }
+static void test_pc_rtc(void) { check_every_engine("rtc"); }
+static void test_pc_kbd(void) { check_every_engine("kbd"); }
 
 /* The number after "key": in a stats JSON file (key given with its quotes
    and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
@@ -678,6 +685,9 @@ void suite_samples_register(void)
     CU_add_test(p, "apicmap: both APICs through guest page tables (1:1 and aliased)",
                 test_pc_apicmap);
     CU_add_test(p, "ide: IDENTIFY, PIO write/read, IRQ 14, errors, CHS, SRST", test_pc_ide);
+    CU_add_test(p, "rtc: BCD/binary, 12/24 h, SET, a second turning the year", test_pc_rtc);
+    CU_add_test(p, "kbd: typed keys as set-1 scancodes, IRQ 1 per byte (QEMU sendkey)",
+                test_pc_kbd);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }

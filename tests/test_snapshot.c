@@ -201,7 +201,7 @@ static void pc_round_trip(const char *name, const char *mode, unsigned long long
 
 static void test_pc_devices(void)
 {
-    static const char *const pc[] = { "lapic", "ide", "apicmap", "mptable" };
+    static const char *const pc[] = { "lapic", "ide", "apicmap", "mptable", "rtc" };
     static const char *const modes[] = { "native", "trap", "bt", "hw" };
     for (unsigned k = 0; k < sizeof pc / sizeof *pc; k++) {
         char path[64], disk[64];

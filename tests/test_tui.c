@@ -852,6 +852,33 @@ static void test_tmux_console_escape(void)
     tmux_stop(&t);
 }
 
+/* With --keyboard the Console's keys are pressed on the 8042: kbd.elf
+   decodes their set-1 scancodes back into the line typed. `d` shows the
+   Devices pane, which says where typing goes and counts the bytes read. */
+static void test_tmux_keyboard_and_devices(void)
+{
+    struct tmux t;
+    CU_ASSERT_FATAL(tmux_start_size(&t, 160, 48, "--keyboard samples/bin/kbd.elf"));
+    CU_ASSERT(tmux_wait(&t, "Welcome", 30));
+    tmux_keys(&t, "d");
+    CU_ASSERT(tmux_wait(&t, "typing: keyboard", 10));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "Devices"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.screen, "RTC        2026-01-01 00:00:00 UTC"));
+    tmux_keys(&t, "c");
+    CU_ASSERT(tmux_wait(&t, "kbd: type a line", 20));
+    for (int i = 0; i < 7; i++)
+        tmux_keys(&t, "Tab");
+    CU_ASSERT(tmux_wait(&t, "typing goes to the guest", 10));
+    tmux_keys(&t, "H i ! Enter");
+    CU_ASSERT(tmux_wait(&t, "line \"Hi!\"", 20));
+    CU_ASSERT(tmux_wait(&t, "12 read; typing: keyboard", 10));  /* H 4, i 2, ! 4, Enter 2 */
+    tmux_keys(&t, "Escape");
+    CU_ASSERT(tmux_wait(&t, "keys go to ringside again", 10));
+    tmux_keys(&t, "q");
+    CU_ASSERT(tmux_wait(&t, "TUI EXIT 0", 10));
+    tmux_stop(&t);
+}
+
 /* The demo ends each engine with the comparison table, and after the last
    engine it stops; the table's figures are the headless run's. */
 static void test_tmux_demo_closing_table(void)
@@ -910,5 +937,7 @@ void suite_tui_register(void)
     CU_add_test(s, "tmux: projector layout, no dim, welcome line (80x24, 100x30, 160x48)",
                 test_tmux_projector_layout);
     CU_add_test(s, "tmux: Esc leaves the Console, q then quits", test_tmux_console_escape);
+    CU_add_test(s, "tmux: --keyboard types on the 8042, d shows the Devices pane",
+                test_tmux_keyboard_and_devices);
     CU_add_test(s, "tmux: demo ends with the engine table and stops", test_tmux_demo_closing_table);
 }

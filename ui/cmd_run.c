@@ -25,6 +25,7 @@
 #include "report.h"
 #include "cmd_trace.h"
 #include "guest_out.h"
+#include "run_until.h"
 #include "vmm/bt/bt.h"
 
 enum feed { FEED_IDLE, FEED_PENDING, FEED_EOF };
@@ -32,18 +33,18 @@ enum feed { FEED_IDLE, FEED_PENDING, FEED_EOF };
 /* Move the bytes standard input has ready (typed, or from a pipe) into the
    guest UART without blocking. FEED_PENDING: more are waiting for room in
    the receive FIFO; FEED_EOF: standard input is at its end. */
-static enum feed feed_stdin(struct vm *vm)
+static enum feed feed_stdin(struct vm *vm, bool keyboard)
 {
     struct pollfd p = { .fd = 0, .events = POLLIN };
     uint8_t byte;
     while (poll(&p, 1, 0) > 0) {
         if (!(p.revents & POLLIN))
             return FEED_EOF;
-        if (!uart_rx_space(&vm->m.uart))
+        if (keyboard ? !machine_key_room(&vm->m) : !uart_rx_space(&vm->m.uart))
             return FEED_PENDING;
         if (read(0, &byte, 1) != 1)
             return FEED_EOF;
-        vm_serial_input(vm, byte);
+        vm_input(vm, keyboard ? INPUT_KEYBOARD : INPUT_COM1, byte);
     }
     return FEED_IDLE;
 }
@@ -97,13 +98,14 @@ static uint64_t slice_limit(const struct machine *m, const struct run_options *o
 
 /* Runs until the guest's run ends; false if a snapshot could not be written. */
 static bool run_to_end(struct vm *vm, const struct run_options *o, bool feed,
-                       struct trace_recorder *rec, struct guest_out *out)
+                       struct trace_recorder *rec, struct guest_out *out,
+                       struct run_until *until)
 {
     struct machine *m = &vm->m;
     enum feed fed = feed ? FEED_IDLE : FEED_EOF;
     for (;;) {
         if (fed != FEED_EOF)
-            fed = feed_stdin(vm);
+            fed = feed_stdin(vm, o->keyboard);
         /* a recording and its replay stop at the same places (under bt a
            stop costs modeled cycles); bytes waiting for room: come back soon */
         bool short_slice = o->record || o->replay || fed == FEED_PENDING;
@@ -114,7 +116,7 @@ static bool run_to_end(struct vm *vm, const struct run_options *o, bool feed,
         uint64_t before = cpu_guest_insns(&m->cpu);
         enum machine_end end = vm->hist ? vm_run(vm, limit) : run_trace_slice(rec, m, o, limit);
         guest_out_flush(out);
-        if (end != END_NONE)
+        if (end != END_NONE || (o->until && run_until_check(until)))
             return true;
         uint64_t now = cpu_guest_insns(&m->cpu);
         if (snap_next(o, before) == now && snap_take(vm, o, now) != 0)
@@ -149,22 +151,30 @@ int cmd_run_options(const struct run_options *given)
     guest_out_init(&out, 1, interactive);
     m->out = guest_out_put;
     m->out_ctx = &out;
+    struct run_until until = { 0 };
+    if (o->until && run_until_attach(&until, m, o->until) != 0) {
+        fprintf(stderr, "ringside: out of memory\n");
+        run_record_free(&rr);
+        vm_destroy(vm);
+        return EXIT_INTERNAL;
+    }
     int status = EXIT_BAD_INPUT;
     struct trace_recorder rec = { 0 };
     if (o->gdb_port && gdbstub_serve(vm, o->gdb_port) != 0) {
         run_record_free(&rr);
+        run_until_free(&until);
         vm_destroy(vm);
         return EXIT_BAD_INPUT;
     }
     if (run_trace_begin(&rec, m, o) == 0) {
         guest_out_catch_signals(&out);
-        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, !o->replay, &rec, &out);
+        bool snaps_ok = m->end != END_NONE || run_to_end(vm, o, !o->replay, &rec, &out, &until);
         guest_out_flush(&out);
         guest_out_release_signals();
         bool trace_ok = run_trace_end(&rec, m) == 0;
         status = cmd_run_exit_status(m);
         bool replay_ok = run_record_end(&rr, vm, status) == 0;
-        if (m->end != END_GUEST_EXIT && snaps_ok)
+        if (m->end != END_GUEST_EXIT && m->end != END_UNTIL && snaps_ok)
             fprintf(stderr, "ringside: %s\n", m->end_msg);
         if (o->verbose)
             report_summary(stderr, m, o);
@@ -174,6 +184,7 @@ int cmd_run_options(const struct run_options *given)
             status = EXIT_BAD_INPUT;
     }
     run_record_free(&rr);
+    run_until_free(&until);
     vm_destroy(vm);
     return status;
 }

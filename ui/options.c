@@ -54,10 +54,16 @@ void options_print_run_help(void)
          "                    shadow page tables (docs/hw.md)\n"
          "  --reference-cpu   run the CPU's reference interpreter: one instruction at a time,\n"
          "                    generic handlers (slower; the same results, docs/performance.md)\n"
+         "  --until TEXT      end the run (status 0) once the guest has printed TEXT on COM1\n"
+         "  --keyboard        standard input types on the PS/2 keyboard (8042, scancode\n"
+         "                    set 1) instead of COM1\n"
+         "  --rtc-now         the real-time clock starts at the host's time (default: the\n"
+         "                    fixed 2026-01-01 00:00:00 UTC); it runs on modeled time\n"
          "  -v, --verbose     print a summary to stderr at the end\n"
          "  -h, --help        this text\n"
          "\n"
          "exit status:\n"
+         "  0             the --until text was printed\n"
          "  (V << 1) | 1  the guest wrote V to isa-debug-exit (port 0xf4), as QEMU\n"
          "  2             bad input: unknown option, missing or malformed kernel/module\n"
          "  4             triple fault\n"
@@ -238,7 +244,8 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
     if (tr <= 0)
         return tr;
     static const char *const names[] = { "--mode", "--mem", "--max-insns", "--append",
-                                         "--module", "--stats-json", "--costs", "--disk" };
+                                         "--module", "--stats-json", "--costs", "--disk",
+                                         "--until" };
     for (unsigned k = 0; k < sizeof names / sizeof *names; k++) {
         if (!option_is(arg, names[k]))
             continue;
@@ -285,6 +292,13 @@ static int parse_valued(int argc, char **argv, int *i, struct run_options *o)
         case 6:
             o->costs = v;
             return 0;
+        case 8:
+            if (!*v) {
+                fprintf(stderr, "ringside: --until needs a non-empty text\n");
+                return -1;
+            }
+            o->until = v;
+            return 0;
         default:
             if (o->ndisks == 2) {
                 fprintf(stderr, "ringside: at most 2 --disk options (IDE master and slave)\n");
@@ -317,6 +331,10 @@ int options_parse_run(int argc, char **argv, struct run_options *o)
             o->disk_write = true;
         } else if (!strcmp(arg, "--reference-cpu")) {
             o->reference_cpu = true;
+        } else if (!strcmp(arg, "--rtc-now")) {
+            o->rtc_now = true;
+        } else if (!strcmp(arg, "--keyboard")) {
+            o->keyboard = true;
         } else if (arg[0] == '-' && arg[1]) {
             if (parse_valued(argc, argv, &i, o))
                 return -1;

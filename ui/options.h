@@ -47,13 +47,17 @@ struct run_options {
     bool verbose;              /* -v: summary on stderr */
     bool npt;                  /* --npt: nested paging under --mode hw */
     bool reference_cpu;        /* --reference-cpu: the CPU's reference interpreter */
+    const char *until;         /* --until TEXT: end the run (status 0) once the guest printed it */
+    bool rtc_now;              /* --rtc-now: the RTC starts at the host's time, not 2026-01-01 */
+    int64_t rtc_epoch;         /*   that time (set by the run, or by --replay), 0: 2026-01-01 */
+    bool keyboard;             /* --keyboard: standard input types on the 8042, not COM1 */
     const char *kernel;        /* the positional KERNEL */
 };
 
 /* Exit statuses of `ringside run` (README, `ringside run --help`). Guest
    exits through isa-debug-exit are odd ((V << 1) | 1); ours are even. */
 enum {
-    EXIT_OK = 0,            /* help printed, TUI quit */
+    EXIT_OK = 0,            /* help printed, TUI quit, the --until text printed */
     EXIT_BAD_INPUT = 2,     /* bad option, missing/malformed kernel or module */
     EXIT_TRIPLE_FAULT = 4,
     EXIT_HALTED = 6,        /* HLT with interrupts off, or nothing can wake it */

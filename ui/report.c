@@ -30,6 +30,7 @@ const char *report_end_name(enum machine_end e)
     case END_BUDGET:       return "budget";
     case END_UNSUPPORTED:  return "unsupported";
     case END_INTERNAL:     return "internal";
+    case END_UNTIL:        return "until";
     default:               return "running";
     }
 }

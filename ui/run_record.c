@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "history.h"
 
@@ -18,6 +19,8 @@ int run_record_prepare(struct run_record *r, struct run_options *o)
     char err[400];
     memset(r, 0, sizeof *r);
     r->w.fd = -1;
+    if (o->rtc_now && !o->replay)
+        o->rtc_epoch = (int64_t)time(NULL);
     if (!o->replay)
         return 0;
     if (replay_read(o->replay, &r->rf, err, sizeof err) != 0) {
@@ -34,6 +37,7 @@ int run_record_prepare(struct run_record *r, struct run_options *o)
     }
     if (!o->mode_given)
         o->mode = engine;
+    o->rtc_epoch = r->rf.h.rtc_epoch;     /* the clock the recorded run had */
     return 0;
 }
 
@@ -62,7 +66,8 @@ static int record_sink(void *ctx, const struct hist_input *in)
 {
     struct run_record *r = ctx;
     char err[300];
-    if (r->w.fd >= 0 && replay_append(&r->w, REPLAY_INPUT, in->insns, in->cycles, in->byte,
+    int kind = in->dest == INPUT_KEYBOARD ? REPLAY_KEY : REPLAY_INPUT;
+    if (r->w.fd >= 0 && replay_append(&r->w, kind, in->insns, in->cycles, in->byte,
                                       err, sizeof err) != 0) {
         fprintf(stderr, "ringside: %s\n", err);
         replay_close(&r->w);
@@ -96,7 +101,8 @@ int run_record_begin(struct run_record *r, struct vm *vm, const struct run_optio
         struct machine *m = &vm->m;
         struct replay_header rh = { .kernel_size = vm->kernel_size, .kernel_crc = vm->kernel_crc,
                                     .engine = (uint32_t)m->mode, .ram_size = m->ram_size,
-                                    .start_insns = m->cpu.insns, .start_cycles = m->cpu.cycles };
+                                    .start_insns = m->cpu.insns, .start_cycles = m->cpu.cycles,
+                                    .rtc_epoch = (uint32_t)o->rtc_epoch };
         if (replay_create(&r->w, o->record, &rh, err, sizeof err) != 0) {
             fprintf(stderr, "ringside: %s\n", err);
             return -1;

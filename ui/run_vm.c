@@ -5,6 +5,7 @@
 #include "cmd_run.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include "snapshot.h"
 
@@ -26,7 +27,7 @@ int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
         .mem_mib = o->mem_mib, .mode = (enum machine_mode)mode,
         .tc_size = o->tc_size_kib * 1024u, .tc_policy = o->tc_policy,
         .tc_block_insns = o->tc_block_insns, .npt = o->npt,
-        .reference_cpu = o->reference_cpu,
+        .reference_cpu = o->reference_cpu, .rtc_epoch = o->rtc_epoch ? o->rtc_epoch : o->rtc_now ? (int64_t)time(NULL) : 0,
         .costs = o->costs ? prof : NULL,
     };
     return 0;
@@ -81,6 +82,7 @@ int cmd_run_exit_status(const struct machine *m)
     case END_BUDGET:       return EXIT_BUDGET;
     case END_UNSUPPORTED:  return EXIT_UNSUPPORTED;
     case END_INTERNAL:     return EXIT_INTERNAL;
+    case END_UNTIL:        return EXIT_OK;
     default:               return EXIT_INTERNAL;
     }
 }

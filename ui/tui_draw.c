@@ -139,7 +139,12 @@ static void pane_text(struct tui_ui *u, int p, int rows, int width, struct tui_t
     case PANE_GUEST:    tui_view_guest_code(u->s, rows, t); break;
     case PANE_TC:       tui_view_tc_code(u->s, rows, t); break;
     case PANE_REGS:     tui_view_registers(u->s, t); break;
-    case PANE_PATHS:    tui_view_paths(u->s, t); break;
+    case PANE_PATHS:
+        if (u->devices)
+            tui_view_devices(u->s, t);
+        else
+            tui_view_paths(u->s, t);
+        break;
     case PANE_TCACHE:
         if (tui_is_hw(u->s))
             tui_view_vmexits(u->s, t);
@@ -161,7 +166,8 @@ static void draw_pane(struct tui_ui *u, int p, struct rect r, const char *suffix
     const char *console = u->vga ? " (VGA text, v: COM1)" : " (COM1, v: VGA)";
     if (p == PANE_CONSOLE && u->focus == PANE_CONSOLE)
         console = " (typing goes to the guest; Esc: back to ringside)";
-    const char *name = p == PANE_TCACHE && tui_is_hw(u->s) ? TUI_T_VMEXITS : pane_titles[p];
+    const char *name = p == PANE_TCACHE && tui_is_hw(u->s) ? TUI_T_VMEXITS
+                       : p == PANE_PATHS && u->devices ? "Devices" : pane_titles[p];
     snprintf(title, sizeof title, "%s%s%s", name, p == PANE_CONSOLE ? console : "", suffix);
     draw_box(r, title, u->focus == p);
     pane_text(u, p, r.h - 2, r.w - 2, &t);

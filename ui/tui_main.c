@@ -422,7 +422,8 @@ static void key_focus(struct tui_ui *u)
         u->focus = PANE_TC;
 }
 
-/* A key while the Console has focus goes to the guest; Tab and Esc always
+/* A key while the Console has focus goes to the guest (COM1, or the
+   PS/2 keyboard with --keyboard); Tab and Esc always
    reach ringside (Esc gives the focus back to the Guest code). */
 static bool key_console(struct tui_ui *u, int ch)
 {
@@ -434,7 +435,9 @@ static bool key_console(struct tui_ui *u, int ch)
                  "to the guest)");
         return true;
     }
-    vm_serial_input(u->s->vm, (uint8_t)(ch == '\n' ? '\r' : ch));
+    /* to COM1, or with --keyboard as a key pressed on the 8042 */
+    vm_input(u->s->vm, u->s->opt.keyboard ? INPUT_KEYBOARD : INPUT_COM1,
+             (uint8_t)(ch == '\n' ? '\r' : ch));
     return true;
 }
 
@@ -576,6 +579,7 @@ static bool handle_key(struct tui_ui *u, int ch, struct runner *rn, struct demo 
     case 'm': key_restart(u, tui_next_mode(u->s->mode), d); break;
     case 'R': key_restart(u, NULL, d); break;
     case 'v': u->vga = !u->vga; break;
+    case 'd': u->devices = !u->devices; break;
     case 'T': key_trace(u); break;
     case 'S': key_snapshot(u); break;
     case 'U': key_revert(u); break;

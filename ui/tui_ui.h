@@ -27,6 +27,7 @@ struct tui_ui {
     int speed;              /* index into the speed table (tui_main.c) */
     char speed_text[24];    /* "full", "10/s" */
     bool vga;               /* Console shows the VGA text screen */
+    bool devices;           /* the Paths pane shows the Devices view instead (key d) */
     int focus;              /* enum tui_pane with focus */
     bool help;              /* ? overlay showing */
     bool demo;              /* --demo: the Narration pane shows */

@@ -93,6 +93,9 @@ void tui_view_registers(struct tui_session *s, struct tui_text *out);
 void tui_view_paths(const struct tui_session *s, struct tui_text *out);
 void tui_view_tcache(const struct tui_session *s, struct tui_text *out);
 void tui_view_overhead(const struct tui_session *s, struct tui_text *out);
+/* ---- panes (tui_view_dev.c) ---- */
+/* The PC's devices: PICs, PIT, RTC, APICs, COM1, 8042, IDE, CRT cursor. */
+void tui_view_devices(const struct tui_session *s, struct tui_text *out);
 /* ---- panes (tui_view_hw.c) ---- */
 /* hw: exits by reason, injections, the last exit and the VMCS fields it changed. */
 void tui_view_vmexits(const struct tui_session *s, struct tui_text *out);

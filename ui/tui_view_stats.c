@@ -334,6 +334,7 @@ static const char *const help_lines[] = {
     "  m        switch engine (native -> trap -> ...) and restart the guest",
     "  R        restart the guest in the same engine",
     "  v        Console: toggle COM1 output / VGA text screen",
+    "  d        Paths pane: toggle the Devices view (PICs, PIT, RTC, APICs, 8042, IDE)",
     "  T        start / stop recording a trace (ringside-N.rtrace; see ringside trace)",
     "  S        take a snapshot (in memory, named by its instruction count)",
     "  U        revert to a snapshot chosen from the list",

@@ -2,8 +2,85 @@
  * cmos.c - RTC and CMOS RAM (see cmos.h).
  */
 #include "hw/cmos.h"
+#include "hw/clock.h"
 
 #include <string.h>
+#include <time.h>
+
+enum { R_SEC = 0, R_MIN = 2, R_HOUR = 4, R_WDAY = 6, R_MDAY = 7, R_MON = 8, R_YEAR = 9,
+       R_A = 0x0A, R_B = 0x0B, R_C = 0x0C, R_D = 0x0D, R_CENTURY = 0x32 };
+#define B_SET 0x80u
+#define B_BINARY 0x04u
+#define B_24H 0x02u
+
+/* The divider runs (status A 0x20, as firmware leaves it) and SET is clear. */
+static bool clock_running(const struct cmos *c)
+{
+    return !(c->ram[R_B] & B_SET) && (c->ram[R_A] & 0x70u) <= 0x20u;
+}
+
+int64_t cmos_time(const struct cmos *c)
+{
+    uint64_t since = c->now > c->epoch_cycle ? c->now - c->epoch_cycle : 0;
+    return c->epoch + (int64_t)(since / CLOCK_CPU_HZ);
+}
+
+static uint8_t to_reg(const struct cmos *c, int v)
+{
+    return c->ram[R_B] & B_BINARY ? (uint8_t)v : (uint8_t)((v / 10) << 4 | v % 10);
+}
+
+static int from_reg(const struct cmos *c, uint8_t v)
+{
+    return c->ram[R_B] & B_BINARY ? v : (v >> 4) * 10 + (v & 15);
+}
+
+/* The time registers from the running clock, in status B's format. */
+static void clock_to_regs(struct cmos *c)
+{
+    time_t t = (time_t)cmos_time(c);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    c->ram[R_SEC] = to_reg(c, tm.tm_sec);
+    c->ram[R_MIN] = to_reg(c, tm.tm_min);
+    if (c->ram[R_B] & B_24H) {
+        c->ram[R_HOUR] = to_reg(c, tm.tm_hour);
+    } else {
+        int h = tm.tm_hour % 12;
+        c->ram[R_HOUR] = (uint8_t)(to_reg(c, h ? h : 12) | (tm.tm_hour >= 12 ? 0x80 : 0));
+    }
+    c->ram[R_WDAY] = to_reg(c, tm.tm_wday + 1);
+    c->ram[R_MDAY] = to_reg(c, tm.tm_mday);
+    c->ram[R_MON] = to_reg(c, tm.tm_mon + 1);
+    c->ram[R_YEAR] = to_reg(c, (tm.tm_year + 1900) % 100);
+    c->ram[R_CENTURY] = to_reg(c, (tm.tm_year + 1900) / 100);
+}
+
+/* Restart the clock from the time registers at the current cycle. */
+static void regs_to_clock(struct cmos *c)
+{
+    struct tm tm = { 0 };
+    tm.tm_sec = from_reg(c, c->ram[R_SEC]);
+    tm.tm_min = from_reg(c, c->ram[R_MIN]);
+    if (c->ram[R_B] & B_24H) {
+        tm.tm_hour = from_reg(c, c->ram[R_HOUR]);
+    } else {
+        tm.tm_hour = from_reg(c, c->ram[R_HOUR] & 0x7Fu) % 12;
+        if (c->ram[R_HOUR] & 0x80u)
+            tm.tm_hour += 12;
+    }
+    tm.tm_mday = from_reg(c, c->ram[R_MDAY]);
+    tm.tm_mon = from_reg(c, c->ram[R_MON]) - 1;
+    tm.tm_year = from_reg(c, c->ram[R_YEAR]) + from_reg(c, c->ram[R_CENTURY]) * 100 - 1900;
+    int64_t t = (int64_t)timegm(&tm);     /* out-of-range fields normalise, as QEMU's mktimegm */
+    c->epoch = t < 0 ? 0 : t > CMOS_LAST_EPOCH ? CMOS_LAST_EPOCH : t;
+    c->epoch_cycle = c->now;
+}
+
+static bool is_time_reg(uint8_t r)
+{
+    return r <= R_YEAR || r == R_CENTURY;
+}
 
 static uint32_t cmos_read(void *dev, uint16_t port, int size)
 {
@@ -11,7 +88,20 @@ static uint32_t cmos_read(void *dev, uint16_t port, int size)
     if (port == CMOS_INDEX)
         return 0xFF;                          /* the index port is write-only */
     c->reads++;
-    return c->ram[c->index & 0x7Fu];
+    uint8_t r = c->index & 0x7Fu;
+    if (is_time_reg(r) && clock_running(c))
+        clock_to_regs(c);
+    return c->ram[r];
+}
+
+static void write_status_b(struct cmos *c, uint8_t val)
+{
+    bool was_set = c->ram[R_B] & B_SET;
+    if ((val & B_SET) && clock_running(c))
+        clock_to_regs(c);                     /* SET: the registers hold the time now */
+    c->ram[R_B] = val;
+    if (was_set && !(val & B_SET))
+        regs_to_clock(c);
 }
 
 static void cmos_write(void *dev, uint16_t port, int size, uint32_t val)
@@ -23,9 +113,18 @@ static void cmos_write(void *dev, uint16_t port, int size, uint32_t val)
     }
     uint8_t r = c->index & 0x7Fu;
     c->writes++;
-    if (r == 0x0C || r == 0x0D)
+    if (r == R_C || r == R_D)
         return;                               /* status C and D are read-only */
+    if (r == R_B) {
+        write_status_b(c, (uint8_t)val);
+        return;
+    }
+    bool timed = is_time_reg(r) && r != 1 && r != 3 && r != 5;
+    if (timed && clock_running(c))
+        clock_to_regs(c);                     /* the other fields as they are now */
     c->ram[r] = (uint8_t)val;
+    if (timed && clock_running(c))
+        regs_to_clock(c);
 }
 
 static void put16(uint8_t *p, uint32_t v)
@@ -34,14 +133,14 @@ static void put16(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
-void cmos_reset(struct cmos *c, uint32_t ram_size)
+void cmos_reset(struct cmos *c, uint32_t ram_size, int64_t epoch)
 {
-    static const uint8_t clock[10] = { 0x00, 0, 0x00, 0, 0x00, 0, 0x05, 0x01, 0x01, 0x26 };
     memset(c, 0, sizeof *c);
-    memcpy(c->ram, clock, sizeof clock);      /* Thursday 2026-01-01 00:00:00 */
-    c->ram[0x0A] = 0x26;                      /* 32.768 kHz base, 1024 Hz rate */
-    c->ram[0x0B] = 0x02;                      /* 24-hour, BCD */
-    c->ram[0x0D] = 0x80;                      /* valid RAM and time */
+    c->epoch = epoch ? epoch : CMOS_DEFAULT_EPOCH;
+    c->ram[R_A] = 0x26;                       /* 32.768 kHz base, 1024 Hz rate */
+    c->ram[R_B] = B_24H;                      /* 24-hour, BCD */
+    c->ram[R_D] = 0x80;                       /* valid RAM and time */
+    clock_to_regs(c);
     c->ram[0x14] = 0x20;                      /* equipment: 80x25 colour */
     put16(c->ram + 0x15, 640);
     uint32_t ext = ram_size > (1u << 20) ? (ram_size - (1u << 20)) / 1024 : 0;
@@ -51,11 +150,10 @@ void cmos_reset(struct cmos *c, uint32_t ram_size)
     put16(c->ram + 0x30, ext);
     uint32_t above16 = ram_size > (16u << 20) ? (ram_size - (16u << 20)) / 65536 : 0;
     put16(c->ram + 0x34, above16 > 65535 ? 65535 : above16);
-    c->ram[0x32] = 0x20;                      /* century */
 }
 
 void cmos_init(struct cmos *c, struct bus *b, uint32_t ram_size)
 {
-    cmos_reset(c, ram_size);
+    cmos_reset(c, ram_size, 0);
     bus_map_io(b, CMOS_INDEX, 2, c, cmos_read, cmos_write);
 }

@@ -24,6 +24,11 @@ static void push(struct kbc *k, uint8_t b)
     update_irq(k);
 }
 
+int kbc_room(const struct kbc *k)
+{
+    return KBC_QUEUE - k->count;
+}
+
 bool kbc_key(struct kbc *k, uint8_t scancode)
 {
     if (k->count == KBC_QUEUE)
@@ -43,6 +48,7 @@ static uint32_t kbc_read(void *dev, uint16_t port, int size)
     k->head = (uint8_t)((k->head + 1) % KBC_QUEUE);
     k->count--;
     k->bytes_out++;
+    irq_set(k->irq, 0);         /* the next byte raises IRQ 1 anew, as the 8042 does */
     update_irq(k);
     return b;
 }

@@ -11,8 +11,11 @@
  * keyboard, 0xFE pulse reset (ends the run, as port 0x92 bit 0 does).
  * Bytes written to 0x60 go to the keyboard, which acknowledges each with
  * 0xFA (0xFF reset: 0xFA then 0xAA). kbc_key() queues a set-1 scancode, as
- * a typed key would; nothing types yet (no host keyboard is connected), so
- * under ringside a console poll of 0x64 finds the buffer empty, not 0xFF.
+ * a typed key would (`ringside run --keyboard` and the TUI type characters
+ * through kbd_keys.h); with nothing typed a console poll of 0x64 finds the
+ * buffer empty, not 0xFF. Each byte read from 0x60 with more queued lowers
+ * and raises IRQ 1 again, so an edge-triggered controller sees one
+ * interrupt per byte, as the 8042 raises it when it loads the next byte.
  */
 #ifndef RS_HW_KBC_H
 #define RS_HW_KBC_H
@@ -40,5 +43,7 @@ void kbc_init(struct kbc *k, struct bus *b, struct irq_line irq);
 void kbc_reset(struct kbc *k);
 /* Queue a byte for the guest (a scancode); false if the queue is full. */
 bool kbc_key(struct kbc *k, uint8_t scancode);
+/* Bytes the output queue can still take. */
+int kbc_room(const struct kbc *k);
 
 #endif
