@@ -20,7 +20,7 @@ GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgv
 SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/icache.o sim/cpu/block.o sim/cpu/forms.o sim/cpu/flags.o \
            sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
-           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o \
+           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o sim/cpu/task.o \
            sim/cpu/vmx.o sim/cpu/vmx_entry.o sim/cpu/vmx_ept.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o \
