@@ -48,7 +48,7 @@ UI_OBJS := ui/main.o ui/cmd_run.o ui/guest_out.o ui/run_vm.o ui/cmd_compare.o ui
            ui/source_tree.o ui/words.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
-               tests/test_cpu_sys.o tests/test_devices.o tests/test_pc.o tests/test_loader.o \
+               tests/test_cpu_sys.o tests/test_cpu_task.o tests/test_devices.o tests/test_pc.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_replay.o tests/test_host.o tests/test_host_mem.o tests/test_control.o tests/test_gdb.o \

@@ -15,7 +15,8 @@
  * This kernel runs as the library's task (TR = 0x28) and:
  *   1. ljmps to task A and A ljmps back: no nesting, no NT, no back link;
  *   2. lcalls a task gate for task B, which IRETs: NT set, back link 0x28;
- *   3. tries the busy, bad-limit and not-present faults (#GP, #TS, #NP);
+ *   3. tries the busy, bad-limit and not-present faults (#GP, #TS, #NP),
+ *      and a task whose DS is bad: #TS raised after the switch, in it;
  *   4. divides by zero with vector 0 a task gate for task C, and raises a
  *      #GP through a task gate for task D, which pops the error code from
  *      its own stack;
@@ -30,7 +31,8 @@
 #define SEL_TSS_BAD 0x50   /* limit 0x50 < 0x67: #TS */
 #define SEL_TSS_NP  0x58   /* not present: #NP */
 #define SEL_TSS_D   0x60
-#define GDT_SIZE    13
+#define SEL_TSS_E   0x68   /* DS 0x78 (past the GDT limit): #TS in task E */
+#define GDT_SIZE    14
 #define EFLAGS_NT   0x4000u
 
 struct tss32 {
@@ -42,8 +44,8 @@ struct tss32 {
 };
 
 static uint64_t gdt[GDT_SIZE] __attribute__((aligned(8)));
-static struct tss32 tss_a, tss_b, tss_c, tss_d;
-static uint8_t stack_a[4096], stack_b[4096], stack_c[4096], stack_d[4096];
+static struct tss32 tss_a, tss_b, tss_c, tss_d, tss_e;
+static uint8_t stack_a[4096], stack_b[4096], stack_c[4096], stack_d[4096], stack_e[4096];
 
 struct dt_ptr {
     uint16_t limit;
@@ -82,6 +84,7 @@ static void gdt_extend(void)
     gdt[SEL_TSS_BAD >> 3] = tss_desc(&tss_a, 0x50, 1);
     gdt[SEL_TSS_NP >> 3] = tss_desc(&tss_a, sizeof tss_a - 1, 0);
     gdt[SEL_TSS_D >> 3] = tss_desc(&tss_d, sizeof tss_d - 1, 1);
+    gdt[SEL_TSS_E >> 3] = tss_desc(&tss_e, sizeof tss_e - 1, 1);
     struct dt_ptr n = { sizeof gdt - 1, (uint32_t)gdt };
     __asm__ volatile("lgdt %0" : : "m"(n) : "memory");
 }
@@ -128,6 +131,7 @@ void task_c_body(uint32_t ebx);
 void task_d_body(uint32_t ebx, uint32_t err);
 
 void task_a_entry(void), task_b_entry(void), task_c_entry(void), task_d_entry(void);
+void task_e_entry(void), task_e_exit(void);
 __asm__(".text\n"
         "task_a_entry:\n"
         "    push %ebx\n call task_a_body\n add $4, %esp\n"
@@ -145,7 +149,11 @@ __asm__(".text\n"
         "    pop %eax\n"                      /* pushed on this task's stack */
         "    push %eax\n push %ebx\n call task_d_body\n add $8, %esp\n"
         "    iret\n"
-        "    jmp task_d_entry\n");
+        "    jmp task_d_entry\n"
+        "task_e_entry:\n"                     /* never runs: DS faults first */
+        "    hlt\n"
+        "task_e_exit:\n"                      /* where the #TS handler resumes */
+        "    ljmp $0x28, $0\n");
 
 /* The kernel's own TSS: the library's (TR 0x28 at boot). */
 static struct tss32 *main_tss(void)
@@ -184,6 +192,20 @@ static void on_fault(struct trap_frame *tf)
             tf->err);
     fault_seen++;
     tf->eip = fault_resume;
+}
+
+/* #TS after the commit point: the handler runs in task E, on its stack.
+   (The EIP it reports is not printed: the SDM (7.3, step 14) has it at the
+   new task's first instruction, as ringside does; QEMU 7.2 pushes the
+   EIP of the old task's ljmp instead.) */
+static void on_ts_in_new_task(struct trap_frame *tf)
+{
+    kprintf("  vector %u %s, error code 0x%04x, ds = 0x%02x\n",
+            tf->vector, trap_name((int)tf->vector), tf->err, tf->ds);
+    kprintf("  busy bits: 0x28 %s, E %s; kernel saved eip is past its ljmp: %s\n",
+            busy(0x28), busy(SEL_TSS_E), main_tss()->eip == fault_resume ? "yes" : "no");
+    tf->ds = SEL_KDATA;
+    tf->eip = (uint32_t)task_e_exit;
 }
 
 static void try_far(const char *what, uint16_t sel, int jmp)
@@ -250,6 +272,13 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
     gdt[SEL_TSS_B >> 3] |= 2ull << 40;        /* mark B busy by hand */
     try_far("gate to a busy TSS refused", SEL_GATE_B, 0);
     gdt[SEL_TSS_B >> 3] &= ~(2ull << 40);
+
+    kprintf("ljmp 0x68 (task E with DS=0x78): #TS after the switch, in task E:\n");
+    tss_prepare(&tss_e, task_e_entry, stack_e, 0xEEEE0005);
+    tss_e.ds = 0x78;
+    trap_set_handler(10, on_ts_in_new_task);
+    __asm__ volatile("movl $1f, %0\n\t ljmp $0x68, $0\n 1:" : "=m"(fault_resume) : : "memory");
+    kprintf("  back: 0x28 %s, E %s\n", busy(0x28), busy(SEL_TSS_E));
 
     kprintf("divl by zero, vector 0 a task gate for task C:\n");
     tss_prepare(&tss_c, task_c_entry, stack_c, 0xCCCC0003);
