@@ -19,13 +19,15 @@
  * task's EIP (task_commit moves insn_eip there, so the run loop's rollback
  * keeps it).
  *
- * Only 32-bit TSSes are modelled; a 16-bit TSS, a new task in virtual-8086
- * mode and task switches in VMX non-root operation (a VM exit, reason 9)
- * stop the run with CPU_STOP_UNSUPPORTED. The T (debug trap) bit of the TSS
+ * In VMX non-root operation every task switch is a VM exit instead (reason
+ * 9, vmx.c), taken before any of the checks: the VMM emulates the switch.
+ * Only 32-bit TSSes are modelled; a 16-bit TSS and a new task in virtual-
+ * 8086 mode stop the run with CPU_STOP_UNSUPPORTED. The T (debug trap) bit of the TSS
  * is ignored and DR7's local enables are not cleared. CR3 is loaded from the
  * new TSS only while paging is on, as QEMU does (the goldens come from it).
  */
 #include "ops_system.h"
+#include "vmx_internal.h"
 
 #define TSS32_MIN_LIMIT 0x67u
 #define TSS_BUSY_HI     (2u << 8)  /* descriptor type bit 1, in the high dword */
@@ -189,8 +191,6 @@ static void task_switch(struct cpu *cpu, uint16_t sel, uint64_t d, enum task_sou
     struct seg ntss;
     struct task_image t;
     uint32_t err = (sel & 0xfffcu) | (uint32_t)ext;
-    if (cpu->vmcs)
-        cpu_unsupported(cpu, "task switches in VMX non-root operation (exit reason 9) are not modelled");
     if (!(desc_type(d) & 8u))
         cpu_unsupported(cpu, "task switches to a 16-bit TSS are not supported");
     seg_from_desc(&ntss, sel, d);
@@ -242,6 +242,8 @@ static uint64_t task_gate_tss(struct cpu *cpu, uint16_t tss_sel, int ext)
 void task_far(struct cpu *cpu, uint16_t sel, uint64_t d, bool call, uint32_t next_eip)
 {
     unsigned dpl = desc_dpl(d), type = desc_type(d);
+    if (cpu->vmcs)
+        vmx_task_switch_exit(cpu, sel, call ? VMX_TS_CALL : VMX_TS_JMP, next_eip - cpu->insn_eip);
     if (dpl < (unsigned)cpu->s.cpl || dpl < (sel & 3u))
         cpu_raise_sel(cpu, EXC_GP, sel);
     if (type != 5u && (type & 2u))
@@ -261,6 +263,8 @@ void task_far(struct cpu *cpu, uint16_t sel, uint64_t d, bool call, uint32_t nex
 void task_interrupt(struct cpu *cpu, uint64_t gate, uint32_t err, bool has_err, int ext)
 {
     uint16_t sel = gate_sel(gate);
+    if (cpu->vmcs)
+        vmx_task_switch_exit(cpu, sel, VMX_TS_IDT, 0);
     uint64_t d = task_gate_tss(cpu, sel, ext);
     task_switch(cpu, sel, d, TASK_INT, cpu->s.eip, ext);
     if (has_err) {
@@ -276,6 +280,8 @@ void task_return(struct cpu *cpu, uint32_t next_eip)
 {
     uint16_t sel = (uint16_t)mem_read_lin(cpu, cpu->s.tr.base + TSS_LINK, 2, false);
     uint64_t d;
+    if (cpu->vmcs)
+        vmx_task_switch_exit(cpu, sel, VMX_TS_IRET, next_eip - cpu->insn_eip);
     if (!tss_desc_read(cpu, sel, &d) || desc_s(d) || !desc_type_is_tss(desc_type(d)) ||
         !(desc_type(d) & 2u))
         cpu_raise_sel(cpu, EXC_TS, sel);       /* must be a busy TSS */

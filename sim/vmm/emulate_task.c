@@ -20,7 +20,13 @@
  * The checks and their order are task.c's (the native CPU's): before the
  * commit point faults leave the guest untouched; after it the LDT and the
  * segments are qualified in the new task, whose EIP a resulting fault
- * reports. Like task.c: 32-bit TSSes only, no virtual-8086 task, T bit
+ * reports.
+ *
+ * The hw engine uses the same routines for its task-switch exits (VT-x exit
+ * reason 9, hw_exit.c): there the CPU's registers are the guest's own
+ * (non-root operation runs on the guest's GDT, TR and CPL), so the segment
+ * registers, TR, LDTR, CPL and EFLAGS are loaded directly instead of
+ * through ring compression and the virtual flags. Like task.c: 32-bit TSSes only, no virtual-8086 task, T bit
  * ignored. Under a VMM also: a new task at ring 1 or 2 stops the run (guest
  * rings 1 and 2 are not supported), and the old TSS is taken to be 32-bit if
  * its limit is at least 0x67 (the vcpu keeps TR's base and limit only).
@@ -102,11 +108,12 @@ static int read_image(struct vmm *v, uint32_t base, struct task_image *t, struct
     return EMU_NEXT;
 }
 
-/* The guest-visible selector of hardware register i (RPL 1 shows as 0). */
+/* The guest-visible selector of hardware register i (RPL 1 shows as 0;
+   under hw the CPU's registers are the guest's own). */
 static uint16_t guest_sel(struct vmm *v, int i)
 {
     uint16_t s = v->cpu->s.seg[i].sel;
-    return v->vc.cpl == 0 ? guest_visible_sel(s) : s;
+    return v->vc.cpl == 0 && !v->hw ? guest_visible_sel(s) : s;
 }
 
 /* EIP, EFLAGS, general and segment registers into the old TSS. */
@@ -146,6 +153,8 @@ static int load_ldt(struct vmm *v, uint16_t sel, uint32_t ext, struct emu_fault 
     v->vc.ldtr = sel;
     v->vc.ldt_base = 0;
     v->vc.ldt_limit = 0;
+    if (v->hw)
+        v->cpu->s.ldtr = (struct seg){ sel, 0, 0, 0 };
     if ((sel & 0xFFFCu) == 0) {
         v->vc.ldtr = 0;
         return EMU_NEXT;
@@ -156,14 +165,31 @@ static int load_ldt(struct vmm *v, uint16_t sel, uint32_t ext, struct emu_fault 
     desc_to_seg(&s, sel, d);
     v->vc.ldt_base = s.base;
     v->vc.ldt_limit = s.limit;
+    if (v->hw)
+        v->cpu->s.ldtr = s;
     return EMU_NEXT;
 }
 
+/* Under trap and bt through hw_load_seg (shadow slot, truncation, RPL
+   `rpl`); under hw the register is the guest's, loaded straight from its
+   descriptor as the CPU would (non-root operation uses the guest's GDT). */
 static void commit_seg(struct vmm *v, int sreg, uint16_t sel, int rpl)
 {
     emu_set_accessed(v, sel);
-    hw_load_seg(v, sreg, sel, rpl);
     v->vc.sel[sreg] = sel;
+    if (!v->hw) {
+        hw_load_seg(v, sreg, sel, rpl);
+        return;
+    }
+    struct seg *s = &v->cpu->s.seg[sreg];
+    uint64_t d = 0;
+    if ((sel & 0xFFFCu) == 0 || !guest_desc(v, sel, &d))
+        *s = (struct seg){ sel, 0, 0, 0 };
+    else
+        desc_to_seg(s, sel, d | (desc_s(d) ? 1ull << 40 : 0));
+    v->gseg[sreg] = v->hseg[sreg] = *s;
+    if (sreg == S_CS)
+        v->cpu->s.cpl = sel & 3;
 }
 
 static int load_cs(struct vmm *v, uint16_t sel, uint32_t ext, struct emu_fault *f)
@@ -249,15 +275,24 @@ static int commit(struct vmm *v, uint16_t sel, const struct seg *ntss,
     c->s.eip = t->eip;
     memcpy(c->s.r, t->r, sizeof c->s.r);
     for (int i = 0; i < S_COUNT; i++) {
-        int rpl = (i == S_CS || i == S_SS) ? hw_rpl(t->seg[i] & 3) : t->seg[i] & 3;
+        int rpl = (i == S_CS || i == S_SS) && !v->hw ? hw_rpl(t->seg[i] & 3) : t->seg[i] & 3;
         c->s.seg[i] = (struct seg){ (uint16_t)((t->seg[i] & 0xFFFCu) | (unsigned)rpl), 0, 0, 0 };
         v->gseg[i] = v->hseg[i] = c->s.seg[i];
         v->vc.sel[i] = t->seg[i];
     }
+    v->vc.halted = false;
+    if (v->hw) {                      /* the guest's own TR, CPL and EFLAGS */
+        c->s.tr = (struct seg){ sel, ntss->base, ntss->limit, (ntss->flags & ~0xFu) | 0xBu };
+        c->s.cpl = t->seg[S_CS] & 3;
+        v->vc.cpl = c->s.cpl;
+        cpu_set_eflags(c, (t->eflags & ~FL_VM) | FL_FIXED1);
+        v->vc.vif = (t->eflags & FL_IF) != 0;
+        v->vc.iopl = (t->eflags & FL_IOPL) >> 12;
+        return EMU_NEXT;
+    }
     c->s.cpl = hw_rpl(cpl);
     vmm_set_cpl(v, cpl);
     emu_set_guest_eflags(v, t->eflags, ~FL_VM);
-    v->vc.halted = false;
     return EMU_NEXT;
 }
 
@@ -283,7 +318,7 @@ static int task_switch(struct vmm *v, uint16_t sel, uint64_t d, bool nest, bool 
         return rc;
     if (t.eflags & FL_VM)
         return task_stop(v, "a task switch into virtual-8086 mode is not supported");
-    if ((t.seg[S_CS] & 3u) == 1u || (t.seg[S_CS] & 3u) == 2u)
+    if (!v->hw && ((t.seg[S_CS] & 3u) == 1u || (t.seg[S_CS] & 3u) == 2u))
         return task_stop(v, "guest rings 1 and 2 are not supported under a VMM");
     if ((rc = probe_writes(v, ntss.base, f)) != EMU_NEXT)
         return rc;
