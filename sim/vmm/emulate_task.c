@@ -87,7 +87,7 @@ static int set_busy(struct vmm *v, uint16_t sel, bool busy, struct emu_fault *f)
         return rc;
     access = busy ? (uint8_t)(access | 2u) : (uint8_t)(access & ~2u);
     rc = gmem_write(v, lin, &access, 1, f);
-    if (rc == EMU_NEXT)
+    if (rc == EMU_NEXT && !v->hw)      /* (hw has no shadow GDT) */
         shadow_gdt_refresh(v, sel >> 3u, sel >> 3u);
     return rc;
 }
@@ -203,7 +203,7 @@ static int load_cs(struct vmm *v, uint16_t sel, uint32_t ext, struct emu_fault *
         return emu_fault(f, EXC_TS, err);
     if (!desc_present(d))
         return emu_fault(f, EXC_NP, err);
-    if (!shadow_code_ok(d))
+    if (!v->hw && !shadow_code_ok(d))
         return task_stop(v, "a code segment based in the top 4 MiB (the VMM region) is not supported");
     commit_seg(v, S_CS, sel, hw_rpl((int)rpl));
     return EMU_NEXT;
