@@ -20,6 +20,8 @@
  *   4. divides by zero with vector 0 a task gate for task C, and raises a
  *      #GP through a task gate for task D, which pops the error code from
  *      its own stack;
+ *   5. turns a #GP into a double fault (gate 13 absent) whose handler is a
+ *      task, F: the classic use of task gates, a known-good stack for #DF;
  * printing the registers, links, busy bits and flags it sees.
  */
 #include "kernel.h"
@@ -32,7 +34,8 @@
 #define SEL_TSS_NP  0x58   /* not present: #NP */
 #define SEL_TSS_D   0x60
 #define SEL_TSS_E   0x68   /* DS 0x78 (past the GDT limit): #TS in task E */
-#define GDT_SIZE    14
+#define SEL_TSS_F   0x70   /* the double-fault handler task */
+#define GDT_SIZE    15
 #define EFLAGS_NT   0x4000u
 
 struct tss32 {
@@ -44,8 +47,8 @@ struct tss32 {
 };
 
 static uint64_t gdt[GDT_SIZE] __attribute__((aligned(8)));
-static struct tss32 tss_a, tss_b, tss_c, tss_d, tss_e;
-static uint8_t stack_a[4096], stack_b[4096], stack_c[4096], stack_d[4096], stack_e[4096];
+static struct tss32 tss_a, tss_b, tss_c, tss_d, tss_e, tss_f;
+static uint8_t stack_a[4096], stack_b[4096], stack_c[4096], stack_d[4096], stack_e[4096], stack_f[4096];
 
 struct dt_ptr {
     uint16_t limit;
@@ -85,6 +88,7 @@ static void gdt_extend(void)
     gdt[SEL_TSS_NP >> 3] = tss_desc(&tss_a, sizeof tss_a - 1, 0);
     gdt[SEL_TSS_D >> 3] = tss_desc(&tss_d, sizeof tss_d - 1, 1);
     gdt[SEL_TSS_E >> 3] = tss_desc(&tss_e, sizeof tss_e - 1, 1);
+    gdt[SEL_TSS_F >> 3] = tss_desc(&tss_f, sizeof tss_f - 1, 1);
     struct dt_ptr n = { sizeof gdt - 1, (uint32_t)gdt };
     __asm__ volatile("lgdt %0" : : "m"(n) : "memory");
 }
@@ -131,7 +135,8 @@ void task_c_body(uint32_t ebx);
 void task_d_body(uint32_t ebx, uint32_t err);
 
 void task_a_entry(void), task_b_entry(void), task_c_entry(void), task_d_entry(void);
-void task_e_entry(void), task_e_exit(void);
+void task_e_entry(void), task_e_exit(void), task_f_entry(void);
+void task_f_body(uint32_t ebx, uint32_t err);
 __asm__(".text\n"
         "task_a_entry:\n"
         "    push %ebx\n call task_a_body\n add $4, %esp\n"
@@ -150,6 +155,11 @@ __asm__(".text\n"
         "    push %eax\n push %ebx\n call task_d_body\n add $8, %esp\n"
         "    iret\n"
         "    jmp task_d_entry\n"
+        "task_f_entry:\n"                     /* #DF handler task: error code 0 */
+        "    pop %eax\n"
+        "    push %eax\n push %ebx\n call task_f_body\n add $8, %esp\n"
+        "    iret\n"
+        "    jmp task_f_entry\n"
         "task_e_entry:\n"                     /* never runs: DS faults first */
         "    hlt\n"
         "task_e_exit:\n"                      /* where the #TS handler resumes */
@@ -161,7 +171,7 @@ static struct tss32 *main_tss(void)
     return (struct tss32 *)(uintptr_t)((gdt[5] >> 16 & 0xFFFFFFu) | (gdt[5] >> 56 << 24));
 }
 
-extern const char de_insn[], de_end[], gp_insn[], gp_end[];
+extern const char de_insn[], de_end[], gp_insn[], gp_end[], df_insn[], df_end[];
 
 __attribute__((used)) void task_c_body(uint32_t ebx)
 {
@@ -179,6 +189,15 @@ __attribute__((used)) void task_d_body(uint32_t ebx, uint32_t err)
     kprintf("  error code 0x%04x on task D's stack, saved eip = gp_insn%+d\n", err,
             (int)(k->eip - (uint32_t)gp_insn));
     k->eip = (uint32_t)gp_end;
+}
+
+__attribute__((used)) void task_f_body(uint32_t ebx, uint32_t err)
+{
+    struct tss32 *k = main_tss();
+    show_task("task F (#DF)", ebx, &tss_f);
+    kprintf("  error code 0x%04x on task F's stack, saved eip = df_insn%+d\n", err,
+            (int)(k->eip - (uint32_t)df_insn));
+    k->eip = (uint32_t)df_end;
 }
 
 /* ---- faults raised before the switch: the kernel's own #GP/#TS/#NP ---- */
@@ -297,6 +316,16 @@ int kmain(uint32_t magic, struct multiboot_info *mbi)
                      ".globl gp_end\n gp_end:" : : : "eax", "memory");
     kprintf("  back: 0x28 %s, NT=%u, D %s, D link=0x%02x\n", busy(0x28),
             (read_eflags() & EFLAGS_NT) ? 1u : 0u, busy(SEL_TSS_D), tss_d.link);
+
+    kprintf("#GP with gate 13 absent (#NP while delivering: #DF), vector 8 a task gate:\n");
+    tss_prepare(&tss_f, task_f_entry, stack_f, 0xFFFF0006);
+    set_task_gate(8, SEL_TSS_F);
+    LIB_IDT[13] &= ~(1ull << 47);             /* gate 13 not present */
+    __asm__ volatile("mov $0x78, %%eax\n"
+                     ".globl df_insn\n df_insn: mov %%ax, %%fs\n"
+                     ".globl df_end\n df_end:" : : : "eax", "memory");
+    kprintf("  back: 0x28 %s, NT=%u, F %s, F link=0x%02x\n", busy(0x28),
+            (read_eflags() & EFLAGS_NT) ? 1u : 0u, busy(SEL_TSS_F), tss_f.link);
     kprintf("done\n");
     return EXIT_OK;
 }
