@@ -20,7 +20,10 @@
  * keeps it).
  *
  * In VMX non-root operation every task switch is a VM exit instead (reason
- * 9, vmx.c), taken before any of the checks: the VMM emulates the switch.
+ * 9, vmx.c), taken once the target is known to be a TSS or task gate (the
+ * far transfer's descriptor read, the IDT gate's DPL and present checks
+ * come first) and before any check of this file: the VMM emulates the
+ * switch, checks included.
  * Only 32-bit TSSes are modelled; a 16-bit TSS and a new task in virtual-
  * 8086 mode stop the run with CPU_STOP_UNSUPPORTED. The T (debug trap) bit of the TSS
  * is ignored and DR7's local enables are not cleared. CR3 is loaded from the
