@@ -20,7 +20,7 @@ GV_LIBS   := $(shell pkg-config --libs libcgraph libgvc 2>/dev/null || echo -lgv
 SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/icache.o sim/cpu/block.o sim/cpu/forms.o sim/cpu/flags.o \
            sim/cpu/operand.o sim/cpu/ops_alu.o sim/cpu/ops_data.o sim/cpu/ops_ctrl.o \
            sim/cpu/ops_string.o sim/cpu/ops_misc.o \
-           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o \
+           sim/cpu/mem.o sim/cpu/paging.o sim/cpu/seg.o sim/cpu/dirtylog.o sim/cpu/intr.o sim/cpu/ops_system.o sim/cpu/ops_far.o sim/cpu/task.o \
            sim/cpu/vmx.o sim/cpu/vmx_entry.o sim/cpu/vmx_ept.o
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o \
@@ -29,7 +29,7 @@ SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/history.o sim/replayfile.o sim/event.o sim/stats.o
 SIM_MEM := sim/mem/frames.o sim/mem/pmap.o sim/mem/share.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/guest_phys.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \
-           sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
+           sim/vmm/emulate.o sim/vmm/emulate_seg.o sim/vmm/emulate_task.o sim/vmm/shadow_pt.o sim/vmm/shadow_pt_fault.o
 SIM_BT  := sim/vmm/bt/translate.o sim/vmm/bt/emit_seq.o sim/vmm/bt/tcache.o sim/vmm/bt/tc_plugin.o sim/vmm/bt/bt_run.o \
            sim/vmm/bt/bt_emu.o sim/vmm/bt/bt_info.o
 SIM_VT  := sim/vmm/hw/hw_run.o sim/vmm/hw/hw_exit.o
@@ -48,7 +48,7 @@ UI_OBJS := ui/main.o ui/cmd_run.o ui/run_until.o ui/guest_out.o ui/run_vm.o ui/c
            ui/source_tree.o ui/words.o
 
 TEST_SUITES := tests/test_main.o tests/test_decode.o tests/test_alu.o tests/test_exec.o tests/test_machine.o \
-               tests/test_cpu_sys.o tests/test_devices.o tests/test_pc.o tests/test_loader.o \
+               tests/test_cpu_sys.o tests/test_cpu_task.o tests/test_devices.o tests/test_pc.o tests/test_loader.o \
                tests/test_samples.o tests/proc.o tests/test_vmm.o tests/test_shadow.o \
                tests/test_bt.o tests/fuzz_bt.o tests/fuzz_common.o tests/test_vm.o tests/test_compare.o \
                tests/test_snapshot.o tests/test_replay.o tests/test_host.o tests/test_host_mem.o tests/test_control.o tests/test_gdb.o \

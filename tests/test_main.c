@@ -14,6 +14,7 @@ void suite_decode_register(void);
 void suite_alu_register(void);
 void suite_exec_register(void);
 void suite_cpu_sys_register(void);
+void suite_cpu_task_register(void);
 void suite_devices_register(void);
 void suite_pc_register(void);
 void suite_loader_register(void);
@@ -56,6 +57,7 @@ static const struct {
     { "alu", suite_alu_register },
     { "exec", suite_exec_register },
     { "cpu_sys", suite_cpu_sys_register },
+    { "cpu_task", suite_cpu_task_register },
     { "devices", suite_devices_register },
     { "pc", suite_pc_register },
     { "loader", suite_loader_register },

@@ -21,6 +21,7 @@
 
 static const char *const sample_names[] = {
     "hello", "compute", "rings", "sensitive", "exceptions", "paging", "smc", "demo", "hypercall",
+    "taskswitch",
 };
 #define NSAMPLES (sizeof sample_names / sizeof *sample_names)
 #define BUDGET "2000000000"
@@ -366,6 +367,11 @@ static void test_pc_ide(void) { check_every_engine("ide"); }
 static void test_pc_rtc(void) { check_every_engine("rtc"); }
 static void test_pc_kbd(void) { check_every_engine("kbd"); }
 
+/* Hardware task switches: the CPU's own under native, emulated on the
+   guest's TSSes under trap and bt (emulate_task.c), and under hw on the
+   task-switch exits (reason 9, hw_exit.c) with the same routines. */
+static void test_pc_taskswitch(void) { check_every_engine("taskswitch"); }
+
 /* The number after "key": in a stats JSON file (key given with its quotes
    and any enclosing object prefix, e.g. "\"traps\": {\"total\""). */
 static long long json_num(const char *json, const char *key)
@@ -688,6 +694,8 @@ void suite_samples_register(void)
     CU_add_test(p, "rtc: BCD/binary, 12/24 h, SET, a second turning the year", test_pc_rtc);
     CU_add_test(p, "kbd: typed keys as set-1 scancodes, IRQ 1 per byte (QEMU sendkey)",
                 test_pc_kbd);
+    CU_add_test(p, "taskswitch: TSSes, task gates, NT and the back link",
+                test_pc_taskswitch);
     CU_pSuite d = CU_add_suite("differential: ringside vs qemu-system-i386 now", NULL, NULL);
     CU_add_test(d, "every sample", test_qemu_differential);
 }

@@ -204,6 +204,63 @@ static void expect_same(const struct outcome *nat, const struct outcome *trap, i
     CU_ASSERT_EQUAL(trap->ss, nat->ss);
 }
 
+/* ---- task switches (emulate_task.c) vs the native CPU (task.c) ---- */
+
+/* ljmp $0x30,$0 to a TSS at 0x3100 whose DS (0x78) is past the GDT limit:
+   the switch commits, then #TS(0x78) is raised in the new task (SDM 7.3),
+   its frame on the new task's stack holding the new task's EIP. Under trap
+   and bt the same frame, with the hardware TR still the VMM's. */
+static const uint8_t c_ljmp_tss[] = { 0xea, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00 };
+
+static struct machine *task_guest(enum machine_mode mode)
+{
+    struct piece p[] = { { SCENARIO, c_ljmp_tss, sizeof c_ljmp_tss } };
+    struct machine *m = guest_new(mode, p, 1);
+    put64(m, GDT + 0x30, mkdesc(0x3100, 0x67, 0x89, 0));
+    put32(m, 0x4000, 0x37u | GDT << 16);       /* GDTR limit 0x37 */
+    memset(m->ram + 0x3100, 0, 0x68);
+    put32(m, 0x3100 + 0x20, 0x11200);          /* EIP */
+    put32(m, 0x3100 + 0x24, 0x2);              /* EFLAGS */
+    put32(m, 0x3100 + 0x38, 0x60000);          /* ESP */
+    put32(m, 0x3100 + 0x48, 0x10);             /* ES */
+    put32(m, 0x3100 + 0x4c, 0x08);             /* CS */
+    put32(m, 0x3100 + 0x50, 0x10);             /* SS */
+    put32(m, 0x3100 + 0x54, 0x78);             /* DS: bad */
+    m->ram[0x11200] = 0xF4;
+    cpu_notify_phys_write(&m->cpu, 0, RAM_MIB << 20);
+    return m;
+}
+
+static void test_task_switch_fault_in_new_task(void)
+{
+    uint32_t frame[3][4];
+    for (int i = 0; i < 3; i++) {
+        enum machine_mode mode = i == 0 ? MODE_NATIVE : i == 1 ? MODE_TRAP : MODE_BT;
+        struct machine *m = task_guest(mode);
+        machine_run(m, 1000000);
+        CU_ASSERT_EQUAL(m->cpu.s.eip, handler_eip(EXC_TS));
+        CU_ASSERT_EQUAL(m->cpu.s.r[R_ESP], 0x60000 - 16);
+        for (int w = 0; w < 4; w++)
+            frame[i][w] = get32(m, 0x60000 - 16 + 4u * (uint32_t)w);
+        CU_ASSERT_EQUAL(m->ram[GDT + 0x28 + 5], 0x89);     /* JMP: old task available */
+        CU_ASSERT_EQUAL(m->ram[GDT + 0x30 + 5], 0x8B);     /* new task busy */
+        CU_ASSERT_EQUAL(get32(m, TSS + 0x20), SCENARIO + sizeof c_ljmp_tss);
+        if (m->vmm) {
+            CU_ASSERT_EQUAL(vmm_vcpu(m->vmm)->tr, 0x30);
+            CU_ASSERT_EQUAL(m->cpu.s.tr.sel, VMM_SEL_TSS);  /* hardware TR: the VMM's */
+            CU_ASSERT_EQUAL(m->cpu.s.gdtr.base, VMM_REGION_BASE + VMM_OFF_GDT);
+        } else {
+            CU_ASSERT_EQUAL(m->cpu.s.tr.sel, 0x30);
+        }
+        guest_free(m);
+    }
+    CU_ASSERT_EQUAL(frame[0][0], 0x78);                    /* #TS(0x78) */
+    CU_ASSERT_EQUAL(frame[0][1], 0x11200);                 /* the new task's EIP */
+    CU_ASSERT_EQUAL(frame[0][2], 0x08);
+    for (int i = 1; i < 3; i++)
+        CU_ASSERT_EQUAL(memcmp(frame[i], frame[0], sizeof frame[0]), 0);
+}
+
 /* ---- shadow GDT ---- */
 
 static void test_shadow_compress(void)
@@ -489,4 +546,6 @@ void suite_vmm_register(void)
     CU_add_test(s, "IRQ held, IRET to ring 3, user fault: IRQ first", test_irq_held_then_user_fault);
     CU_add_test(s, "IRQ held, IRET to ring 3, user spins: delivered", test_irq_held_then_user_spin);
     CU_add_test(s, "pending queue", test_pending_queue);
+    CU_add_test(s, "task switch: #TS in the new task, native = trap = bt, hardware TR kept",
+                test_task_switch_fault_in_new_task);
 }

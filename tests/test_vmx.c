@@ -259,6 +259,35 @@ static void test_exit_cpuid(void)
     tv_free(t);
 }
 
+/* A task switch in non-root operation is an unconditional exit (reason 9)
+   before the switch: the qualification holds the selector and the source
+   (SDM vol. 3, 25.4.2 and table 28-2), nothing of the guest changes; from
+   an IDT task gate the event is the IDT-vectoring information. */
+static void test_exit_task_switch(void)
+{
+    struct tv *t = tv_new();
+    put_desc(t, 4, (0x3100u << 16) | 0x67u, 0x00008900u);   /* 0x20 available TSS */
+    t->vm.guest.gdtr.limit = 5 * 8 - 1;
+    static const uint8_t c_jmp[] = { 0x90, 0xea, 0, 0, 0, 0, 0x20, 0 };  /* nop; ljmp $0x20,$0 */
+    tv_exited(t, tv_go(t, c_jmp, sizeof c_jmp), VMX_EXIT_TASK_SWITCH, CODE + 1, 7);
+    CU_ASSERT_EQUAL(t->vm.exit_qual, VMX_TS_QUAL(0x20, VMX_TS_JMP));
+    CU_ASSERT_EQUAL(t->vm.guest.tr.sel, 0x18);
+    CU_ASSERT_EQUAL(t->ram[GDT + 0x20 + 5], 0x89);             /* not made busy */
+    CU_ASSERT_EQUAL(t->ram[GDT + 0x18 + 5], 0x8b);
+    tv_free(t);
+    t = tv_new();
+    put_desc(t, 4, (0x3100u << 16) | 0x67u, 0x00008900u);
+    t->vm.guest.gdtr.limit = 5 * 8 - 1;
+    put32(t, IDT, 0x20u << 16);                               /* vector 0: task gate */
+    put32(t, IDT + 4, 0x8500u);
+    static const uint8_t c_de[] = { 0x31, 0xc9, 0xf7, 0xf1 };  /* xor ecx,ecx; div ecx */
+    tv_exited(t, tv_go(t, c_de, sizeof c_de), VMX_EXIT_TASK_SWITCH, CODE + 2, 0);
+    CU_ASSERT_EQUAL(t->vm.exit_qual, VMX_TS_QUAL(0x20, VMX_TS_IDT));
+    CU_ASSERT_EQUAL(t->vm.idt_vectoring_info, vmx_intr_info(EXC_DE, VMX_INTR_HW_EXC, false));
+    CU_ASSERT_EQUAL(t->vm.guest.tr.sel, 0x18);
+    tv_free(t);
+}
+
 /* VMCALL: an unconditional exit (reason 18, length 3, nothing executed);
    LOCK makes it #UD, which has priority over the exit and goes to the
    guest (not in the bitmap); outside VMX operation it is #UD. */
@@ -723,6 +752,7 @@ void suite_vmx_register(void)
     CU_add_test(s, "entry: event-injection field checks", test_entry_event_checks);
     CU_add_test(s, "entry: guest-state checks -> exit 33", test_entry_guest_checks);
     CU_add_test(s, "exit: CPUID", test_exit_cpuid);
+    CU_add_test(s, "task switch: exit reason 9 (JMP, IDT task gate)", test_exit_task_switch);
     CU_add_test(s, "exit: VMCALL (18, any CPL; #UD outside non-root, LOCK)", test_exit_vmcall);
     CU_add_test(s, "exit: HLT", test_exit_hlt);
     CU_add_test(s, "exit: INVLPG", test_exit_invlpg);

@@ -17,8 +17,10 @@
  * target) or switches to the inner stack named by the TSS, pushing the old
  * SS:ESP. Interrupt gates clear IF, trap gates leave it. The EXT bit of any
  * error code produced while delivering is set unless the event was a
- * software interrupt (INT n, INT3, INTO). Task gates and virtual-8086 mode
- * are not modelled: they stop the run with CPU_STOP_UNSUPPORTED.
+ * software interrupt (INT n, INT3, INTO). A task gate hands the event to
+ * task.c, which switches to the gate's task (and pushes the error code on
+ * its stack). Virtual-8086 mode is not modelled: it stops the run with
+ * CPU_STOP_UNSUPPORTED.
  */
 #include <string.h>
 #include "ops_system.h"
@@ -160,9 +162,7 @@ static void intr_gate(struct cpu *cpu, int vec, bool soft, struct intr_target *t
     unsigned type = desc_type(t->gate);
     if (desc_s(t->gate))
         cpu_raise(cpu, EXC_GP, idt_err);
-    if (type == 5u)
-        cpu_unsupported(cpu, "task gates are not supported");
-    if ((type & 6u) != 6u)
+    if ((type & 6u) != 6u && type != 5u)
         cpu_raise(cpu, EXC_GP, idt_err);
     if (soft && (int)desc_dpl(t->gate) < cpu->s.cpl)
         cpu_raise(cpu, EXC_GP, (uint32_t)vec * 8u + 2u);
@@ -248,6 +248,12 @@ void intr_deliver(struct cpu *cpu, int vector, uint32_t err, bool has_err,
     if (flags_get(cpu) & FL_VM)
         cpu_unsupported(cpu, "virtual-8086 mode is not supported");
     intr_gate(cpu, vector, soft, &t);
+    if (desc_type(t.gate) == 5u) {               /* task gate: task.c */
+        task_interrupt(cpu, t.gate, err, has_err, t.ext);
+        cpu->s.halted = false;
+        cpu->fault_depth = 0;
+        return;
+    }
     intr_code(cpu, &t);
     intr_push(cpu, &t, err, has_err);
     cpu->s.eip = t.eip;

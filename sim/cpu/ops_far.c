@@ -7,7 +7,8 @@
  * checks, call gates with a stack switch to a more privileged level, returns
  * to an outer level that nullify data segments the new CPL may not use. All
  * checks happen before any register changes, so a fault leaves the
- * instruction undone. Far CALL/JMP/RET are also sensitive (Robin & Irvine):
+ * instruction undone. A TSS descriptor or task gate as the target, and IRET
+ * with NT = 1, are task switches (task.c). Far CALL/JMP/RET are also sensitive (Robin & Irvine):
  * the CS they push or load shows the real CPL in its RPL.
  */
 #include <stddef.h>
@@ -83,7 +84,13 @@ static void gate_target(struct cpu *cpu, uint16_t gsel, uint64_t g,
     far_check_eip(cpu, t->code, t->eip);
 }
 
-/* Read the descriptor of a far JMP/CALL target; task switches stop. */
+/* Read the descriptor of a far JMP/CALL target: a code segment, a call
+   gate, or a TSS / task gate (types 1, 3, 5, 9, 11: task.c decides). */
+static bool is_task_type(unsigned type)
+{
+    return (type & 5u) == 1u || type == 5u;
+}
+
 static uint64_t far_target(struct cpu *cpu, uint16_t sel)
 {
     if ((sel & 0xfffcu) == 0)
@@ -92,9 +99,7 @@ static uint64_t far_target(struct cpu *cpu, uint16_t sel)
     if (desc_s(d))
         return d;
     unsigned type = desc_type(d);
-    if (type == 1u || type == 5u || type == 9u)
-        cpu_unsupported(cpu, "task switches are not supported");
-    if (type != 4u && type != 0xcu)
+    if (type != 4u && type != 0xcu && !is_task_type(type))
         cpu_raise_sel(cpu, EXC_GP, sel);
     return d;
 }
@@ -118,6 +123,10 @@ static void far_jump(struct cpu *cpu, uint16_t sel, uint32_t eip, int opsize)
     uint64_t d = far_target(cpu, sel);
     if (desc_s(d)) {
         far_direct(cpu, sel, d, eip, opsize, false);
+        return;
+    }
+    if (is_task_type(desc_type(d))) {
+        task_far(cpu, sel, d, false, cpu->s.eip);
         return;
     }
     struct gate_target t;
@@ -155,6 +164,10 @@ static void far_call(struct cpu *cpu, uint16_t sel, uint32_t eip, int opsize)
     uint64_t d = far_target(cpu, sel);
     if (desc_s(d)) {
         far_direct(cpu, sel, d, eip, opsize, true);
+        return;
+    }
+    if (is_task_type(desc_type(d))) {
+        task_far(cpu, sel, d, true, cpu->s.eip);
         return;
     }
     struct gate_target t;
@@ -278,8 +291,10 @@ void op_ret_far(struct cpu *cpu, const struct insn *in)
 void op_iret(struct cpu *cpu, const struct insn *in)
 {
     int size = in->opsize;
-    if (cpu->s.eflags & FL_NT)
-        cpu_unsupported(cpu, "task return (IRET with NT=1) is not supported");
+    if (flags_get(cpu) & FL_NT) {
+        task_return(cpu, cpu->s.eip);            /* back to the previous task */
+        return;
+    }
     uint32_t eip = stack_read_at(cpu, 0, size);
     uint16_t cs = (uint16_t)stack_read_at(cpu, (uint32_t)size, 2);
     uint32_t fl = stack_read_at(cpu, 2u * (uint32_t)size, size);

@@ -129,6 +129,17 @@ void seg_null_outer(struct cpu *cpu);
 /* Read SSn:ESPn for privilege `dpl` from the current 32-bit TSS. */
 void tss_stack(struct cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp, int ext);
 
+/* Hardware task switches (task.c). task_far: a far JMP (call false) or
+   CALL to the TSS descriptor or task gate `sel`/`d` (a system descriptor of
+   type 1, 3, 9, 11 or 5), the old task resuming at next_eip. task_interrupt:
+   an interrupt or exception through the IDT task gate `gate` (the old task
+   resumes at s.eip; err is pushed on the new task's stack if has_err).
+   task_return: IRET with NT = 1, back to the previous-task link. */
+enum task_source { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
+void task_far(struct cpu *cpu, uint16_t sel, uint64_t d, bool call, uint32_t next_eip);
+void task_interrupt(struct cpu *cpu, uint64_t gate, uint32_t err, bool has_err, int ext);
+void task_return(struct cpu *cpu, uint32_t next_eip);
+
 /* Software interrupt entry for INT n / INT3 / INTO (intr.c). */
 void intr_soft(struct cpu *cpu, int vector);
 /* A trap-like exception raised by the instruction that just completed (INT1

@@ -202,6 +202,18 @@ bool vmx_boundary(struct cpu *cpu)
     return false;
 }
 
+_Noreturn void vmx_task_switch_exit(struct cpu *cpu, uint16_t sel, int source, uint32_t len)
+{
+    struct vmcs *vm = cpu->vmcs;
+    vmx_exit_info(cpu, VMX_EXIT_TASK_SWITCH, VMX_TS_QUAL(sel, source));
+    vm->exit_insn_len = len;
+    if (source == VMX_TS_IDT) {
+        vm->idt_vectoring_info = vmx_delivering_info(cpu, &vm->exit_insn_len);
+        vm->idt_vectoring_error = cpu->delivering.error;
+    }
+    cpu_stop_run(cpu, CPU_STOP_VMEXIT, NULL);
+}
+
 uint32_t vmx_delivering_info(const struct cpu *cpu, uint32_t *len)
 {
     int v = cpu->delivering.vector;

@@ -33,6 +33,7 @@ enum vmx_exit_reason {
     VMX_EXIT_EXT_INTR = 1,       /* external interrupt (pin-based control) */
     VMX_EXIT_TRIPLE_FAULT = 2,
     VMX_EXIT_INTR_WINDOW = 7,    /* the guest can take an interrupt */
+    VMX_EXIT_TASK_SWITCH = 9,    /* unconditional: every task switch (qualification below) */
     VMX_EXIT_CPUID = 10,         /* unconditional */
     VMX_EXIT_HLT = 12,
     VMX_EXIT_INVLPG = 14,
@@ -48,6 +49,13 @@ enum vmx_exit_reason {
     VMX_EXIT_REASONS = 64
 };
 #define VMX_EXIT_ENTRY_FAIL 0x80000000u  /* bit 31 of the exit reason */
+/* Task-switch exit qualification (SDM vol. 3, table 28-2 "Exit Qualification
+   for Task Switches"): bits 15:0 the selector the switch names (the JMP/CALL
+   operand, the IRET back link, the IDT task gate's TSS), bits 31:30 the
+   source. The instruction has not executed (EIP on it, its length in the
+   exit); an IDT source has the event in the IDT-vectoring information. */
+enum { VMX_TS_CALL = 0, VMX_TS_IRET = 1, VMX_TS_JMP = 2, VMX_TS_IDT = 3 };
+#define VMX_TS_QUAL(sel, source) ((uint32_t)(sel) | (uint32_t)(source) << 30)
 
 /* Pin-based controls. */
 #define VMX_PIN_EXT_INTR   0x00000001u   /* external interrupts exit */

@@ -31,6 +31,10 @@ enum cpu_stop vmx_run_end(struct cpu *cpu, enum cpu_stop r);
 void vmx_exit_info(struct cpu *cpu, uint32_t reason, uint32_t qual);
 void vmx_load_host(struct cpu *cpu, const struct vmcs_host *h);
 void vmx_exit_commit(struct cpu *cpu);
+/* A task switch in non-root operation: the unconditional VM exit (reason
+   9) instead of the switch; `len` the length of the JMP/CALL/IRET (0 for
+   an IDT source: the event goes in the IDT-vectoring fields). */
+_Noreturn void vmx_task_switch_exit(struct cpu *cpu, uint16_t sel, int source, uint32_t len);
 /* The event being delivered as IDT-vectoring information (*len: the
    instruction length of a software interrupt). */
 uint32_t vmx_delivering_info(const struct cpu *cpu, uint32_t *len);

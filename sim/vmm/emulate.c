@@ -342,6 +342,11 @@ static int emu_write_cr34(struct vmm *v, int cr, uint32_t val)
     return spt_cr_written(v, cr, old) ? EMU_NEXT : EMU_STOP;
 }
 
+int emu_write_cr3(struct vmm *v, uint32_t val)
+{
+    return emu_write_cr34(v, 3, val);
+}
+
 int emu_mov_to_cr(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     uint32_t val = v->cpu->s.r[in->rm];

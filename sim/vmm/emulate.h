@@ -85,7 +85,27 @@ int emu_call_far(struct vmm *v, const struct insn *in, struct emu_fault *f);
 int emu_ret_far(struct vmm *v, const struct insn *in, struct emu_fault *f);
 int emu_int(struct vmm *v, const struct insn *in, struct emu_fault *f);
 
-/* Helpers shared by the two files (emulate.c). */
+/* emulate_task.c: hardware task switches on the guest's TSSes and GDT.
+   emu_is_task_desc: a TSS descriptor (types 1, 3, 9, 11) or task gate (5).
+   emu_task_far: far JMP (call false) or CALL to such a descriptor `d` for
+   selector `sel`, the old task resuming at next_eip. emu_task_gate: an
+   event through the guest IDT task gate `gate` (EXT bit `ext`; err pushed
+   on the new task's stack if has_err), the old task resuming at old_eip.
+   emu_task_return: IRET with NT = 1. All return EMU_JUMP with the new task
+   loaded, EMU_FAULT (before the commit point: nothing changed; after it:
+   the fault belongs to the new task) or EMU_STOP. */
+bool emu_is_task_desc(uint64_t d);
+int emu_task_far(struct vmm *v, uint16_t sel, uint64_t d, bool call, uint32_t next_eip,
+                 struct emu_fault *f);
+int emu_task_gate(struct vmm *v, uint64_t gate, uint32_t err, bool has_err, uint32_t ext,
+                  uint32_t old_eip, struct emu_fault *f);
+int emu_task_return(struct vmm *v, uint32_t next_eip, struct emu_fault *f);
+
+/* Helpers shared by the files (emulate.c, emulate_seg.c). */
+/* Set the accessed bit of the guest descriptor for `sel`, as a load does. */
+void emu_set_accessed(struct vmm *v, uint16_t sel);
+/* The guest's CR3 written (shadow paging switches roots): EMU_NEXT or EMU_STOP. */
+int emu_write_cr3(struct vmm *v, uint32_t val);
 uint32_t emu_ea(struct vmm *v, const struct insn *in);
 uint32_t emu_reg(struct vmm *v, int reg, int size);
 void emu_set_reg(struct vmm *v, int reg, int size, uint32_t val);

@@ -61,7 +61,7 @@ static int seg_check(struct vmm *v, int sreg, uint16_t sel, struct emu_fault *f)
 
 /* A segment load sets the descriptor's accessed bit in the guest's GDT, as
    the hardware does (SDM vol. 3, 3.4.5.1); LAR shows it. */
-static void set_accessed(struct vmm *v, uint16_t sel)
+void emu_set_accessed(struct vmm *v, uint16_t sel)
 {
     uint64_t d;
     if ((sel & 0xFFFCu) == 0 || !guest_desc(v, sel, &d) || (d & (1ull << 40)))
@@ -73,7 +73,7 @@ static void set_accessed(struct vmm *v, uint16_t sel)
 
 static void seg_commit(struct vmm *v, int sreg, uint16_t sel)
 {
-    set_accessed(v, sel);
+    emu_set_accessed(v, sel);
     int rpl = sel & 3;
     if (sreg == S_SS || sreg == S_CS)
         rpl = hw_rpl(rpl);
@@ -169,7 +169,7 @@ static int code_target(struct vmm *v, uint16_t sel, struct emu_fault *f)
     if (!guest_desc(v, sel, &d))
         return emu_fault(f, EXC_GP, sel & 0xFFFCu);
     if (!desc_s(d))
-        return emu_stop_seg(v, "call gates and task switches are not supported under a VMM");
+        return emu_stop_seg(v, "call gates are not supported under a VMM");
     if (!desc_code(d))
         return emu_fault(f, EXC_GP, sel & 0xFFFCu);
     bool conf = desc_type(d) & 4u;
@@ -182,7 +182,7 @@ static int code_target(struct vmm *v, uint16_t sel, struct emu_fault *f)
 
 static void cs_commit(struct vmm *v, uint16_t sel, int cpl, uint32_t eip)
 {
-    set_accessed(v, sel);
+    emu_set_accessed(v, sel);
     uint16_t gsel = (uint16_t)((sel & 0xFFFCu) | (unsigned)cpl);
     hw_load_seg(v, S_CS, gsel, hw_rpl(cpl));
     v->vc.sel[S_CS] = gsel;
@@ -206,11 +206,20 @@ static int far_operand(struct vmm *v, const struct insn *in, uint16_t *sel, uint
     return rc;
 }
 
+/* A TSS descriptor or task gate as the far target: a task switch. */
+static bool task_target(struct vmm *v, uint16_t sel, uint64_t *d)
+{
+    return (sel & 0xFFFCu) != 0 && guest_desc(v, sel, d) && emu_is_task_desc(*d);
+}
+
 int emu_jmp_far(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     uint16_t sel;
     uint32_t off;
+    uint64_t d;
     int rc = far_operand(v, in, &sel, &off, f);
+    if (rc == EMU_NEXT && task_target(v, sel, &d))
+        return emu_task_far(v, sel, d, false, v->cpu->s.eip + in->len, f);
     if (rc == EMU_NEXT)
         rc = code_target(v, sel, f);
     if (rc != EMU_NEXT)
@@ -224,7 +233,10 @@ int emu_call_far(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     uint16_t sel;
     uint32_t off, ret = v->cpu->s.eip + in->len;
+    uint64_t d;
     int rc = far_operand(v, in, &sel, &off, f);
+    if (rc == EMU_NEXT && task_target(v, sel, &d))
+        return emu_task_far(v, sel, d, true, ret, f);
     if (rc == EMU_NEXT)
         rc = code_target(v, sel, f);
     uint32_t esp = v->cpu->s.r[R_ESP];
@@ -346,10 +358,10 @@ static uint32_t iret_mask(const struct vmm *v)
 
 int emu_iret(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
+    if (cpu_get_eflags(v->cpu) & FL_NT)           /* NT: a task return */
+        return emu_task_return(v, v->cpu->s.eip + in->len, f);
     if (in->opsize != 4)
         return emu_stop_seg(v, "16-bit IRET is not supported under a VMM");
-    if (cpu_get_eflags(v->cpu) & FL_NT)
-        return emu_stop_seg(v, "task return (IRET with NT=1) is not supported");
     uint32_t eip, cs, fl;
     int rc = stack_read(v, 0, &eip, 4, f);
     if (rc == EMU_NEXT)

@@ -68,6 +68,8 @@ static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
     if ((in->row->attr & A_SEGLOAD) && !sys &&
         (vec == EXC_GP || vec == EXC_NP || vec == EXC_SS))
         return true;
+    if (vec == EXC_TS && in->map == MAP_1B && in->opcode == 0xCF)
+        return true;      /* IRET with NT = 1: the VMM TSS's null back link */
     if (vec != EXC_GP)
         return false;
     if (in->row->attr & A_IO)

@@ -18,6 +18,9 @@
  * hardware frame would: the guest can see it ("INT frames carrying RPL 1")
  * and its IRET runs in hardware, so the virtual IF is not restored by it.
  *
+ * A task gate makes delivery a task switch to the gate's task on the
+ * guest's own TSSes (emulate_task.c), the error code pushed on its stack.
+ *
  * A fault while delivering follows SDM vol. 3, table 6-5: contributory on
  * contributory (or anything bad on a #PF) becomes #DF; a fault while
  * delivering #DF is a triple fault.
@@ -67,11 +70,9 @@ static int read_gate(struct vmm *v, int vec, enum reflect_kind kind, struct targ
     unsigned type = desc_type(t->gate);
     if (desc_s(t->gate))
         return emu_fault(f, EXC_GP, idt_err);
-    if (type == 5u)
-        return reflect_stop(v, "task gates are not supported");
-    if ((type & 6u) != 6u)
+    if ((type & 6u) != 6u && type != 5u)
         return emu_fault(f, EXC_GP, idt_err);
-    if (!(type & 8u))
+    if (!(type & 8u) && type != 5u)
         return reflect_stop(v, "16-bit interrupt gates are not supported under a VMM");
     if (kind == RK_SOFT && (int)desc_dpl(t->gate) < v->vc.cpl)
         return emu_fault(f, EXC_GP, (uint32_t)vec * 8u + 2u);
@@ -187,6 +188,8 @@ static int reflect_once(struct vmm *v, int vec, uint32_t err, bool has_err,
 {
     struct target t = { .ext = kind == RK_SOFT ? 0u : 1u };
     int rc = read_gate(v, vec, kind, &t, f);
+    if (rc == EMU_NEXT && desc_type(t.gate) == 5u)     /* a task gate */
+        return emu_task_gate(v, t.gate, err, has_err, t.ext, ret_eip, f);
     if (rc == EMU_NEXT)
         rc = check_code(v, &t, f);
     if (rc == EMU_NEXT)

@@ -16,6 +16,9 @@
  *   HLT, INVLPG, MOV CR,  decode the instruction (its length is in the
  *   I/O, RDMSR/WRMSR      VMCS) and run the emulation library's routine;
  *                         a fault it returns is injected
+ *   task switch           from JMP/CALL/IRET: emulated like the above (the
+ *                         library's task switch, emulate_task.c); from an
+ *                         IDT task gate: the switch is the event's delivery
  *   CPUID                 the VMM executes CPUID itself and passes it on
  *   VMCALL                a hypercall (hw.h's ABI): EAX is the call number
  *   interrupt window,     nothing to emulate: the next entry injects
@@ -323,6 +326,47 @@ static enum cpu_stop hw_vmcall(struct vmm *v)
 
 /* An event whose delivery the exit interrupted goes in again (26.5.1.1);
    a software interrupt's instruction runs again instead. */
+/*
+ * A task switch (exit reason 9, unconditional in non-root operation). From
+ * a JMP, CALL or IRET the instruction is emulated (emu_insn reaches
+ * emulate_task.c, which switches on the guest's TSSes); from an event whose
+ * guest IDT entry is a task gate, the event is not re-injected
+ * (hw_reinject) but delivered here as the switch to the gate's task, its
+ * error code pushed on the new task's stack.
+ */
+static enum cpu_stop hw_task_switch(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    const struct vmcs *vm = &v->hw->vmcs;
+    if ((vm->exit_qual >> 30) != VMX_TS_IDT)
+        return hw_emulate(v);
+    uint32_t info = vm->idt_vectoring_info, type = (info >> 8) & 7u;
+    int vec = (int)(info & 0xFFu);
+    bool soft = type == VMX_INTR_SOFT_INT || type == VMX_INTR_SOFT_EXC;
+    uint32_t ret = c->s.eip + (soft ? vm->exit_insn_len : 0u);
+    uint64_t gate = 0;
+    struct emu_fault f;
+    vmm_emit(v, EV_REFLECT, PATH_EMULATED, (uint32_t)vec, soft ? RK_SOFT : RK_EXC, 0, 0);
+    int rc = gmem_read(v, v->vc.idtr.base + (uint32_t)vec * 8u, &gate, 8, &f);
+    if (rc == EMU_NEXT)
+        rc = emu_task_gate(v, gate, vm->idt_vectoring_error, (info & VMX_INTR_ERRCODE) != 0,
+                           soft ? 0u : 1u, ret, &f);
+    switch (rc) {
+    case EMU_JUMP:
+        if (soft)
+            hw_retired(v, NULL, 0);    /* INT n retired by its delivery */
+        hw_price(v, OV_REFLECT, COST_VT_ENTRY, true, 0);
+        return CPU_STOP_BUDGET;
+    case EMU_FAULT:
+        hw_inject_fault(v, &f);
+        hw_price(v, OV_REFLECT, COST_VT_ENTRY, true, 0);
+        return CPU_STOP_BUDGET;
+    default:
+        c->stop_msg = v->stop_msg;
+        return CPU_STOP_UNSUPPORTED;
+    }
+}
+
 static void hw_reinject(struct vmm *v)
 {
     const struct vmcs *vm = &v->hw->vmcs;
@@ -330,6 +374,8 @@ static void hw_reinject(struct vmm *v)
     unsigned type = (info >> 8) & 7u;
     if (!(info & VMX_INTR_VALID) || type == VMX_INTR_SOFT_INT || type == VMX_INTR_SOFT_EXC)
         return;
+    if (vm->exit_reason == VMX_EXIT_TASK_SWITCH)
+        return;                       /* delivered by the switch (hw_task_switch) */
     hw_queue_event(v, info & ~0x7FFFF000u, vm->idt_vectoring_error, true);
     /* the CPU charged the delivery it began at native cost: it will be
        charged again when the event goes in, so this one was overhead */
@@ -348,6 +394,8 @@ static enum cpu_stop hw_dispatch(struct vmm *v)
         return mon_internal(v, "hw: exit for an exception the VMM does not take (internal error)");
     case VMX_EXIT_CPUID:
         return hw_cpuid(v);
+    case VMX_EXIT_TASK_SWITCH:
+        return hw_task_switch(v);
     case VMX_EXIT_VMCALL:
         return hw_vmcall(v);
     case VMX_EXIT_HLT: case VMX_EXIT_INVLPG: case VMX_EXIT_CR_ACCESS: case VMX_EXIT_IO:
