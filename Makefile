@@ -25,7 +25,7 @@ SIM_CPU := sim/cpu/optable.o sim/cpu/decode.o sim/cpu/exec.o sim/cpu/icache.o si
 SIM_HW  := sim/hw/bus.o sim/hw/uart.o sim/hw/pic.o sim/hw/pit.o sim/hw/debugexit.o \
            sim/hw/post.o sim/hw/elf.o sim/hw/multiboot.o sim/hw/hostfile.o \
            sim/hw/firmware.o sim/hw/lapic.o sim/hw/ioapic.o sim/hw/ide.o sim/hw/vgacrt.o \
-           sim/hw/cmos.o sim/hw/sysctl.o sim/hw/kbc.o sim/hw/kbd_keys.o
+           sim/hw/cmos.o sim/hw/sysctl.o sim/hw/kbc.o sim/hw/kbd_keys.o sim/hw/fwcfg.o
 SIM_TOP := sim/machine.o sim/vm.o sim/snapfile.o sim/snapcodec.o sim/snapstate.o sim/snapshot.o sim/history.o sim/replayfile.o sim/event.o sim/stats.o
 SIM_MEM := sim/mem/frames.o sim/mem/pmap.o sim/mem/share.o
 SIM_VMM := sim/vmm/cost.o sim/vmm/guest_phys.o sim/vmm/vmm.o sim/vmm/vmm_state.o sim/vmm/monitor.o sim/vmm/reflect.o sim/vmm/shadow.o \

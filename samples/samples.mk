@@ -25,7 +25,7 @@ SAMPLES_TIMEOUT ?= 20
 
 # Every kernel is samples/<name>/<name>.c; demo is the one ./ringside runs
 # with no arguments.
-SAMPLES_ALL := hello compute rings sensitive exceptions paging smc demo lecture writer mptable lapic apicmap memfill hypercall rtc taskswitch
+SAMPLES_ALL := hello compute rings sensitive exceptions paging smc demo lecture writer mptable lapic apicmap memfill hypercall rtc taskswitch fwcfg
 # Kernels built like the samples but without a QEMU golden (they print
 # cycle counts): the Adams & Agesen nanobenchmarks (`ringside paper`).
 SAMPLES_BENCH := nanobench

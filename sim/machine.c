@@ -226,6 +226,7 @@ static void machine_wire_devices(struct machine *m)
     cmos_init(&m->cmos, &m->bus, m->ram_size);
     sysctl_init(&m->sysctl, &m->bus);
     kbc_init(&m->kbc, &m->bus, (struct irq_line){ &m->pic, 1, &m->ioapic });
+    fwcfg_init(&m->fwcfg, &m->bus, m->ram_size);
 }
 
 int machine_attach_disk(struct machine *m, int index, const char *path, bool write_through,

@@ -29,6 +29,7 @@
 #include "hw/ide.h"
 #include "hw/vgacrt.h"
 #include "hw/cmos.h"
+#include "hw/fwcfg.h"
 #include "hw/sysctl.h"
 #include "hw/kbc.h"
 #include "hw/firmware.h"
@@ -92,6 +93,7 @@ struct machine {
     struct cmos cmos;          /* 0x70/0x71 */
     struct sysctl sysctl;      /* 0x92 */
     struct kbc kbc;            /* 0x60/0x64, IRQ 1 */
+    struct fwcfg fwcfg;        /* 0x510/0x511: QEMU's fw_cfg */
     uint64_t mmio_reads, mmio_writes;     /* device MMIO (APIC pages) */
     uint64_t mmio_unassigned;             /* accesses to no device: read 0 */
 

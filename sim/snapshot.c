@@ -5,7 +5,7 @@
  * native hardware holds it, "CNTR" cycle and instruction counters, "DEVS"
  * the PIC, PIT, UART, debug-exit and POST port, "PC  " the further PC
  * devices (local and I/O APIC, IDE registers, CRT, CMOS, port 0x92, 8042),
- * "RTC " the clock's epoch, "DSK0"/"DSK1" the IDE images as the guest left
+ * "RTC " the clock's epoch, "FWCF" fw_cfg's selected key, "DSK0"/"DSK1" the IDE images as the guest left
  * them, "STAT" the statistics, and
  * "MEM " guest RAM: a bitmap of the 4 KiB pages that are not all zero, then
  * those pages, zlib-compressed. Under a VMM the engine hands over the
@@ -196,6 +196,7 @@ static int snapshot_build(struct vm *vm, bool with_mem, struct snap_writer *w, c
         save_cpu(w, vm, err, errlen) || save_devs(w, m, err, errlen) ||
         save_pc(w, m, err, errlen) ||
         save_blob(w, "RTC ", &snap_rtc_type, &m->cmos, err, errlen) ||
+        save_blob(w, "FWCF", &snap_fwcfg_type, &m->fwcfg, err, errlen) ||
         save_blob(w, "STAT", &snap_stats_type, &m->stats, err, errlen) ||
         (with_mem && (save_mem(w, m, err, errlen) || save_disks(w, m, err, errlen)))) {
         snapw_free(w);
@@ -252,6 +253,7 @@ struct restore_plan {
     struct snap_cpu_counters n;
     struct stats stats;
     struct pc_devs pc;
+    struct fwcfg fwcfg;
     const struct snap_chunk *mem;
     const struct snap_chunk *disk[2];
 };
@@ -364,6 +366,13 @@ static int plan_rtc(struct restore_plan *p, const struct snap_chunk *c, char *er
     return snap_decode(&snap_rtc_type, c->data, c->len, &p->pc.cmos, err, errlen);
 }
 
+/* fw_cfg's selected key (chunk "FWCF"); an older snapshot: none selected. */
+static int plan_fwcfg(struct restore_plan *p, const struct snap_chunk *c, char *err, size_t errlen)
+{
+    fwcfg_reset(&p->fwcfg);
+    return c ? snap_decode(&snap_fwcfg_type, c->data, c->len, &p->fwcfg, err, errlen) : 0;
+}
+
 /* Each image the snapshot holds needs the same drive attached, as large. */
 static int plan_disks(struct restore_plan *p, const struct machine *m, const struct snap_file *f,
                       char *err, size_t errlen)
@@ -386,7 +395,7 @@ static int plan_disks(struct restore_plan *p, const struct machine *m, const str
 static int check_tags(const struct snap_file *f, char *err, size_t errlen)
 {
     static const char *const known[] = { "CPU ", "CNTR", "DEVS", "MEM ", "KPTH", "STAT",
-                                         "PC  ", "DSK0", "DSK1", "RTC " };
+                                         "PC  ", "DSK0", "DSK1", "RTC ", "FWCF" };
     for (int i = 0; i < f->nchunks; i++) {
         bool ok = false;
         for (unsigned k = 0; k < sizeof known / sizeof *known; k++)
@@ -440,6 +449,7 @@ static int plan_restore(struct restore_plan *p, const struct vm *vm, const struc
     }
     return plan_devs(p, dev, err, errlen) || plan_pc(p, snap_find(f, "PC  "), err, errlen) ||
            plan_rtc(p, snap_find(f, "RTC "), err, errlen) ||
+           plan_fwcfg(p, snap_find(f, "FWCF"), err, errlen) ||
            (with_mem && plan_disks(p, m, f, err, errlen)) ||
            snap_decode(&snap_stats_type, st->data, st->len, &p->stats, err, errlen) ||
            plan_cpu(p, f, err, errlen) ||
@@ -451,7 +461,7 @@ static int plan_restore(struct restore_plan *p, const struct vm *vm, const struc
 static void apply_pc(struct machine *m, const struct restore_plan *p)
 {
     m->lapic = p->pc.lapic, m->ioapic = p->pc.ioapic, m->ide = p->pc.ide, m->crt = p->pc.crt;
-    m->cmos = p->pc.cmos, m->sysctl = p->pc.sysctl, m->kbc = p->pc.kbc;
+    m->cmos = p->pc.cmos, m->sysctl = p->pc.sysctl, m->kbc = p->pc.kbc, m->fwcfg = p->fwcfg;
     for (int i = 0; i < 2; i++)
         if (p->disk[i])
             memcpy(m->ide.drive[i].data, p->disk[i]->data, p->disk[i]->len);
@@ -480,7 +490,7 @@ static int restore(struct vm *vm, const struct snap_file *f, bool with_mem, char
     }
     *p = (struct restore_plan){ .pic = m->pic, .pit = m->pit, .uart = m->uart, .dbg = m->dbg,
                                 .post = m->post, .cpu = m->cpu.s, .stats = m->stats,
-                                .pc = pc_of(m) };
+                                .pc = pc_of(m), .fwcfg = m->fwcfg };
     int rc = plan_restore(p, vm, f, with_mem, err, errlen);
     if (rc == 0) {
         m->pic = p->pic, m->pit = p->pit, m->uart = p->uart, m->dbg = p->dbg, m->post = p->post;

@@ -17,6 +17,7 @@
 #include "hw/ide.h"
 #include "hw/vgacrt.h"
 #include "hw/cmos.h"
+#include "hw/fwcfg.h"
 #include "hw/sysctl.h"
 #include "hw/kbc.h"
 #include "stats.h"
@@ -194,6 +195,12 @@ static const struct snap_field rtc_fields[] = {
     SNAPF(struct cmos, epoch, SF_INT, CMOS_LAST_EPOCH), SNAPF(struct cmos, epoch_cycle, SF_UINT, 0),
 };
 const struct snap_type snap_rtc_type = { "RTC", rtc_fields, N(rtc_fields) };
+
+static const struct snap_field fwcfg_fields[] = {
+    SNAPF(struct fwcfg, key, SF_UINT, 0), SNAPF(struct fwcfg, offset, SF_UINT, 0),
+    SNAPF(struct fwcfg, reads, SF_UINT, 0),
+};
+const struct snap_type snap_fwcfg_type = { "fw_cfg", fwcfg_fields, N(fwcfg_fields) };
 
 static const struct snap_field sysctl_fields[] = {
     SNAPF(struct sysctl, value, SF_UINT, 0), SNAPF(struct sysctl, reset_requested, SF_BOOL, 0),

@@ -30,6 +30,7 @@ extern const struct snap_type snap_ide_type;          /* struct ide, its registe
 extern const struct snap_type snap_vgacrt_type;       /* struct vgacrt */
 extern const struct snap_type snap_cmos_type;         /* struct cmos */
 extern const struct snap_type snap_rtc_type;          /* struct cmos: the clock's epoch */
+extern const struct snap_type snap_fwcfg_type;        /* struct fwcfg: the selected key */
 extern const struct snap_type snap_sysctl_type;       /* struct sysctl */
 extern const struct snap_type snap_kbc_type;          /* struct kbc */
 /* The two MSRs of the PC's devices (kept in the CPU state, saved with them). */

@@ -24,7 +24,7 @@
 #include "proc.h"
 
 static const char *const samples[] = {
-    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "hypercall", "kbd", "lapic",
+    "apicmap", "hello", "compute", "demo", "echo", "exceptions", "fwcfg", "hypercall", "kbd", "lapic",
     "lecture",
     "memfill", "mptable", "nanobench", "paging", "rings", "rtc", "sensitive", "smc", "writer",
 };

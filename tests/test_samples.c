@@ -366,6 +366,7 @@ static void test_pc_apicmap(void) { check_every_engine("apicmap"); }
 static void test_pc_ide(void) { check_every_engine("ide"); }
 static void test_pc_rtc(void) { check_every_engine("rtc"); }
 static void test_pc_kbd(void) { check_every_engine("kbd"); }
+static void test_pc_fwcfg(void) { check_every_engine("fwcfg"); }
 
 /* Hardware task switches: the CPU's own under native, emulated on the
    guest's TSSes under trap and bt (emulate_task.c), and under hw on the
@@ -692,6 +693,8 @@ void suite_samples_register(void)
                 test_pc_apicmap);
     CU_add_test(p, "ide: IDENTIFY, PIO write/read, IRQ 14, errors, CHS, SRST", test_pc_ide);
     CU_add_test(p, "rtc: BCD/binary, 12/24 h, SET, a second turning the year", test_pc_rtc);
+    CU_add_test(p, "fwcfg: QEMU's fw_cfg keys (CPU count, RAM size, end of a key)",
+                test_pc_fwcfg);
     CU_add_test(p, "kbd: typed keys as set-1 scancodes, IRQ 1 per byte (QEMU sendkey)",
                 test_pc_kbd);
     CU_add_test(p, "taskswitch: TSSes, task gates, NT and the back link",
