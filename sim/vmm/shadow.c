@@ -455,8 +455,8 @@ bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc)
 {
     uint32_t off = sel & 0xFFF8u;
     struct emu_fault f;
-    if (sel & 4u) {                     /* the guest's LDT (emu_lldt) */
-        if ((v->vc.ldtr & 0xFFFCu) == 0 || off + 7u > v->vc.ldt_limit)
+    if (sel & 4u) {                     /* the guest's LDT (emu_lldt; limit 0: null) */
+        if (off + 7u > v->vc.ldt_limit)
             return false;
         return gmem_read(v, v->vc.ldt_base + off, desc, 8, &f) == EMU_NEXT;
     }

@@ -27,7 +27,7 @@ struct vcpu {
     struct dtr gdtr, idtr;      /* the guest's descriptor tables (guest linear) */
     uint16_t ldtr;              /* guest LDTR selector */
     uint32_t ldt_base;          /* base of the guest LDT (guest linear) */
-    uint32_t ldt_limit;         /* its byte limit */
+    uint32_t ldt_limit;         /* its byte limit; 0 when LDTR is unusable (null) */
     uint16_t tr;                /* guest TR selector */
     uint32_t tss_base;          /* base of the guest TSS (ss0/esp0 for reflection) */
     uint32_t tss_limit;         /* its byte limit */
