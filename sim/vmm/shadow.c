@@ -592,6 +592,23 @@ static enum cpu_stop trunc_top_fault(struct vmm *v)
  * guest's (native raises it too) and is left in the CPU's stop fields for
  * the monitor to reflect; trunc_step keeps it from being stepped again.
  */
+/* The re-executed store hit a page BT write-protects for its translations
+   (guest paging off, the 1:1 map): drop them and unprotect the page, as a
+   store from the TC does (bt_smc_fault), so the step can be retried - a
+   return to the run loop would translate the page, and protect it, again. */
+static bool trunc_code_write(struct vmm *v, enum cpu_stop r)
+{
+    struct cpu *c = v->cpu;
+    struct bt *bt = vmm_bt(v);
+    if (!bt || spt_active(v) || r != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF ||
+        (c->stop_error & (PF_P | PF_W)) != (PF_P | PF_W) || c->s.cr2 >= v->guest_ram ||
+        !bt_page_has_code(bt, c->s.cr2))
+        return false;
+    bt_code_page_written(bt, c->s.cr2);
+    cpu_tlb_flush(c);
+    return true;
+}
+
 bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
 {
     struct cpu *c = v->cpu;
@@ -620,6 +637,8 @@ bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
     c->single_step = true;
     v->trunc_step = true;
     enum cpu_stop r = cpu_run(c, UINT64_MAX);
+    if (trunc_code_write(v, r))
+        r = cpu_run(c, UINT64_MAX);
     v->trunc_step = false;
     c->single_step = false;
     c->bus.intr_pending = pending;

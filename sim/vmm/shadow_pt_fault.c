@@ -294,6 +294,32 @@ static enum spt_verdict spt_mmio_unpaged(struct vmm *v, uint32_t lin, uint32_t *
     return spt_mmio_step(v, &pd[lin >> 22], (lin & 0xFFC00000u) | 0x87u, err);
 }
 
+/* Guest paging off, an access above guest RAM outside the device window:
+   natively unassigned memory (reads 0, writes vanish). For the one
+   instruction the address is mapped to the open-bus frame - through the
+   tail table if guest RAM ends in its 4 MiB block, else through a table
+   whose every entry is that frame - and the frame is refilled after. */
+static enum spt_verdict spt_open_bus_unpaged(struct vmm *v, uint32_t lin, uint32_t *err)
+{
+    uint8_t *ram = v->cpu->bus.ram;
+    uint32_t *pde = (uint32_t *)(ram + v->region_pa + VMM_OFF_PD) + (lin >> 22);
+    uint32_t old = *pde, entry = spt_open_bus_pa(v) | 7u;
+    enum spt_verdict r;
+    if ((old & 1u) && !(old & 0x80u)) {
+        uint32_t *pte = (uint32_t *)(ram + (old & ~0xFFFu)) + ((lin >> 12) & 1023u);
+        r = spt_mmio_step(v, pte, entry, err);
+    } else {
+        uint32_t *pt = (uint32_t *)(ram + v->region_pa + VMM_OFF_PT_OPEN);
+        for (unsigned i = 0; i < 1024u; i++)
+            pt[i] = entry;
+        r = spt_mmio_step(v, pde, (v->region_pa + VMM_OFF_PT_OPEN) | 7u, err);
+        *pde = old;
+        cpu_tlb_flush(v->cpu);
+    }
+    spt_open_bus_refill(v);
+    return r;
+}
+
 /* Guest paging on: the guest's PTE names a device frame. */
 static enum spt_verdict spt_mmio_paged(struct vmm *v, uint32_t lin, struct spt_gwalk *w,
                                        bool write, bool user, uint32_t *err)
@@ -319,6 +345,8 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
         return spt_mmio_unpaged(v, lin, err);
     if (!spt_active(v) && vmm_pooled(v) && lin < v->guest_ram)
         return spt_unpaged_fill(v, lin, write);
+    if (!spt_active(v) && lin >= v->guest_ram && lin < VMM_REGION_BASE)
+        return spt_open_bus_unpaged(v, lin, err);
     if (!spt_active(v))
         return spt_stop(v, "guest accessed a linear address outside its RAM "
                            "(not mapped under a VMM)");

@@ -39,11 +39,12 @@ struct vcpu {
     int npending;               /* entries used in pending[] */
 };
 
-/* The guest-visible IF: at real CPL 3 the guest's own IRET to user mode ran
-   in hardware unseen by the monitor, so virtual IF counts as 1 there. */
+/* The guest-visible IF. At real CPL 3 it is 1 on arrival (the guest's own
+   IRET to user mode ran in hardware unseen by the monitor: mon_sync_cpl),
+   and only CLI/STI with IOPL 3 (emulated) change it there. */
 static inline bool vcpu_if(const struct vcpu *vc)
 {
-    return vc->cpl == 3 || vc->vif;
+    return vc->vif;
 }
 
 /* Queue a vector acknowledged at the PIC; false if the queue is full. */
