@@ -183,6 +183,8 @@ static enum cpu_stop mon_sysenter(struct vmm *v, const struct insn *in, bool ent
    With guest paging on the shadow refused the access: hidden (filled),
    tracing (the writer is single-stepped) or true (reflected with the
    guest's error code; CR2 is in the vcpu). See shadow_pt_fault.c. */
+static enum cpu_stop mon_exception(struct vmm *v);
+
 static enum cpu_stop mon_page_fault(struct vmm *v)
 {
     struct cpu *c = v->cpu;
@@ -196,6 +198,8 @@ static enum cpu_stop mon_page_fault(struct vmm *v)
         return CPU_STOP_BUDGET;
     case SPT_TRUE:
         return mon_reflect(v, EXC_PF, err, true, RK_EXC, c->s.eip, 0);
+    case SPT_REFAULT:
+        return mon_exception(v);
     default:
         c->stop_msg = v->stop_msg;
         return CPU_STOP_UNSUPPORTED;

@@ -609,6 +609,27 @@ static bool trunc_code_write(struct vmm *v, enum cpu_stop r)
     return true;
 }
 
+/* The step, again after a store into a page with translations, or with
+   open bus mapped where (guest paging off) it reached beyond guest RAM. */
+static enum cpu_stop trunc_run(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    enum cpu_stop r = cpu_run(c, UINT64_MAX);
+    struct spt_open_map maps[2];
+    int n = 0;
+    for (int tries = 0; tries < 3 && r == CPU_STOP_INTERCEPT; tries++) {
+        bool pf = c->stop_vector == EXC_PF && !c->stop_soft;
+        if (pf && n < 2 && spt_open_bus_beyond(v, c->s.cr2))
+            maps[n++] = spt_open_bus_map(v, c->s.cr2);
+        else if (!trunc_code_write(v, r))
+            break;
+        r = cpu_run(c, UINT64_MAX);
+    }
+    while (n > 0)
+        spt_open_bus_unmap(v, maps[--n]);
+    return r;
+}
+
 bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
 {
     struct cpu *c = v->cpu;
@@ -636,9 +657,7 @@ bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
     c->bus.intr_pending = NULL;
     c->single_step = true;
     v->trunc_step = true;
-    enum cpu_stop r = cpu_run(c, UINT64_MAX);
-    if (trunc_code_write(v, r))
-        r = cpu_run(c, UINT64_MAX);
+    enum cpu_stop r = trunc_run(v);
     v->trunc_step = false;
     c->single_step = false;
     c->bus.intr_pending = pending;
