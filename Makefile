@@ -188,7 +188,7 @@ fuzz: check-deps
 # Needs clang: `sh scripts/deps.sh fuzz`; nothing else in make does.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := decode loader trace costs lesson
+FUZZ_NAMES   := decode loader trace costs lesson snapshot control
 FZ           := build/fuzz
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -221,6 +221,9 @@ $(FZ)/seeds.stamp: samples $(TEST_KERNELS) ringside
 	./ringside run --mode trap --max-insns 3000 --trace $(FZ)/seeds/trace/rings.rtrace \
 	    samples/bin/rings.elf > /dev/null || true
 	cp docs/costs.md $(FZ)/seeds/costs/
+	for m in native trap bt; do for n in 500 2000; do \
+	    ./ringside run --mode $$m --mem 4 --snapshot-at $$n $(FZ)/seeds/snapshot/hello-$$m-$$n.snap \
+	        samples/bin/hello.elf > /dev/null || true; done; done
 	@touch $@
 
 .PHONY: fuzz-lib fuzz-lib-build

@@ -13,10 +13,6 @@
 #include "fuzz_kernel.h"
 #include "fuzz_common.h"
 
-#define WAIT_CPU "cpu-fix"
-#define WAIT_SEG "iso-seg"
-#define WAIT_MEM "iso-mem"
-
 const struct fk_kind_info fk_kind_info[KO_COUNT] = {
     [K_ALU] = { "alu", NULL },            [K_MEM] = { "mem", NULL },
     [K_STACK] = { "stack", NULL },        [K_BRANCH] = { "branch", NULL },
@@ -26,17 +22,17 @@ const struct fk_kind_info fk_kind_info[KO_COUNT] = {
     [K_LOCK] = { "lock", NULL },          [K_PT] = { "ptwrite", NULL },
     [K_SENS] = { "sensitive", NULL },     [K_INT] = { "int", NULL },
     [K_EXC] = { "exc", NULL },            [K_PRIV] = { "priv", NULL },
-    [K_RMW] = { "rmw", WAIT_CPU " (RMW flag order: adc/sbb/rcl/rcr on memory, RMW on a faulting page)" },
-    [K_SEG_HOSTILE] = { "seg_hostile", WAIT_SEG " (expand-down/wrapping truncation)" },
-    [K_FARPTR_PF] = { "farptr_pf", WAIT_CPU " (#PF through emulation)" },
-    [K_FAR_PF] = { "far_pf", WAIT_CPU " (#PF through emulation)" },
-    [K_STRING_PF] = { "string_pf", WAIT_CPU " (#PF through emulation)" },
-    [K_IO_PF] = { "io_pf", WAIT_CPU " (#PF through emulation)" },
-    [K_LOCK_UD] = { "lock_ud", WAIT_CPU " (LOCK #UD)" },
-    [K_INT_EXC] = { "int_exc", WAIT_MEM " (int $14 hang)" },
-    [K_XADD_RR] = { "xadd_rr", WAIT_CPU " (xadd r,r)" },
+    [K_RMW] = { "rmw", NULL },
+    [K_SEG_HOSTILE] = { "seg_hostile", NULL },
+    [K_FARPTR_PF] = { "farptr_pf", NULL },
+    [K_FAR_PF] = { "far_pf", NULL },
+    [K_STRING_PF] = { "string_pf", NULL },
+    [K_IO_PF] = { "io_pf", NULL },
+    [K_LOCK_UD] = { "lock_ud", NULL },
+    [K_INT_EXC] = { "int_exc", NULL },
+    [K_XADD_RR] = { "xadd_rr", NULL },
     [KO_PAGING] = { "paging", NULL },      [KO_RING3] = { "ring3", NULL },
-    [KO_IOPL3] = { "iopl3", WAIT_CPU " (IOPL=3 ring-3 I/O under bt)" },
+    [KO_IOPL3] = { "iopl3", NULL },
 };
 
 struct gen {

@@ -521,7 +521,10 @@ static void test_pending_queue(void)
     CU_ASSERT_EQUAL(vcpu_queue_pop(&vc), 0x21);
     CU_ASSERT_EQUAL(vc.npending, VCPU_PENDING_MAX - 2);
     vc.cpl = 3;
-    CU_ASSERT_TRUE(vcpu_if(&vc));                        /* user mode: IF taken as 1 */
+    vc.vif = true;                                       /* user mode: 1 on arrival */
+    CU_ASSERT_TRUE(vcpu_if(&vc));
+    vc.vif = false;                                      /* CLI at CPL 3, IOPL 3 */
+    CU_ASSERT_FALSE(vcpu_if(&vc));
     vc.cpl = 0;
     CU_ASSERT_FALSE(vcpu_if(&vc));
 }

@@ -318,6 +318,15 @@ static char *reply(json_t *value, const char *cls, const char *desc, json_t *id)
     return s;
 }
 
+/* A description quoting the client's bytes (a command name, jansson's
+   "near '...'"), cut anywhere: one line of valid UTF-8, as the reply must be. */
+static void printable(char *desc)
+{
+    for (char *p = desc; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+}
+
 char *control_handle(struct host *h, const char *line, struct control_effect *fx)
 {
     json_error_t jerr;
@@ -326,6 +335,7 @@ char *control_handle(struct host *h, const char *line, struct control_effect *fx
     if (!req || !json_is_object(req)) {
         char desc[200];
         snprintf(desc, sizeof desc, "not a JSON object: %s", req ? "wrong type" : jerr.text);
+        printable(desc);
         json_decref(req);
         return reply(NULL, "ParseError", desc, NULL);
     }
@@ -347,6 +357,7 @@ char *control_handle(struct host *h, const char *line, struct control_effect *fx
     if (!out) {
         char desc[160];
         snprintf(desc, sizeof desc, "unknown command '%.100s'", json_string_value(exec));
+        printable(desc);
         out = reply(NULL, "CommandNotFound", desc, id);
     }
     json_decref(req);

@@ -473,7 +473,8 @@ int emu_lldt(struct vmm *v, const struct insn *in, struct emu_fault *f)
         return rc;
     uint64_t d;
     if ((sel & 0xFFFCu) == 0) {
-        v->vc.ldtr = 0;
+        v->vc.ldtr = 0;                 /* unusable: no LDT selector loads */
+        v->vc.ldt_base = v->vc.ldt_limit = 0;
         return EMU_NEXT;
     }
     /* An LDT descriptor in the GDT (SDM vol. 2, LLDT). The hardware LDTR

@@ -11,7 +11,7 @@
  * register is loaded from the shadow GDT with RPL 1 in place of 0, and the
  * vcpu remembers the selector the guest thinks it loaded; if they fail, the
  * guest gets exactly the fault bare hardware would have raised. Call gates,
- * task switches, 16-bit IRET, guest rings 1 and 2 and code segments based in
+ * 16-bit IRET, guest rings 1 and 2 and code segments based in
  * the VMM region stop the run: nothing in ringside's samples uses them.
  * Segment loads at any virtual CPL arrive here (data descriptors are not
  * present in the shadow, the hardware LDT is empty), and land through
@@ -159,6 +159,23 @@ int emu_load_far_ptr(struct vmm *v, const struct insn *in, struct emu_fault *f)
 
 /* ---- far transfers ---- */
 
+/* A system descriptor as a far JMP/CALL target, other than a TSS or task
+   gate (those switch tasks: task_target, emulate_task.c): a call gate gets
+   the checks native makes on the gate itself (DPL against CPL and RPL,
+   present) and then stops the run; any other type is #GP(selector), as
+   natively (sim/cpu/ops_far.c). */
+static int system_target(struct vmm *v, uint16_t sel, uint64_t d, struct emu_fault *f)
+{
+    unsigned type = desc_type(d);
+    if (type != 4u && type != 0xCu)
+        return emu_fault(f, EXC_GP, sel & 0xFFFCu);
+    if ((int)desc_dpl(d) < v->vc.cpl || desc_dpl(d) < (sel & 3u))
+        return emu_fault(f, EXC_GP, sel & 0xFFFCu);
+    if (!desc_present(d))
+        return emu_fault(f, EXC_NP, sel & 0xFFFCu);
+    return emu_stop_seg(v, "call gates are not supported under a VMM");
+}
+
 /* A code segment as a direct far JMP/CALL target (SDM vol. 3, 5.8.1). */
 static int code_target(struct vmm *v, uint16_t sel, struct emu_fault *f)
 {
@@ -169,7 +186,7 @@ static int code_target(struct vmm *v, uint16_t sel, struct emu_fault *f)
     if (!guest_desc(v, sel, &d))
         return emu_fault(f, EXC_GP, sel & 0xFFFCu);
     if (!desc_s(d))
-        return emu_stop_seg(v, "call gates are not supported under a VMM");
+        return system_target(v, sel, d, f);
     if (!desc_code(d))
         return emu_fault(f, EXC_GP, sel & 0xFFFCu);
     bool conf = desc_type(d) & 4u;

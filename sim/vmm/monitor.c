@@ -74,7 +74,11 @@ static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
         return false;
     if (in->row->attr & A_IO)
         return true;
-    return v->vc.cpl == 0 && (in->row->attr & (A_PRIV | A_IOPL));
+    if (in->row->attr & A_PRIV)
+        return v->vc.cpl == 0;
+    /* CLI/STI: the hardware IOPL is the VMM's, the guest's may allow them
+       at its CPL (ring 3 with IOPL 3): emulated against the virtual IF */
+    return (in->row->attr & A_IOPL) && (uint32_t)v->vc.cpl <= v->vc.iopl;
 }
 
 static enum cpu_stop mon_status(struct vmm *v, int rc)
@@ -181,6 +185,8 @@ static enum cpu_stop mon_sysenter(struct vmm *v, const struct insn *in, bool ent
    With guest paging on the shadow refused the access: hidden (filled),
    tracing (the writer is single-stepped) or true (reflected with the
    guest's error code; CR2 is in the vcpu). See shadow_pt_fault.c. */
+static enum cpu_stop mon_exception(struct vmm *v);
+
 static enum cpu_stop mon_page_fault(struct vmm *v)
 {
     struct cpu *c = v->cpu;
@@ -194,6 +200,8 @@ static enum cpu_stop mon_page_fault(struct vmm *v)
         return CPU_STOP_BUDGET;
     case SPT_TRUE:
         return mon_reflect(v, EXC_PF, err, true, RK_EXC, c->s.eip, 0);
+    case SPT_REFAULT:
+        return mon_exception(v);
     default:
         c->stop_msg = v->stop_msg;
         return CPU_STOP_UNSUPPORTED;
@@ -276,12 +284,14 @@ static enum cpu_stop mon_external(struct vmm *v)
     return CPU_STOP_BUDGET;
 }
 
-/* Virtual CPL from the real one; at real CPL 3 the guest's hardware IRET
-   to user mode went unseen, so its virtual IF is taken as 1 (vcpu.h). */
+/* Virtual CPL from the real one; on arrival at real CPL 3 the guest's
+   hardware IRET to user mode went unseen, so its virtual IF is taken as 1
+   (vcpu.h); later a ring-3 CLI with IOPL 3 may clear it. */
 static void mon_sync_cpl(struct vmm *v)
 {
+    int was = v->vc.cpl;
     v->vc.cpl = v->cpu->s.cpl == 3 ? 3 : 0;
-    if (v->vc.cpl == 3)
+    if (v->vc.cpl == 3 && was != 3)
         v->vc.vif = true;
 }
 

@@ -455,8 +455,8 @@ bool guest_desc(struct vmm *v, uint16_t sel, uint64_t *desc)
 {
     uint32_t off = sel & 0xFFF8u;
     struct emu_fault f;
-    if (sel & 4u) {                     /* the guest's LDT (emu_lldt) */
-        if ((v->vc.ldtr & 0xFFFCu) == 0 || off + 7u > v->vc.ldt_limit)
+    if (sel & 4u) {                     /* the guest's LDT (emu_lldt; limit 0: null) */
+        if (off + 7u > v->vc.ldt_limit)
             return false;
         return gmem_read(v, v->vc.ldt_base + off, desc, 8, &f) == EMU_NEXT;
     }
@@ -592,6 +592,44 @@ static enum cpu_stop trunc_top_fault(struct vmm *v)
  * guest's (native raises it too) and is left in the CPU's stop fields for
  * the monitor to reflect; trunc_step keeps it from being stepped again.
  */
+/* The re-executed store hit a page BT write-protects for its translations
+   (guest paging off, the 1:1 map): drop them and unprotect the page, as a
+   store from the TC does (bt_smc_fault), so the step can be retried - a
+   return to the run loop would translate the page, and protect it, again. */
+static bool trunc_code_write(struct vmm *v, enum cpu_stop r)
+{
+    struct cpu *c = v->cpu;
+    struct bt *bt = vmm_bt(v);
+    if (!bt || spt_active(v) || r != CPU_STOP_INTERCEPT || c->stop_vector != EXC_PF ||
+        (c->stop_error & (PF_P | PF_W)) != (PF_P | PF_W) || c->s.cr2 >= v->guest_ram ||
+        !bt_page_has_code(bt, c->s.cr2))
+        return false;
+    bt_code_page_written(bt, c->s.cr2);
+    cpu_tlb_flush(c);
+    return true;
+}
+
+/* The step, again after a store into a page with translations, or with
+   open bus mapped where (guest paging off) it reached beyond guest RAM. */
+static enum cpu_stop trunc_run(struct vmm *v)
+{
+    struct cpu *c = v->cpu;
+    enum cpu_stop r = cpu_run(c, UINT64_MAX);
+    struct spt_open_map maps[2];
+    int n = 0;
+    for (int tries = 0; tries < 3 && r == CPU_STOP_INTERCEPT; tries++) {
+        bool pf = c->stop_vector == EXC_PF && !c->stop_soft;
+        if (pf && n < 2 && spt_open_bus_beyond(v, c->s.cr2))
+            maps[n++] = spt_open_bus_map(v, c->s.cr2);
+        else if (!trunc_code_write(v, r))
+            break;
+        r = cpu_run(c, UINT64_MAX);
+    }
+    while (n > 0)
+        spt_open_bus_unmap(v, maps[--n]);
+    return r;
+}
+
 bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
 {
     struct cpu *c = v->cpu;
@@ -619,7 +657,7 @@ bool shadow_trunc_fault(struct vmm *v, enum cpu_stop *why)
     c->bus.intr_pending = NULL;
     c->single_step = true;
     v->trunc_step = true;
-    enum cpu_stop r = cpu_run(c, UINT64_MAX);
+    enum cpu_stop r = trunc_run(v);
     v->trunc_step = false;
     c->single_step = false;
     c->bus.intr_pending = pending;

@@ -54,6 +54,8 @@ enum spt_verdict {
     SPT_TRACE,    /* tracing fault: the writer was stepped, the shadow updated */
     SPT_TRUE,     /* the guest's fault: reflect #PF(err), vcpu CR2 set */
     SPT_STOP,     /* something not modeled: v->stop_msg */
+    SPT_REFAULT,  /* the instruction, stepped, raised another exception (the
+                     CPU's stop fields): the monitor handles that one */
 };
 
 struct spt *spt_create(struct vmm *v);
@@ -91,6 +93,12 @@ bool spt_guest_phys_peek(struct vmm *v, uint32_t lin, uint32_t *gpa);
    has already been executed (single-stepped on the hardware with the
    traced pages open) and the shadow updated: the caller just resumes.
    Works for every engine (trap, bt): nothing is left for the run loop. */
+/* Guest paging off, `lin` above guest RAM (open bus natively): map it to
+   the open-bus frame for one step, and back (shadow_pt_fault.c). */
+struct spt_open_map { uint32_t *slot, old; };
+bool spt_open_bus_beyond(const struct vmm *v, uint32_t lin);
+struct spt_open_map spt_open_bus_map(struct vmm *v, uint32_t lin);
+void spt_open_bus_unmap(struct vmm *v, struct spt_open_map m);
 enum spt_verdict spt_page_fault(struct vmm *v, uint32_t lin, uint32_t hw_err,
                                 uint32_t *err);
 

@@ -294,6 +294,70 @@ static enum spt_verdict spt_mmio_unpaged(struct vmm *v, uint32_t lin, uint32_t *
     return spt_mmio_step(v, &pd[lin >> 22], (lin & 0xFFC00000u) | 0x87u, err);
 }
 
+/* Guest paging off, an access above guest RAM outside the device window:
+   natively unassigned memory (reads 0, writes vanish). For one instruction
+   the address is mapped to the open-bus frame - through the tail table if
+   guest RAM ends in its 4 MiB block, else through a table whose every
+   entry is that frame (spt_open_bus_map); spt_open_bus_unmap puts the map
+   back and refills the frame. */
+bool spt_open_bus_beyond(const struct vmm *v, uint32_t lin)
+{
+    return v->engine != VMM_HW && !spt_active(v) && lin >= v->guest_ram &&
+           lin < VMM_REGION_BASE &&
+           !mmio_frame(lin & ~0xFFFu);
+}
+
+struct spt_open_map spt_open_bus_map(struct vmm *v, uint32_t lin)
+{
+    uint8_t *ram = v->cpu->bus.ram;
+    uint32_t *pde = (uint32_t *)(ram + v->region_pa + VMM_OFF_PD) + (lin >> 22);
+    uint32_t entry = spt_open_bus_pa(v) | 7u;
+    struct spt_open_map m = { pde, *pde };
+    if ((*pde & 1u) && !(*pde & 0x80u)) {
+        m.slot = (uint32_t *)(ram + (*pde & ~0xFFFu)) + ((lin >> 12) & 1023u);
+        m.old = *m.slot;
+        *m.slot = entry;
+    } else {
+        uint32_t *pt = (uint32_t *)(ram + v->region_pa + VMM_OFF_PT_OPEN);
+        for (unsigned i = 0; i < 1024u; i++)
+            pt[i] = entry;
+        *pde = (v->region_pa + VMM_OFF_PT_OPEN) | 7u;
+    }
+    cpu_tlb_flush(v->cpu);
+    return m;
+}
+
+void spt_open_bus_unmap(struct vmm *v, struct spt_open_map m)
+{
+    *m.slot = m.old;
+    cpu_tlb_flush(v->cpu);
+    spt_open_bus_refill(v);
+}
+
+/* The step's own exception (a store through a read-only segment after the
+   load from open bus) is the guest's: SPT_REFAULT hands it to the monitor,
+   which would otherwise run the instruction, and fault here, forever. */
+static enum spt_verdict spt_open_bus_unpaged(struct vmm *v, uint32_t lin, uint32_t *err)
+{
+    struct cpu *c = v->cpu;
+    struct spt_open_map m = spt_open_bus_map(v, lin);
+    enum spt_verdict r = SPT_HIDDEN;
+    for (int tries = 0; tries < 16; tries++) {
+        enum cpu_stop why = spt_step_one(v);
+        if (why != CPU_STOP_INTERCEPT)
+            break;
+        if (c->stop_vector != EXC_PF || c->stop_soft) {
+            r = SPT_REFAULT;
+            break;
+        }
+        r = spt_fault_one(v, c->s.cr2, c->stop_error, err);
+        if (r != SPT_HIDDEN)
+            break;
+    }
+    spt_open_bus_unmap(v, m);
+    return r;
+}
+
 /* Guest paging on: the guest's PTE names a device frame. */
 static enum spt_verdict spt_mmio_paged(struct vmm *v, uint32_t lin, struct spt_gwalk *w,
                                        bool write, bool user, uint32_t *err)
@@ -319,6 +383,8 @@ static enum spt_verdict spt_fault_one(struct vmm *v, uint32_t lin, uint32_t hw_e
         return spt_mmio_unpaged(v, lin, err);
     if (!spt_active(v) && vmm_pooled(v) && lin < v->guest_ram)
         return spt_unpaged_fill(v, lin, write);
+    if (spt_open_bus_beyond(v, lin))
+        return spt_open_bus_unpaged(v, lin, err);
     if (!spt_active(v))
         return spt_stop(v, "guest accessed a linear address outside its RAM "
                            "(not mapped under a VMM)");

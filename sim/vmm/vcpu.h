@@ -27,7 +27,7 @@ struct vcpu {
     struct dtr gdtr, idtr;      /* the guest's descriptor tables (guest linear) */
     uint16_t ldtr;              /* guest LDTR selector */
     uint32_t ldt_base;          /* base of the guest LDT (guest linear) */
-    uint32_t ldt_limit;         /* its byte limit */
+    uint32_t ldt_limit;         /* its byte limit; 0 when LDTR is unusable (null) */
     uint16_t tr;                /* guest TR selector */
     uint32_t tss_base;          /* base of the guest TSS (ss0/esp0 for reflection) */
     uint32_t tss_limit;         /* its byte limit */
@@ -39,11 +39,12 @@ struct vcpu {
     int npending;               /* entries used in pending[] */
 };
 
-/* The guest-visible IF: at real CPL 3 the guest's own IRET to user mode ran
-   in hardware unseen by the monitor, so virtual IF counts as 1 there. */
+/* The guest-visible IF. At real CPL 3 it is 1 on arrival (the guest's own
+   IRET to user mode ran in hardware unseen by the monitor: mon_sync_cpl),
+   and only CLI/STI with IOPL 3 (emulated) change it there. */
 static inline bool vcpu_if(const struct vcpu *vc)
 {
-    return vc->cpl == 3 || vc->vif;
+    return vc->vif;
 }
 
 /* Queue a vector acknowledged at the PIC; false if the queue is full. */

@@ -223,7 +223,10 @@ void vmm_capture(struct vmm *v)
     memcpy(vc->dr, s->dr, sizeof vc->dr);
     vc->gdtr = s->gdtr, vc->idtr = s->idtr;
     vc->ldtr = s->ldtr.sel, vc->tr = s->tr.sel;
-    vc->ldt_base = s->ldtr.base, vc->ldt_limit = s->ldtr.limit;
+    /* The reset LDTR (selector 0, base 0, limit 0xFFFF, present) is usable
+       natively: a TI=1 selector reads its descriptor at linear 0 + index. */
+    vc->ldt_base = s->ldtr.base;
+    vc->ldt_limit = s->ldtr.flags & SEGF_P ? s->ldtr.limit : 0;
     vc->tss_base = s->tr.base, vc->tss_limit = s->tr.limit;
     vc->sysenter_cs = s->sysenter_cs, vc->sysenter_esp = s->sysenter_esp;
     vc->sysenter_eip = s->sysenter_eip;

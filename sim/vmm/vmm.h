@@ -38,6 +38,7 @@
 #define VMM_OFF_PD      0x12000u  /* page directory */
 #define VMM_OFF_PT_VMM  0x13000u  /* page table mapping the VMM region */
 #define VMM_OFF_PT_TAIL 0x14000u  /* page table for guest RAM not 4 MiB aligned */
+#define VMM_OFF_PT_OPEN 0x16000u  /* paging off: a 4 MiB block of open bus, for one step */
 #define VMM_OFF_STACK   0x20000u  /* VMM stack (top of a 64 KiB area) */
 
 /* The VMM's own segments exist only in hidden caches (the hardware TR, and

@@ -48,7 +48,8 @@ void vmm_guest_state(struct vmm *v, struct cpu_state *out)
         uncompress(&out->seg[i]);
         out->seg[i].sel = vc->cpl == 0 ? guest_visible_sel(out->seg[i].sel) : out->seg[i].sel;
     }
-    out->ldtr = (struct seg){ vc->ldtr, vc->ldt_base, vc->ldt_limit, (vc->ldtr & 0xFFFCu) ? 0x82u : 0 };
+    out->ldtr = (struct seg){ vc->ldtr, vc->ldt_base, vc->ldt_limit,
+                            (vc->ldtr & 0xFFFCu) || vc->ldt_limit ? 0x82u : 0 };
     out->tr = (struct seg){ vc->tr, vc->tss_base, vc->tss_limit, (vc->tr & 0xFFFCu) ? 0x8Bu : 0 };
     out->sysenter_cs = vc->sysenter_cs, out->sysenter_esp = vc->sysenter_esp;
     out->sysenter_eip = vc->sysenter_eip;

@@ -54,7 +54,8 @@ static void hw_read_guest(struct vmm *v)
     vc->cr2 = c->s.cr2;
     vc->gdtr = c->s.gdtr, vc->idtr = c->s.idtr;
     vc->tr = c->s.tr.sel, vc->tss_base = c->s.tr.base, vc->tss_limit = c->s.tr.limit;
-    vc->ldtr = c->s.ldtr.sel, vc->ldt_base = c->s.ldtr.base, vc->ldt_limit = c->s.ldtr.limit;
+    vc->ldtr = c->s.ldtr.sel, vc->ldt_base = c->s.ldtr.base;
+    vc->ldt_limit = c->s.ldtr.flags & SEGF_P ? c->s.ldtr.limit : 0;
     vc->sysenter_cs = c->s.sysenter_cs, vc->sysenter_esp = c->s.sysenter_esp;
     vc->sysenter_eip = c->s.sysenter_eip;
     for (int i = 0; i < S_COUNT; i++)
