@@ -19,42 +19,42 @@ static void pic_lines(const struct machine *m, struct tui_text *out)
 {
     for (int i = 0; i < 2; i++) {
         const struct pic_chip *c = &m->pic.chip[i];
-        tui_text_line(out, TS_NORMAL, "8259 %-6s base %02x IRR %02x ISR %02x IMR %02x",
-                      i ? "slave" : "master", c->vector_base, c->irr, c->isr, c->imr);
+        tui_text_line(out, TS_NORMAL, "8259 %s base %02x IRR %02x ISR %02x IMR %02x",
+                      i ? "S" : "M", c->vector_base, c->irr, c->isr, c->imr);
     }
 }
 
 static void clock_lines(const struct machine *m, struct tui_text *out)
 {
     const struct pit_channel *c0 = &m->pit.ch[0];
-    tui_text_line(out, TS_NORMAL, "8254 ch0   mode %u reload %" PRIu32 " count %u", c0->mode,
+    tui_text_line(out, TS_NORMAL, "8254  ch0 mode %u reload %" PRIu32 " count %u", c0->mode,
                   c0->reload, pit_read_count(&m->pit, 0));
     time_t t = (time_t)cmos_time(&m->cmos);
     struct tm tm;
     gmtime_r(&t, &tm);
-    tui_text_line(out, TS_NORMAL, "RTC        %04d-%02d-%02d %02d:%02d:%02d UTC%s, %" PRIu64 " reads",
+    tui_text_line(out, TS_NORMAL, "RTC   %04d-%02d-%02d %02d:%02d:%02d UTC%s",
                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  m->cmos.ram[0x0B] & 0x80 ? " (SET)" : "", m->cmos.reads);
+                  m->cmos.ram[0x0B] & 0x80 ? " SET" : "");
     const struct lapic *a = &m->lapic;
-    tui_text_line(out, TS_NORMAL, "LAPIC      timer %" PRIu64 " expiries, %" PRIu64 " EOIs",
+    tui_text_line(out, TS_NORMAL, "LAPIC timer %" PRIu64 " fired, %" PRIu64 " EOIs",
                   a->timer_fires, a->eois);
-    tui_text_line(out, TS_NORMAL, "I/O APIC   %" PRIu64 " delivered", m->ioapic.delivered);
+    tui_text_line(out, TS_NORMAL, "IOAPIC %" PRIu64 " delivered", m->ioapic.delivered);
 }
 
 static void io_lines(const struct tui_session *s, struct tui_text *out)
 {
     const struct machine *m = s->m;
-    tui_text_line(out, TS_NORMAL, "COM1       %u in FIFO, %" PRIu64 " sent", m->uart.rx_count,
+    tui_text_line(out, TS_NORMAL, "COM1  %u in FIFO, %" PRIu64 " sent", m->uart.rx_count,
                   m->uart.tx_bytes);
-    tui_text_line(out, TS_NORMAL, "8042       %u queued, %" PRIu64 " read; typing: %s",
-                  m->kbc.count, m->kbc.bytes_out, s->opt.keyboard ? "keyboard" : "COM1");
+    tui_text_line(out, TS_NORMAL, "8042  %u queued, %" PRIu64 " read", m->kbc.count,
+                  m->kbc.bytes_out);
+    tui_text_line(out, TS_NORMAL, "typing goes to %s", s->opt.keyboard ? "the keyboard" : "COM1");
     const struct ide *d = &m->ide;
-    tui_text_line(out, TS_NORMAL, "IDE        %" PRIu64 " commands, %" PRIu64 " sectors read, %"
-                  PRIu64 " written", d->commands,
+    tui_text_line(out, TS_NORMAL, "IDE   %" PRIu64 " cmds, sectors %" PRIu64 " r %" PRIu64 " w", d->commands,
                   d->drive[0].sectors_read + d->drive[1].sectors_read,
                   d->drive[0].sectors_written + d->drive[1].sectors_written);
     uint16_t cur = vgacrt_cursor(&m->crt);
-    tui_text_line(out, TS_NORMAL, "VGA CRT    cursor row %u col %u", cur / 80u, cur % 80u);
+    tui_text_line(out, TS_NORMAL, "VGA   cursor row %u col %u", cur / 80u, cur % 80u);
 }
 
 void tui_view_devices(const struct tui_session *s, struct tui_text *out)
