@@ -32,22 +32,9 @@
 #include "ops_system.h"
 #include "vmx_internal.h"
 
-#define TSS32_MIN_LIMIT 0x67u
+#include "tss.h"
+
 #define TSS_BUSY_HI     (2u << 8)  /* descriptor type bit 1, in the high dword */
-
-enum {
-    TSS_LINK = 0x00, TSS_CR3 = 0x1c, TSS_EIP = 0x20, TSS_EFLAGS = 0x24,
-    TSS_REGS = 0x28, TSS_SEGS = 0x48, TSS_LDT = 0x60
-};
-
-/* What the new TSS holds (read before the commit point). */
-struct task_image {
-    uint32_t cr3, eip, eflags, r[8];
-    uint16_t seg[S_COUNT], ldt;
-};
-
-/* Types 1, 3, 9, 11: a 16- or 32-bit TSS, available or busy. */
-static bool desc_type_is_tss(unsigned type) { return (type & 5u) == 1u; }
 
 /* Read the TSS descriptor `sel` names; it must be in the GDT. Returns false
    if the selector is local or past the GDT limit. */
@@ -235,7 +222,7 @@ static uint64_t task_gate_tss(struct cpu *cpu, uint16_t tss_sel, int ext)
     uint64_t d;
     if (!tss_desc_read(cpu, tss_sel, &d))
         cpu_raise(cpu, EXC_GP, err);
-    if (desc_s(d) || !desc_type_is_tss(desc_type(d)) || (desc_type(d) & 2u))
+    if (desc_s(d) || !tss_type(desc_type(d)) || (desc_type(d) & 2u))
         cpu_raise(cpu, EXC_GP, err);           /* not a TSS, or busy */
     if (!desc_present(d))
         cpu_raise(cpu, EXC_NP, err);
@@ -285,7 +272,7 @@ void task_return(struct cpu *cpu, uint32_t next_eip)
     uint64_t d;
     if (cpu->vmcs)
         vmx_task_switch_exit(cpu, sel, VMX_TS_IRET, next_eip - cpu->insn_eip);
-    if (!tss_desc_read(cpu, sel, &d) || desc_s(d) || !desc_type_is_tss(desc_type(d)) ||
+    if (!tss_desc_read(cpu, sel, &d) || desc_s(d) || !tss_type(desc_type(d)) ||
         !(desc_type(d) & 2u))
         cpu_raise_sel(cpu, EXC_TS, sel);       /* must be a busy TSS */
     if (!desc_present(d))

@@ -33,22 +33,10 @@
  */
 #include "vmm_internal.h"
 #include "le.h"
+#include "cpu/tss.h"
 
 #include <string.h>
 
-#define TSS32_MIN_LIMIT 0x67u
-#define TSS32_BYTES     0x68u
-
-enum {
-    TSS_LINK = 0x00, TSS_CR3 = 0x1c, TSS_EIP = 0x20, TSS_EFLAGS = 0x24,
-    TSS_REGS = 0x28, TSS_SEGS = 0x48, TSS_LDT = 0x60
-};
-
-/* What the new TSS holds (read before the commit point). */
-struct task_image {
-    uint32_t cr3, eip, eflags, r[8];
-    uint16_t seg[S_COUNT], ldt;
-};
 
 static int task_stop(struct vmm *v, const char *msg)
 {
@@ -61,15 +49,9 @@ static int hw_rpl(int guest_rpl)
     return guest_rpl == 0 ? 1 : guest_rpl;
 }
 
-/* Types 1, 3, 9, 11: a 16- or 32-bit TSS, available or busy. */
-static bool type_is_tss(unsigned type)
-{
-    return (type & 5u) == 1u;
-}
-
 bool emu_is_task_desc(uint64_t d)
 {
-    return !desc_s(d) && (type_is_tss(desc_type(d)) || desc_type(d) == 5u);
+    return !desc_s(d) && (tss_type(desc_type(d)) || desc_type(d) == 5u);
 }
 
 /* A TSS descriptor lives in the GDT. */
@@ -354,7 +336,7 @@ static int gate_tss(struct vmm *v, uint16_t tss_sel, uint32_t ext, uint64_t *d,
                     struct emu_fault *f)
 {
     uint32_t err = (tss_sel & 0xFFFCu) | ext;
-    if (!tss_desc(v, tss_sel, d) || desc_s(*d) || !type_is_tss(desc_type(*d)) ||
+    if (!tss_desc(v, tss_sel, d) || desc_s(*d) || !tss_type(desc_type(*d)) ||
         (desc_type(*d) & 2u))
         return emu_fault(f, EXC_GP, err);
     return desc_present(*d) ? EMU_NEXT : emu_fault(f, EXC_NP, err);
@@ -416,7 +398,7 @@ int emu_task_return(struct vmm *v, uint32_t next_eip, struct emu_fault *f)
     if (gmem_read(v, v->vc.tss_base + TSS_LINK, b, 2, f) != EMU_NEXT)
         return EMU_FAULT;
     uint16_t sel = le_get16(b);
-    if (!tss_desc(v, sel, &d) || desc_s(d) || !type_is_tss(desc_type(d)) ||
+    if (!tss_desc(v, sel, &d) || desc_s(d) || !tss_type(desc_type(d)) ||
         !(desc_type(d) & 2u))
         return emu_fault(f, EXC_TS, sel & 0xFFFCu);         /* must be a busy TSS */
     if (!desc_present(d))
