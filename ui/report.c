@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu/optable.h"
 #include "cpu/vmx.h"
@@ -186,6 +187,20 @@ static void summary_devices(FILE *f, const struct machine *m)
             a->ipis_self, a->ipis_absent, m->ioapic.delivered, d->commands, sr, sw, d->irqs);
 }
 
+/* The clock, the keyboard controller and fw_cfg, when the guest used them. */
+static void summary_small_devices(FILE *f, const struct machine *m)
+{
+    if (!m->cmos.reads && !m->kbc.bytes_out && !m->fwcfg.reads)
+        return;
+    time_t t = (time_t)cmos_time(&m->cmos);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    fprintf(f, "  RTC %" PRIu64 " reads (at the end %04d-%02d-%02d %02d:%02d:%02d UTC); 8042 %"
+            PRIu64 " bytes read; fw_cfg %" PRIu64 " bytes read\n", m->cmos.reads,
+            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+            m->kbc.bytes_out, m->fwcfg.reads);
+}
+
 void report_summary(FILE *f, const struct machine *m, const struct run_options *o)
 {
     const struct cpu *c = &m->cpu;
@@ -201,6 +216,7 @@ void report_summary(FILE *f, const struct machine *m, const struct run_options *
             " to unmapped ports)\n", m->stats.io_reads, m->stats.io_writes,
             m->stats.io_unmapped);
     summary_devices(f, m);
+    summary_small_devices(f, m);
     summary_vmm(f, m);
 }
 
