@@ -31,8 +31,9 @@
 enum feed { FEED_IDLE, FEED_PENDING, FEED_EOF };
 
 /* Move the bytes standard input has ready (typed, or from a pipe) into the
-   guest UART without blocking. FEED_PENDING: more are waiting for room in
-   the receive FIFO; FEED_EOF: standard input is at its end. */
+   guest UART, or with --keyboard onto the 8042 as keys, without blocking.
+   FEED_PENDING: more are waiting for room (the receive FIFO, or the 8042's
+   queue for a whole key); FEED_EOF: standard input is at its end. */
 static enum feed feed_stdin(struct vm *vm, bool keyboard)
 {
     struct pollfd p = { .fd = 0, .events = POLLIN };
