@@ -148,7 +148,8 @@ static void test_record_replay_keyboard(void)
 }
 
 /* --rtc-now starts the clock at the host's time; the recording keeps that
-   time (header offset 56), so the replay reads the same date. */
+   time (header offset 56), so the replay reads the same date, and a replay
+   with --rtc-now of a recording made without it keeps the fixed date. */
 static void test_record_replay_rtc_now(void)
 {
     char rec[128], j1[128], j2[128], cmd[512], play[512];
@@ -157,8 +158,8 @@ static void test_record_replay_rtc_now(void)
     snprintf(j2, sizeof j2, "%s-rtc2.json", REC_TMP);
     snprintf(cmd, sizeof cmd, "%s run --rtc-now --record %s --stats-json %s samples/bin/rtc.elf "
              "</dev/null", proc_ringside(), rec, j1);
-    snprintf(play, sizeof play, "sleep 1; %s run --replay %s --stats-json %s samples/bin/rtc.elf "
-             "</dev/null", proc_ringside(), rec, j2);
+    snprintf(play, sizeof play, "sleep 1; %s run --rtc-now --replay %s --stats-json %s "
+             "samples/bin/rtc.elf </dev/null", proc_ringside(), rec, j2);
     long long before = (long long)time(NULL);
     struct proc_result r;
     record_then_replay(cmd, play, j1, j2, &r);
@@ -170,6 +171,11 @@ static void test_record_replay_rtc_now(void)
     long long epoch = le_get32(img + 56);
     CU_ASSERT(epoch >= before && epoch <= before + 60);
     free(img);
+    proc_result_free(&r);
+    snprintf(cmd, sizeof cmd, "%s run --record %s --stats-json %s samples/bin/rtc.elf </dev/null",
+             proc_ringside(), rec, j1);
+    record_then_replay(cmd, play, j1, j2, &r);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "boot: 2026-01-01 00:00"));
     proc_result_free(&r);
     unlink(rec);
 }

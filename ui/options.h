@@ -49,7 +49,7 @@ struct run_options {
     bool reference_cpu;        /* --reference-cpu: the CPU's reference interpreter */
     const char *until;         /* --until TEXT: end the run (status 0) once the guest printed it */
     bool rtc_now;              /* --rtc-now: the RTC starts at the host's time, not 2026-01-01 */
-    int64_t rtc_epoch;         /*   that time (set by the run, or by --replay), 0: 2026-01-01 */
+    int64_t rtc_epoch;         /* the RTC's start a --replay recording names, 0: 2026-01-01 */
     bool keyboard;             /* --keyboard: standard input types on the 8042, not COM1 */
     const char *kernel;        /* the positional KERNEL */
 };

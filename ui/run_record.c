@@ -5,7 +5,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "history.h"
 
@@ -19,8 +18,6 @@ int run_record_prepare(struct run_record *r, struct run_options *o)
     char err[400];
     memset(r, 0, sizeof *r);
     r->w.fd = -1;
-    if (o->rtc_now && !o->replay)
-        o->rtc_epoch = (int64_t)time(NULL);
     if (!o->replay)
         return 0;
     if (replay_read(o->replay, &r->rf, err, sizeof err) != 0) {
@@ -37,7 +34,8 @@ int run_record_prepare(struct run_record *r, struct run_options *o)
     }
     if (!o->mode_given)
         o->mode = engine;
-    o->rtc_epoch = r->rf.h.rtc_epoch;     /* the clock the recorded run had */
+    o->rtc_epoch = r->rf.h.rtc_epoch;     /* the clock the recorded run had, not --rtc-now's */
+    o->rtc_now = false;
     return 0;
 }
 
@@ -60,6 +58,12 @@ static int check_recording(const struct replay_file *f, const struct vm *vm, con
     else
         fprintf(stderr, "ringside: --replay %s: %s\n", path, why);
     return -1;
+}
+
+/* The clock's start as a recording names it: 0 for the fixed default. */
+static uint32_t rtc_start(const struct cmos *c)
+{
+    return c->epoch == CMOS_DEFAULT_EPOCH ? 0u : (uint32_t)c->epoch;
 }
 
 static int record_sink(void *ctx, const struct hist_input *in)
@@ -102,7 +106,7 @@ int run_record_begin(struct run_record *r, struct vm *vm, const struct run_optio
         struct replay_header rh = { .kernel_size = vm->kernel_size, .kernel_crc = vm->kernel_crc,
                                     .engine = (uint32_t)m->mode, .ram_size = m->ram_size,
                                     .start_insns = m->cpu.insns, .start_cycles = m->cpu.cycles,
-                                    .rtc_epoch = (uint32_t)o->rtc_epoch };
+                                    .rtc_epoch = rtc_start(&m->cmos) };
         if (replay_create(&r->w, o->record, &rh, err, sizeof err) != 0) {
             fprintf(stderr, "ringside: %s\n", err);
             return -1;

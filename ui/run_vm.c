@@ -27,7 +27,8 @@ int run_vm_config(const struct run_options *o, int mode, struct vm_config *cfg,
         .mem_mib = o->mem_mib, .mode = (enum machine_mode)mode,
         .tc_size = o->tc_size_kib * 1024u, .tc_policy = o->tc_policy,
         .tc_block_insns = o->tc_block_insns, .npt = o->npt,
-        .reference_cpu = o->reference_cpu, .rtc_epoch = o->rtc_epoch ? o->rtc_epoch : o->rtc_now ? (int64_t)time(NULL) : 0,
+        .reference_cpu = o->reference_cpu,
+        .rtc_epoch = o->rtc_now ? (int64_t)time(NULL) : o->rtc_epoch,
         .costs = o->costs ? prof : NULL,
     };
     return 0;
