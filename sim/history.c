@@ -339,8 +339,8 @@ static void cut_future(struct history *h)
 bool history_input(struct history *h, uint8_t dest, uint8_t byte)
 {
     struct machine *m = hm(h);
-    bool room = dest == INPUT_KEYBOARD ? machine_key_room(m) : uart_rx_space(&m->uart);
-    if (h->replaying || !room || inputs_reserve(h, h->nin + 1) != 0)
+    if (h->replaying || !machine_input_room(m, (enum machine_input_dest)dest) ||
+        inputs_reserve(h, h->nin + 1) != 0)
         return false;
     if (h->cursor < h->nin)
         cut_future(h);

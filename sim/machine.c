@@ -489,6 +489,11 @@ bool machine_key_input(struct machine *m, uint8_t ch)
     return true;
 }
 
+bool machine_input_room(const struct machine *m, enum machine_input_dest dest)
+{
+    return dest == INPUT_KEYBOARD ? machine_key_room(m) : uart_rx_space(&m->uart);
+}
+
 bool machine_input(struct machine *m, enum machine_input_dest dest, uint8_t byte)
 {
     return dest == INPUT_KEYBOARD ? machine_key_input(m, byte) : machine_serial_input(m, byte);

@@ -189,5 +189,7 @@ bool machine_key_room(const struct machine *m);
 /* Where host input goes: COM1's receiver or the keyboard. */
 enum machine_input_dest { INPUT_COM1 = 0, INPUT_KEYBOARD = 1 };
 bool machine_input(struct machine *m, enum machine_input_dest dest, uint8_t byte);
+/* Whether machine_input(dest) would take a byte now. */
+bool machine_input_room(const struct machine *m, enum machine_input_dest dest);
 
 #endif

@@ -5,9 +5,9 @@
  * native hardware holds it, "CNTR" cycle and instruction counters, "DEVS"
  * the PIC, PIT, UART, debug-exit and POST port, "PC  " the further PC
  * devices (local and I/O APIC, IDE registers, CRT, CMOS, port 0x92, 8042),
- * "RTC " the clock's epoch, "FWCF" fw_cfg's selected key, "DSK0"/"DSK1" the IDE images as the guest left
- * them, "STAT" the statistics, and
- * "MEM " guest RAM: a bitmap of the 4 KiB pages that are not all zero, then
+ * "RTC " the clock's epoch, "FWCF" fw_cfg's selected key, "DSK0"/"DSK1" the
+ * IDE images as the guest left them, "STAT" the statistics, and "MEM "
+ * guest RAM: a bitmap of the 4 KiB pages that are not all zero, then
  * those pages, zlib-compressed. Under a VMM the engine hands over the
  * guest's state (vmm_guest_state) and takes it back (vmm_adopt_state), so
  * the file does not depend on the engine that wrote it.

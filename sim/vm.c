@@ -255,11 +255,6 @@ uint32_t vm_dirty_log_take(struct vm *vm, uint8_t *bitmap)
     return cpu_dirty_log_take(&vm->m.cpu, bitmap);
 }
 
-bool vm_serial_input(struct vm *vm, uint8_t byte)
-{
-    return vm_input(vm, INPUT_COM1, byte);
-}
-
 bool vm_input(struct vm *vm, enum machine_input_dest dest, uint8_t byte)
 {
     return vm->hist ? history_input(vm->hist, dest, byte) : machine_input(&vm->m, dest, byte);

@@ -71,10 +71,9 @@ int vm_read_linear(struct vm *vm, uint32_t lin, void *buf, uint32_t len);
 int vm_write_linear(struct vm *vm, uint32_t lin, const void *buf, uint32_t len);
 /* Guest instructions retired (not the TC's extra instructions). */
 uint64_t vm_guest_insns(const struct vm *vm);
-/* A byte for COM1 from outside (logged when the VM has a history). false
-   when the receive FIFO is full (or a recording is being replayed). */
-bool vm_serial_input(struct vm *vm, uint8_t byte);
-/* The same for COM1 or the keyboard (a character typed: machine_key_input). */
+/* A byte from outside for COM1, or a character typed on the keyboard
+   (machine_key_input); logged when the VM has a history. false when there
+   is no room for it (or a recording is being replayed). */
 bool vm_input(struct vm *vm, enum machine_input_dest dest, uint8_t byte);
 
 /* ---- the dirty log: guest-physical pages written (cpu.h, dirtylog.c) ---- */

@@ -34,18 +34,18 @@ enum feed { FEED_IDLE, FEED_PENDING, FEED_EOF };
    guest UART, or with --keyboard onto the 8042 as keys, without blocking.
    FEED_PENDING: more are waiting for room (the receive FIFO, or the 8042's
    queue for a whole key); FEED_EOF: standard input is at its end. */
-static enum feed feed_stdin(struct vm *vm, bool keyboard)
+static enum feed feed_stdin(struct vm *vm, enum machine_input_dest dest)
 {
     struct pollfd p = { .fd = 0, .events = POLLIN };
     uint8_t byte;
     while (poll(&p, 1, 0) > 0) {
         if (!(p.revents & POLLIN))
             return FEED_EOF;
-        if (keyboard ? !machine_key_room(&vm->m) : !uart_rx_space(&vm->m.uart))
+        if (!machine_input_room(&vm->m, dest))
             return FEED_PENDING;
         if (read(0, &byte, 1) != 1)
             return FEED_EOF;
-        vm_input(vm, keyboard ? INPUT_KEYBOARD : INPUT_COM1, byte);
+        vm_input(vm, dest, byte);
     }
     return FEED_IDLE;
 }
@@ -106,7 +106,7 @@ static bool run_to_end(struct vm *vm, const struct run_options *o, bool feed,
     enum feed fed = feed ? FEED_IDLE : FEED_EOF;
     for (;;) {
         if (fed != FEED_EOF)
-            fed = feed_stdin(vm, o->keyboard);
+            fed = feed_stdin(vm, o->keyboard ? INPUT_KEYBOARD : INPUT_COM1);
         /* a recording and its replay stop at the same places (under bt a
            stop costs modeled cycles); bytes waiting for room: come back soon */
         bool short_slice = o->record || o->replay || fed == FEED_PENDING;

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 
 #include "cpu/optable.h"
 #include "cpu/vmx.h"
@@ -192,13 +191,10 @@ static void summary_small_devices(FILE *f, const struct machine *m)
 {
     if (!m->cmos.reads && !m->kbc.bytes_out && !m->fwcfg.reads)
         return;
-    time_t t = (time_t)cmos_time(&m->cmos);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    fprintf(f, "  RTC %" PRIu64 " reads (at the end %04d-%02d-%02d %02d:%02d:%02d UTC); 8042 %"
-            PRIu64 " bytes read; fw_cfg %" PRIu64 " bytes read\n", m->cmos.reads,
-            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-            m->kbc.bytes_out, m->fwcfg.reads);
+    char when[40];
+    cmos_time_text(&m->cmos, when, sizeof when);
+    fprintf(f, "  RTC %" PRIu64 " reads (at the end %s); 8042 %" PRIu64 " bytes read; fw_cfg %"
+            PRIu64 " bytes read\n", m->cmos.reads, when, m->kbc.bytes_out, m->fwcfg.reads);
 }
 
 void report_summary(FILE *f, const struct machine *m, const struct run_options *o)

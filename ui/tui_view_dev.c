@@ -13,7 +13,6 @@
 #include "tui_session.h"
 
 #include <inttypes.h>
-#include <time.h>
 
 static void pic_lines(const struct machine *m, struct tui_text *out)
 {
@@ -29,12 +28,9 @@ static void clock_lines(const struct machine *m, struct tui_text *out)
     const struct pit_channel *c0 = &m->pit.ch[0];
     tui_text_line(out, TS_NORMAL, "8254  ch0 mode %u reload %" PRIu32 " count %u", c0->mode,
                   c0->reload, pit_read_count(&m->pit, 0));
-    time_t t = (time_t)cmos_time(&m->cmos);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tui_text_line(out, TS_NORMAL, "RTC   %04d-%02d-%02d %02d:%02d:%02d UTC%s",
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  m->cmos.ram[0x0B] & 0x80 ? " SET" : "");
+    char when[40];
+    cmos_time_text(&m->cmos, when, sizeof when);
+    tui_text_line(out, TS_NORMAL, "RTC   %s%s", when, m->cmos.ram[0x0B] & 0x80 ? " SET" : "");
     const struct lapic *a = &m->lapic;
     tui_text_line(out, TS_NORMAL, "LAPIC timer %" PRIu64 " fired, %" PRIu64 " EOIs",
                   a->timer_fires, a->eois);

@@ -4,6 +4,7 @@
 #include "hw/cmos.h"
 #include "hw/clock.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +24,15 @@ int64_t cmos_time(const struct cmos *c)
 {
     uint64_t since = c->now > c->epoch_cycle ? c->now - c->epoch_cycle : 0;
     return c->epoch + (int64_t)(since / CLOCK_CPU_HZ);
+}
+
+void cmos_time_text(const struct cmos *c, char *buf, size_t len)
+{
+    time_t t = (time_t)cmos_time(c);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static uint8_t to_reg(const struct cmos *c, int v)
@@ -77,9 +87,10 @@ static void regs_to_clock(struct cmos *c)
     c->epoch_cycle = c->now;
 }
 
+/* The registers the running clock computes (not the alarms, 1, 3 and 5). */
 static bool is_time_reg(uint8_t r)
 {
-    return r <= R_YEAR || r == R_CENTURY;
+    return (r <= R_YEAR && r != 1 && r != 3 && r != 5) || r == R_CENTURY;
 }
 
 static uint32_t cmos_read(void *dev, uint16_t port, int size)
@@ -119,11 +130,11 @@ static void cmos_write(void *dev, uint16_t port, int size, uint32_t val)
         write_status_b(c, (uint8_t)val);
         return;
     }
-    bool timed = is_time_reg(r) && r != 1 && r != 3 && r != 5;
-    if (timed && clock_running(c))
+    bool timed = is_time_reg(r) && clock_running(c);
+    if (timed)
         clock_to_regs(c);                     /* the other fields as they are now */
     c->ram[r] = (uint8_t)val;
-    if (timed && clock_running(c))
+    if (timed)
         regs_to_clock(c);
 }
 

@@ -28,6 +28,7 @@
 #ifndef RS_HW_CMOS_H
 #define RS_HW_CMOS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "hw/bus.h"
 
@@ -51,5 +52,7 @@ void cmos_reset(struct cmos *c, uint32_t ram_size, int64_t epoch);
 static inline void cmos_advance(struct cmos *c, uint64_t now) { c->now = now; }
 /* The clock's time now, in seconds since 1970 (UTC). */
 int64_t cmos_time(const struct cmos *c);
+/* The same as "YYYY-MM-DD hh:mm:ss UTC" (the UI and -v show it). */
+void cmos_time_text(const struct cmos *c, char *buf, size_t len);
 
 #endif
