@@ -77,17 +77,16 @@ $(foreach k,$(SAMPLES_WITH_LIB),$(eval $(call SAMPLES_LINK_RULE,$(k))))
 # The exact command the tests compare against: QEMU with 32 MiB, COM1 on
 # stdout and the isa-debug-exit device; the exit status is (v << 1) | 1. The
 # real-time clock starts where ringside's does (sim/hw/cmos.h).
-SAMPLES_QEMU_CMD = $(SAMPLES_QEMU) -m 32 -kernel samples/bin/$$k.elf -serial stdio \
-                   -display none -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-                   -rtc base=2026-01-01T00:00:00
+SAMPLES_QEMU_MACHINE = $(SAMPLES_QEMU) -m 32 -kernel samples/bin/$$k.elf -display none \
+                       -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+                       -rtc base=2026-01-01T00:00:00
+SAMPLES_QEMU_CMD = $(SAMPLES_QEMU_MACHINE) -serial stdio
 
 # A keyboard kernel: QEMU's monitor on stdin types each line of
-# tests/golden/<name>.sendkey (`sendkey`), COM1 goes to the golden file.
+# tests/golden/<name>.sendkey (`sendkey`), COM1 goes to the file $(1).
 SAMPLES_QEMU_KEYS = (sleep 1.5; while read key; do echo "sendkey $$key"; sleep 0.3; \
                      done <tests/golden/$$k.sendkey; sleep 1) | timeout $(SAMPLES_TIMEOUT) \
-                    $(SAMPLES_QEMU) -m 32 -kernel samples/bin/$$k.elf -serial file:$(1) \
-                    -display none -parallel none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-                    -rtc base=2026-01-01T00:00:00 -monitor stdio >/dev/null
+                    $(SAMPLES_QEMU_MACHINE) -serial file:$(1) -monitor stdio >/dev/null
 
 SAMPLES_QEMU_DISK = -drive file=$(SAMPLES_DISK_IMG),format=raw,if=ide,index=0,snapshot=on
 
