@@ -322,6 +322,34 @@ static void test_rmw_fault_keeps_flags(void)
     }
 }
 
+/* The same forms through ES = 0x50, a read-only segment, at a clean,
+   writable page: #GP(0) before any access, so the page's PTE keeps its
+   accessed bit clear (the segment is checked for writing before the read
+   of a read-modify-write: mem_read_rmw). Found by the kernel fuzzer (seed
+   14492): bt's in-TC SIDT probes its destination with NOT, which read
+   through a code segment and set the bit before the write's #GP. */
+static void test_rmw_readonly_segment_no_access(void)
+{
+    static const uint8_t pre[] = { 0xb8, 0x50, 0x00, 0x00, 0x00, 0x8e, 0xc0, 0x26 };
+    for (unsigned i = 0; i < sizeof rmw_forms / sizeof *rmw_forms; i++) {
+        uint8_t code[48];
+        memcpy(code, pre, sizeof pre);
+        memcpy(code + sizeof pre, rmw_forms[i].b, (size_t)rmw_forms[i].len);
+        for (int k = (int)sizeof pre; k + 3 < (int)sizeof pre + rmw_forms[i].len; k++)
+            if (code[k] == 0x00 && code[k + 1] == 0x10 && code[k + 2] == 0x30 && code[k + 3] == 0x00)
+                code[k + 1] = 0x00, code[k + 2] = 0x20;     /* 0x301000 -> 0x200000 */
+        struct scenario sc = { .paging = true, .code = code,
+                               .len = sizeof pre + (size_t)rmw_forms[i].len,
+                               .ebx = 0x80000001u, .ecx = 5,
+                               .mem_at = PT + 4u * (0x200000u >> 12) };
+        struct outcome n = check_all(&sc, rmw_forms[i].name, EXC_GP, 3);
+        CU_ASSERT_EQUAL(n.frame[0], 0);
+        if (n.mem != (0x200000u | 7u))
+            fprintf(stderr, "\n  %s through a read-only ES: PTE %#x\n", rmw_forms[i].name, n.mem);
+        CU_ASSERT_EQUAL(n.mem, 0x200000u | 7u);              /* not accessed */
+    }
+}
+
 /* The reproducer: under trap and bt the first write to a clean page is a
    hidden fault and the instruction restarts; `stc; adc byte [p],0` must
    still store 1 (and the other forms that read CF theirs). */
@@ -793,4 +821,5 @@ void suite_cpu_fix_register(void)
     CU_add_test(s, "RMW past RAM with paging off: open bus", test_rmw_beyond_ram);
     CU_add_test(s, "wrapping segment store into translated code", test_wrapping_store_into_code);
     CU_add_test(s, "CLI at CPL 3 with IOPL 3", test_user_cli_iopl3);
+    CU_add_test(s, "RMW through a read-only segment: #GP, no access", test_rmw_readonly_segment_no_access);
 }

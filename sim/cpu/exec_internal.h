@@ -151,6 +151,14 @@ static inline uint32_t opd_read(struct cpu *cpu, const struct insn *in, int n)
     return opd_read_slow(cpu, in, n);
 }
 
+/* Operand 0 of an instruction that also writes it (mem_read_rmw). */
+static inline uint32_t opd_read_dst(struct cpu *cpu, const struct insn *in)
+{
+    if (kind_is_E(in->row->opd[0]) && in->mod != 3)
+        return mem_read_rmw(cpu, in->seg, ea_of(cpu, in), opd_size(in, 0));
+    return opd_read(cpu, in, 0);
+}
+
 static inline void opd_write(struct cpu *cpu, const struct insn *in, int n, uint32_t val)
 {
     int k = in->row->opd[n];

@@ -175,6 +175,14 @@ uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size)
     return mem_read_lin(cpu, s->base + off, size, cpu->s.cpl == 3);
 }
 
+uint32_t mem_read_rmw_slow(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    const struct seg *s = &cpu->s.seg[seg];
+    if (unlikely(!seg_fast(s, off, size, 0x9eu, 0x92u)))
+        seg_check_access(cpu, seg, off, (uint32_t)size, true);
+    return mem_read_lin(cpu, s->base + off, size, cpu->s.cpl == 3);
+}
+
 void mem_write_slow(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val)
 {
     const struct seg *s = &cpu->s.seg[seg];

@@ -39,14 +39,14 @@ void op_dec(struct cpu *cpu, const struct insn *in) { incdec(cpu, in, -1); }
 void op_neg(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), r = (0u - a) & size_mask(size);
+    uint32_t a = opd_read_dst(cpu, in), r = (0u - a) & size_mask(size);
     opd_write(cpu, in, 0, r);
     lf_set(cpu, LF_NEG, size, a, 0, r, 0);
 }
 
 void op_not(struct cpu *cpu, const struct insn *in)
 {
-    opd_write(cpu, in, 0, ~opd_read(cpu, in, 0));
+    opd_write(cpu, in, 0, ~opd_read_dst(cpu, in));
 }
 
 /* ---- shifts and rotates (SDM vol. 2, SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR) ---- */
@@ -68,7 +68,7 @@ static uint32_t rotl(uint32_t v, unsigned n, int bits)
 void op_rol(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0), bits = size * 8;
-    uint32_t a = opd_read(cpu, in, 0), n = opd_read(cpu, in, 1) & 31;
+    uint32_t a = opd_read_dst(cpu, in), n = opd_read(cpu, in, 1) & 31;
     if (n == 0)
         return;
     uint32_t r = rotl(a, n, bits);
@@ -80,7 +80,7 @@ void op_rol(struct cpu *cpu, const struct insn *in)
 void op_ror(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0), bits = size * 8;
-    uint32_t a = opd_read(cpu, in, 0), n = opd_read(cpu, in, 1) & 31;
+    uint32_t a = opd_read_dst(cpu, in), n = opd_read(cpu, in, 1) & 31;
     if (n == 0)
         return;
     uint32_t r = rotl(a, (unsigned)bits - n % (unsigned)bits, bits);
@@ -97,7 +97,7 @@ static unsigned rc_count(int size, uint32_t n)
 void op_rcl(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), n = opd_read(cpu, in, 1) & 31;
+    uint32_t a = opd_read_dst(cpu, in), n = opd_read(cpu, in, 1) & 31;
     if (n == 0)
         return;
     bool cf = flag_cf(cpu);
@@ -114,7 +114,7 @@ void op_rcl(struct cpu *cpu, const struct insn *in)
 void op_rcr(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), n = opd_read(cpu, in, 1) & 31;
+    uint32_t a = opd_read_dst(cpu, in), n = opd_read(cpu, in, 1) & 31;
     if (n == 0)
         return;
     bool cf = flag_cf(cpu);
@@ -131,7 +131,7 @@ void op_rcr(struct cpu *cpu, const struct insn *in)
 void op_shld(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0), bits = size * 8;
-    uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1);
+    uint32_t a = opd_read_dst(cpu, in), b = opd_read(cpu, in, 1);
     uint32_t n = opd_read(cpu, in, 2) & 31;
     if (n == 0)
         return;
@@ -146,7 +146,7 @@ void op_shld(struct cpu *cpu, const struct insn *in)
 void op_shrd(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0), bits = size * 8;
-    uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1);
+    uint32_t a = opd_read_dst(cpu, in), b = opd_read(cpu, in, 1);
     uint32_t n = opd_read(cpu, in, 2) & 31;
     if (n == 0)
         return;
@@ -287,12 +287,12 @@ static void bit_op(struct cpu *cpu, const struct insn *in, int op)
         uint32_t ea = insn_ea(cpu, in) + (uint32_t)((soff >> (size == 4 ? 5 : 4)) * size);
         ea &= ad_mask(in);
         bit = (uint32_t)soff & (uint32_t)(bits - 1);
-        v = mem_read(cpu, in->seg, ea, size);
+        v = op == BT_TEST ? mem_read(cpu, in->seg, ea, size) : mem_read_rmw(cpu, in->seg, ea, size);
         if (op != BT_TEST)
             mem_write(cpu, in->seg, ea, size, bt_apply(v, bit, op));
     } else {
         bit = off & (uint32_t)(bits - 1);
-        v = rm_read(cpu, in, size);
+        v = op == BT_TEST ? rm_read(cpu, in, size) : opd_read_dst(cpu, in);
         if (op != BT_TEST)
             rm_write(cpu, in, size, bt_apply(v, bit, op));
     }

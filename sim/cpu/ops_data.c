@@ -35,7 +35,7 @@ void op_lea(struct cpu *cpu, const struct insn *in)
 /* Operand 0 may be memory: it is written first. */
 void op_xchg(struct cpu *cpu, const struct insn *in)
 {
-    uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1);
+    uint32_t a = opd_read_dst(cpu, in), b = opd_read(cpu, in, 1);
     opd_write(cpu, in, 0, b);
     opd_write(cpu, in, 1, a);
 }
@@ -47,7 +47,7 @@ void op_xchg(struct cpu *cpu, const struct insn *in)
 void op_xadd(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0);
-    uint32_t a = opd_read(cpu, in, 0), b = opd_read(cpu, in, 1);
+    uint32_t a = opd_read_dst(cpu, in), b = opd_read(cpu, in, 1);
     uint32_t r = (a + b) & size_mask(size);
     if (in->mod == 3) {
         opd_write(cpu, in, 1, a);
@@ -64,7 +64,7 @@ void op_xadd(struct cpu *cpu, const struct insn *in)
 void op_cmpxchg(struct cpu *cpu, const struct insn *in)
 {
     int size = opd_size(in, 0);
-    uint32_t acc = reg_read(cpu, R_EAX, size), d = opd_read(cpu, in, 0);
+    uint32_t acc = reg_read(cpu, R_EAX, size), d = opd_read_dst(cpu, in);
     uint32_t src = opd_read(cpu, in, 1);
     opd_write(cpu, in, 0, acc == d ? src : d);
     if (acc != d)
@@ -75,7 +75,7 @@ void op_cmpxchg(struct cpu *cpu, const struct insn *in)
 void op_cmpxchg8b(struct cpu *cpu, const struct insn *in)
 {
     uint32_t ea = insn_ea(cpu, in), ea4 = (ea + 4) & ad_mask(in);
-    uint32_t lo = mem_read(cpu, in->seg, ea, 4), hi = mem_read(cpu, in->seg, ea4, 4);
+    uint32_t lo = mem_read_rmw(cpu, in->seg, ea, 4), hi = mem_read_rmw(cpu, in->seg, ea4, 4);
     bool eq = lo == cpu->s.r[R_EAX] && hi == cpu->s.r[R_EDX];
     mem_check_write(cpu, in->seg, ea, 8);
     mem_write(cpu, in->seg, ea, 4, eq ? cpu->s.r[R_EBX] : lo);

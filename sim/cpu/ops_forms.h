@@ -31,6 +31,17 @@ static ALWAYS_INLINE uint32_t form_read(struct cpu *cpu, const struct insn *in, 
     }
 }
 
+/* Operand 0 of a body that writes it back (mem_read_rmw). */
+static ALWAYS_INLINE uint32_t form_read_dst(struct cpu *cpu, const struct insn *in, int form,
+                                            int size)
+{
+    switch (form) {
+    case F_REG: return reg_get(cpu, in->opr[0], size);
+    case F_MEM: return mem_read_rmw(cpu, in->seg, ea_of(cpu, in), size);
+    default: return opd_read_dst(cpu, in);
+    }
+}
+
 static ALWAYS_INLINE void form_write(struct cpu *cpu, const struct insn *in, int n,
                                      int form, int size, uint32_t val)
 {
@@ -53,7 +64,9 @@ static ALWAYS_INLINE void alu_body(struct cpu *cpu, const struct insn *in, int o
                                    int f0, int f1, int size)
 {
     uint32_t m = size_mask(size);
-    uint32_t a = form_read(cpu, in, 0, f0, size), b = form_read(cpu, in, 1, f1, size) & m, r;
+    bool writes = op != ALU_CMP && op != ALU_TEST;
+    uint32_t a = writes ? form_read_dst(cpu, in, f0, size) : form_read(cpu, in, 0, f0, size);
+    uint32_t b = form_read(cpu, in, 1, f1, size) & m, r;
     uint32_t cin = (op == ALU_ADC || op == ALU_SBB) ? flag_cf(cpu) : 0;
     unsigned kind;
     switch (op) {
@@ -71,7 +84,7 @@ static ALWAYS_INLINE void alu_body(struct cpu *cpu, const struct insn *in, int o
         cin = 0;
         break;
     }
-    if (op != ALU_CMP && op != ALU_TEST)
+    if (writes)
         form_write(cpu, in, 0, f0, size, r);
     lf_set(cpu, kind, size, a, b, r, cin);
 }
@@ -80,7 +93,7 @@ static ALWAYS_INLINE void alu_body(struct cpu *cpu, const struct insn *in, int o
 static ALWAYS_INLINE void incdec_body(struct cpu *cpu, const struct insn *in, int delta,
                                       int f0, int size)
 {
-    uint32_t a = form_read(cpu, in, 0, f0, size), r = (a + (uint32_t)delta) & size_mask(size);
+    uint32_t a = form_read_dst(cpu, in, f0, size), r = (a + (uint32_t)delta) & size_mask(size);
     bool cf = f0 == F_ANY ? flag_cf(cpu) : lazy_cf(cpu);
     form_write(cpu, in, 0, f0, size, r);
     lf_set(cpu, delta > 0 ? LF_INC : LF_DEC, size, a, 1, r, cf);
@@ -148,7 +161,7 @@ static ALWAYS_INLINE void shl_body(struct cpu *cpu, const struct insn *in, int f
                                    int size)
 {
     int bits = size * 8;
-    uint32_t a = form_read(cpu, in, 0, f0, size), n = shift_count(cpu, in, f1);
+    uint32_t a = form_read_dst(cpu, in, f0, size), n = shift_count(cpu, in, f1);
     if (n == 0)
         return;
     uint64_t w = (uint64_t)a << n;
@@ -161,7 +174,7 @@ static ALWAYS_INLINE void shl_body(struct cpu *cpu, const struct insn *in, int f
 static ALWAYS_INLINE void shr_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
                                    int size)
 {
-    uint32_t a = form_read(cpu, in, 0, f0, size), n = shift_count(cpu, in, f1);
+    uint32_t a = form_read_dst(cpu, in, f0, size), n = shift_count(cpu, in, f1);
     if (n == 0)
         return;
     uint32_t r = a >> n;
@@ -173,7 +186,7 @@ static ALWAYS_INLINE void shr_body(struct cpu *cpu, const struct insn *in, int f
 static ALWAYS_INLINE void sar_body(struct cpu *cpu, const struct insn *in, int f0, int f1,
                                    int size)
 {
-    int32_t a = (int32_t)sext(form_read(cpu, in, 0, f0, size), size);
+    int32_t a = (int32_t)sext(form_read_dst(cpu, in, f0, size), size);
     uint32_t n = shift_count(cpu, in, f1);
     if (n == 0)
         return;

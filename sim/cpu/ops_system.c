@@ -19,6 +19,7 @@
  */
 #include <stddef.h>
 #include "ops_system.h"
+#include "exec_internal.h"
 
 /* Size of an r/m operand that is 16 bits in memory but may be 32 bits in a
    register (SLDT, STR, SMSW, MOV from Sreg). */
@@ -435,7 +436,7 @@ void op_verw(struct cpu *cpu, const struct insn *in) { verify(cpu, in, true); }
 
 void op_arpl(struct cpu *cpu, const struct insn *in)
 {
-    uint32_t dst = rm_read(cpu, in, 2);
+    uint32_t dst = opd_read_dst(cpu, in);
     uint32_t src = reg_read(cpu, in->reg, 2);
     bool raise = (dst & 3u) < (src & 3u);
     if (raise)
