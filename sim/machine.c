@@ -39,7 +39,8 @@ static void machine_emit(struct machine *m, enum ev_kind kind, uint32_t a, uint3
     if (!event_wanted(&m->events, kind))
         return;
     struct event ev = { .kind = kind, .vm = m->vm_id, .path = PATH_NATIVE,
-                        .eip = m->cpu.insn_eip, .cycle = m->cpu.cycles,
+                        .eip = m->vmm ? vmm_event_eip(m->vmm, m->cpu.insn_eip) : m->cpu.insn_eip,
+                        .cycle = m->cpu.cycles,
                         .a = a, .b = b, .c = c, .d = d };
     event_dispatch(&m->events, &ev);
 }

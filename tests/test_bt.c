@@ -25,6 +25,7 @@
 
 #include "hw/clock.h"
 #include "proc.h"
+#include "trace.h"
 
 #define BUDGET "2000000000"
 
@@ -276,6 +277,62 @@ static void test_translate_ident_share(void)
     proc_result_free(&r);
 }
 
+/* Events carry the guest EIP (sim/event.h), never an address of the TC or
+   of its gates: a trace of rings under bt holds no EIP in the VMM region,
+   and its port I/O events name the guest instructions the native run's
+   do (each bt I/O EIP is one of native's). */
+#define TEST_VMM_REGION 0xFFC00000u
+static int trace_events(const char *mode, const char *path, struct event **out)
+{
+    char opt[64], tr[96];
+    snprintf(opt, sizeof opt, "--mode=%s", mode);
+    snprintf(tr, sizeof tr, "--trace=%s", path);
+    char *run[] = { (char *)proc_ringside(), "run", opt, tr, "samples/bin/rings.elf", NULL };
+    struct proc_result r;
+    int n = 0, cap = 0, rc;
+    *out = NULL;
+    if (proc_run(run, 120, &r) != 0)
+        return -1;
+    proc_result_free(&r);
+    struct trace_reader tr_r;
+    if (trace_open(&tr_r, path) != 0)
+        return -1;
+    struct event ev;
+    while ((rc = trace_next(&tr_r, &ev)) == 1) {
+        if (n == cap && !(*out = realloc(*out, sizeof **out * (size_t)(cap = cap ? 2 * cap : 4096))))
+            break;
+        (*out)[n++] = ev;
+    }
+    trace_close(&tr_r);
+    return rc == 0 ? n : -1;
+}
+
+static void test_events_carry_guest_eip(void)
+{
+    struct event *bt = NULL, *nat = NULL;
+    int nb = trace_events("bt", "build/test_bt_eip.rtrace", &bt);
+    int nn = trace_events("native", "build/test_bt_eip_native.rtrace", &nat);
+    CU_ASSERT_FATAL(nb > 1000 && nn > 1000);
+    int in_region = 0, io = 0, io_unknown = 0;
+    for (int i = 0; i < nb; i++) {
+        in_region += bt[i].eip >= TEST_VMM_REGION;
+        if (bt[i].kind != EV_IO)
+            continue;
+        io++;
+        bool seen = false;
+        for (int j = 0; j < nn && !seen; j++)
+            seen = nat[j].kind == EV_IO && nat[j].eip == bt[i].eip && nat[j].a == bt[i].a;
+        io_unknown += !seen;
+    }
+    if (in_region)
+        fprintf(stderr, "\n  %d of %d bt events carry a VMM-region EIP\n", in_region, nb);
+    CU_ASSERT_EQUAL(in_region, 0);
+    CU_ASSERT(io > 1000);
+    CU_ASSERT_EQUAL(io_unknown, 0);
+    free(bt);
+    free(nat);
+}
+
 /* "tracing_faults" (shadow object) or "adaptations" (tc object) of a
    nanobench ptemod run: a guest loop writing a live PTE `loops` times. */
 static long ptemod_count(const char *mode, const char *loops, const char *field)
@@ -335,6 +392,7 @@ void suite_bt_register(void)
     CU_add_test(s, "tc-dump shows guest beside TC code", test_tc_dump);
     CU_add_test(s, "bad --tc-* options", test_bad_options);
     CU_add_test(s, "EV_TRANSLATE carries the IDENT share", test_translate_ident_share);
+    CU_add_test(s, "events carry the guest EIP, not the TC's", test_events_carry_guest_eip);
     CU_add_test(s, "adaptive BT: a faulting PTE store stops faulting", test_adaptive_ptemod);
     CU_add_test(s, "translated compute within 20% of native insns", test_tc_inflation);
     CU_add_test(s, "guest_insns under bt equals native", test_guest_insns_as_native);

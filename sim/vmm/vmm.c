@@ -44,13 +44,21 @@ int vcpu_queue_pop(struct vcpu *vc)
 
 /* ---- events and accounting ---- */
 
+uint32_t vmm_event_eip(const struct vmm *v, uint32_t hw_eip)
+{
+    uint32_t lin = v->cpu->s.seg[S_CS].base + hw_eip, guest;
+    if (v->bt && lin >= VMM_REGION_BASE && bt_tc_guest(v->bt, lin, &guest))
+        return guest;
+    return hw_eip;
+}
+
 void vmm_emit(struct vmm *v, enum ev_kind kind, enum ev_path path,
               uint32_t a, uint32_t b, uint32_t c, uint32_t d)
 {
     if (!event_wanted(v->events, kind))
         return;
     struct event ev = { .kind = (uint16_t)kind, .vm = v->vm_id, .path = (uint8_t)path,
-                        .eip = v->cpu->s.eip, .cycle = v->cpu->cycles,
+                        .eip = vmm_event_eip(v, v->cpu->s.eip), .cycle = v->cpu->cycles,
                         .a = a, .b = b, .c = c, .d = d };
     event_dispatch(v->events, &ev);
 }

@@ -136,4 +136,9 @@ struct label_count {
 int vmm_counts_by_label(const uint64_t *by_row, unsigned nrows, struct label_count *out,
                         int max);
 
+/* The guest EIP an event concerns (sim/event.h) when the hardware is at
+   hw_eip: the same, except inside translated code (--mode bt), where it is
+   the guest instruction the TC address belongs to. */
+uint32_t vmm_event_eip(const struct vmm *v, uint32_t hw_eip);
+
 #endif

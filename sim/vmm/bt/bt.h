@@ -101,6 +101,8 @@ uint32_t bt_block_guest_bytes(const struct bt *bt, int i, uint8_t *buf, uint32_t
 uint32_t bt_block_tc_bytes(const struct bt *bt, int i, uint8_t *buf, uint32_t max);
 /* Guest address of the instruction a TC address belongs to (0 if none). */
 uint32_t bt_tc_to_guest(const struct bt *bt, uint32_t tc_lin);
+/* The same, false for an address that is not in a live block's translation. */
+bool bt_tc_guest(const struct bt *bt, uint32_t tc_lin, uint32_t *guest);
 const struct bt_counters *bt_counters(const struct bt *bt);
 const struct bt_config *bt_get_config(const struct bt *bt);
 

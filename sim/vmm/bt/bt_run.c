@@ -261,6 +261,21 @@ uint32_t bt_tc_to_guest(const struct bt *bt, uint32_t tc_addr)
     return tc_guest_of(bt, tc_addr, false, &g) ? g : 0;
 }
 
+/* A TC address, or a gate (BT_GATE_BASE + the TC offset of the exit that
+   leaves through it; the indirect-miss stub's gate: the branch's target). */
+bool bt_tc_guest(const struct bt *bt, uint32_t tc_addr, uint32_t *guest)
+{
+    uint32_t site = tc_addr - BT_GATE_BASE;
+    if (tc_addr >= BT_GATE_BASE && site < BT_OFF_TC) {
+        if (site == BT_MISS_SITE) {
+            memcpy(guest, bt->v->cpu->bus.ram + bt->v->region_pa + VP_T, 4);
+            return true;
+        }
+        tc_addr = tc_lin(site);
+    }
+    return tc_guest_of(bt, tc_addr, false, guest);
+}
+
 /* Step translated code to the next guest-instruction boundary with
    external interrupts held; returns STEP when there, else why it stopped. */
 /* Translated code ran from i0 guest instructions and x0 extra cycles on:
