@@ -508,7 +508,7 @@ static bool over_hit(void *ctx)
     struct over_ctx *o = ctx;
     struct cpu_state s;
     struct insn in;
-    return insn_here(o->h, &s, &in) && !strcmp(in.row->mnem, "call") &&
+    return insn_here(o->h, &s, &in) && in.row->op == OP_CALL &&
            s.seg[S_CS].sel == o->cs && s.seg[S_SS].sel == o->ss && s.r[R_ESP] > o->esp &&
            s.eip + in.len == o->ret_to;
 }
@@ -541,7 +541,7 @@ int history_reverse_step_over(struct history *h)
     if (history_reverse_step(h) != 0)
         return -1;
     uint64_t ret_at = guest_now(h);
-    if (!insn_here(h, &s, &in) || strcmp(in.row->mnem, "ret") != 0)
+    if (!insn_here(h, &s, &in) || in.row->op != OP_RET)
         return 0;                         /* not a return: one instruction back */
     if (over_target(h, &in, &o) && ret_at > history_oldest(h)) {
         int rc = history_reverse_find(h, over_hit, over_reset, &o);

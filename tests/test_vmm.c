@@ -25,6 +25,7 @@
 
 #include "machine.h"
 #include "vmm/vmm_internal.h"
+#include "vmm/bt/bt_internal.h"
 
 #define RAM_MIB 4u
 #define GDT 0x1000u
@@ -529,6 +530,67 @@ static void test_pending_queue(void)
     CU_ASSERT_FALSE(vcpu_if(&vc));
 }
 
+/* ---- the operation column: every row a VMM must act on is handled ---- */
+
+/* Bytes of one encoding of row r (a memory operand [eax] where one is
+   allowed, the register form where only that is); decoded into *in. */
+static bool row_encoding(const struct op_row *r, uint8_t *b, struct insn *in)
+{
+    int n = 0;
+    memset(b, 0, 16);
+    if (r->attr & A_PFX_F3)
+        b[n++] = 0xF3;
+    if (r->map == MAP_0F)
+        b[n++] = 0x0F;
+    b[n++] = r->opcode;
+    if (r->attr & A_MODRM_EQ)
+        b[n++] = r->modrm;
+    else if (r->attr & A_MODRM)
+        b[n++] = (uint8_t)(((r->attr & A_MEMONLY) ? 0x00 : 0xC0) | ((r->ext < 0 ? 0 : r->ext) << 3));
+    return decode(b, 16, true, in) > 0 && in->row == r;
+}
+
+/* What the VMM engines must do with a row: trap-and-emulate needs an
+   emulation routine (by the row's operation) for everything that traps at
+   guest ring 0 - privileged, IOPL-sensitive and segment-loading rows, but
+   SYSENTER/SYSEXIT, which the monitor switches itself (mon_sysenter) - and
+   the translator must not copy any row that is sensitive, privileged or
+   IOPL-sensitive as it is (HOW_IDENT), but for PUSH and MOV from ES, DS
+   and FS, whose hardware selectors in the TC are the guest's; whatever it calls out through the
+   emulation library must have a routine there. Every such row names its
+   operation. */
+static void test_every_sensitive_row_has_a_handler(void)
+{
+    const uint32_t vmm_rows = A_PRIV | A_IOPL | A_SENSITIVE | A_SEGLOAD | A_FAR | A_IO;
+    int checked = 0;
+    for (unsigned i = 0; i < op_table_len; i++) {
+        const struct op_row *r = &op_table[i];
+        if (!(r->attr & vmm_rows))
+            continue;
+        uint8_t b[16];
+        struct insn in;
+        CU_ASSERT_TRUE_FATAL(row_encoding(r, b, &in));
+        bool named = r->op != OP_NONE && strcmp(op_id_name((enum op_id)r->op), "?");
+        bool traps = r->attr & (A_PRIV | A_IOPL | A_SEGLOAD);
+        bool monitor = r->op == OP_SYSENTER || r->op == OP_SYSEXIT;
+        bool trap_ok = !traps || monitor || emu_has_routine((enum op_id)r->op);
+        enum bt_how how = bt_classify(&in, b) & BT_HOW_MASK;
+        int sreg = r->op == OP_PUSH_SREG ? r->sreg : in.reg;
+        bool guest_sel = (r->op == OP_PUSH_SREG || r->op == OP_MOV_FROM_SREG) &&
+                         (sreg == S_ES || sreg == S_DS || sreg == S_FS);
+        bool bt_ok = (!(r->attr & (A_PRIV | A_IOPL | A_SENSITIVE)) || how != HOW_IDENT ||
+                      guest_sel) &&
+                     (how != HOW_EMU || emu_has_routine((enum op_id)r->op));
+        if (!named || !trap_ok || !bt_ok)
+            fprintf(stderr, "\n  row %u %s (%02x %02x /%d): op %s, trap %s, bt how %d\n", i,
+                    r->mnem, r->map, r->opcode, r->ext, op_id_name((enum op_id)r->op),
+                    trap_ok ? "ok" : "no routine", (int)how);
+        CU_ASSERT_TRUE(named && trap_ok && bt_ok);
+        checked++;
+    }
+    CU_ASSERT(checked >= 69);                   /* the mask matched the rows (69 today) */
+}
+
 void suite_vmm_register(void)
 {
     CU_pSuite s = CU_add_suite("vmm (trap-and-emulate monitor)", NULL, NULL);
@@ -549,6 +611,8 @@ void suite_vmm_register(void)
     CU_add_test(s, "IRQ held, IRET to ring 3, user fault: IRQ first", test_irq_held_then_user_fault);
     CU_add_test(s, "IRQ held, IRET to ring 3, user spins: delivered", test_irq_held_then_user_spin);
     CU_add_test(s, "pending queue", test_pending_queue);
+    CU_add_test(s, "opcode table: every row a VMM acts on has its handler (op column)",
+                test_every_sensitive_row_has_a_handler);
     CU_add_test(s, "task switch: #TS in the new task, native = trap = bt, hardware TR kept",
                 test_task_switch_fault_in_new_task);
 }

@@ -24,19 +24,27 @@
 #include "ops.h"
 #include "ops_system.h"
 
-#define ROW(mn, f, mp, op, ex, a, b, c, co, at) \
-    { mn, f, mp, op, ex, { a, b, c }, 0, co, at, 0 }
-/* one-byte map, 0F map, and their group forms */
+#define ROWO(id, mn, f, mp, op, ex, a, b, c, co, at) \
+    { mn, f, mp, op, ex, { a, b, c }, 0, co, at, 0, id }
+#define ROW(mn, f, mp, op, ex, a, b, c, co, at) ROWO(OP_NONE, mn, f, mp, op, ex, a, b, c, co, at)
+/* one-byte map, 0F map, and their group forms; the ...O forms name the
+   row's operation (enum op_id) */
 #define B1(mn, f, op, a, b, c, co, at) ROW(mn, f, MAP_1B, op, -1, a, b, c, co, at)
 #define B2(mn, f, op, a, b, c, co, at) ROW(mn, f, MAP_0F, op, -1, a, b, c, co, at)
 #define G1(mn, f, op, ex, a, b, c, co, at) ROW(mn, f, MAP_1B, op, ex, a, b, c, co, (at) | A_MODRM)
 #define G2(mn, f, op, ex, a, b, c, co, at) ROW(mn, f, MAP_0F, op, ex, a, b, c, co, (at) | A_MODRM)
+#define B1O(id, mn, f, op, a, b, c, co, at) ROWO(id, mn, f, MAP_1B, op, -1, a, b, c, co, at)
+#define B2O(id, mn, f, op, a, b, c, co, at) ROWO(id, mn, f, MAP_0F, op, -1, a, b, c, co, at)
+#define G1O(id, mn, f, op, ex, a, b, c, co, at) \
+    ROWO(id, mn, f, MAP_1B, op, ex, a, b, c, co, (at) | A_MODRM)
+#define G2O(id, mn, f, op, ex, a, b, c, co, at) \
+    ROWO(id, mn, f, MAP_0F, op, ex, a, b, c, co, (at) | A_MODRM)
 /* a form chosen by the whole ModRM byte (register form of a group slot) */
-#define GX(mn, f, op, modrm, co, at) \
+#define GX(id, mn, f, op, modrm, co, at) \
     { mn, f, MAP_0F, op, ((modrm) >> 3) & 7, { 0, 0, 0 }, 0, co, \
-      (at) | A_MODRM | A_MODRM_EQ, modrm }
-#define SEGROW(mn, f, mp, op, sr, at) \
-    { mn, f, mp, op, -1, { O_SEG, 0, 0 }, sr, C_SYSTEM, (at), 0 }
+      (at) | A_MODRM | A_MODRM_EQ, modrm, id }
+#define SEGROW(id, mn, f, mp, op, sr, at) \
+    { mn, f, mp, op, -1, { O_SEG, 0, 0 }, sr, C_SYSTEM, (at), 0, id }
 
 #define M A_MODRM
 #define AR (A_FLAGS_WR)
@@ -78,9 +86,9 @@
 #define CMOVCC(c, s) B2("cmov" s, op_cmovcc, 0x40 + c, O_Gv, O_Ev, 0, C_SIMPLE, M | A_FLAGS_RD),
 
 /* x87 escapes and SSE/MMX opcodes: no FPU on this CPU. */
-#define X87(op) B1("fpu", op_fpu, op, O_Ev, 0, 0, C_SIMPLE, M | A_FPU),
-#define SSE(op) B2("sse", op_fpu, op, O_Gv, O_Ev, 0, C_SIMPLE, M | A_FPU),
-#define SSEI(op) B2("sse", op_fpu, op, O_Gv, O_Ev, O_Ib, C_SIMPLE, M | A_FPU),
+#define X87(op) B1O(OP_FPU, "fpu", op_fpu, op, O_Ev, 0, 0, C_SIMPLE, M | A_FPU),
+#define SSE(op) B2O(OP_FPU, "sse", op_fpu, op, O_Gv, O_Ev, 0, C_SIMPLE, M | A_FPU),
+#define SSEI(op) B2O(OP_FPU, "sse", op_fpu, op, O_Gv, O_Ev, O_Ib, C_SIMPLE, M | A_FPU),
 #define SSE8(op) SSE(op) SSE(op + 1) SSE(op + 2) SSE(op + 3) SSE(op + 4) SSE(op + 5) \
     SSE(op + 6) SSE(op + 7)
 
@@ -164,22 +172,22 @@ const struct op_row op_table[] = {
     B1("aad", op_aad, 0xD5, O_Ib, 0, 0, C_MUL, AR),
 
     /* ---- data movement ---- */
-    B1("mov", op_mov, 0x88, O_Eb, O_Gb, 0, C_SIMPLE, M | A_BYTE | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0x89, O_Ev, O_Gv, 0, C_SIMPLE, M | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0x8A, O_Gb, O_Eb, 0, C_SIMPLE, M | A_BYTE | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0x8B, O_Gv, O_Ev, 0, C_SIMPLE, M | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0xA0, O_AL, O_Ob, 0, C_MEM, A_BYTE | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0xA1, O_eAX, O_Ov, 0, C_MEM, A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0xA2, O_Ob, O_AL, 0, C_MEM, A_BYTE | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0xA3, O_Ov, O_eAX, 0, C_MEM, A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0xB0, O_Zb, O_Ib, 0, C_SIMPLE, A_BYTE | A_WB | A_NOREAD0),
-    B1("mov", op_mov, 0xB8, O_Zv, O_Iv, 0, C_SIMPLE, A_WB | A_NOREAD0),
-    G1("mov", op_mov, 0xC6, 0, O_Eb, O_Ib, 0, C_SIMPLE, A_BYTE | A_WB | A_NOREAD0),
-    G1("mov", op_mov, 0xC7, 0, O_Ev, O_Iv, 0, C_SIMPLE, A_WB | A_NOREAD0),
-    B2("movzx", op_movzx, 0xB6, O_Gv, O_Eb, 0, C_SIMPLE, M | A_NOREAD0),
-    B2("movzx", op_movzx, 0xB7, O_Gv, O_Ew, 0, C_SIMPLE, M | A_NOREAD0),
-    B2("movsx", op_movsx, 0xBE, O_Gv, O_Eb, 0, C_SIMPLE, M | A_NOREAD0),
-    B2("movsx", op_movsx, 0xBF, O_Gv, O_Ew, 0, C_SIMPLE, M | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0x88, O_Eb, O_Gb, 0, C_SIMPLE, M | A_BYTE | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0x89, O_Ev, O_Gv, 0, C_SIMPLE, M | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0x8A, O_Gb, O_Eb, 0, C_SIMPLE, M | A_BYTE | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0x8B, O_Gv, O_Ev, 0, C_SIMPLE, M | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0xA0, O_AL, O_Ob, 0, C_MEM, A_BYTE | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0xA1, O_eAX, O_Ov, 0, C_MEM, A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0xA2, O_Ob, O_AL, 0, C_MEM, A_BYTE | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0xA3, O_Ov, O_eAX, 0, C_MEM, A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0xB0, O_Zb, O_Ib, 0, C_SIMPLE, A_BYTE | A_WB | A_NOREAD0),
+    B1O(OP_MOV, "mov", op_mov, 0xB8, O_Zv, O_Iv, 0, C_SIMPLE, A_WB | A_NOREAD0),
+    G1O(OP_MOV, "mov", op_mov, 0xC6, 0, O_Eb, O_Ib, 0, C_SIMPLE, A_BYTE | A_WB | A_NOREAD0),
+    G1O(OP_MOV, "mov", op_mov, 0xC7, 0, O_Ev, O_Iv, 0, C_SIMPLE, A_WB | A_NOREAD0),
+    B2O(OP_MOVZX, "movzx", op_movzx, 0xB6, O_Gv, O_Eb, 0, C_SIMPLE, M | A_NOREAD0),
+    B2O(OP_MOVZX, "movzx", op_movzx, 0xB7, O_Gv, O_Ew, 0, C_SIMPLE, M | A_NOREAD0),
+    B2O(OP_MOVSX, "movsx", op_movsx, 0xBE, O_Gv, O_Eb, 0, C_SIMPLE, M | A_NOREAD0),
+    B2O(OP_MOVSX, "movsx", op_movsx, 0xBF, O_Gv, O_Ew, 0, C_SIMPLE, M | A_NOREAD0),
     B1("lea", op_lea, 0x8D, O_Gv, O_M, 0, C_SIMPLE, M | A_MEMONLY | A_NOREAD0),
     B1("xchg", op_xchg, 0x86, O_Eb, O_Gb, 0, C_SIMPLE, M | A_BYTE | A_LOCKABLE),
     B1("xchg", op_xchg, 0x87, O_Ev, O_Gv, 0, C_SIMPLE, M | A_LOCKABLE),
@@ -217,10 +225,10 @@ const struct op_row op_table[] = {
     B1("jmp", op_jmp, 0xEB, O_Jb, 0, 0, C_BRANCH, BR),
     B1("jmp", op_jmp, 0xE9, O_Jv, 0, 0, C_BRANCH, BR),
     G1("jmp", op_jmp, 0xFF, 4, O_Ev, 0, 0, C_BRANCH, BR),
-    B1("call", op_call, 0xE8, O_Jv, 0, 0, C_BRANCH, BR | A_STACK),
-    G1("call", op_call, 0xFF, 2, O_Ev, 0, 0, C_BRANCH, BR | A_STACK),
-    B1("ret", op_ret, 0xC3, 0, 0, 0, C_BRANCH, BR | A_STACK),
-    B1("ret", op_ret, 0xC2, O_Iw, 0, 0, C_BRANCH, BR | A_STACK),
+    B1O(OP_CALL, "call", op_call, 0xE8, O_Jv, 0, 0, C_BRANCH, BR | A_STACK),
+    G1O(OP_CALL, "call", op_call, 0xFF, 2, O_Ev, 0, 0, C_BRANCH, BR | A_STACK),
+    B1O(OP_RET, "ret", op_ret, 0xC3, 0, 0, 0, C_BRANCH, BR | A_STACK),
+    B1O(OP_RET, "ret", op_ret, 0xC2, O_Iw, 0, 0, C_BRANCH, BR | A_STACK),
     B1("loopne", op_loopne, 0xE0, O_Jb, 0, 0, C_BRANCH, BR | A_COND | A_FLAGS_RD),
     B1("loope", op_loope, 0xE1, O_Jb, 0, 0, C_BRANCH, BR | A_COND | A_FLAGS_RD),
     B1("loop", op_loop, 0xE2, O_Jb, 0, 0, C_BRANCH, BR | A_COND),
@@ -238,10 +246,10 @@ const struct op_row op_table[] = {
     B1("lodsd", op_lods, 0xAD, 0, 0, 0, C_STRING, A_STRING),
     B1("scasb", op_scas, 0xAE, 0, 0, 0, C_STRING, A_STRING | A_BYTE | A_REPCOND | AR),
     B1("scasd", op_scas, 0xAF, 0, 0, 0, C_STRING, A_STRING | A_REPCOND | AR),
-    B1("insb", op_ins, 0x6C, 0, 0, 0, C_IO, A_STRING | A_BYTE | A_IO | A_IOPL),
-    B1("insd", op_ins, 0x6D, 0, 0, 0, C_IO, A_STRING | A_IO | A_IOPL),
-    B1("outsb", op_outs, 0x6E, 0, 0, 0, C_IO, A_STRING | A_BYTE | A_IO | A_IOPL),
-    B1("outsd", op_outs, 0x6F, 0, 0, 0, C_IO, A_STRING | A_IO | A_IOPL),
+    B1O(OP_INS, "insb", op_ins, 0x6C, 0, 0, 0, C_IO, A_STRING | A_BYTE | A_IO | A_IOPL),
+    B1O(OP_INS, "insd", op_ins, 0x6D, 0, 0, 0, C_IO, A_STRING | A_IO | A_IOPL),
+    B1O(OP_OUTS, "outsb", op_outs, 0x6E, 0, 0, 0, C_IO, A_STRING | A_BYTE | A_IO | A_IOPL),
+    B1O(OP_OUTS, "outsd", op_outs, 0x6F, 0, 0, 0, C_IO, A_STRING | A_IO | A_IOPL),
 
     /* ---- flags and miscellany ---- */
     B1("clc", op_clc, 0xF8, 0, 0, 0, C_SIMPLE, AR),
@@ -262,93 +270,93 @@ const struct op_row op_table[] = {
     G2("prefetcht0", op_nop, 0x18, 1, O_M, 0, 0, C_SIMPLE, A_MEMONLY),
     G2("prefetcht1", op_nop, 0x18, 2, O_M, 0, 0, C_SIMPLE, A_MEMONLY),
     G2("prefetcht2", op_nop, 0x18, 3, O_M, 0, 0, C_SIMPLE, A_MEMONLY),
-    B2("cpuid", op_cpuid, 0xA2, 0, 0, 0, C_SYSTEM, A_BLOCK_END),
-    B2("rdtsc", op_rdtsc, 0x31, 0, 0, 0, C_SYSTEM, 0),
-    B2("ud2", op_ud, 0x0B, 0, 0, 0, C_SIMPLE, A_UD | A_BLOCK_END),
+    B2O(OP_CPUID, "cpuid", op_cpuid, 0xA2, 0, 0, 0, C_SYSTEM, A_BLOCK_END),
+    B2O(OP_RDTSC, "rdtsc", op_rdtsc, 0x31, 0, 0, 0, C_SYSTEM, 0),
+    B2O(OP_UD2, "ud2", op_ud, 0x0B, 0, 0, 0, C_SIMPLE, A_UD | A_BLOCK_END),
     B1("wait", op_wait, 0x9B, 0, 0, 0, C_SIMPLE, 0),
 
     /* ---- system instructions (handlers in ops_system.c) ---- */
-    G2("sldt", op_sldt, 0x00, 0, O_Ew, 0, 0, C_SYSTEM, SENS),
-    G2("str", op_str, 0x00, 1, O_Ew, 0, 0, C_SYSTEM, SENS),
-    G2("lldt", op_lldt, 0x00, 2, O_Ew, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
-    G2("ltr", op_ltr, 0x00, 3, O_Ew, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
-    G2("verr", op_verr, 0x00, 4, O_Ew, 0, 0, C_SYSTEM, SENS | AR),
-    G2("verw", op_verw, 0x00, 5, O_Ew, 0, 0, C_SYSTEM, SENS | AR),
-    G2("sgdt", op_sgdt, 0x01, 0, O_M, 0, 0, C_SYSTEM, SENS | A_MEMONLY),
+    G2O(OP_SLDT, "sldt", op_sldt, 0x00, 0, O_Ew, 0, 0, C_SYSTEM, SENS),
+    G2O(OP_STR, "str", op_str, 0x00, 1, O_Ew, 0, 0, C_SYSTEM, SENS),
+    G2O(OP_LLDT, "lldt", op_lldt, 0x00, 2, O_Ew, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
+    G2O(OP_LTR, "ltr", op_ltr, 0x00, 3, O_Ew, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
+    G2O(OP_VERR, "verr", op_verr, 0x00, 4, O_Ew, 0, 0, C_SYSTEM, SENS | AR),
+    G2O(OP_VERW, "verw", op_verw, 0x00, 5, O_Ew, 0, 0, C_SYSTEM, SENS | AR),
+    G2O(OP_SGDT, "sgdt", op_sgdt, 0x01, 0, O_M, 0, 0, C_SYSTEM, SENS | A_MEMONLY),
     /* VMCALL: #UD outside VMX non-root operation, an unconditional exit
        (reason 18) inside it whatever the CPL, so no A_PRIV (SDM vol. 2) */
-    GX("vmcall", op_vmcall, 0x01, 0xC1, C_SYSTEM, A_BLOCK_END),
-    G2("sidt", op_sidt, 0x01, 1, O_M, 0, 0, C_SYSTEM, SENS | A_MEMONLY),
-    G2("lgdt", op_lgdt, 0x01, 2, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
-    G2("lidt", op_lidt, 0x01, 3, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
-    G2("smsw", op_smsw, 0x01, 4, O_Ew, 0, 0, C_SYSTEM, SENS),
-    G2("lmsw", op_lmsw, 0x01, 6, O_Ew, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
-    G2("invlpg", op_invlpg, 0x01, 7, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
-    B2("lar", op_lar, 0x02, O_Gv, O_Ew, 0, C_SYSTEM, M | SENS | AR),
-    B2("lsl", op_lsl, 0x03, O_Gv, O_Ew, 0, C_SYSTEM, M | SENS | AR),
-    B1("arpl", op_arpl, 0x63, O_Ew, O_Gw, 0, C_SYSTEM, M | AR),
-    B2("clts", op_clts, 0x06, 0, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
-    B2("invd", op_invd, 0x08, 0, 0, 0, C_SYSTEM, PRIV),
-    B2("wbinvd", op_wbinvd, 0x09, 0, 0, 0, C_SYSTEM, PRIV),
-    B2("mov", op_mov_from_cr, 0x20, O_Ed, O_Cd, 0, C_SYSTEM, M | PRIV),
-    B2("mov", op_mov_from_dr, 0x21, O_Ed, O_Dd, 0, C_SYSTEM, M | PRIV),
-    B2("mov", op_mov_to_cr, 0x22, O_Cd, O_Ed, 0, C_SYSTEM, M | PRIV | A_BLOCK_END),
-    B2("mov", op_mov_to_dr, 0x23, O_Dd, O_Ed, 0, C_SYSTEM, M | PRIV | A_BLOCK_END),
-    B2("wrmsr", op_wrmsr, 0x30, 0, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
-    B2("rdmsr", op_rdmsr, 0x32, 0, 0, 0, C_SYSTEM, PRIV),
-    B2("sysenter", op_sysenter, 0x34, 0, 0, 0, C_SYSTEM, BR | A_FAR | A_SEGLOAD),
-    B2("sysexit", op_sysexit, 0x35, 0, 0, 0, C_SYSTEM, PRIV | BR | A_FAR | A_SEGLOAD),
-    B1("hlt", op_hlt, 0xF4, 0, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
-    B1("cli", op_cli, 0xFA, 0, 0, 0, C_CLI, A_IOPL),
-    B1("sti", op_sti, 0xFB, 0, 0, 0, C_CLI, A_IOPL | A_BLOCK_END),
-    B1("pushfd", op_pushf, 0x9C, 0, 0, 0, C_SIMPLE, SENS | A_STACK | A_FLAGS_RD),
-    B1("popfd", op_popf, 0x9D, 0, 0, 0, C_SIMPLE, SENS | A_STACK | AR | A_BLOCK_END),
-    B1("in", op_in, 0xE4, O_AL, O_Ib, 0, C_IO, A_BYTE | A_IO | A_IOPL),
-    B1("in", op_in, 0xE5, O_eAX, O_Ib, 0, C_IO, A_IO | A_IOPL),
-    B1("in", op_in, 0xEC, O_AL, O_DX, 0, C_IO, A_BYTE | A_IO | A_IOPL),
-    B1("in", op_in, 0xED, O_eAX, O_DX, 0, C_IO, A_IO | A_IOPL),
-    B1("out", op_out, 0xE6, O_Ib, O_AL, 0, C_IO, A_BYTE | A_IO | A_IOPL),
-    B1("out", op_out, 0xE7, O_Ib, O_eAX, 0, C_IO, A_IO | A_IOPL),
-    B1("out", op_out, 0xEE, O_DX, O_AL, 0, C_IO, A_BYTE | A_IO | A_IOPL),
-    B1("out", op_out, 0xEF, O_DX, O_eAX, 0, C_IO, A_IO | A_IOPL),
-    B1("mov", op_mov_to_sreg, 0x8E, O_Sw, O_Ew, 0, C_SYSTEM, M | SENS | A_SEGLOAD),
-    B1("mov", op_mov_from_sreg, 0x8C, O_Ew, O_Sw, 0, C_SIMPLE, M | SENS),
-    SEGROW("push", op_push_sreg, MAP_1B, 0x06, S_ES, SENS | A_STACK),
-    SEGROW("pop", op_pop_sreg, MAP_1B, 0x07, S_ES, SENS | A_STACK | A_SEGLOAD),
-    SEGROW("push", op_push_sreg, MAP_1B, 0x0E, S_CS, SENS | A_STACK),
-    SEGROW("push", op_push_sreg, MAP_1B, 0x16, S_SS, SENS | A_STACK),
-    SEGROW("pop", op_pop_sreg, MAP_1B, 0x17, S_SS, SENS | A_STACK | A_SEGLOAD),
-    SEGROW("push", op_push_sreg, MAP_1B, 0x1E, S_DS, SENS | A_STACK),
-    SEGROW("pop", op_pop_sreg, MAP_1B, 0x1F, S_DS, SENS | A_STACK | A_SEGLOAD),
-    SEGROW("push", op_push_sreg, MAP_0F, 0xA0, S_FS, SENS | A_STACK),
-    SEGROW("pop", op_pop_sreg, MAP_0F, 0xA1, S_FS, SENS | A_STACK | A_SEGLOAD),
-    SEGROW("push", op_push_sreg, MAP_0F, 0xA8, S_GS, SENS | A_STACK),
-    SEGROW("pop", op_pop_sreg, MAP_0F, 0xA9, S_GS, SENS | A_STACK | A_SEGLOAD),
-    B1("les", op_les, 0xC4, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
-    B1("lds", op_lds, 0xC5, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
-    B2("lss", op_lss, 0xB2, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
-    B2("lfs", op_lfs, 0xB4, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
-    B2("lgs", op_lgs, 0xB5, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
-    B1("ljmp", op_jmp_far, 0xEA, O_Ap, 0, 0, C_SYSTEM, FARX | A_SEGLOAD),
-    G1("ljmp", op_jmp_far_m, 0xFF, 5, O_Mp, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_MEMONLY),
-    B1("lcall", op_call_far, 0x9A, O_Ap, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_STACK),
-    G1("lcall", op_call_far_m, 0xFF, 3, O_Mp, 0, 0, C_SYSTEM,
+    GX(OP_VMCALL, "vmcall", op_vmcall, 0x01, 0xC1, C_SYSTEM, A_BLOCK_END),
+    G2O(OP_SIDT, "sidt", op_sidt, 0x01, 1, O_M, 0, 0, C_SYSTEM, SENS | A_MEMONLY),
+    G2O(OP_LGDT, "lgdt", op_lgdt, 0x01, 2, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
+    G2O(OP_LIDT, "lidt", op_lidt, 0x01, 3, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
+    G2O(OP_SMSW, "smsw", op_smsw, 0x01, 4, O_Ew, 0, 0, C_SYSTEM, SENS),
+    G2O(OP_LMSW, "lmsw", op_lmsw, 0x01, 6, O_Ew, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
+    G2O(OP_INVLPG, "invlpg", op_invlpg, 0x01, 7, O_M, 0, 0, C_SYSTEM, PRIV | A_MEMONLY | A_BLOCK_END),
+    B2O(OP_LAR, "lar", op_lar, 0x02, O_Gv, O_Ew, 0, C_SYSTEM, M | SENS | AR),
+    B2O(OP_LSL, "lsl", op_lsl, 0x03, O_Gv, O_Ew, 0, C_SYSTEM, M | SENS | AR),
+    B1O(OP_ARPL, "arpl", op_arpl, 0x63, O_Ew, O_Gw, 0, C_SYSTEM, M | AR),
+    B2O(OP_CLTS, "clts", op_clts, 0x06, 0, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
+    B2O(OP_INVD, "invd", op_invd, 0x08, 0, 0, 0, C_SYSTEM, PRIV),
+    B2O(OP_WBINVD, "wbinvd", op_wbinvd, 0x09, 0, 0, 0, C_SYSTEM, PRIV),
+    B2O(OP_MOV_FROM_CR, "mov", op_mov_from_cr, 0x20, O_Ed, O_Cd, 0, C_SYSTEM, M | PRIV),
+    B2O(OP_MOV_FROM_DR, "mov", op_mov_from_dr, 0x21, O_Ed, O_Dd, 0, C_SYSTEM, M | PRIV),
+    B2O(OP_MOV_TO_CR, "mov", op_mov_to_cr, 0x22, O_Cd, O_Ed, 0, C_SYSTEM, M | PRIV | A_BLOCK_END),
+    B2O(OP_MOV_TO_DR, "mov", op_mov_to_dr, 0x23, O_Dd, O_Ed, 0, C_SYSTEM, M | PRIV | A_BLOCK_END),
+    B2O(OP_WRMSR, "wrmsr", op_wrmsr, 0x30, 0, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
+    B2O(OP_RDMSR, "rdmsr", op_rdmsr, 0x32, 0, 0, 0, C_SYSTEM, PRIV),
+    B2O(OP_SYSENTER, "sysenter", op_sysenter, 0x34, 0, 0, 0, C_SYSTEM, BR | A_FAR | A_SEGLOAD),
+    B2O(OP_SYSEXIT, "sysexit", op_sysexit, 0x35, 0, 0, 0, C_SYSTEM, PRIV | BR | A_FAR | A_SEGLOAD),
+    B1O(OP_HLT, "hlt", op_hlt, 0xF4, 0, 0, 0, C_SYSTEM, PRIV | A_BLOCK_END),
+    B1O(OP_CLI, "cli", op_cli, 0xFA, 0, 0, 0, C_CLI, A_IOPL),
+    B1O(OP_STI, "sti", op_sti, 0xFB, 0, 0, 0, C_CLI, A_IOPL | A_BLOCK_END),
+    B1O(OP_PUSHF, "pushfd", op_pushf, 0x9C, 0, 0, 0, C_SIMPLE, SENS | A_STACK | A_FLAGS_RD),
+    B1O(OP_POPF, "popfd", op_popf, 0x9D, 0, 0, 0, C_SIMPLE, SENS | A_STACK | AR | A_BLOCK_END),
+    B1O(OP_IN, "in", op_in, 0xE4, O_AL, O_Ib, 0, C_IO, A_BYTE | A_IO | A_IOPL),
+    B1O(OP_IN, "in", op_in, 0xE5, O_eAX, O_Ib, 0, C_IO, A_IO | A_IOPL),
+    B1O(OP_IN, "in", op_in, 0xEC, O_AL, O_DX, 0, C_IO, A_BYTE | A_IO | A_IOPL),
+    B1O(OP_IN, "in", op_in, 0xED, O_eAX, O_DX, 0, C_IO, A_IO | A_IOPL),
+    B1O(OP_OUT, "out", op_out, 0xE6, O_Ib, O_AL, 0, C_IO, A_BYTE | A_IO | A_IOPL),
+    B1O(OP_OUT, "out", op_out, 0xE7, O_Ib, O_eAX, 0, C_IO, A_IO | A_IOPL),
+    B1O(OP_OUT, "out", op_out, 0xEE, O_DX, O_AL, 0, C_IO, A_BYTE | A_IO | A_IOPL),
+    B1O(OP_OUT, "out", op_out, 0xEF, O_DX, O_eAX, 0, C_IO, A_IO | A_IOPL),
+    B1O(OP_MOV_TO_SREG, "mov", op_mov_to_sreg, 0x8E, O_Sw, O_Ew, 0, C_SYSTEM, M | SENS | A_SEGLOAD),
+    B1O(OP_MOV_FROM_SREG, "mov", op_mov_from_sreg, 0x8C, O_Ew, O_Sw, 0, C_SIMPLE, M | SENS),
+    SEGROW(OP_PUSH_SREG, "push", op_push_sreg, MAP_1B, 0x06, S_ES, SENS | A_STACK),
+    SEGROW(OP_POP_SREG, "pop", op_pop_sreg, MAP_1B, 0x07, S_ES, SENS | A_STACK | A_SEGLOAD),
+    SEGROW(OP_PUSH_SREG, "push", op_push_sreg, MAP_1B, 0x0E, S_CS, SENS | A_STACK),
+    SEGROW(OP_PUSH_SREG, "push", op_push_sreg, MAP_1B, 0x16, S_SS, SENS | A_STACK),
+    SEGROW(OP_POP_SREG, "pop", op_pop_sreg, MAP_1B, 0x17, S_SS, SENS | A_STACK | A_SEGLOAD),
+    SEGROW(OP_PUSH_SREG, "push", op_push_sreg, MAP_1B, 0x1E, S_DS, SENS | A_STACK),
+    SEGROW(OP_POP_SREG, "pop", op_pop_sreg, MAP_1B, 0x1F, S_DS, SENS | A_STACK | A_SEGLOAD),
+    SEGROW(OP_PUSH_SREG, "push", op_push_sreg, MAP_0F, 0xA0, S_FS, SENS | A_STACK),
+    SEGROW(OP_POP_SREG, "pop", op_pop_sreg, MAP_0F, 0xA1, S_FS, SENS | A_STACK | A_SEGLOAD),
+    SEGROW(OP_PUSH_SREG, "push", op_push_sreg, MAP_0F, 0xA8, S_GS, SENS | A_STACK),
+    SEGROW(OP_POP_SREG, "pop", op_pop_sreg, MAP_0F, 0xA9, S_GS, SENS | A_STACK | A_SEGLOAD),
+    B1O(OP_LES, "les", op_les, 0xC4, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
+    B1O(OP_LDS, "lds", op_lds, 0xC5, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
+    B2O(OP_LSS, "lss", op_lss, 0xB2, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
+    B2O(OP_LFS, "lfs", op_lfs, 0xB4, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
+    B2O(OP_LGS, "lgs", op_lgs, 0xB5, O_Gv, O_Mp, 0, C_SYSTEM, M | A_MEMONLY | A_SEGLOAD),
+    B1O(OP_JMP_FAR, "ljmp", op_jmp_far, 0xEA, O_Ap, 0, 0, C_SYSTEM, FARX | A_SEGLOAD),
+    G1O(OP_JMP_FAR, "ljmp", op_jmp_far_m, 0xFF, 5, O_Mp, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_MEMONLY),
+    B1O(OP_CALL_FAR, "lcall", op_call_far, 0x9A, O_Ap, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_STACK),
+    G1O(OP_CALL_FAR, "lcall", op_call_far_m, 0xFF, 3, O_Mp, 0, 0, C_SYSTEM,
        FARX | A_SEGLOAD | A_STACK | A_MEMONLY),
-    B1("retf", op_ret_far, 0xCB, 0, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_STACK),
-    B1("retf", op_ret_far, 0xCA, O_Iw, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_STACK),
-    B1("iretd", op_iret, 0xCF, 0, 0, 0, C_SYSTEM, BR | A_FAR | A_SEGLOAD | A_STACK | AR),
-    B1("int", op_int, 0xCD, O_Ib, 0, 0, C_SYSTEM, BR | SENS | A_STACK),
-    B1("int3", op_int3, 0xCC, 0, 0, 0, C_SYSTEM, BR | A_STACK),
-    B1("into", op_into, 0xCE, 0, 0, 0, C_SYSTEM, BR | A_STACK | A_FLAGS_RD),
+    B1O(OP_RET_FAR, "retf", op_ret_far, 0xCB, 0, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_STACK),
+    B1O(OP_RET_FAR, "retf", op_ret_far, 0xCA, O_Iw, 0, 0, C_SYSTEM, FARX | A_SEGLOAD | A_STACK),
+    B1O(OP_IRET, "iretd", op_iret, 0xCF, 0, 0, 0, C_SYSTEM, BR | A_FAR | A_SEGLOAD | A_STACK | AR),
+    B1O(OP_INT, "int", op_int, 0xCD, O_Ib, 0, 0, C_SYSTEM, BR | SENS | A_STACK),
+    B1O(OP_INT3, "int3", op_int3, 0xCC, 0, 0, 0, C_SYSTEM, BR | A_STACK),
+    B1O(OP_INTO, "into", op_into, 0xCE, 0, 0, 0, C_SYSTEM, BR | A_STACK | A_FLAGS_RD),
     /* ICEBP: a hardware-class #DB, not a software interrupt (op_int1); not a
        branch to the translator, which single-steps it (HOW_STEP) */
-    B1("int1", op_int1, 0xF1, 0, 0, 0, C_SYSTEM, A_BLOCK_END | A_STACK),
+    B1O(OP_INT1, "int1", op_int1, 0xF1, 0, 0, 0, C_SYSTEM, A_BLOCK_END | A_STACK),
 
     /* ---- x87, MMX, SSE: no FPU (#NM / #UD) ---- */
     X87(0xD8) X87(0xD9) X87(0xDA) X87(0xDB) X87(0xDC) X87(0xDD) X87(0xDE) X87(0xDF)
     SSE8(0x10) SSE8(0x28) SSE8(0x50) SSE8(0x58) SSE8(0x60) SSE8(0x68)
     SSEI(0x70) SSEI(0x71) SSEI(0x72) SSEI(0x73) SSE(0x74) SSE(0x75) SSE(0x76)
-    B2("emms", op_fpu, 0x77, 0, 0, 0, C_SIMPLE, A_FPU),
+    B2O(OP_FPU, "emms", op_fpu, 0x77, 0, 0, 0, C_SIMPLE, A_FPU),
     SSE(0x7E) SSE(0x7F) SSE(0xAE)
     SSEI(0xC2) SSE(0xC3) SSEI(0xC4) SSEI(0xC5) SSEI(0xC6)
     SSE8(0xD0) SSE8(0xD8) SSE8(0xE0) SSE8(0xE8) SSE8(0xF0)
@@ -382,7 +390,89 @@ const struct op_row *optable_find(int map, int opcode, int ext)
     return zrow;
 }
 
+static const char *const op_names[OP_COUNT] = {
+    [OP_NONE] = "none",
+    [OP_CLI] = "cli",
+    [OP_STI] = "sti",
+    [OP_HLT] = "hlt",
+    [OP_IN] = "in",
+    [OP_OUT] = "out",
+    [OP_INS] = "ins",
+    [OP_OUTS] = "outs",
+    [OP_PUSHF] = "pushf",
+    [OP_POPF] = "popf",
+    [OP_MOV_TO_SREG] = "mov-to-sreg",
+    [OP_MOV_FROM_SREG] = "mov-from-sreg",
+    [OP_PUSH_SREG] = "push-sreg",
+    [OP_POP_SREG] = "pop-sreg",
+    [OP_LES] = "les",
+    [OP_LDS] = "lds",
+    [OP_LSS] = "lss",
+    [OP_LFS] = "lfs",
+    [OP_LGS] = "lgs",
+    [OP_JMP_FAR] = "jmp-far",
+    [OP_CALL_FAR] = "call-far",
+    [OP_RET_FAR] = "ret-far",
+    [OP_IRET] = "iret",
+    [OP_INT] = "int",
+    [OP_INT3] = "int3",
+    [OP_INTO] = "into",
+    [OP_INT1] = "int1",
+    [OP_SYSENTER] = "sysenter",
+    [OP_SYSEXIT] = "sysexit",
+    [OP_SGDT] = "sgdt",
+    [OP_SIDT] = "sidt",
+    [OP_SLDT] = "sldt",
+    [OP_STR] = "str",
+    [OP_LGDT] = "lgdt",
+    [OP_LIDT] = "lidt",
+    [OP_LLDT] = "lldt",
+    [OP_LTR] = "ltr",
+    [OP_LAR] = "lar",
+    [OP_LSL] = "lsl",
+    [OP_VERR] = "verr",
+    [OP_VERW] = "verw",
+    [OP_ARPL] = "arpl",
+    [OP_SMSW] = "smsw",
+    [OP_LMSW] = "lmsw",
+    [OP_CLTS] = "clts",
+    [OP_MOV_FROM_CR] = "mov-from-cr",
+    [OP_MOV_TO_CR] = "mov-to-cr",
+    [OP_MOV_FROM_DR] = "mov-from-dr",
+    [OP_MOV_TO_DR] = "mov-to-dr",
+    [OP_RDMSR] = "rdmsr",
+    [OP_WRMSR] = "wrmsr",
+    [OP_INVD] = "invd",
+    [OP_WBINVD] = "wbinvd",
+    [OP_INVLPG] = "invlpg",
+    [OP_CPUID] = "cpuid",
+    [OP_RDTSC] = "rdtsc",
+    [OP_VMCALL] = "vmcall",
+    [OP_UD2] = "ud2",
+    [OP_FPU] = "fpu",
+    [OP_CALL] = "call",
+    [OP_RET] = "ret",
+    [OP_MOV] = "mov",
+    [OP_MOVZX] = "movzx",
+    [OP_MOVSX] = "movsx",
+};
+
+const char *op_id_name(enum op_id op)
+{
+    return (unsigned)op < OP_COUNT && op_names[op] ? op_names[op] : "?";
+}
+
 bool insn_lock_ok(const struct insn *in)
 {
     return !in->lock || ((in->row->attr & A_LOCKABLE) && in->mod != 3);
+}
+
+int insn_soft_vector(const struct insn *in)
+{
+    switch (in->row->op) {
+    case OP_INT: return (int)(in->imm & 0xFFu);
+    case OP_INT3: return EXC_BP;
+    case OP_INTO: return EXC_OF;
+    default: return -1;
+    }
 }

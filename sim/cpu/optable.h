@@ -85,6 +85,44 @@ enum cost_class {
     C_COUNT       /* at most 16: cpu->class_cost */
 };
 
+/*
+ * The operation a row performs, where something outside the CPU's handler
+ * acts on it (what KVM calls the intercept and Bochs the BX_IA_* id): the
+ * VMM's emulation library dispatches on it, the monitor, the translator's
+ * classifier, the history and the lessons ask it, instead of comparing
+ * opcode bytes or mnemonics. OP_NONE: plain computation nothing outside the
+ * handler treats specially.
+ */
+enum op_id {
+    OP_NONE = 0,
+    /* interrupt flag, halt */
+    OP_CLI, OP_STI, OP_HLT,
+    /* port I/O */
+    OP_IN, OP_OUT, OP_INS, OP_OUTS,
+    /* flags image */
+    OP_PUSHF, OP_POPF,
+    /* segment registers */
+    OP_MOV_TO_SREG, OP_MOV_FROM_SREG, OP_PUSH_SREG, OP_POP_SREG,
+    OP_LES, OP_LDS, OP_LSS, OP_LFS, OP_LGS,
+    /* far transfers, interrupts */
+    OP_JMP_FAR, OP_CALL_FAR, OP_RET_FAR, OP_IRET,
+    OP_INT, OP_INT3, OP_INTO, OP_INT1, OP_SYSENTER, OP_SYSEXIT,
+    /* descriptor tables and task register */
+    OP_SGDT, OP_SIDT, OP_SLDT, OP_STR, OP_LGDT, OP_LIDT, OP_LLDT, OP_LTR,
+    OP_LAR, OP_LSL, OP_VERR, OP_VERW, OP_ARPL,
+    /* control, debug and model-specific registers, caches, TLB */
+    OP_SMSW, OP_LMSW, OP_CLTS, OP_MOV_FROM_CR, OP_MOV_TO_CR, OP_MOV_FROM_DR, OP_MOV_TO_DR,
+    OP_RDMSR, OP_WRMSR, OP_INVD, OP_WBINVD, OP_INVLPG,
+    /* identification, time, hypercall, invalid */
+    OP_CPUID, OP_RDTSC, OP_VMCALL, OP_UD2, OP_FPU,
+    /* near calls and returns (the history's step-over), data moves (MMIO) */
+    OP_CALL, OP_RET, OP_MOV, OP_MOVZX, OP_MOVSX,
+    OP_COUNT
+};
+
+/* Its name: "cli", "mov-to-sreg", ... ("none" for OP_NONE). */
+const char *op_id_name(enum op_id op);
+
 struct op_row {
     const char *mnem;   /* Capstone's mnemonic for this form ("add", "lgdt") */
     op_fn fn;           /* handler */
@@ -96,6 +134,7 @@ struct op_row {
     uint8_t cost;       /* enum cost_class */
     uint32_t attr;      /* A_* */
     uint8_t modrm;      /* A_MODRM_EQ rows: the exact ModRM byte (ext is its reg field) */
+    uint8_t op;         /* enum op_id */
 };
 
 /* The table itself (optable.c) and its size. */
@@ -105,6 +144,10 @@ extern const unsigned op_table_len;
 /* LOCK is legal only on an A_LOCKABLE row with a memory destination (SDM
    vol. 2, LOCK); anything else raises #UD. Every engine asks this. */
 bool insn_lock_ok(const struct insn *in);
+
+/* The vector a software interrupt (INT n, INT3, INTO) raises; -1 for any
+   other instruction. */
+int insn_soft_vector(const struct insn *in);
 
 /* Find the row for an opcode (ext -1 for non-group opcodes); NULL if none.
    A_MODRM_EQ and A_PFX_F3 forms are never returned: optable_find(MAP_0F,

@@ -556,21 +556,11 @@ int emu_wrmsr(struct vmm *v, const struct insn *in, struct emu_fault *f)
 
 /* ---- MMIO: a data move to or from a device page ---- */
 
-/* The data-move rows (the same opcode -> routine matching as emu_table). */
-static const struct { uint8_t map, opcode; int8_t ext; } emu_move_forms[] = {
-    { MAP_1B, 0x88, -1 }, { MAP_1B, 0x89, -1 }, { MAP_1B, 0x8A, -1 }, { MAP_1B, 0x8B, -1 },
-    { MAP_1B, 0xA0, -1 }, { MAP_1B, 0xA1, -1 }, { MAP_1B, 0xA2, -1 }, { MAP_1B, 0xA3, -1 },
-    { MAP_1B, 0xC6, 0 }, { MAP_1B, 0xC7, 0 },
-    { MAP_0F, 0xB6, -1 }, { MAP_0F, 0xB7, -1 }, { MAP_0F, 0xBE, -1 }, { MAP_0F, 0xBF, -1 },
-};
-
+/* The data moves (MOV, MOVZX, MOVSX) by their operation. */
 static bool emu_is_move(const struct insn *in)
 {
-    for (unsigned i = 0; i < sizeof emu_move_forms / sizeof *emu_move_forms; i++)
-        if (emu_move_forms[i].map == in->map && emu_move_forms[i].opcode == in->opcode &&
-            (emu_move_forms[i].ext < 0 || emu_move_forms[i].ext == in->reg))
-            return true;
-    return false;
+    int op = in->row->op;
+    return op == OP_MOV || op == OP_MOVZX || op == OP_MOVSX;
 }
 
 /* Size in bytes of an operand of kind k (the opcode table's notation). */
@@ -621,7 +611,7 @@ int emu_mmio_move(struct vmm *v, const struct insn *in, struct emu_fault *f)
     } else {
         val = emu_reg(v, emu_opd_reg(in, sk), ssz);
     }
-    if (in->map == MAP_0F && (in->opcode == 0xBE || in->opcode == 0xBF) && ssz < 4) {
+    if (in->row->op == OP_MOVSX && ssz < 4) {
         uint32_t sign = 1u << (8 * ssz - 1);                  /* MOVSX */
         val = (val ^ sign) - sign;
     }
@@ -635,57 +625,37 @@ int emu_mmio_move(struct vmm *v, const struct insn *in, struct emu_fault *f)
     return EMU_NEXT;
 }
 
-/* ---- dispatch: opcode -> routine ---- */
+/* ---- dispatch: operation -> routine ---- */
 
 typedef int (*emu_fn)(struct vmm *, const struct insn *, struct emu_fault *);
 
-static const struct {
-    uint8_t map, opcode;
-    int8_t ext;       /* ModRM.reg for groups, -1 for any */
-    emu_fn fn;
-} emu_table[] = {
-    { MAP_1B, 0xFA, -1, emu_cli }, { MAP_1B, 0xFB, -1, emu_sti },
-    { MAP_1B, 0xF4, -1, emu_hlt },
-    { MAP_1B, 0xE4, -1, emu_in }, { MAP_1B, 0xE5, -1, emu_in },
-    { MAP_1B, 0xEC, -1, emu_in }, { MAP_1B, 0xED, -1, emu_in },
-    { MAP_1B, 0xE6, -1, emu_out }, { MAP_1B, 0xE7, -1, emu_out },
-    { MAP_1B, 0xEE, -1, emu_out }, { MAP_1B, 0xEF, -1, emu_out },
-    { MAP_1B, 0x6C, -1, emu_ins }, { MAP_1B, 0x6D, -1, emu_ins },
-    { MAP_1B, 0x6E, -1, emu_outs }, { MAP_1B, 0x6F, -1, emu_outs },
-    { MAP_1B, 0xCF, -1, emu_iret },
-    { MAP_1B, 0x9C, -1, emu_pushf }, { MAP_1B, 0x9D, -1, emu_popf },
-    { MAP_1B, 0x8E, -1, emu_mov_to_sreg },
-    { MAP_1B, 0x07, -1, emu_pop_sreg }, { MAP_1B, 0x17, -1, emu_pop_sreg },
-    { MAP_1B, 0x1F, -1, emu_pop_sreg },
-    { MAP_0F, 0xA1, -1, emu_pop_sreg }, { MAP_0F, 0xA9, -1, emu_pop_sreg },
-    { MAP_1B, 0xC4, -1, emu_load_far_ptr }, { MAP_1B, 0xC5, -1, emu_load_far_ptr },
-    { MAP_0F, 0xB2, -1, emu_load_far_ptr }, { MAP_0F, 0xB4, -1, emu_load_far_ptr },
-    { MAP_0F, 0xB5, -1, emu_load_far_ptr },
-    { MAP_1B, 0xEA, -1, emu_jmp_far }, { MAP_1B, 0xFF, 5, emu_jmp_far },
-    { MAP_1B, 0x9A, -1, emu_call_far }, { MAP_1B, 0xFF, 3, emu_call_far },
-    { MAP_1B, 0xCB, -1, emu_ret_far }, { MAP_1B, 0xCA, -1, emu_ret_far },
-    { MAP_1B, 0xCD, -1, emu_int }, { MAP_1B, 0xCC, -1, emu_int },
-    { MAP_1B, 0xCE, -1, emu_int },
-    { MAP_0F, 0x00, 2, emu_lldt }, { MAP_0F, 0x00, 3, emu_ltr },
-    { MAP_0F, 0x01, 2, emu_lgdt }, { MAP_0F, 0x01, 3, emu_lidt },
-    { MAP_0F, 0x01, 6, emu_lmsw }, { MAP_0F, 0x01, 7, emu_invlpg },
-    { MAP_0F, 0x06, -1, emu_clts },
-    { MAP_0F, 0x08, -1, emu_cache }, { MAP_0F, 0x09, -1, emu_cache },
-    { MAP_0F, 0x20, -1, emu_mov_from_cr }, { MAP_0F, 0x21, -1, emu_mov_from_dr },
-    { MAP_0F, 0x22, -1, emu_mov_to_cr }, { MAP_0F, 0x23, -1, emu_mov_to_dr },
-    { MAP_0F, 0x30, -1, emu_wrmsr }, { MAP_0F, 0x32, -1, emu_rdmsr },
+static const emu_fn emu_ops[OP_COUNT] = {
+    [OP_CLI] = emu_cli, [OP_STI] = emu_sti, [OP_HLT] = emu_hlt,
+    [OP_IN] = emu_in, [OP_OUT] = emu_out, [OP_INS] = emu_ins, [OP_OUTS] = emu_outs,
+    [OP_IRET] = emu_iret, [OP_PUSHF] = emu_pushf, [OP_POPF] = emu_popf,
+    [OP_MOV_TO_SREG] = emu_mov_to_sreg, [OP_POP_SREG] = emu_pop_sreg,
+    [OP_LES] = emu_load_far_ptr, [OP_LDS] = emu_load_far_ptr, [OP_LSS] = emu_load_far_ptr,
+    [OP_LFS] = emu_load_far_ptr, [OP_LGS] = emu_load_far_ptr,
+    [OP_JMP_FAR] = emu_jmp_far, [OP_CALL_FAR] = emu_call_far, [OP_RET_FAR] = emu_ret_far,
+    [OP_INT] = emu_int, [OP_INT3] = emu_int, [OP_INTO] = emu_int,
+    [OP_LLDT] = emu_lldt, [OP_LTR] = emu_ltr, [OP_LGDT] = emu_lgdt, [OP_LIDT] = emu_lidt,
+    [OP_LMSW] = emu_lmsw, [OP_INVLPG] = emu_invlpg, [OP_CLTS] = emu_clts,
+    [OP_INVD] = emu_cache, [OP_WBINVD] = emu_cache,
+    [OP_MOV_FROM_CR] = emu_mov_from_cr, [OP_MOV_FROM_DR] = emu_mov_from_dr,
+    [OP_MOV_TO_CR] = emu_mov_to_cr, [OP_MOV_TO_DR] = emu_mov_to_dr,
+    [OP_WRMSR] = emu_wrmsr, [OP_RDMSR] = emu_rdmsr,
 };
+
+bool emu_has_routine(enum op_id op)
+{
+    return (unsigned)op < OP_COUNT && emu_ops[op] != NULL;
+}
 
 int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     if (!insn_lock_ok(in))
         return emu_fault(f, EXC_UD, 0);         /* LOCK on a non-RMW form */
-    for (unsigned i = 0; i < sizeof emu_table / sizeof *emu_table; i++) {
-        if (emu_table[i].map != in->map || emu_table[i].opcode != in->opcode)
-            continue;
-        if (emu_table[i].ext >= 0 && emu_table[i].ext != in->reg)
-            continue;
-        return emu_table[i].fn(v, in, f);
-    }
+    if (emu_has_routine(in->row->op))
+        return emu_ops[in->row->op](v, in, f);
     return emu_stop(v, "a privileged instruction without an emulation routine trapped");
 }

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include "cpu/optable.h"
 
 struct vmm;
 struct insn;
@@ -43,6 +44,8 @@ struct emu_fault {
 
 /* Emulate the instruction `in` (decoded at CS:EIP). `f` receives a fault. */
 int emu_insn(struct vmm *v, const struct insn *in, struct emu_fault *f);
+/* Has the emulation library a routine for operation `op` (enum op_id)? */
+bool emu_has_routine(enum op_id op);
 
 /* A data move (MOV r/m, MOV moffs, MOV r/m imm, MOVZX, MOVSX) whose memory
    operand the caller knows is device MMIO (hw's APIC window): emulated

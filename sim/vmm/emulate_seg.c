@@ -144,8 +144,9 @@ int emu_pop_sreg(struct vmm *v, const struct insn *in, struct emu_fault *f)
 /* LDS/LES/LSS/LFS/LGS: offset then selector in memory. */
 int emu_load_far_ptr(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
-    int sreg = in->map == MAP_1B ? (in->opcode == 0xC4 ? S_ES : S_DS)
-             : in->opcode == 0xB2 ? S_SS : in->opcode == 0xB4 ? S_FS : S_GS;
+    int op = in->row->op;
+    int sreg = op == OP_LES ? S_ES : op == OP_LDS ? S_DS : op == OP_LSS ? S_SS
+             : op == OP_LFS ? S_FS : S_GS;
     uint32_t off = 0, sel = 0, ea = emu_ea(v, in);
     int rc = emu_mem_read(v, in->seg, ea, &off, in->opsize, f);
     if (rc == EMU_NEXT)
@@ -209,7 +210,7 @@ static void cs_commit(struct vmm *v, uint16_t sel, int cpl, uint32_t eip)
 static int far_operand(struct vmm *v, const struct insn *in, uint16_t *sel, uint32_t *off,
                        struct emu_fault *f)
 {
-    if (in->map == MAP_1B && in->opcode != 0xFF) {
+    if (in->row->opd[0] == O_Ap) {                  /* ptr16:32 in the instruction */
         *sel = (uint16_t)in->imm2;
         *off = in->imm;
         return EMU_NEXT;
@@ -338,7 +339,7 @@ static void go_outer(struct vmm *v, uint16_t cs, uint32_t eip, uint16_t ss, uint
 int emu_ret_far(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
     int size = in->opsize;
-    uint32_t imm = in->opcode == 0xCA ? in->imm & 0xFFFFu : 0, eip, cs;
+    uint32_t imm = in->row->opd[0] == O_Iw ? in->imm & 0xFFFFu : 0, eip, cs;
     int rc = stack_read(v, 0, &eip, size, f);
     if (rc == EMU_NEXT)
         rc = stack_read(v, (uint32_t)size, &cs, 2, f);
@@ -431,8 +432,8 @@ int emu_popf(struct vmm *v, const struct insn *in, struct emu_fault *f)
 /* INT n / INT3 / INTO: delivery through the guest IDT (reflect.c). */
 int emu_int(struct vmm *v, const struct insn *in, struct emu_fault *f)
 {
-    int vec = in->opcode == 0xCD ? (int)(in->imm & 0xFFu) : in->opcode == 0xCC ? EXC_BP : EXC_OF;
-    if (in->opcode == 0xCE && !(cpu_get_eflags(v->cpu) & FL_OF))
+    int vec = insn_soft_vector(in);
+    if (in->row->op == OP_INTO && !(cpu_get_eflags(v->cpu) & FL_OF))
         return EMU_NEXT;
     return reflect_vector(v, vec, 0, false, RK_SOFT, v->cpu->s.eip + in->len);
 }

@@ -42,10 +42,7 @@ bool vmm_decode_at_eip(struct vmm *v, struct insn *in)
    trap from the #DB itself. */
 static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_err, bool soft)
 {
-    if (in->map != MAP_1B)
-        return -1;
-    int n = in->opcode == 0xCD ? (int)(in->imm & 0xFFu)
-          : in->opcode == 0xCC ? EXC_BP : in->opcode == 0xCE ? EXC_OF : -1;
+    int n = insn_soft_vector(in);
     if (n < 0)
         return -1;
     if (soft)
@@ -64,11 +61,11 @@ static int soft_vector(const struct insn *in, int vec, uint32_t err, bool has_er
    emulation library (at CPL 3 with IOPL 3 it is allowed). */
 static bool mon_is_trap(struct vmm *v, const struct insn *in, int vec)
 {
-    bool sys = in->map == MAP_0F && (in->opcode == 0x34 || in->opcode == 0x35);
+    bool sys = in->row->op == OP_SYSENTER || in->row->op == OP_SYSEXIT;
     if ((in->row->attr & A_SEGLOAD) && !sys &&
         (vec == EXC_GP || vec == EXC_NP || vec == EXC_SS))
         return true;
-    if (vec == EXC_TS && in->map == MAP_1B && in->opcode == 0xCF)
+    if (vec == EXC_TS && in->row->op == OP_IRET)
         return true;      /* IRET with NT = 1: the VMM TSS's null back link */
     if (vec != EXC_GP)
         return false;
@@ -236,8 +233,8 @@ static enum cpu_stop mon_exception(struct vmm *v)
         return mon_reflect(v, n, 0, false, RK_SOFT, c->s.eip + in.len,
                            c->class_cost[in.row->cost]);
     }
-    if (vec == EXC_GP && in.map == MAP_0F && (in.opcode == 0x34 || in.opcode == 0x35))
-        return mon_sysenter(v, &in, in.opcode == 0x34);
+    if (vec == EXC_GP && (in.row->op == OP_SYSENTER || in.row->op == OP_SYSEXIT))
+        return mon_sysenter(v, &in, in.row->op == OP_SYSENTER);
     if (mon_is_trap(v, &in, vec))
         return mon_trap(v, &in);
     if (!(in.row->attr & (A_PRIV | A_IOPL | A_FAR)) && !v->trunc_step) {

@@ -395,7 +395,7 @@ const char *vmm_row_label(const struct op_row *row)
                                                    "push ds", "push fs", "push gs" };
         static const char *const pop[S_COUNT] = { "pop es", "pop cs", "pop ss",
                                                   "pop ds", "pop fs", "pop gs" };
-        return !strcmp(row->mnem, "push") ? push[row->sreg] : pop[row->sreg];
+        return row->op == OP_PUSH_SREG ? push[row->sreg] : pop[row->sreg];
     }
     return row->mnem;
 }

@@ -352,7 +352,7 @@ static enum cpu_stop emu_status(struct vmm *v, int rc)
 
 static bool is_soft_int(const struct insn *in)
 {
-    return in->map == MAP_1B && (in->opcode == 0xCD || in->opcode == 0xCC || in->opcode == 0xCE);
+    return insn_soft_vector(in) >= 0;
 }
 
 /* Execute the guest instruction at CS:EIP in the VMM (guest state). */
