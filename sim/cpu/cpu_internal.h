@@ -68,8 +68,7 @@ void port_out(struct cpu *cpu, uint16_t port, int size, uint32_t val);
 
 /* Access size 1, 2 or 4 bytes at seg:off with the current CPL. Raise #GP/#SS
    (limit, type) or #PF. Accesses crossing a page are split. */
-uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size);
-uint32_t mem_read_rmw_slow(struct cpu *cpu, int seg, uint32_t off, int size);
+uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size, bool rmw);
 void mem_write_slow(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val);
 /* mem_read()/mem_write(): the same with an inlined fast path (mem_fast.h). */
 /* Check that [off, off+len) of seg is writable (for instructions that must

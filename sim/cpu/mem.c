@@ -167,19 +167,11 @@ static void seg_check_access(struct cpu *cpu, int seg, uint32_t off,
     seg_check_limit(cpu, s, off, len, vec, 0);
 }
 
-uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size)
+uint32_t mem_read_slow(struct cpu *cpu, int seg, uint32_t off, int size, bool rmw)
 {
     const struct seg *s = &cpu->s.seg[seg];
-    if (unlikely(!seg_fast(s, off, size, 0x9cu, 0x90u)))
-        seg_check_access(cpu, seg, off, (uint32_t)size, false);
-    return mem_read_lin(cpu, s->base + off, size, cpu->s.cpl == 3);
-}
-
-uint32_t mem_read_rmw_slow(struct cpu *cpu, int seg, uint32_t off, int size)
-{
-    const struct seg *s = &cpu->s.seg[seg];
-    if (unlikely(!seg_fast(s, off, size, 0x9eu, 0x92u)))
-        seg_check_access(cpu, seg, off, (uint32_t)size, true);
+    if (unlikely(!seg_fast(s, off, size, rmw ? 0x9eu : 0x9cu, rmw ? 0x92u : 0x90u)))
+        seg_check_access(cpu, seg, off, (uint32_t)size, rmw);
     return mem_read_lin(cpu, s->base + off, size, cpu->s.cpl == 3);
 }
 

@@ -105,33 +105,33 @@ static inline uint8_t *mem_fast_ptr(struct cpu *cpu, uint32_t lin, int size, boo
     return cpu->bus.ram + pa;
 }
 
-static inline uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size)
+/* A read through segment register `seg`; `rmw`: the read of a
+   read-modify-write destination, whose segment is checked for writing
+   before anything is read, so a destination the segment does not let the
+   instruction write (a code segment, a read-only data segment) raises #GP
+   or #SS with no access made, not even the read that would set the page's
+   accessed bit (SDM vol. 3, 5.5: the type check is made for the access the
+   instruction makes; Bochs reads such operands through read_RMW_virtual_*
+   for the same reason). */
+static inline uint32_t mem_read_seg(struct cpu *cpu, int seg, uint32_t off, int size, bool rmw)
 {
     const struct seg *s = &cpu->s.seg[seg];
-    if (__builtin_expect(seg_fast(s, off, size, 0x9cu, 0x90u), 1)) {
+    if (__builtin_expect(seg_fast(s, off, size, rmw ? 0x9eu : 0x9cu, rmw ? 0x92u : 0x90u), 1)) {
         uint8_t *p = mem_fast_ptr(cpu, s->base + off, size, false);
         if (__builtin_expect(p != NULL, 1))
             return ram_load(p, size);
     }
-    return mem_read_slow(cpu, seg, off, size);
+    return mem_read_slow(cpu, seg, off, size, rmw);
 }
 
-/* The read of a read-modify-write destination: the segment is checked for
-   writing before anything is read, so a destination the segment does not
-   let the instruction write (a code segment, a read-only data segment)
-   raises #GP or #SS with no access made, not even the read that would set
-   the page's accessed bit (SDM vol. 3, 5.5: the type check is made for the
-   access the instruction makes; Bochs reads such operands through
-   read_RMW_virtual_* for the same reason). */
+static inline uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    return mem_read_seg(cpu, seg, off, size, false);
+}
+
 static inline uint32_t mem_read_rmw(struct cpu *cpu, int seg, uint32_t off, int size)
 {
-    const struct seg *s = &cpu->s.seg[seg];
-    if (__builtin_expect(seg_fast(s, off, size, 0x9eu, 0x92u), 1)) {
-        uint8_t *p = mem_fast_ptr(cpu, s->base + off, size, false);
-        if (__builtin_expect(p != NULL, 1))
-            return ram_load(p, size);
-    }
-    return mem_read_rmw_slow(cpu, seg, off, size);
+    return mem_read_seg(cpu, seg, off, size, true);
 }
 
 static inline void mem_write(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t val)
